@@ -1,0 +1,18 @@
+"""skmoe: scikit-learn-compatible mixture-of-experts estimators.
+
+Never imports torch: the neural estimators live in :mod:`skmoe.neural`.
+"""
+
+from ._classifier import MixtureOfExpertsClassifier
+from ._regressor import MixtureOfExpertsRegressor
+from .gating import ConstantGate, SoftmaxGate
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "ConstantGate",
+    "MixtureOfExpertsClassifier",
+    "MixtureOfExpertsRegressor",
+    "SoftmaxGate",
+    "__version__",
+]

@@ -1,0 +1,507 @@
+"""BaseMixtureOfExperts: parameters, validation and the EM driver."""
+
+import copy
+import warnings
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, _fit_context, clone
+from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    has_fit_parameter,
+    validate_data,
+)
+
+from ._kernels import posterior_from_logs
+from .exceptions import DegenerateExpertWarning
+from .experts._sets import check_expert_kind
+from .gating import BaseGate, ConstantGate, SoftmaxGate
+
+_GATES = {"softmax": SoftmaxGate, "constant": ConstantGate}
+
+# Warn after this many re-seeds in the selected restart: an occasional
+# re-seed is normal early in EM, repeated ones mean too many experts.
+_RESEED_WARN_AFTER = 3
+
+
+def _standardize(Z, weights):
+    mean = weights @ Z / weights.sum()
+    std = np.sqrt(np.maximum(weights @ (Z - mean) ** 2 / weights.sum(), 0.0))
+    std[std <= 1e-12] = 1.0
+    return (Z - mean) / std
+
+
+class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
+    """Shared machinery of the EM-trained mixture-of-experts estimators.
+
+    Subclasses say how y is validated and encoded, which expert is built in,
+    how an expert set is built, and what the predictions are; this class owns
+    parameter handling, initialisation, the E- and M-steps, restarts and
+    degeneracy handling.  The driver has the shape of scikit-learn's
+    ``BaseMixture.fit_predict``.
+    """
+
+    _parameter_constraints: dict = {
+        "experts": [None, HasMethods(["fit"]), list],
+        "n_experts": [Interval(Integral, 1, None, closed="left")],
+        "gate": [StrOptions(set(_GATES)), BaseGate],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "init_params": [StrOptions({"kmeans", "random"})],
+        "m_step": [StrOptions({"weighted", "stochastic"})],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "n_jobs": [Integral, None],
+    }
+
+    @abstractmethod
+    def __init__(
+        self,
+        experts=None,
+        *,
+        n_experts=2,
+        gate="softmax",
+        max_iter=100,
+        tol=1e-4,
+        n_init=1,
+        init_params="kmeans",
+        m_step="weighted",
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        n_jobs=None,
+    ):
+        self.experts = experts
+        self.n_experts = n_experts
+        self.gate = gate
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_init = n_init
+        self.init_params = init_params
+        self.m_step = m_step
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.n_jobs = n_jobs
+
+    # ------------------------------------------------------------------ #
+    # Nested parameters of a heterogeneous expert list: experts__<name>__<p>
+    # ------------------------------------------------------------------ #
+    def _expert_list(self):
+        if isinstance(self.experts, list):
+            return [
+                item
+                for item in self.experts
+                if isinstance(item, tuple) and len(item) == 2 and hasattr(item[1], "get_params")
+            ]
+        return []
+
+    def get_params(self, deep=True):
+        out = super().get_params(deep=deep)
+        if deep:
+            for name, est in self._expert_list():
+                out[f"experts__{name}"] = est
+                for key, value in est.get_params(deep=True).items():
+                    out[f"experts__{name}__{key}"] = value
+        return out
+
+    def set_params(self, **params):
+        nested = {k: v for k, v in params.items() if k.startswith("experts__")}
+        if not nested or not isinstance(params.get("experts", self.experts), list):
+            return super().set_params(**params)
+        super().set_params(**{k: v for k, v in params.items() if k not in nested})
+        # Whole estimators first, then their parameters.
+        for key in sorted(nested, key=lambda k: k.count("__")):
+            name, _, sub = key[len("experts__") :].partition("__")
+            names = [n for n, _ in self._expert_list()]
+            if name not in names:
+                raise ValueError(
+                    f"Invalid parameter {key!r} for estimator {type(self).__name__}: "
+                    f"there is no expert named {name!r}; the experts are {names}."
+                )
+            idx = names.index(name)
+            if sub:
+                self.experts[idx][1].set_params(**{sub: nested[key]})
+            else:
+                new = list(self.experts)
+                new[idx] = (name, nested[key])
+                self.experts = new
+        return self
+
+    # ------------------------------------------------------------------ #
+    # Hooks for the subclasses
+    # ------------------------------------------------------------------ #
+    @abstractmethod
+    def _default_expert(self): ...
+
+    @abstractmethod
+    def _check_y(self, X, y, sample_weight):
+        """Validate y, set target-related fitted state, return encoded y."""
+
+    @abstractmethod
+    def _encode_y(self, y):
+        """Encode y for scoring methods (responsibilities, log_likelihood...)."""
+
+    @abstractmethod
+    def _make_expert_set(self, named, rng, n_jobs):
+        """Build the private expert set for one restart."""
+
+    @abstractmethod
+    def _y_features(self, y):
+        """Columns describing y for the k-means initialisation."""
+
+    _is_classifier = False
+
+    # ------------------------------------------------------------------ #
+    # Validation
+    # ------------------------------------------------------------------ #
+    def _named_experts(self):
+        if self.experts is None:
+            named = [(f"expert{k}", self._default_expert()) for k in range(self.n_experts)]
+        elif isinstance(self.experts, list):
+            if len(self.experts) == 0:
+                raise ValueError("experts is an empty list; give at least one (name, estimator) pair.")
+            named = []
+            for item in self.experts:
+                if not (
+                    isinstance(item, tuple)
+                    and len(item) == 2
+                    and isinstance(item[0], str)
+                    and hasattr(item[1], "fit")
+                ):
+                    raise ValueError(
+                        "experts must be None, an estimator, or a list of (name, estimator) "
+                        f"tuples with string names; got the item {item!r}."
+                    )
+                if "__" in item[0]:
+                    raise ValueError(f"Expert names may not contain '__'; got {item[0]!r}.")
+                named.append(item)
+            names = [n for n, _ in named]
+            dup = sorted({n for n in names if names.count(n) > 1})
+            if dup:
+                raise ValueError(f"Expert names must be unique; repeated: {dup}.")
+        else:
+            named = [(f"expert{k}", self.experts) for k in range(self.n_experts)]
+        for name, est in named:
+            check_expert_kind(est, name, self._is_classifier)
+            if self.m_step == "weighted" and not has_fit_parameter(est, "sample_weight"):
+                raise ValueError(
+                    f"Expert {name!r} ({type(est).__name__}) does not accept sample_weight in "
+                    "fit, which the weighted M-step needs. Use m_step='stochastic' to fit it "
+                    "on rows resampled by responsibility, or choose an estimator whose fit "
+                    "takes sample_weight."
+                )
+        return named
+
+    def _make_gate(self):
+        if isinstance(self.gate, str):
+            return _GATES[self.gate]()
+        return clone(self.gate)
+
+    def _validate_fit_data(self, X, y, sample_weight):
+        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=not self._is_classifier)
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        y_enc = self._check_y(X, y, sw)
+        return X, y_enc, sw
+
+    # ------------------------------------------------------------------ #
+    # EM
+    # ------------------------------------------------------------------ #
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the mixture of experts by EM.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs seen by the gate and the experts.
+        y : array-like of shape (n_samples,)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; integer weights are equivalent to repeating
+            rows in every M-step.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        named = self._named_experts()
+        X, y_enc, sw = self._validate_fit_data(X, y, sample_weight)
+        n_experts = len(named)
+        if X.shape[0] < n_experts:
+            raise ValueError(
+                f"Expected n_samples >= n_experts, got n_samples={X.shape[0]} and "
+                f"n_experts={n_experts}."
+            )
+        rng = check_random_state(self.random_state)
+        warm = self.warm_start and hasattr(self, "gate_")
+        if warm:
+            if self._expert_set.n_experts != n_experts:
+                raise ValueError(
+                    "warm_start=True needs the same number of experts as the previous fit "
+                    f"({self._expert_set.n_experts}); got {n_experts}."
+                )
+            runs = [self._run_em(X, y_enc, sw, named, rng.randint(np.iinfo(np.int32).max), 0, None, warm=True)]
+        else:
+            seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_init)
+            parallel_inits = self.n_init > 1 and self.n_jobs not in (None, 1)
+            inner_jobs = None if parallel_inits else self.n_jobs
+            jobs = (
+                delayed(self._run_em)(X, y_enc, sw, named, seed, i, inner_jobs, warm=False)
+                for i, seed in enumerate(seeds)
+            )
+            if parallel_inits:
+                runs = Parallel(n_jobs=self.n_jobs, prefer="threads")(jobs)
+            else:
+                runs = [f(*a, **kw) for f, a, kw in jobs]
+        # First-best on ties, so the choice does not depend on run order.
+        best = max(range(len(runs)), key=lambda i: (runs[i]["lower_bound"], -i))
+        run = runs[best]
+        self.gate_ = run["gate"]
+        self._expert_set = run["experts"]
+        self.experts_ = run["experts"].estimators()
+        self.n_experts_ = n_experts
+        self.n_iter_ = run["n_iter"]
+        self.converged_ = run["converged"]
+        self.lower_bound_ = run["lower_bound"]
+        self.lower_bounds_ = run["lower_bounds"]
+        self.n_reseeds_ = run["n_reseeds"]
+        self._after_fit()
+        if not self.converged_:
+            warnings.warn(
+                f"Best of {len(runs)} EM restart(s) did not converge after "
+                f"{self.n_iter_} iterations (last change of the mean log-likelihood "
+                f"above tol={self.tol}). Try a larger max_iter or tol.",
+                ConvergenceWarning,
+            )
+        if self.n_reseeds_ > _RESEED_WARN_AFTER:
+            warnings.warn(
+                f"Experts lost their data and were re-seeded {self.n_reseeds_} times during "
+                "the fit; the data may not support this many experts. Consider fewer "
+                "experts, a larger gate penalty, or more restarts (n_init).",
+                DegenerateExpertWarning,
+            )
+        return self
+
+    def _after_fit(self):
+        """Hook for subclasses to expose fitted state (e.g. noise variances)."""
+
+    def _initial_resp(self, X, y, sw, n_experts, rng):
+        if n_experts == 1:
+            return np.ones((X.shape[0], 1))
+        Z = _standardize(np.column_stack([X, self._y_features(y)]), sw)
+        if self.init_params == "kmeans":
+            with warnings.catch_warnings():
+                # Fewer distinct points than experts is handled by re-seeding.
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                labels = (
+                    KMeans(n_clusters=n_experts, n_init=1, random_state=rng.randint(np.iinfo(np.int32).max))
+                    .fit(Z, sample_weight=sw)
+                    .labels_
+                )
+        else:
+            # "random": k distinct rows as centres, nearest-centre assignment.
+            centres = Z[rng.choice(X.shape[0], size=n_experts, replace=False)]
+            d2 = ((Z[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+            labels = np.argmin(d2, axis=1)
+        # A little mass everywhere: no expert starts with all-zero weights,
+        # which many estimators refuse.
+        resp = np.full((X.shape[0], n_experts), 0.1 / n_experts)
+        resp[np.arange(X.shape[0]), labels] += 0.9
+        return resp
+
+    def _e_step(self, X, y, gate, experts):
+        log_gate = gate._log_proba(X)
+        log_lik = experts.log_prob(X, y)
+        return posterior_from_logs(log_gate, log_lik)
+
+    def _m_step(self, X, y, sw, resp, gate, experts, iteration, init, rng):
+        experts.fit(X, y, resp * sw[:, None], iteration=iteration, init=init, rng=rng)
+        gate._m_step(X, resp, sw)
+
+    def _reseed(self, X, resp, ll, sw, rng):
+        """Give experts whose responsibility mass collapsed the worst-explained rows."""
+        n, K = resp.shape
+        w_mean = sw.sum() / n
+        mass = (sw @ resp) / w_mean
+        min_mass = max(1.0, min(X.shape[1] + 1.0, n / (2.0 * K)))
+        dead = np.flatnonzero(mass < min_mass)
+        if dead.size == 0:
+            return resp, dead
+        resp = resp.copy()
+        order = np.argsort(ll, kind="stable")  # worst-explained rows first
+        order = order[sw[order] > 0]
+        m = int(min(max(np.ceil(2 * min_mass), n // (4 * K)), max(n // 2, 1)))
+        for j, k in enumerate(dead):
+            rows = order[j * m : (j + 1) * m]
+            if rows.size == 0:
+                rows = rng.choice(n, size=min(m, n), replace=False)
+            resp[rows] = 0.0
+            resp[rows, k] = 1.0
+        return resp, dead
+
+    def _run_em(self, X, y, sw, named, seed, init, n_jobs, warm):
+        rng = np.random.RandomState(seed)
+        if warm:
+            gate = copy.deepcopy(self.gate_)
+            experts = copy.deepcopy(self._expert_set)
+        else:
+            gate = self._make_gate()
+            gate._initialize(X, len(named))
+            experts = self._make_expert_set(named, rng, n_jobs)
+            resp = self._initial_resp(X, y, sw, len(named), rng)
+            self._m_step(X, y, sw, resp, gate, experts, 0, init, rng)
+        sw_sum = sw.sum()
+        lb_prev = -np.inf
+        history = []
+        converged = False
+        n_reseeds = 0
+        lb = -np.inf
+        n_iter = 0
+        for n_iter in range(1, self.max_iter + 1):
+            resp, ll = self._e_step(X, y, gate, experts)
+            # The EM objective: weighted mean log-likelihood minus the gate's
+            # penalty, the quantity EM never decreases.
+            lb = float((sw @ ll - gate._penalty()) / sw_sum)
+            history.append(lb)
+            change = lb - lb_prev
+            if self.verbose:
+                print(
+                    f"[{type(self).__name__}] restart {init} iteration {n_iter}: "
+                    f"mean log-likelihood {lb:.8g} (change {change:.3g})"
+                )
+            if abs(change) < self.tol:
+                converged = True
+                break
+            if n_iter == self.max_iter:
+                break
+            lb_prev = lb
+            resp, dead = self._reseed(X, resp, ll, sw, rng)
+            if dead.size:
+                n_reseeds += dead.size
+                lb_prev = -np.inf  # the objective jumps; don't call that convergence
+                if self.verbose:
+                    print(
+                        f"[{type(self).__name__}] restart {init} iteration {n_iter}: "
+                        f"re-seeded collapsed expert(s) {dead.tolist()} with the "
+                        "worst-explained rows"
+                    )
+            self._m_step(X, y, sw, resp, gate, experts, n_iter, init, rng)
+        return dict(
+            gate=gate,
+            experts=experts,
+            lower_bound=lb,
+            lower_bounds=np.asarray(history),
+            n_iter=n_iter,
+            converged=converged,
+            n_reseeds=n_reseeds,
+        )
+
+    # ------------------------------------------------------------------ #
+    # Shared prediction API
+    # ------------------------------------------------------------------ #
+    def _check_X(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=np.float64)
+
+    def _check_Xy(self, X, y):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.ravel()
+        if y.ndim != 1 or y.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"y must have shape ({X.shape[0]},) to match X; got shape {y.shape}."
+            )
+        return X, self._encode_y(y)
+
+    def predict_gate(self, X):
+        """Gate probabilities ``g_k(x)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        gate : ndarray of shape (n_samples, n_experts)
+        """
+        X = self._check_X(X)
+        return np.exp(self.gate_._log_proba(X))
+
+    def responsibilities(self, X, y):
+        """Posterior probability that each expert generated each ``(x, y)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        resp : ndarray of shape (n_samples, n_experts)
+        """
+        X, y = self._check_Xy(X, y)
+        return self._e_step(X, y, self.gate_, self._expert_set)[0]
+
+    def log_likelihood(self, X, y):
+        """Per-sample log-likelihood ``log p(y_i | x_i)`` under the fitted mixture.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        log_lik : ndarray of shape (n_samples,)
+        """
+        X, y = self._check_Xy(X, y)
+        return self._e_step(X, y, self.gate_, self._expert_set)[1]
+
+    def _n_parameters(self):
+        return self.gate_._n_parameters() + self._expert_set.n_parameters()
+
+    def bic(self, X, y):
+        """Bayesian information criterion (lower is better).
+
+        ``-2 log L + p log n`` with ``p`` the free parameters of the gate and
+        the experts.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        bic : float
+        """
+        ll = self.log_likelihood(X, y)
+        return float(-2.0 * ll.sum() + self._n_parameters() * np.log(ll.shape[0]))
+
+    def aic(self, X, y):
+        """Akaike information criterion (lower is better): ``-2 log L + 2 p``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        aic : float
+        """
+        ll = self.log_likelihood(X, y)
+        return float(-2.0 * ll.sum() + 2.0 * self._n_parameters())

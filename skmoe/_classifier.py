@@ -1,0 +1,196 @@
+"""MixtureOfExpertsClassifier."""
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.multiclass import check_classification_targets
+
+from ._base import BaseMixtureOfExperts
+from .experts import LogisticExpert
+from .experts._sets import _ClassifierSet
+
+
+class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
+    """Mixture of experts for classification, trained by EM.
+
+    Models ``p(y | x) = sum_k g_k(x) p_k(y | x)`` where each expert's
+    ``p_k(y | x)`` is its ``predict_proba`` (columns aligned to ``classes_``,
+    floored before the log) and ``g`` is the gate.
+
+    Parameters
+    ----------
+    experts : None, estimator or list of (str, estimator), default=None
+        ``None`` uses :class:`~skmoe.experts.LogisticExpert` (multinomial
+        logistic regression).  An estimator is cloned ``n_experts`` times;
+        a list of ``(name, estimator)`` pairs gives heterogeneous experts
+        (``n_experts`` is then ignored), settable as
+        ``experts__<name>__<param>``.  Experts need ``predict_proba``, and
+        ``sample_weight`` in ``fit`` unless ``m_step="stochastic"``.
+    n_experts : int, default=2
+    gate : {"softmax", "constant"} or gate object, default="softmax"
+    max_iter : int, default=100
+    tol : float, default=1e-4
+    n_init : int, default=1
+    init_params : {"kmeans", "random"}, default="kmeans"
+        k-means on standardised X and one-hot y, or nearest of random rows.
+    m_step : {"weighted", "stochastic"}, default="weighted"
+    random_state : int, RandomState instance or None, default=None
+    warm_start : bool, default=False
+    verbose : int, default=0
+    n_jobs : int, default=None
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    experts_ : list of estimators
+    gate_ : gate object
+    n_experts_ : int
+    n_iter_ : int
+    converged_ : bool
+    lower_bound_ : float
+    lower_bounds_ : ndarray of shape (n_iter_,)
+    n_reseeds_ : int
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+
+    See Also
+    --------
+    MixtureOfExpertsRegressor : the same model for real-valued targets.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skmoe import MixtureOfExpertsClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = MixtureOfExpertsClassifier(n_experts=2, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:1]).shape
+    (1, 3)
+    """
+
+    _is_classifier = True
+
+    def __init__(
+        self,
+        experts=None,
+        *,
+        n_experts=2,
+        gate="softmax",
+        max_iter=100,
+        tol=1e-4,
+        n_init=1,
+        init_params="kmeans",
+        m_step="weighted",
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        n_jobs=None,
+    ):
+        super().__init__(
+            experts,
+            n_experts=n_experts,
+            gate=gate,
+            max_iter=max_iter,
+            tol=tol,
+            n_init=n_init,
+            init_params=init_params,
+            m_step=m_step,
+            random_state=random_state,
+            warm_start=warm_start,
+            verbose=verbose,
+            n_jobs=n_jobs,
+        )
+
+    def _default_expert(self):
+        return LogisticExpert()
+
+    def _check_y(self, X, y, sw):
+        check_classification_targets(y)
+        enc = LabelEncoder().fit(y)
+        classes = enc.classes_
+        if len(classes) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 classes in y; got one class only "
+                f"({classes[0]!r})."
+            )
+        y_idx = enc.transform(y)
+        weighted = np.bincount(y_idx, weights=sw, minlength=len(classes))
+        if np.count_nonzero(weighted > 0) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 classes with positive sample_weight; "
+                f"only class {classes[np.argmax(weighted)]!r} has any weight."
+            )
+        if self.warm_start and hasattr(self, "classes_") and not np.array_equal(self.classes_, classes):
+            raise ValueError(
+                f"warm_start=True needs the same classes as the previous fit {self.classes_.tolist()}; "
+                f"got {classes.tolist()}."
+            )
+        self.classes_ = classes
+        return y_idx.astype(np.intp)
+
+    def _encode_y(self, y):
+        idx = np.searchsorted(self.classes_, y)
+        idx = np.clip(idx, 0, len(self.classes_) - 1)
+        bad = self.classes_[idx] != y
+        if np.any(bad):
+            raise ValueError(
+                f"y contains labels not seen in fit: {np.unique(np.asarray(y)[bad]).tolist()}; "
+                f"known classes are {self.classes_.tolist()}."
+            )
+        return idx.astype(np.intp)
+
+    def _y_features(self, y):
+        onehot = np.zeros((y.shape[0], len(self.classes_)))
+        onehot[np.arange(y.shape[0]), y] = 1.0
+        return onehot
+
+    def _make_expert_set(self, named, rng, n_jobs):
+        return _ClassifierSet(named, self.m_step, n_jobs, rng, len(self.classes_))
+
+    def predict_experts(self, X):
+        """Each expert's class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_experts, n_classes)
+        """
+        X = self._check_X(X)
+        return self._expert_set.predict_proba(X)
+
+    def predict_proba(self, X):
+        """Mixture class probabilities ``sum_k g_k(x) p_k(c | x)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        X = self._check_X(X)
+        gate = np.exp(self.gate_._log_proba(X))
+        proba = np.einsum("nk,nkc->nc", gate, self._expert_set.predict_proba(X))
+        total = proba.sum(axis=1, keepdims=True)
+        # Renormalise: an expert that never saw a class gives it zero mass.
+        return proba / np.where(total > 0, total, 1.0)
+
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`, floored at the smallest normal float."""
+        return np.log(np.maximum(self.predict_proba(X), np.finfo(np.float64).tiny))
+
+    def predict(self, X):
+        """Most probable class under the mixture.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

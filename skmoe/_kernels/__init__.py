@@ -1,0 +1,18 @@
+"""Numba kernels: pure functions of arrays and scalars.
+
+Nothing here knows that an estimator exists. Every kernel has a slow NumPy
+twin in ``tests/naive.py`` that the tests compare it with.
+"""
+
+from ._estep import log_softmax, posterior_from_logs
+from ._gaussian import gaussian_log_density
+from ._proba import log_proba_of_labels
+from ._softmax import softmax_cross_entropy
+
+__all__ = [
+    "gaussian_log_density",
+    "log_proba_of_labels",
+    "log_softmax",
+    "posterior_from_logs",
+    "softmax_cross_entropy",
+]

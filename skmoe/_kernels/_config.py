@@ -1,0 +1,31 @@
+"""JIT flags and numeric floors shared by every kernel.
+
+Kept in one place so that a change of policy (e.g. the probability floor) is
+made once and the tests' NumPy twins can import the very same constants.
+"""
+
+import numpy as np
+
+# ``cache=True`` so a second process loads compiled code from disk instead of
+# re-compiling (the "fresh process fits in < 3 s" target); ``nogil=True`` so
+# joblib's threading backend can run restarts and expert refits side by side.
+# Kernels are serial on purpose: Numba's parallel threading layers do not
+# support concurrent launches from several Python threads.
+JIT_KWARGS = dict(cache=True, nogil=True, fastmath=False)
+
+# Probabilities are floored before ``log`` so that no row of log-likelihoods
+# becomes ``-inf`` (and no responsibility becomes NaN).  1e-10 lets a tree
+# expert that gives probability 0 to the observed class "veto" it strongly
+# without making the likelihood infinite.
+PROBA_FLOOR = 1e-10
+
+# Smallest gate probability used when a gate's output is turned into logs.
+GATE_FLOOR = 1e-300
+
+# Noise variances are floored at ``variance_floor * var(y)``; this absolute
+# minimum protects the constant-target case where var(y) == 0.
+ABS_VARIANCE_FLOOR = 1e-12
+
+# Rows are processed in blocks of this many when forming weighted Gram
+# matrices, so the temporary copy of X never exceeds a few MB.
+GRAM_CHUNK_ROWS = 16384

@@ -1,0 +1,286 @@
+"""MixtureOfExpertsRegressor."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.special import ndtr
+from sklearn.base import RegressorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+
+from ._base import BaseMixtureOfExperts
+from ._kernels._config import ABS_VARIANCE_FLOOR
+from .experts import LinearExpert
+from .experts._sets import _LinearGaussianSet, _RegressorSet, is_builtin_linear
+
+
+class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
+    """Mixture of experts for regression, trained by EM.
+
+    Models ``p(y | x) = sum_k g_k(x) N(y; f_k(x), sigma_k^2)``: a gate ``g``
+    routes each input to K experts ``f_k``, each with its own Gaussian noise
+    variance (Jacobs, Jordan, Nowlan & Hinton 1991).  With
+    ``gate="constant"`` it is the classical finite mixture of regressions.
+
+    Parameters
+    ----------
+    experts : None, estimator or list of (str, estimator), default=None
+        ``None`` uses :class:`~skmoe.experts.LinearExpert` (closed-form
+        weighted least squares, all experts solved from one pass of
+        sufficient statistics).  An estimator is cloned ``n_experts`` times.
+        A list of ``(name, estimator)`` pairs gives heterogeneous experts, one
+        per pair (``n_experts`` is then ignored); their parameters are
+        settable as ``experts__<name>__<param>``.  Experts must accept
+        ``sample_weight`` in ``fit`` unless ``m_step="stochastic"``.
+    n_experts : int, default=2
+        Number of experts when ``experts`` is None or a single estimator.
+    gate : {"softmax", "constant"} or gate object, default="softmax"
+        ``"softmax"``: :class:`~skmoe.gating.SoftmaxGate`; ``"constant"``:
+        :class:`~skmoe.gating.ConstantGate`.  Pass an object to tune its
+        parameters (``gate__alpha``).
+    max_iter : int, default=100
+        Maximum EM iterations per restart.
+    tol : float, default=1e-4
+        EM stops when the mean log-likelihood (minus the gate penalty per
+        sample) changes by less than ``tol``.
+    n_init : int, default=1
+        Number of restarts; the one with the best log-likelihood is kept.
+    init_params : {"kmeans", "random"}, default="kmeans"
+        Initial responsibilities: k-means on standardised ``(X, y)``, or
+        nearest of ``n_experts`` random rows.
+    m_step : {"weighted", "stochastic"}, default="weighted"
+        ``"weighted"`` refits each expert on all rows with weights
+        ``r_ik * sample_weight_i``; ``"stochastic"`` refits it on rows drawn
+        with replacement in proportion to those weights (stochastic EM), for
+        experts whose ``fit`` takes no ``sample_weight``.
+    variance_floor : float, default=1e-6
+        Noise variances are kept above ``variance_floor * var(y)`` so that no
+        expert's likelihood becomes infinite.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation, the restarts, stochastic M-steps and every
+        unseeded expert; results do not depend on ``n_jobs``.
+    warm_start : bool, default=False
+        If True, ``fit`` continues EM from the previous solution.
+    verbose : int, default=0
+        Print the log-likelihood at every EM iteration, and re-seeding events.
+    n_jobs : int, default=None
+        Restarts (when ``n_init > 1``) or expert refits run in parallel
+        through joblib.
+
+    Attributes
+    ----------
+    experts_ : list of estimators
+        Fitted experts.
+    gate_ : gate object
+        Fitted gate.
+    noise_variance_ : ndarray of shape (n_experts,)
+        Gaussian noise variance of each expert.
+    n_experts_ : int
+    n_iter_ : int
+        EM iterations of the selected restart.
+    converged_ : bool
+    lower_bound_ : float
+        Final value of the EM objective (mean log-likelihood minus gate penalty).
+    lower_bounds_ : ndarray of shape (n_iter_,)
+        The objective at every iteration.
+    n_reseeds_ : int
+        Times an expert whose responsibility collapsed was re-seeded.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined only when X has feature names that are all strings.
+
+    See Also
+    --------
+    MixtureOfExpertsClassifier : the same model for class labels.
+
+    Examples
+    --------
+    >>> from skmoe import MixtureOfExpertsRegressor
+    >>> from skmoe.datasets import load_mcycle
+    >>> X, y = load_mcycle(return_X_y=True)
+    >>> moe = MixtureOfExpertsRegressor(n_experts=3, random_state=0).fit(X, y)
+    >>> moe.predict(X[:2]).shape
+    (2,)
+    """
+
+    _parameter_constraints = {
+        **BaseMixtureOfExperts._parameter_constraints,
+        "variance_floor": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        experts=None,
+        *,
+        n_experts=2,
+        gate="softmax",
+        max_iter=100,
+        tol=1e-4,
+        n_init=1,
+        init_params="kmeans",
+        m_step="weighted",
+        variance_floor=1e-6,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        n_jobs=None,
+    ):
+        super().__init__(
+            experts,
+            n_experts=n_experts,
+            gate=gate,
+            max_iter=max_iter,
+            tol=tol,
+            n_init=n_init,
+            init_params=init_params,
+            m_step=m_step,
+            random_state=random_state,
+            warm_start=warm_start,
+            verbose=verbose,
+            n_jobs=n_jobs,
+        )
+        self.variance_floor = variance_floor
+
+    def _default_expert(self):
+        return LinearExpert()
+
+    def _validate_fit_data(self, X, y, sample_weight):
+        y_arr = np.asarray(y)
+        if y_arr.dtype.kind in "OUSV":
+            try:
+                y_arr.astype(np.float64)
+            except (TypeError, ValueError):
+                example = y_arr.ravel()[0] if y_arr.size else None
+                raise ValueError(
+                    f"{type(self).__name__} needs a numeric target y; got dtype "
+                    f"{y_arr.dtype} with values such as {example!r}. For class labels use "
+                    "MixtureOfExpertsClassifier."
+                ) from None
+        return super()._validate_fit_data(X, y, sample_weight)
+
+    def _check_y(self, X, y, sw):
+        y = np.asarray(y, dtype=np.float64)
+        mean = sw @ y / sw.sum()
+        var_y = float(sw @ (y - mean) ** 2 / sw.sum())
+        self._var_floor = max(self.variance_floor * var_y, ABS_VARIANCE_FLOOR * (1.0 + mean * mean))
+        return y
+
+    def _encode_y(self, y):
+        try:
+            return np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"y must be numeric; got dtype {np.asarray(y).dtype}.") from None
+
+    def _y_features(self, y):
+        return y[:, None]
+
+    def _make_expert_set(self, named, rng, n_jobs):
+        ests = [est for _, est in named]
+        if (
+            self.m_step == "weighted"
+            and all(is_builtin_linear(e) for e in ests)
+            and len({e.alpha for e in ests}) == 1
+        ):
+            return _LinearGaussianSet(len(named), ests[0].alpha, self._var_floor)
+        return _RegressorSet(named, self.m_step, n_jobs, rng, self._var_floor)
+
+    def _after_fit(self):
+        self.noise_variance_ = self._expert_set.variance.copy()
+
+    def predict_experts(self, X):
+        """Each expert's prediction ``f_k(x)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        means : ndarray of shape (n_samples, n_experts)
+        """
+        X = self._check_X(X)
+        return self._expert_set.predict(X)
+
+    def _mixture(self, X):
+        X = self._check_X(X)
+        gate = np.exp(self.gate_._log_proba(X))
+        return gate, self._expert_set.predict(X), self._expert_set.variance
+
+    def predict(self, X, return_std=False):
+        """Mean of the predictive mixture, optionally with its standard deviation.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        return_std : bool, default=False
+            Also return the standard deviation of ``p(y | x)``, which includes
+            both the experts' noise and their disagreement.
+
+        Returns
+        -------
+        y_mean : ndarray of shape (n_samples,)
+        y_std : ndarray of shape (n_samples,)
+            Only when ``return_std=True``.
+        """
+        gate, means, var = self._mixture(X)
+        mu = np.einsum("nk,nk->n", gate, means)
+        if not return_std:
+            return mu
+        second = np.einsum("nk,nk->n", gate, means * means + var)
+        return mu, np.sqrt(np.maximum(second - mu * mu, 0.0))
+
+    def sample_y(self, X, n_samples=1, random_state=None):
+        """Draw targets from the predictive mixture ``p(y | x)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples_X, n_features)
+        n_samples : int, default=1
+            Draws per row of X.
+        random_state : int, RandomState instance or None, default=None
+
+        Returns
+        -------
+        y_samples : ndarray of shape (n_samples_X, n_samples)
+        """
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
+        rng = check_random_state(random_state)
+        gate, means, var = self._mixture(X)
+        cdf = np.cumsum(gate, axis=1)
+        u = rng.uniform(size=(gate.shape[0], n_samples))
+        comp = (u[:, :, None] > cdf[:, None, :-1]).sum(axis=2)
+        rows = np.arange(gate.shape[0])[:, None]
+        return means[rows, comp] + np.sqrt(var[comp]) * rng.standard_normal(comp.shape)
+
+    def predict_quantiles(self, X, quantiles=(0.05, 0.5, 0.95)):
+        """Quantiles of the predictive mixture, which may be multimodal.
+
+        Found by bisection on the mixture CDF, to about 1e-10 of the
+        predictive scale.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        quantiles : array-like of float in (0, 1), default=(0.05, 0.5, 0.95)
+
+        Returns
+        -------
+        q : ndarray of shape (n_samples, n_quantiles)
+        """
+        q = np.atleast_1d(np.asarray(quantiles, dtype=np.float64))
+        if q.ndim != 1 or q.size == 0 or not np.all((q > 0) & (q < 1)):
+            raise ValueError(f"quantiles must be a 1-D list of numbers in (0, 1); got {quantiles!r}.")
+        gate, means, var = self._mixture(X)
+        sd = np.sqrt(var)
+        lo = np.min(means - 40 * sd, axis=1)[:, None] * np.ones((1, q.size))
+        hi = np.max(means + 40 * sd, axis=1)[:, None] * np.ones((1, q.size))
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            cdf = np.einsum("nk,nqk->nq", gate, ndtr((mid[:, :, None] - means[:, None, :]) / sd))
+            below = cdf < q[None, :]
+            lo = np.where(below, mid, lo)
+            hi = np.where(below, hi, mid)
+            if np.all(hi - lo <= 1e-10 * (1.0 + np.abs(mid))):
+                break
+        return 0.5 * (lo + hi)

@@ -1,0 +1,155 @@
+"""Closed-form weighted linear expert."""
+
+from numbers import Real
+
+import numpy as np
+from scipy import linalg
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from .._kernels._config import GRAM_CHUNK_ROWS
+
+
+def weighted_linear_stats(X, y, W):
+    """Sufficient statistics of K weighted least-squares problems at once.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+    W : ndarray of shape (n_samples, K)
+        Non-negative weights, one column per problem.
+
+    Returns
+    -------
+    A : ndarray of shape (K, n_features + 1, n_features + 1)
+        ``X1^T diag(W_k) X1`` with ``X1 = [X, 1]``.
+    b : ndarray of shape (K, n_features + 1)
+        ``X1^T (W_k * y)``.
+    syy : ndarray of shape (K,)
+        ``sum_i W_ik y_i^2``.
+
+    Notes
+    -----
+    The statistics add up over blocks of rows, which is what mini-batch EM
+    and map-reduce over Dask blocks rely on.  Rows are processed in chunks so
+    the only temporary copy of X is a few MB, and each Gram matrix is one
+    BLAS call.
+    """
+    n, d = X.shape
+    K = W.shape[1]
+    A = np.zeros((K, d + 1, d + 1))
+    b = np.zeros((K, d + 1))
+    X1 = np.empty((min(n, GRAM_CHUNK_ROWS), d + 1))
+    for start in range(0, n, GRAM_CHUNK_ROWS):
+        stop = min(start + GRAM_CHUNK_ROWS, n)
+        m = stop - start
+        Xc = X1[:m]
+        Xc[:, :d] = X[start:stop]
+        Xc[:, d] = 1.0
+        Wc = W[start:stop]
+        yc = y[start:stop]
+        for k in range(K):
+            Xw = Xc * Wc[:, k : k + 1]
+            A[k] += Xw.T @ Xc
+        b += (Wc * yc[:, None]).T @ Xc
+    syy = (y * y) @ W
+    return A, b, syy
+
+
+def solve_weighted_linear(A, b, syy, alpha):
+    """Solve the K ridge-stabilised weighted least-squares problems.
+
+    The ridge on feature j is ``alpha * var_w(x_j)``: a penalty on the
+    standardised slope, so "tiny" means the same thing in any units.  The
+    intercept is not penalised.
+
+    Returns
+    -------
+    beta : ndarray of shape (K, n_features + 1)
+        Slopes followed by the intercept.
+    rss : ndarray of shape (K,)
+        Weighted residual sums of squares (clipped at zero).
+    mass : ndarray of shape (K,)
+        Total weight of each problem.
+    """
+    K, p, _ = A.shape
+    d = p - 1
+    beta = np.zeros((K, p))
+    rss = np.zeros(K)
+    mass = A[:, d, d].copy()
+    for k in range(K):
+        Ak = A[k]
+        nk = mass[k]
+        if nk <= 0:
+            continue
+        mu = Ak[:d, d] / nk
+        var = np.diag(Ak)[:d] / nk - mu * mu
+        ridge = alpha * nk * np.maximum(var, 1e-12 * (1.0 + mu * mu))
+        M = Ak.copy()
+        M[np.arange(d), np.arange(d)] += ridge
+        try:
+            beta[k] = linalg.solve(M, b[k], assume_a="pos")
+        except (linalg.LinAlgError, ValueError):
+            beta[k] = linalg.lstsq(M, b[k])[0]
+        bk = beta[k]
+        rss[k] = max(syy[k] - 2.0 * bk @ b[k] + bk @ Ak @ bk, 0.0)
+    return beta, rss, mass
+
+
+class LinearExpert(RegressorMixin, BaseEstimator):
+    """Weighted least squares with an intercept and a tiny ridge, in closed form.
+
+    The default expert of :class:`~skmoe.MixtureOfExpertsRegressor`.  Inside
+    the mixture all experts are solved together from shared sufficient
+    statistics; used alone it is an ordinary scikit-learn regressor.
+
+    Parameters
+    ----------
+    alpha : float, default=1e-8
+        Ridge penalty on the standardised slopes (the intercept is not
+        penalised).  Only there to keep the normal equations solvable when an
+        expert's weighted design is rank deficient.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+    intercept_ : float
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined only when X has feature names that are all strings.
+    """
+
+    _parameter_constraints = {"alpha": [Interval(Real, 0, None, closed="left")]}
+
+    def __init__(self, alpha=1e-8):
+        self.alpha = alpha
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit by weighted least squares.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : LinearExpert
+        """
+        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        A, b, syy = weighted_linear_stats(X, y, sw[:, None])
+        beta, _, _ = solve_weighted_linear(A, b, syy, self.alpha)
+        self.coef_ = beta[0, :-1]
+        self.intercept_ = float(beta[0, -1])
+        return self
+
+    def predict(self, X):
+        """Predict ``X @ coef_ + intercept_``."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return X @ self.coef_ + self.intercept_

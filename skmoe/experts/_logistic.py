@@ -1,0 +1,118 @@
+"""Multinomial logistic expert."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from .._kernels import log_softmax
+from .._multinomial import feature_moments, fit_multinomial, raw_coefficients
+
+
+class LogisticExpert(ClassifierMixin, BaseEstimator):
+    """Multinomial logistic regression with an L2 penalty, weighted.
+
+    The default expert of :class:`~skmoe.MixtureOfExpertsClassifier`.  It
+    shares the Numba-fused softmax loss and L-BFGS solver of
+    :class:`~skmoe.gating.SoftmaxGate`; ``warm_start=True`` (set by the
+    mixture) restarts each EM M-step from the previous coefficients.
+
+    Parameters
+    ----------
+    alpha : float, default=1e-2
+        L2 penalty on standardised coefficients (summed-loss scale, ``1/C``).
+    max_iter : int, default=100
+        Maximum L-BFGS iterations.
+    tol : float, default=1e-6
+        Gradient tolerance of the per-sample objective.
+    warm_start : bool, default=False
+        Start from the previous solution when refitting on the same classes.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    coef_ : ndarray of shape (n_features, n_classes)
+    intercept_ : ndarray of shape (n_classes,)
+    n_iter_ : int
+    n_features_in_ : int
+    """
+
+    _parameter_constraints = {
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "warm_start": ["boolean"],
+    }
+
+    def __init__(self, alpha=1e-2, max_iter=100, tol=1e-6, warm_start=False):
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.tol = tol
+        self.warm_start = warm_start
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the weighted multinomial model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : LogisticExpert
+        """
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        enc = LabelEncoder().fit(y)
+        classes = enc.classes_
+        if len(classes) < 2:
+            raise ValueError(
+                f"LogisticExpert needs at least 2 classes in y; got 1 class ({classes[0]!r})."
+            )
+        y_idx = enc.transform(y)
+        targets = np.zeros((X.shape[0], len(classes)))
+        targets[np.arange(X.shape[0]), y_idx] = 1.0
+        warm = (
+            self.warm_start
+            and hasattr(self, "_V")
+            and np.array_equal(getattr(self, "classes_", None), classes)
+            and self._V.shape[0] == X.shape[1]
+        )
+        if warm:
+            V0, c0, mean, scale = self._V, self._c, self._mean, self._scale
+        else:
+            mean, scale = feature_moments(X, np.ones(X.shape[0]))
+            V0 = np.zeros((X.shape[1], len(classes)))
+            c0 = np.zeros(len(classes))
+        self._V, self._c, _, self.n_iter_ = fit_multinomial(
+            X, targets, sw, alpha=self.alpha, mean=mean, scale=scale, V0=V0, c0=c0,
+            max_iter=self.max_iter, tol=self.tol,
+        )
+        self._mean, self._scale = mean, scale
+        self.classes_ = classes
+        self.coef_, self.intercept_ = raw_coefficients(self._V, self._c, mean, scale)
+        return self
+
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        logits = X @ self.coef_
+        logits += self.intercept_
+        return log_softmax(logits)
+
+    def predict_proba(self, X):
+        """Class probabilities, columns in the order of ``classes_``."""
+        return np.exp(self.predict_log_proba(X))
+
+    def predict(self, X):
+        """Most probable class."""
+        return self.classes_[np.argmax(self.predict_log_proba(X), axis=1)]

@@ -1,0 +1,270 @@
+"""Expert sets: how K experts become ``log p_k(y|x)`` plus a weighted refit.
+
+The EM driver never talks to individual estimators.  It talks to one expert
+set, which owns K experts and implements
+
+``fit(X, y, W, iteration)``
+    the M-step with per-expert weights ``W[:, k] = r_ik * sample_weight_i``;
+``log_prob(X, y)``
+    ``log p_k(y_i | x_i)``, shape (n_samples, n_experts);
+``n_parameters()``
+    free parameters, for BIC and AIC;
+``estimators()``
+    the fitted estimators exposed as ``experts_``.
+
+The built-in linear-Gaussian set solves all K experts from one pass of
+sufficient statistics; the estimator sets wrap arbitrary scikit-learn
+estimators.
+"""
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import clone, is_classifier
+
+from .._kernels import gaussian_log_density, log_proba_of_labels
+from .._kernels._config import PROBA_FLOOR
+from ..exceptions import ExpertFitError
+from ._linear import LinearExpert, solve_weighted_linear, weighted_linear_stats
+
+
+def seed_estimator(est, rng):
+    """Give an unseeded estimator a seed drawn from ``rng`` (in place).
+
+    One source of randomness: every expert's seed derives from the mixture's
+    ``random_state``, so results do not depend on ``n_jobs``.
+    """
+    params = est.get_params(deep=True)
+    for key in sorted(params):
+        if key == "random_state" or key.endswith("__random_state"):
+            seed = int(rng.randint(np.iinfo(np.int32).max))
+            if params[key] is None:
+                est.set_params(**{key: seed})
+    return est
+
+
+def count_parameters(est, n_classes=None):
+    """Free parameters of a fitted expert, for BIC / AIC.
+
+    Linear models count their coefficients and intercepts (a multinomial
+    model's redundant class is removed), trees count leaf values and split
+    thresholds, Gaussian naive Bayes counts means, variances and priors.
+    """
+    name = type(est).__name__
+    if hasattr(est, "coef_"):
+        coef = np.atleast_2d(np.asarray(est.coef_))
+        n_int = np.size(getattr(est, "intercept_", 0.0)) if np.any(getattr(est, "intercept_", 0.0)) else 0
+        if n_classes is not None and n_classes > 2 and n_classes in coef.shape:
+            n_feat = coef.size // n_classes
+            return (n_feat + (1 if n_int else 0)) * (n_classes - 1)
+        return int(coef.size + n_int)
+    if hasattr(est, "tree_"):
+        tree = est.tree_
+        n_leaves = int(tree.n_leaves)
+        per_leaf = 1 if n_classes is None else n_classes - 1
+        return n_leaves * per_leaf + (int(tree.node_count) - n_leaves)
+    if hasattr(est, "theta_") and hasattr(est, "var_"):
+        return int(est.theta_.size + est.var_.size + len(est.classes_) - 1)
+    raise ValueError(
+        f"bic and aic need the number of free parameters of each expert, but {name} "
+        "exposes none (no coef_, tree_ or theta_). Compare models by cross-validation "
+        "(e.g. sklearn.model_selection.cross_val_score) instead."
+    )
+
+
+def _fit_one(est, X, y, weight, rows, k, name, iteration, init):
+    try:
+        if rows is None:
+            est.fit(X, y, sample_weight=weight)
+        else:
+            est.fit(X[rows], y[rows])
+    except Exception as exc:
+        where = "initial M-step" if iteration == 0 else f"EM iteration {iteration}"
+        raise ExpertFitError(
+            f"Expert {k} ({name!r}, {type(est).__name__}) raised in its fit during the "
+            f"{where} (restart {init}): {type(exc).__name__}: {exc}"
+        ) from exc
+    return est
+
+
+class _LinearGaussianSet:
+    """K built-in linear experts with Gaussian noise, solved together."""
+
+    def __init__(self, n_experts, alpha, var_floor):
+        self.n_experts = n_experts
+        self.alpha = alpha
+        self.var_floor = var_floor
+
+    def fit(self, X, y, W, iteration=0, init=0, rng=None):
+        # Centring y by its weighted mean keeps y^2 sums small and the RSS
+        # formula (syy - 2 beta.b + beta A beta) free of cancellation.
+        w_all = W.sum(axis=1)
+        y_shift = float(w_all @ y / max(w_all.sum(), 1e-300))
+        A, b, syy = weighted_linear_stats(X, y - y_shift, W)
+        beta, rss, mass = solve_weighted_linear(A, b, syy, self.alpha)
+        self.coef = np.ascontiguousarray(beta[:, :-1].T)
+        self.intercept = beta[:, -1] + y_shift
+        with np.errstate(divide="ignore", invalid="ignore"):
+            var = np.where(mass > 0, rss / np.maximum(mass, 1e-300), self.var_floor)
+        self.variance = np.maximum(var, self.var_floor)
+        self.n_features = X.shape[1]
+        return self
+
+    def predict(self, X):
+        means = X @ self.coef
+        means += self.intercept
+        return means
+
+    def log_prob(self, X, y):
+        return gaussian_log_density(y, self.predict(X), self.variance)
+
+    def n_parameters(self):
+        return self.n_experts * (self.n_features + 2)
+
+    def estimators(self):
+        out = []
+        for k in range(self.n_experts):
+            est = LinearExpert(alpha=self.alpha)
+            est.coef_ = self.coef[:, k].copy()
+            est.intercept_ = float(self.intercept[k])
+            est.n_features_in_ = self.n_features
+            out.append(est)
+        return out
+
+
+class _EstimatorSet:
+    """K arbitrary scikit-learn estimators refitted with sample weights.
+
+    With ``m_step="stochastic"`` each expert is instead refitted on rows drawn
+    with replacement in proportion to its weights (stochastic EM), which
+    serves estimators whose ``fit`` has no ``sample_weight``.
+    """
+
+    def __init__(self, named_estimators, m_step, n_jobs, rng):
+        self.names = [name for name, _ in named_estimators]
+        self.ests = [seed_estimator(clone(est), rng) for _, est in named_estimators]
+        for est in self.ests:
+            # Warm starts make later M-steps cheap for iterative experts; it
+            # never changes what a convex expert converges to.
+            if "warm_start" in est.get_params(deep=False) and type(est).__module__.startswith("skmoe"):
+                est.set_params(warm_start=True)
+        self.n_experts = len(self.ests)
+        self.m_step = m_step
+        self.n_jobs = n_jobs
+        self.rng = rng
+
+    def _targets(self, y):
+        return y
+
+    def fit(self, X, y, W, iteration=0, init=0, rng=None):
+        rng = self.rng if rng is None else rng
+        targets = self._targets(y)
+        rows = [None] * self.n_experts
+        if self.m_step == "stochastic":
+            sw_mean = W.sum() / X.shape[0]
+            for k in range(self.n_experts):
+                p = W[:, k] / W[:, k].sum()
+                m = max(int(round(W[:, k].sum() / sw_mean)), 2)
+                rows[k] = np.sort(rng.choice(X.shape[0], size=m, replace=True, p=p))
+        jobs = (
+            delayed(_fit_one)(est, X, targets, W[:, k], rows[k], k, self.names[k], iteration, init)
+            for k, est in enumerate(self.ests)
+        )
+        if self.n_jobs in (None, 1):
+            self.ests = [job[0](*job[1], **job[2]) for job in jobs]
+        else:
+            self.ests = Parallel(n_jobs=self.n_jobs, prefer="threads")(jobs)
+        self._after_fit(X, y, W)
+        return self
+
+    def _after_fit(self, X, y, W):
+        pass
+
+    def estimators(self):
+        return list(self.ests)
+
+
+class _RegressorSet(_EstimatorSet):
+    """Estimator experts with a Gaussian noise variance each."""
+
+    def __init__(self, named_estimators, m_step, n_jobs, rng, var_floor):
+        super().__init__(named_estimators, m_step, n_jobs, rng)
+        self.var_floor = var_floor
+
+    def predict(self, X):
+        return np.column_stack([np.asarray(est.predict(X), dtype=np.float64).ravel() for est in self.ests])
+
+    def _after_fit(self, X, y, W):
+        # The noise variance always uses the exact weights, also in stochastic EM.
+        resid2 = (y[:, None] - self.predict(X)) ** 2
+        mass = W.sum(axis=0)
+        var = np.einsum("ik,ik->k", W, resid2) / np.maximum(mass, 1e-300)
+        var = np.where(np.isfinite(var), var, self.var_floor)
+        self.variance = np.maximum(var, self.var_floor)
+
+    def log_prob(self, X, y):
+        return gaussian_log_density(y, self.predict(X), self.variance)
+
+    def n_parameters(self):
+        return sum(count_parameters(est) for est in self.ests) + self.n_experts
+
+
+class _ClassifierSet(_EstimatorSet):
+    """Estimator experts whose likelihood is ``predict_proba`` at the label."""
+
+    def __init__(self, named_estimators, m_step, n_jobs, rng, n_classes):
+        super().__init__(named_estimators, m_step, n_jobs, rng)
+        self.n_classes = n_classes
+        for name, est in zip(self.names, self.ests):
+            if not hasattr(est, "predict_proba"):
+                raise ValueError(
+                    f"Expert {name!r} ({type(est).__name__}) has no predict_proba; "
+                    "classification experts must give class probabilities "
+                    "(e.g. SVC(probability=True))."
+                )
+
+    def fit(self, X, y, W, iteration=0, init=0, rng=None):
+        super().fit(X, y, W, iteration, init, rng)
+        return self
+
+    def predict_proba(self, X):
+        """Per-expert probabilities aligned to the mixture's classes, (n, K, C)."""
+        n = X.shape[0]
+        out = np.zeros((n, self.n_experts, self.n_classes))
+        for k, est in enumerate(self.ests):
+            p = np.asarray(est.predict_proba(X), dtype=np.float64)
+            cols = np.asarray(est.classes_).astype(np.intp)
+            out[:, k, cols] = p
+        return out
+
+    def log_prob(self, X, y):
+        n = X.shape[0]
+        out = np.empty((n, self.n_experts))
+        for k, est in enumerate(self.ests):
+            p = np.asarray(est.predict_proba(X), dtype=np.float64)
+            cols = np.asarray(est.classes_).astype(np.intp)
+            full = np.zeros((n, self.n_classes))
+            full[:, cols] = p
+            out[:, k] = log_proba_of_labels(full, y, PROBA_FLOOR)
+        return out
+
+    def n_parameters(self):
+        return sum(count_parameters(est, self.n_classes) for est in self.ests)
+
+
+def is_builtin_linear(est):
+    return type(est) is LinearExpert
+
+
+def check_expert_kind(est, name, classifier):
+    """Reject an expert of the wrong kind (a classifier in a regressor...)."""
+    if classifier and not is_classifier(est):
+        if not hasattr(est, "predict_proba"):
+            raise ValueError(
+                f"Expert {name!r} ({type(est).__name__}) is not a classifier: "
+                "MixtureOfExpertsClassifier needs experts with predict_proba."
+            )
+    if not classifier and is_classifier(est):
+        raise ValueError(
+            f"Expert {name!r} ({type(est).__name__}) is a classifier: "
+            "MixtureOfExpertsRegressor needs regressors as experts."
+        )

@@ -1,0 +1,43 @@
+"""Gate whose mixing proportions do not depend on x."""
+
+import numpy as np
+
+from .._kernels._config import GATE_FLOOR
+from ._base import BaseGate
+
+
+class ConstantGate(BaseGate):
+    """Mixing proportions ``pi_k`` independent of x.
+
+    With this gate a mixture of experts is the classical finite mixture of
+    regressions (flexmix's default, mixtools' ``regmixEM``).  Its M-step is
+    closed form: ``pi_k = sum_i w_i r_ik / sum_i w_i``.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_experts,)
+        Mixing proportions.
+    n_experts_ : int
+    n_features_in_ : int
+    """
+
+    _parameter_constraints: dict = {}
+
+    def __init__(self):
+        pass
+
+    def _initialize(self, X, n_experts):
+        self.n_experts_ = n_experts
+        self.n_features_in_ = X.shape[1]
+        self.weights_ = np.full(n_experts, 1.0 / n_experts)
+
+    def _m_step(self, X, resp, sample_weight):
+        w = sample_weight @ resp
+        self.weights_ = np.maximum(w / w.sum(), GATE_FLOOR)
+        self.weights_ /= self.weights_.sum()
+
+    def _log_proba(self, X):
+        return np.broadcast_to(np.log(self.weights_), (X.shape[0], self.n_experts_)).copy()
+
+    def _n_parameters(self):
+        return self.n_experts_ - 1

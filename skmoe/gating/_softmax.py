@@ -1,0 +1,96 @@
+"""Softmax (multinomial logistic) gate."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils._param_validation import Interval
+
+from .._kernels import log_softmax
+from .._multinomial import feature_moments, fit_multinomial, raw_coefficients
+from ._base import BaseGate
+
+
+class SoftmaxGate(BaseGate):
+    """Multinomial logistic gate ``g(x) = softmax(x W + b)``.
+
+    The M-step fits ``W, b`` to the soft responsibilities by L-BFGS over a
+    Numba-fused loss and gradient, warm-started from the previous EM
+    iteration.  Features are standardised internally (without copying X),
+    so the L2 penalty acts on standardised coefficients and the gate is
+    invariant to the units of each feature.
+
+    Parameters
+    ----------
+    alpha : float, default=1e-2
+        L2 penalty on the standardised gate coefficients, on the scale of the
+        summed loss (like ``1 / C`` in ``LogisticRegression``).  Keeps the gate
+        finite when experts separate the data perfectly.
+    max_iter : int, default=100
+        Maximum L-BFGS iterations per M-step.
+    tol : float, default=1e-6
+        Gradient tolerance of the per-sample objective.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features, n_experts)
+        Gate weights acting on the raw features.
+    intercept_ : ndarray of shape (n_experts,)
+    n_experts_ : int
+    n_features_in_ : int
+    n_iter_ : int
+        L-BFGS iterations of the last M-step.
+
+    See Also
+    --------
+    ConstantGate : mixing proportions that do not depend on x.
+    """
+
+    _parameter_constraints = {
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def __init__(self, alpha=1e-2, max_iter=100, tol=1e-6):
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.tol = tol
+
+    def _initialize(self, X, n_experts):
+        self._validate_params()
+        self.n_experts_ = n_experts
+        self.n_features_in_ = X.shape[1]
+        self._mean, self._scale = feature_moments(X, np.ones(X.shape[0]))
+        self._V = np.zeros((X.shape[1], n_experts))
+        self._c = np.zeros(n_experts)
+        self._sync()
+        self.n_iter_ = 0
+
+    def _sync(self):
+        self.coef_, self.intercept_ = raw_coefficients(self._V, self._c, self._mean, self._scale)
+
+    def _m_step(self, X, resp, sample_weight):
+        self._V, self._c, _, self.n_iter_ = fit_multinomial(
+            X,
+            resp,
+            sample_weight,
+            alpha=self.alpha,
+            mean=self._mean,
+            scale=self._scale,
+            V0=self._V,
+            c0=self._c,
+            max_iter=self.max_iter,
+            tol=self.tol,
+        )
+        self._sync()
+
+    def _log_proba(self, X):
+        logits = X @ self.coef_
+        logits += self.intercept_
+        return log_softmax(logits)
+
+    def _penalty(self):
+        return 0.5 * self.alpha * float(np.sum(self._V * self._V))
+
+    def _n_parameters(self):
+        return (self.n_features_in_ + 1) * (self.n_experts_ - 1)
