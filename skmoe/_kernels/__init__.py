@@ -7,7 +7,7 @@ twin in ``tests/naive.py`` that the tests compare it with.
 from ._estep import log_softmax, posterior_from_logs
 from ._gaussian import gaussian_log_density
 from ._proba import log_proba_of_labels
-from ._softmax import softmax_cross_entropy
+from ._softmax import softmax_cross_entropy, softmax_regression_loss_grad
 
 __all__ = [
     "gaussian_log_density",
@@ -15,4 +15,5 @@ __all__ = [
     "log_softmax",
     "posterior_from_logs",
     "softmax_cross_entropy",
+    "softmax_regression_loss_grad",
 ]

@@ -56,3 +56,69 @@ def softmax_cross_entropy(logits, targets, weights):
     # Summing the per-row losses afterwards (rather than accumulating in the
     # loop) keeps the result independent of any future loop parallelisation.
     return row_loss.sum(), grad
+
+
+@njit(**JIT_KWARGS)
+def softmax_regression_loss_grad(X, W, b, targets, weights):
+    """Loss and parameter gradient of weighted soft-target softmax regression.
+
+    The fully fused form of :func:`softmax_cross_entropy`: the logits
+    ``X W + b`` and the per-row gradient are formed one row at a time, so the
+    pass reads X once and allocates nothing of size n.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    W : ndarray of shape (n_features, n_classes)
+    b : ndarray of shape (n_classes,)
+    targets : ndarray of shape (n_samples, n_classes)
+    weights : ndarray of shape (n_samples,)
+
+    Returns
+    -------
+    loss : float
+        ``-sum_i w_i sum_k t_ik log softmax(x_i W + b)_k``.
+    grad_W : ndarray of shape (n_features, n_classes)
+        ``X^T G`` with ``G_ik = w_i (s_i p_ik - t_ik)``.
+    grad_b : ndarray of shape (n_classes,)
+        ``sum_i G_ik``.
+    """
+    n, d = X.shape
+    K = W.shape[1]
+    gW = np.zeros((d, K))
+    gb = np.zeros(K)
+    z = np.empty(K)
+    loss = 0.0
+    for i in range(n):
+        w = weights[i]
+        if w == 0.0:
+            continue
+        for k in range(K):
+            z[k] = b[k]
+        for j in range(d):
+            x = X[i, j]
+            for k in range(K):
+                z[k] += x * W[j, k]
+        m = z[0]
+        for k in range(1, K):
+            if z[k] > m:
+                m = z[k]
+        s = 0.0
+        for k in range(K):
+            s += np.exp(z[k] - m)
+        lse = m + np.log(s)
+        t_sum = 0.0
+        loss_i = 0.0
+        for k in range(K):
+            t = targets[i, k]
+            t_sum += t
+            loss_i -= t * (z[k] - lse)
+        loss += w * loss_i
+        for k in range(K):
+            z[k] = w * (t_sum * np.exp(z[k] - lse) - targets[i, k])
+            gb[k] += z[k]
+        for j in range(d):
+            x = X[i, j]
+            for k in range(K):
+                gW[j, k] += x * z[k]
+    return loss, gW, gb
