@@ -32,7 +32,7 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
     tol : float, default=1e-4
     n_init : int, default=1
     init_params : {"kmeans", "random"}, default="kmeans"
-        k-means on standardised X and one-hot y, or nearest of random rows.
+        k-means on standardised X, or nearest of ``n_experts`` random rows.
     m_step : {"weighted", "stochastic"}, default="weighted"
     random_state : int, RandomState instance or None, default=None
     warm_start : bool, default=False
@@ -139,9 +139,10 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         return idx.astype(np.intp)
 
     def _y_features(self, y):
-        onehot = np.zeros((y.shape[0], len(self.classes_)))
-        onehot[np.arange(y.shape[0]), y] = 1.0
-        return onehot
+        # Clustering on X alone: with the labels in the clustering, k-means
+        # tends to give each expert one class, a local optimum in which the
+        # gate has to do all the classifying (seen on XOR-like data).
+        return np.empty((y.shape[0], 0))
 
     def _make_expert_set(self, named, rng, n_jobs):
         return _ClassifierSet(named, self.m_step, n_jobs, rng, len(self.classes_))

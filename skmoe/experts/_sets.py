@@ -166,7 +166,9 @@ class _EstimatorSet:
                 m = max(int(round(W[:, k].sum() / sw_mean)), 2)
                 rows[k] = np.sort(rng.choice(X.shape[0], size=m, replace=True, p=p))
         jobs = (
-            delayed(_fit_one)(est, X, targets, W[:, k], rows[k], k, self.names[k], iteration, init)
+            delayed(_fit_one)(
+                est, X, targets, np.ascontiguousarray(W[:, k]), rows[k], k, self.names[k], iteration, init
+            )
             for k, est in enumerate(self.ests)
         )
         if self.n_jobs in (None, 1):
