@@ -48,10 +48,10 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
     n_iter_ : int
     converged_ : bool
     lower_bound_ : float
-    lower_bounds_ : ndarray of shape (n_iter_,)
+    lower_bounds_ : ndarray of shape (n_iterations,)
     n_reseeds_ : int
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
 
     See Also
     --------
@@ -180,8 +180,23 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         return proba / np.where(total > 0, total, 1.0)
 
     def predict_log_proba(self, X):
-        """Log of :meth:`predict_proba`, floored at the smallest normal float."""
-        return np.log(np.maximum(self.predict_proba(X), np.finfo(np.float64).tiny))
+        """Log of :meth:`predict_proba`.
+
+        A class to which every expert gives probability zero (a tree leaf that
+        never saw it, say) gets ``-inf``, exactly ``log(predict_proba(X))``, as
+        in scikit-learn's own classifiers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        proba = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            return np.log(proba)
 
     def predict(self, X):
         """Most probable class under the mixture.
@@ -194,4 +209,6 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        # predict_proba first: it raises NotFittedError before classes_ is read.
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]

@@ -81,12 +81,12 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
     converged_ : bool
     lower_bound_ : float
         Final value of the EM objective (mean log-likelihood minus gate penalty).
-    lower_bounds_ : ndarray of shape (n_iter_,)
+    lower_bounds_ : ndarray of shape (n_iterations,)
         The objective at every iteration.
     n_reseeds_ : int
         Times an expert whose responsibility collapsed was re-seeded.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Defined only when X has feature names that are all strings.
 
     See Also

@@ -282,8 +282,11 @@ def test_regressor_matches_scipy_and_recovers_truth(K, gate, n, noise, seed):
         g_true = softmax(X @ truth.gate_coef + truth.gate_intercept, axis=1)
     else:
         g_true = np.broadcast_to(truth.weights, (n, K))
-    assert np.mean(np.abs(g_fit - g_true)) < 0.03
-    assert np.max(np.abs(g_fit.mean(axis=0) - g_true.mean(axis=0))) < 0.03
+    # The Wald test above is the sharp check; these are loose, readable ones:
+    # the average routing error, and each expert's overall share to within
+    # 5 binomial standard errors (0.5 / sqrt(n) bounds one).
+    assert np.mean(np.abs(g_fit - g_true)) < 0.06
+    assert np.max(np.abs(g_fit.mean(axis=0) - g_true.mean(axis=0))) < 2.5 / np.sqrt(n)
 
 
 # --------------------------------------------------------------------------- #

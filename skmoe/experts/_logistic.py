@@ -115,4 +115,6 @@ class LogisticExpert(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         """Most probable class."""
-        return self.classes_[np.argmax(self.predict_log_proba(X), axis=1)]
+        # predict_log_proba first: it raises NotFittedError before classes_ is read.
+        log_proba = self.predict_log_proba(X)
+        return self.classes_[np.argmax(log_proba, axis=1)]

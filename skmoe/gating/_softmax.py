@@ -6,7 +6,12 @@ import numpy as np
 from sklearn.utils._param_validation import Interval
 
 from .._kernels import log_softmax
-from .._multinomial import feature_moments, fit_multinomial, raw_coefficients
+from .._multinomial import (
+    MultinomialSolverState,
+    feature_moments,
+    fit_multinomial,
+    raw_coefficients,
+)
 from ._base import BaseGate
 
 
@@ -63,6 +68,7 @@ class SoftmaxGate(BaseGate):
         self._mean, self._scale = feature_moments(X, np.ones(X.shape[0]))
         self._V = np.zeros((X.shape[1], n_experts))
         self._c = np.zeros(n_experts)
+        self._solver_state = MultinomialSolverState()
         self._sync()
         self.n_iter_ = 0
 
@@ -81,6 +87,7 @@ class SoftmaxGate(BaseGate):
             c0=self._c,
             max_iter=self.max_iter,
             tol=self.tol,
+            state=getattr(self, "_solver_state", None),
         )
         self._sync()
 
