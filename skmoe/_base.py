@@ -30,12 +30,21 @@ _GATES = {"softmax": SoftmaxGate, "constant": ConstantGate}
 # re-seed is normal early in EM, repeated ones mean too many experts.
 _RESEED_WARN_AFTER = 3
 
+# k-means initialisation runs on at most this many rows (a uniform
+# subsample, then every row goes to its nearest centre): the initial
+# partition needs no more, and it bounds the time and memory of the
+# initialisation at large n.
+_KMEANS_MAX_ROWS = 20_000
+
 
 def _standardize(Z, weights):
+    """Weighted standardisation of the columns of Z, in place (Z is a temporary)."""
     mean = weights @ Z / weights.sum()
-    std = np.sqrt(np.maximum(weights @ (Z - mean) ** 2 / weights.sum(), 0.0))
+    Z -= mean
+    std = np.sqrt(np.maximum(weights @ Z**2 / weights.sum(), 0.0))
     std[std <= 1e-12] = 1.0
-    return (Z - mean) / std
+    Z /= std
+    return Z
 
 
 class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
@@ -301,14 +310,26 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             return np.ones((X.shape[0], 1))
         Z = _standardize(np.column_stack([X, self._y_features(y)]), sw)
         if self.init_params == "kmeans":
+            km = KMeans(
+                n_clusters=n_experts,
+                n_init=1,
+                random_state=rng.randint(np.iinfo(np.int32).max),
+                copy_x=False,  # Z is our own temporary: no second copy of the data
+            )
             with warnings.catch_warnings():
                 # Fewer distinct points than experts is handled by re-seeding.
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                labels = (
-                    KMeans(n_clusters=n_experts, n_init=1, random_state=rng.randint(np.iinfo(np.int32).max))
-                    .fit(Z, sample_weight=sw)
-                    .labels_
-                )
+                if Z.shape[0] <= _KMEANS_MAX_ROWS:
+                    labels = km.fit(Z, sample_weight=sw).labels_
+                else:
+                    # Large n: cluster a uniform subsample of the rows that
+                    # carry weight (weights kept), then assign every row to
+                    # its nearest centre (chunked).
+                    rows = np.flatnonzero(sw > 0)
+                    if rows.size > _KMEANS_MAX_ROWS:
+                        rows = np.sort(rng.choice(rows, size=_KMEANS_MAX_ROWS, replace=False))
+                    km.fit(Z[rows], sample_weight=sw[rows])
+                    labels = km.predict(Z)
         else:
             # "random": k distinct rows as centres, nearest-centre assignment.
             centres = Z[rng.choice(X.shape[0], size=n_experts, replace=False)]
@@ -357,7 +378,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             experts = copy.deepcopy(self._expert_set)
         else:
             gate = self._make_gate()
-            gate._initialize(X, len(named))
+            gate._initialize(X, len(named), sample_weight=sw)
             experts = self._make_expert_set(named, rng, n_jobs)
             resp = self._initial_resp(X, y, sw, len(named), rng)
             self._m_step(X, y, sw, resp, gate, experts, 0, init, rng)

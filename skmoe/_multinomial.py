@@ -37,46 +37,17 @@ on ``n_samples`` and their results are added in block order, so the result
 does not depend on the number of threads.
 """
 
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 from scipy import linalg
 
 from ._kernels import softmax_regression_loss_grad
+from ._threading import blas_single_threaded, block_bounds, map_blocks
 
-# Rows per block of the parallel loss/gradient.  Blocks are equal-sized,
-# about this many rows each, and depend on n_samples only.
+# Rows per block of the parallel loss/gradient: blocks of about this many
+# rows, a function of n_samples only.
 _BLOCK_ROWS = 4096
-# Below this many rows the pool's overhead is not worth it.
-_MIN_PARALLEL_ROWS = 2 * _BLOCK_ROWS
-
-_pool = None
-_pool_lock = threading.Lock()
-
-
-def _available_cpus():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover (macOS, Windows)
-        return os.cpu_count() or 1
-
-
-def _get_pool():
-    global _pool
-    if _pool is None:
-        with _pool_lock:
-            if _pool is None:
-                _pool = ThreadPoolExecutor(
-                    max_workers=max(1, _available_cpus()), thread_name_prefix="skmoe"
-                )
-    return _pool
-
-
-def _block_bounds(n):
-    n_blocks = max(1, -(-n // _BLOCK_ROWS))
-    return [(i * n) // n_blocks for i in range(n_blocks + 1)]
+# Rows per chunk of the BLAS-based passes over X (moments, Gram matrices).
+_CHUNK_ROWS = 16384
 
 
 def loss_grad_blocks(X, W, b, targets, weights):
@@ -86,25 +57,17 @@ def loss_grad_blocks(X, W, b, targets, weights):
     ``n_samples`` alone and the block results are summed in block order, so
     the result is the same whatever the number of threads.
     """
-    n = X.shape[0]
-    bounds = _block_bounds(n)
-    n_blocks = len(bounds) - 1
-    if n_blocks == 1:
+    bounds = block_bounds(X.shape[0], _BLOCK_ROWS)
+    if len(bounds) == 2:
         return softmax_regression_loss_grad(X, W, b, targets, weights)
-    jobs = [(bounds[i], bounds[i + 1]) for i in range(n_blocks)]
-
-    def run(job):
-        a, z = job
-        return softmax_regression_loss_grad(X[a:z], W, b, targets[a:z], weights[a:z])
-
-    if n < _MIN_PARALLEL_ROWS or _available_cpus() == 1:
-        results = [run(job) for job in jobs]
-    else:
-        results = list(_get_pool().map(run, jobs))
-    loss = 0.0
-    gW = np.zeros_like(results[0][1])
-    gb = np.zeros_like(results[0][2])
-    for block_loss, block_gW, block_gb in results:
+    results = map_blocks(
+        lambda a, z: softmax_regression_loss_grad(X[a:z], W, b, targets[a:z], weights[a:z]),
+        bounds,
+    )
+    loss, gW, gb = results[0]
+    gW = gW.copy()
+    gb = gb.copy()
+    for block_loss, block_gW, block_gb in results[1:]:
         loss += block_loss
         gW += block_gW
         gb += block_gb
@@ -115,8 +78,14 @@ def feature_moments(X, weights):
     """Weighted mean and scale of each column (scale 1 for constant columns)."""
     wsum = weights.sum()
     mean = (weights @ X) / wsum
-    var = (weights @ (X * X)) / wsum - mean * mean
-    scale = np.sqrt(np.maximum(var, 0.0))
+    # Two passes (no cancellation for features far from zero), the second in
+    # row chunks so that no temporary of the size of X is made.
+    ss = np.zeros(X.shape[1])
+    for a in range(0, X.shape[0], _CHUNK_ROWS):
+        Xc = X[a : a + _CHUNK_ROWS] - mean
+        Xc *= Xc
+        ss += weights[a : a + _CHUNK_ROWS] @ Xc
+    scale = np.sqrt(np.maximum(ss / wsum, 0.0))
     scale[scale <= 1e-12 * (1.0 + np.abs(mean))] = 1.0
     return mean, scale
 
@@ -136,9 +105,8 @@ def _weighted_second_moment(X, w, mean, scale):
     """
     n, d = X.shape
     M = np.zeros((d + 1, d + 1))
-    chunk = 16384
-    for a in range(0, n, chunk):
-        z = min(a + chunk, n)
+    for a in range(0, n, _CHUNK_ROWS):
+        z = min(a + _CHUNK_ROWS, n)
         Xc = X[a:z]
         wc = w[a:z]
         Xw = Xc * wc[:, None]
@@ -169,6 +137,7 @@ class MultinomialSolverState:
 
     def __init__(self, memory=10):
         self.memory = memory
+        self.n_evals = 0
         self.reset()
 
     def reset(self):
@@ -245,6 +214,11 @@ def fit_multinomial(
     n_iter : int
         Quasi-Newton iterations used.
     """
+    with blas_single_threaded():
+        return _fit_multinomial(X, targets, weights, alpha, mean, scale, V0, c0, max_iter, tol, state)
+
+
+def _fit_multinomial(X, targets, weights, alpha, mean, scale, V0, c0, max_iter, tol, state):
     n_features = X.shape[1]
     K = targets.shape[1]
     p = n_features + 1
@@ -265,6 +239,7 @@ def fit_multinomial(
         W = V * inv_scale[:, None]
         b = c - shift @ V
         loss, gW, gb = loss_grad_blocks(X, W, b, targets, weights)
+        state.n_evals += 1
         grad = np.empty((p, K))
         # d/dV of sum_i loss(z_i V + c) with z = (x - mean) / scale
         grad[:n_features] = (gW - np.outer(mean, gb)) * inv_scale[:, None] + alpha * V

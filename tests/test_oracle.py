@@ -368,23 +368,28 @@ def test_classifier_matches_scipy():
     """Mixture of 2 logistic experts, 3 classes, softmax gate.
 
     The monitored ``lower_bound_`` only subtracts the *gate* penalty, while
-    the EM M-steps also penalise the logistic experts (``LogisticExpert.alpha``);
-    the oracle therefore maximises the fully penalised objective and the
-    comparison uses the per-sample log-likelihood plus the gate penalty at
-    both solutions, i.e. ``lower_bound_`` recomputed by the oracle.  A tiny
-    expert alpha keeps that difference far below the tolerance.
+    the EM M-steps also penalise the logistic experts (``LogisticExpert.alpha``
+    on standardised coefficients).  The oracle therefore maximises the fully
+    penalised objective (the one EM actually ascends) and checks separately
+    that ``lower_bound_`` is log-likelihood minus gate penalty.
+
+    Mixtures of logistic experts are much less well identified than
+    linear-Gaussian ones (EM takes hundreds of iterations and has competing
+    local optima on many draws); the data use a sharp gate (gate_scale=4) so
+    that the experts are distinguishable, and the parameter check is on the
+    routing rather than on every class slope.
     """
-    K, C, n, seed = 2, 3, 3000, 4
+    K, C, n, seed = 2, 3, 2000, 2
     X, y, truth = make_moe_classification(
         n_samples=n, n_features=2, n_experts=K, n_classes=C, gate_scale=4.0, coef_scale=3.0,
         random_state=seed,
     )
     ea, ga = 1e-3, GATE_ALPHA
     clf = MixtureOfExpertsClassifier(
-        LogisticExpert(alpha=ea, max_iter=2000, tol=1e-10),
+        LogisticExpert(alpha=ea, max_iter=2000, tol=1e-8),
         n_experts=K,
-        gate=SoftmaxGate(alpha=ga, max_iter=2000, tol=1e-10),
-        max_iter=3000, tol=1e-10, n_init=3, random_state=seed,
+        gate=SoftmaxGate(alpha=ga, max_iter=2000, tol=1e-8),
+        max_iter=3000, tol=1e-9, n_init=2, random_state=seed,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -395,23 +400,26 @@ def test_classifier_matches_scipy():
     coef = np.array([e.coef_ for e in clf.experts_])
     intercept = np.array([e.intercept_ for e in clf.experts_])
     theta_fit = oracle.from_raw(coef, intercept, clf.gate_.coef_, clf.gate_.intercept_)
-    *_, V_fit, _, _, _, _, ll_fit, pen_fit = oracle._parts(theta_fit)
+    *_, V_fit, _, _, _, _, ll_fit, _ = oracle._parts(theta_fit)
 
     # The library's per-sample log-likelihood and lower_bound_ are what we compute.
     assert_allclose(clf.log_likelihood(X, y), ll_fit, rtol=0, atol=1e-9)
     gate_pen = 0.5 * ga * np.sum(V_fit * V_fit)
     assert_allclose(clf.lower_bound_, ll_fit.mean() - gate_pen / n, rtol=0, atol=1e-9)
 
-    theta_true = oracle.from_raw(truth.coef, truth.intercept, truth.gate_coef, truth.gate_intercept)
-    theta_opt, f_opt = oracle.maximise(theta_true)
+    # EM reached the optimum scipy finds from the truth, its solution is a
+    # stationary point, and scipy started from it cannot improve it.
     f_fit, grad = oracle.value_and_grad(theta_fit)
+    theta_true = oracle.from_raw(truth.coef, truth.intercept, truth.gate_coef, truth.gate_intercept)
+    _, f_opt = oracle.maximise(theta_true)
     gap = f_fit - f_opt
     assert abs(gap) < LOGLIK_GAP, f"EM penalised objective {f_fit} vs scipy {f_opt} (gap {gap:.2e})"
     assert np.max(np.abs(grad)) < 1e-4, f"max |grad| at EM solution {np.max(np.abs(grad)):.2e}"
+    _, f_polished = oracle.maximise(theta_fit)
+    assert f_polished - f_fit < LOGLIK_GAP
 
-    # The gate's partition is recovered (classes within an expert are only
-    # weakly identified, so the check is on the routing, not on every slope).
+    # The gate's routing is recovered, up to swapping the two experts.
     g_fit = clf.predict_gate(X)
     g_true = softmax(X @ truth.gate_coef + truth.gate_intercept, axis=1)
     best = min(np.mean(np.abs(g_fit[:, list(p)] - g_true)) for p in ([0, 1], [1, 0]))
-    assert best < 0.1
+    assert best < 0.05

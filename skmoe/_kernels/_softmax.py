@@ -64,7 +64,9 @@ def softmax_regression_loss_grad(X, W, b, targets, weights):
 
     The fully fused form of :func:`softmax_cross_entropy`: the logits
     ``X W + b`` and the per-row gradient are formed one row at a time, so the
-    pass reads X once and allocates nothing of size n.
+    pass reads X once and allocates nothing of size n.  One ``exp`` per
+    entry (the exponentials of the normaliser are reused for the
+    probabilities) and one ``log`` per row.
 
     Parameters
     ----------
@@ -73,13 +75,14 @@ def softmax_regression_loss_grad(X, W, b, targets, weights):
     b : ndarray of shape (n_classes,)
     targets : ndarray of shape (n_samples, n_classes)
     weights : ndarray of shape (n_samples,)
+        Rows of zero weight are skipped entirely (their X may be anything).
 
     Returns
     -------
     loss : float
         ``-sum_i w_i sum_k t_ik log softmax(x_i W + b)_k``.
     grad_W : ndarray of shape (n_features, n_classes)
-        ``X^T G`` with ``G_ik = w_i (s_i p_ik - t_ik)``.
+        ``X^T G`` with ``G_ik = w_i (s_i p_ik - t_ik)``, ``s_i = sum_k t_ik``.
     grad_b : ndarray of shape (n_classes,)
         ``sum_i G_ik``.
     """
@@ -103,20 +106,24 @@ def softmax_regression_loss_grad(X, W, b, targets, weights):
         for k in range(1, K):
             if z[k] > m:
                 m = z[k]
-        s = 0.0
-        for k in range(K):
-            s += np.exp(z[k] - m)
-        lse = m + np.log(s)
+        # -sum_k t_k log p_k = sum_k t_k (m - z_k) + t_sum log(sum_k exp(z_k - m));
+        # z_k - m is formed exactly once, and exp(z_k - m) is kept for p_k.
         t_sum = 0.0
-        loss_i = 0.0
+        tz = 0.0
+        s = 0.0
         for k in range(K):
             t = targets[i, k]
             t_sum += t
-            loss_i -= t * (z[k] - lse)
-        loss += w * loss_i
+            tz += t * (m - z[k])
+            e = np.exp(z[k] - m)
+            z[k] = e
+            s += e
+        loss += w * (tz + t_sum * np.log(s))
+        c = w * t_sum / s
         for k in range(K):
-            z[k] = w * (t_sum * np.exp(z[k] - lse) - targets[i, k])
-            gb[k] += z[k]
+            g = c * z[k] - w * targets[i, k]
+            z[k] = g
+            gb[k] += g
         for j in range(d):
             x = X[i, j]
             for k in range(K):

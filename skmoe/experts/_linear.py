@@ -98,6 +98,46 @@ def solve_weighted_linear(A, b, syy, alpha):
     return beta, rss, mass
 
 
+def solve_weighted_lstsq(X, y, w, alpha):
+    """One weighted ridge problem of :func:`solve_weighted_linear`, solved stably.
+
+    Same objective (ridge ``alpha * var_w(x_j)`` per unit of weight on each
+    slope, intercept unpenalised), but solved in weighted-standardised
+    coordinates by a least-squares factorisation of the ``sqrt(w)``-scaled
+    design stacked on the ridge rows, instead of through the normal
+    equations: the error grows with the condition number of the
+    standardised design rather than with the square of that of the raw one.
+    With the tiny default ridge and more features than weighted rows, or a
+    feature far from zero relative to its spread, the normal equations lose
+    most of their digits (and fitting with integer weights would no longer
+    match fitting on repeated rows).
+
+    Returns
+    -------
+    beta : ndarray of shape (n_features + 1,)
+        Slopes followed by the intercept.
+    """
+    n, d = X.shape
+    nk = float(w.sum())
+    if nk <= 0:
+        return np.zeros(d + 1)
+    mu = (w @ X) / nk
+    Z = X - mu
+    scale = np.sqrt(np.maximum((w @ Z**2) / nk, 1e-12 * (1.0 + mu * mu)))
+    Z /= scale
+    y_mean = float(w @ y) / nk
+    # On standardised slopes v_j = scale_j * beta_j the ridge is alpha * nk.
+    sqrt_w = np.sqrt(w)
+    design = np.zeros((n + d, d))
+    np.multiply(Z, sqrt_w[:, None], out=design[:n])
+    design[n + np.arange(d), np.arange(d)] = np.sqrt(alpha * nk)
+    rhs = np.zeros(n + d)
+    rhs[:n] = sqrt_w * (y - y_mean)
+    v = linalg.lstsq(design, rhs, check_finite=False)[0]
+    coef = v / scale
+    return np.append(coef, y_mean - mu @ coef)
+
+
 class LinearExpert(RegressorMixin, BaseEstimator):
     """Weighted least squares with an intercept and a tiny ridge, in closed form.
 
@@ -142,10 +182,11 @@ class LinearExpert(RegressorMixin, BaseEstimator):
         """
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-        A, b, syy = weighted_linear_stats(X, y, sw[:, None])
-        beta, _, _ = solve_weighted_linear(A, b, syy, self.alpha)
-        self.coef_ = beta[0, :-1]
-        self.intercept_ = float(beta[0, -1])
+        # Alone, one problem: a QR-type solve is as cheap as forming the Gram
+        # matrix and much more accurate (see solve_weighted_lstsq).
+        beta = solve_weighted_lstsq(X, y, sw, self.alpha)
+        self.coef_ = beta[:-1]
+        self.intercept_ = float(beta[-1])
         return self
 
     def predict(self, X):

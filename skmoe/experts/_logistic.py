@@ -86,10 +86,15 @@ class LogisticExpert(ClassifierMixin, BaseEstimator):
             and np.array_equal(getattr(self, "classes_", None), classes)
             and self._V.shape[0] == X.shape[1]
         )
+        # Standardise with the *weighted* moments, so that the penalty, hence
+        # the solution, is the same for integer weights as for repeated rows.
+        # A warm start maps the previous coefficients into this fit's
+        # coordinates: it changes the starting point, never the objective.
+        mean, scale = feature_moments(X, sw)
         if warm:
-            V0, c0, mean, scale = self._V, self._c, self._mean, self._scale
+            V0 = self.coef_ * scale[:, None]
+            c0 = self.intercept_ + mean @ self.coef_
         else:
-            mean, scale = feature_moments(X, np.ones(X.shape[0]))
             V0 = np.zeros((X.shape[1], len(classes)))
             c0 = np.zeros(len(classes))
         self._V, self._c, _, self.n_iter_ = fit_multinomial(

@@ -14,8 +14,10 @@ class BaseGate(BaseEstimator, metaclass=ABCMeta):
     tuned as ``gate__<param>`` in a grid search.  The mixture estimator clones
     it and drives it through a small private protocol:
 
-    ``_initialize(X, n_experts)``
-        allocate parameters for ``n_experts`` experts;
+    ``_initialize(X, n_experts, sample_weight=None)``
+        allocate parameters for ``n_experts`` experts; anything computed
+        from X (e.g. a standardisation) must use ``sample_weight``, so that
+        integer weights act like repeated rows;
     ``_m_step(X, resp, sample_weight)``
         fit the gate to soft targets ``resp`` (warm-started);
     ``_log_proba(X)``
@@ -28,7 +30,7 @@ class BaseGate(BaseEstimator, metaclass=ABCMeta):
     """
 
     @abstractmethod
-    def _initialize(self, X, n_experts): ...
+    def _initialize(self, X, n_experts, sample_weight=None): ...
 
     @abstractmethod
     def _m_step(self, X, resp, sample_weight): ...

@@ -26,7 +26,7 @@ class ConstantGate(BaseGate):
     def __init__(self):
         pass
 
-    def _initialize(self, X, n_experts):
+    def _initialize(self, X, n_experts, sample_weight=None):
         self.n_experts_ = n_experts
         self.n_features_in_ = X.shape[1]
         self.weights_ = np.full(n_experts, 1.0 / n_experts)

@@ -61,11 +61,15 @@ class SoftmaxGate(BaseGate):
         self.max_iter = max_iter
         self.tol = tol
 
-    def _initialize(self, X, n_experts):
+    def _initialize(self, X, n_experts, sample_weight=None):
         self._validate_params()
         self.n_experts_ = n_experts
         self.n_features_in_ = X.shape[1]
-        self._mean, self._scale = feature_moments(X, np.ones(X.shape[0]))
+        # Weighted moments: the penalty acts on coefficients standardised the
+        # same way for integer weights as for repeated rows.
+        if sample_weight is None:
+            sample_weight = np.ones(X.shape[0])
+        self._mean, self._scale = feature_moments(X, sample_weight)
         self._V = np.zeros((X.shape[1], n_experts))
         self._c = np.zeros(n_experts)
         self._solver_state = MultinomialSolverState()

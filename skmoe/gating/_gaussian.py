@@ -1,0 +1,106 @@
+"""Localized (Gaussian) gate of Xu, Jordan & Hinton (1995)."""
+
+from numbers import Real
+
+import numpy as np
+from scipy.special import logsumexp
+from sklearn.mixture._gaussian_mixture import (
+    _compute_precision_cholesky,
+    _estimate_gaussian_parameters,
+    _estimate_log_gaussian_prob,
+)
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from .._kernels._config import GATE_FLOOR
+from ._base import BaseGate
+
+
+class GaussianGate(BaseGate):
+    """Localized gate ``g_k(x) ∝ pi_k N(x; mu_k, Sigma_k)``.
+
+    The alternative model of Xu, Jordan & Hinton (1995): the gate is the
+    posterior of a Gaussian mixture on x, so each expert owns a region of
+    input space.  Its M-step is closed form (that of
+    :class:`sklearn.mixture.GaussianMixture`, whose estimators are reused),
+    and EM then increases the *joint* log-likelihood ``log p(x, y)``; the
+    mixture's ``lower_bounds_`` track that joint objective, while
+    ``log_likelihood(X, y)`` still returns the conditional ``log p(y | x)``.
+
+    Parameters
+    ----------
+    covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
+        As in :class:`~sklearn.mixture.GaussianMixture`.
+    reg_covar : float, default=1e-6
+        Added to the diagonal of every covariance.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_experts,)
+    means_ : ndarray of shape (n_experts, n_features)
+    covariances_ : ndarray
+        Shape depends on ``covariance_type``, as in GaussianMixture.
+    precisions_cholesky_ : ndarray
+    n_experts_ : int
+    n_features_in_ : int
+    """
+
+    _parameter_constraints = {
+        "covariance_type": [StrOptions({"full", "tied", "diag", "spherical"})],
+        "reg_covar": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(self, covariance_type="full", reg_covar=1e-6):
+        self.covariance_type = covariance_type
+        self.reg_covar = reg_covar
+
+    def _initialize(self, X, n_experts, sample_weight=None):
+        self._validate_params()
+        self.n_experts_ = n_experts
+        self.n_features_in_ = X.shape[1]
+        sw = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+        # Until the first M-step: one broad component per expert at the data mean.
+        resp = np.full((X.shape[0], n_experts), 1.0 / n_experts)
+        self._m_step(X, resp, sw)
+
+    def _m_step(self, X, resp, sample_weight):
+        weighted = resp * sample_weight[:, None]
+        # sklearn adds 10 * eps to nk; an expert with no mass keeps a finite,
+        # broad component and is re-seeded by the driver.
+        nk, means, covariances = _estimate_gaussian_parameters(
+            X, weighted, self.reg_covar, self.covariance_type
+        )
+        self.weights_ = np.maximum(nk / nk.sum(), GATE_FLOOR)
+        self.weights_ /= self.weights_.sum()
+        self.means_ = means
+        self.covariances_ = covariances
+        try:
+            self.precisions_cholesky_ = _compute_precision_cholesky(covariances, self.covariance_type)
+        except ValueError as exc:
+            raise ValueError(
+                "GaussianGate: an expert's input covariance became singular; increase "
+                f"reg_covar (now {self.reg_covar}) or use fewer experts. ({exc})"
+            ) from None
+
+    def _weighted_log_prob(self, X):
+        return _estimate_log_gaussian_prob(
+            X, self.means_, self.precisions_cholesky_, self.covariance_type
+        ) + np.log(self.weights_)
+
+    def _log_proba(self, X):
+        wlp = self._weighted_log_prob(X)
+        return wlp - logsumexp(wlp, axis=1, keepdims=True)
+
+    def _log_marginal(self, X):
+        return logsumexp(self._weighted_log_prob(X), axis=1)
+
+    def _n_parameters(self):
+        K, d = self.means_.shape
+        if self.covariance_type == "full":
+            cov = K * d * (d + 1) / 2.0
+        elif self.covariance_type == "diag":
+            cov = K * d
+        elif self.covariance_type == "tied":
+            cov = d * (d + 1) / 2.0
+        else:
+            cov = K
+        return int(cov + K * d + K - 1)

@@ -1,0 +1,120 @@
+"""Hierarchical mixture-of-experts gate (Jordan & Jacobs 1994)."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils._param_validation import Interval
+
+from .._kernels import log_softmax
+from .._kernels._tree import tree_downward, tree_upward
+from .._multinomial import feature_moments, fit_multinomial, raw_coefficients
+from ._base import BaseGate
+
+
+class HierarchicalGate(BaseGate):
+    """A tree of softmax gates: the hierarchical mixture of experts.
+
+    Each internal node routes an input among its ``branching`` children with
+    a multinomial logistic model; an expert's gate probability is the product
+    of the branch probabilities on its root-to-leaf path, so the mixture has
+    ``branching ** depth`` experts.  In the M-step the leaf responsibilities
+    are summed up the tree (a Numba upward pass) and every node is fitted to
+    the posterior mass of its branches, weighted by the mass reaching it
+    (Jordan & Jacobs 1994).  With ``depth=1`` it is :class:`SoftmaxGate`.
+
+    Parameters
+    ----------
+    depth : int, default=2
+        Levels of internal nodes, 1 to 6.
+    branching : int, default=2
+        Children of every internal node, 2 to 16.
+    alpha : float, default=1e-2
+        L2 penalty on every node's standardised coefficients.
+    max_iter : int, default=100
+        L-BFGS iterations per node per M-step.
+    tol : float, default=1e-6
+        Gradient tolerance of each node's per-sample objective.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_nodes, n_features, branching)
+        Each internal node's weights on the raw features, breadth first.
+    intercept_ : ndarray of shape (n_nodes, branching)
+    n_nodes_ : int
+        ``(branching ** depth - 1) / (branching - 1)`` internal nodes.
+    n_experts_ : int
+        ``branching ** depth`` leaves.
+    n_features_in_ : int
+    """
+
+    _parameter_constraints = {
+        "depth": [Interval(Integral, 1, 6, closed="both")],
+        "branching": [Interval(Integral, 2, 16, closed="both")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def __init__(self, depth=2, branching=2, alpha=1e-2, max_iter=100, tol=1e-6):
+        self.depth = depth
+        self.branching = branching
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.tol = tol
+
+    def _required_n_experts(self):
+        self._validate_params()
+        return self.branching**self.depth
+
+    def _initialize(self, X, n_experts, sample_weight=None):
+        required = self._required_n_experts()
+        if n_experts != required:
+            raise ValueError(
+                f"HierarchicalGate(depth={self.depth}, branching={self.branching}) has "
+                f"{required} leaves but the mixture has {n_experts} experts."
+            )
+        sw = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+        self.n_experts_ = n_experts
+        self.n_features_in_ = X.shape[1]
+        self.n_nodes_ = (self.branching**self.depth - 1) // (self.branching - 1)
+        self._mean, self._scale = feature_moments(X, sw)
+        self._V = np.zeros((self.n_nodes_, X.shape[1], self.branching))
+        self._c = np.zeros((self.n_nodes_, self.branching))
+        self._sync()
+
+    def _sync(self):
+        coef = np.empty_like(self._V)
+        intercept = np.empty_like(self._c)
+        for j in range(self.n_nodes_):
+            coef[j], intercept[j] = raw_coefficients(self._V[j], self._c[j], self._mean, self._scale)
+        self.coef_, self.intercept_ = coef, intercept
+
+    def _m_step(self, X, resp, sample_weight):
+        mass = tree_upward(np.ascontiguousarray(resp), self.branching, self.depth)
+        for j in range(self.n_nodes_):
+            # Soft targets that sum to the mass reaching node j: the fused loss
+            # uses w_i (s_i p_ic - t_ic), i.e. the node is weighted by s_i.
+            targets = np.ascontiguousarray(mass[:, j, :])
+            self._V[j], self._c[j], _, _ = fit_multinomial(
+                X, targets, sample_weight, alpha=self.alpha, mean=self._mean,
+                scale=self._scale, V0=self._V[j], c0=self._c[j],
+                max_iter=self.max_iter, tol=self.tol,
+            )
+        self._sync()
+
+    def _node_log_proba(self, X):
+        out = np.empty((X.shape[0], self.n_nodes_, self.branching))
+        for j in range(self.n_nodes_):
+            logits = X @ self.coef_[j]
+            logits += self.intercept_[j]
+            out[:, j, :] = log_softmax(logits)
+        return out
+
+    def _log_proba(self, X):
+        return tree_downward(self._node_log_proba(X), self.branching, self.depth)
+
+    def _penalty(self):
+        return 0.5 * self.alpha * float(np.sum(self._V * self._V))
+
+    def _n_parameters(self):
+        return self.n_nodes_ * (self.n_features_in_ + 1) * (self.branching - 1)
