@@ -5,12 +5,14 @@ Never imports torch: the neural estimators live in :mod:`skmoe.neural`.
 
 from ._classifier import MixtureOfExpertsClassifier
 from ._regressor import MixtureOfExpertsRegressor
-from .gating import ConstantGate, SoftmaxGate
+from .gating import ConstantGate, GaussianGate, HierarchicalGate, SoftmaxGate
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "ConstantGate",
+    "GaussianGate",
+    "HierarchicalGate",
     "MixtureOfExpertsClassifier",
     "MixtureOfExpertsRegressor",
     "SoftmaxGate",

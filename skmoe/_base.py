@@ -20,11 +20,17 @@ from sklearn.utils.validation import (
 )
 
 from ._kernels import posterior_from_logs
+from ._threading import blas_single_threaded
 from .exceptions import DegenerateExpertWarning
 from .experts._sets import check_expert_kind
-from .gating import BaseGate, ConstantGate, SoftmaxGate
+from .gating import BaseGate, ConstantGate, GaussianGate, HierarchicalGate, SoftmaxGate
 
-_GATES = {"softmax": SoftmaxGate, "constant": ConstantGate}
+_GATES = {
+    "softmax": SoftmaxGate,
+    "constant": ConstantGate,
+    "gaussian": GaussianGate,
+    "hierarchical": HierarchicalGate,
+}
 
 # Warn after this many re-seeds in the selected restart: an occasional
 # re-seed is normal early in EM, repeated ones mean too many experts.
@@ -173,9 +179,16 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
     # ------------------------------------------------------------------ #
     # Validation
     # ------------------------------------------------------------------ #
+    def _n_experts_wanted(self):
+        # A hierarchical gate fixes the number of experts (its leaves).
+        if isinstance(self.gate, BaseGate) and hasattr(self.gate, "_required_n_experts"):
+            return self.gate._required_n_experts()
+        return self.n_experts
+
     def _named_experts(self):
+        n_wanted = self._n_experts_wanted()
         if self.experts is None:
-            named = [(f"expert{k}", self._default_expert()) for k in range(self.n_experts)]
+            named = [(f"expert{k}", self._default_expert()) for k in range(n_wanted)]
         elif isinstance(self.experts, list):
             if len(self.experts) == 0:
                 raise ValueError("experts is an empty list; give at least one (name, estimator) pair.")
@@ -199,7 +212,12 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             if dup:
                 raise ValueError(f"Expert names must be unique; repeated: {dup}.")
         else:
-            named = [(f"expert{k}", self.experts) for k in range(self.n_experts)]
+            named = [(f"expert{k}", self.experts) for k in range(n_wanted)]
+        if isinstance(self.experts, list) and n_wanted != self.n_experts and len(named) != n_wanted:
+            raise ValueError(
+                f"The gate {type(self.gate).__name__} has {n_wanted} leaves but experts lists "
+                f"{len(named)} estimators."
+            )
         for name, est in named:
             check_expert_kind(est, name, self._is_classifier)
             if self.m_step == "weighted" and not has_fit_parameter(est, "sample_weight"):
@@ -316,7 +334,10 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
                 random_state=rng.randint(np.iinfo(np.int32).max),
                 copy_x=False,  # Z is our own temporary: no second copy of the data
             )
-            with warnings.catch_warnings():
+            # One thread: on at most _KMEANS_MAX_ROWS rows threads gain
+            # little, and spinning OpenMP/BLAS workers on a busy machine
+            # cost a lot.
+            with warnings.catch_warnings(), blas_single_threaded():
                 # Fewer distinct points than experts is handled by re-seeding.
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 if Z.shape[0] <= _KMEANS_MAX_ROWS:
@@ -393,6 +414,11 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             resp, ll = self._e_step(X, y, gate, experts)
             # The EM objective: weighted mean log-likelihood minus the gate's
             # penalty, the quantity EM never decreases.
+            # A generative gate (GaussianGate) adds log p(x): EM then
+            # increases the joint log-likelihood, and that is what is tracked.
+            log_px = gate._log_marginal(X)
+            if log_px is not None:
+                ll = ll + log_px
             lb = float((sw @ ll - gate._penalty()) / sw_sum)
             history.append(lb)
             change = lb - lb_prev

@@ -40,7 +40,7 @@ does not depend on the number of threads.
 import numpy as np
 from scipy import linalg
 
-from ._kernels import softmax_regression_loss_grad
+from ._kernels import log_softmax, softmax_regression_loss_grad
 from ._threading import blas_single_threaded, block_bounds, map_blocks
 
 # Rows per block of the parallel loss/gradient: blocks of about this many
@@ -72,6 +72,26 @@ def loss_grad_blocks(X, W, b, targets, weights):
         gW += block_gW
         gb += block_gb
     return loss, gW, gb
+
+
+def softmax_log_proba(X, coef, intercept):
+    """``log_softmax(X @ coef + intercept)`` over fixed row blocks, in parallel.
+
+    Each block's logits are formed by one single-threaded BLAS call and
+    turned into log-probabilities by the :func:`~skmoe._kernels.log_softmax`
+    kernel; only block-sized temporaries are made.
+    """
+    n = X.shape[0]
+    out = np.empty((n, coef.shape[1]))
+
+    def block(a, z):
+        logits = X[a:z] @ coef
+        logits += intercept
+        out[a:z] = log_softmax(logits)
+
+    with blas_single_threaded():
+        map_blocks(block, block_bounds(n, _BLOCK_ROWS))
+    return out
 
 
 def feature_moments(X, weights):

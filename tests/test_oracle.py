@@ -20,7 +20,8 @@ The objective and the choice of penalty
 ---------------------------------------
 ``SoftmaxGate(alpha)`` penalises ``0.5 * alpha * ||V||^2`` where ``V`` are the
 gate coefficients acting on standardised features ``(x - mean) / std`` (mean
-and population std over the training X, unweighted); the driver monitors
+and population std over the training X, weighted by sample_weight; the fits
+here have none); the driver monitors
 ``mean_i log p(y_i|x_i) - penalty / n``.  Rather than making alpha so small
 that it "does not matter" (with no penalty the softmax gate has an exactly
 flat direction -- adding the same vector to every column of V -- and the

@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._kernels._config import GRAM_CHUNK_ROWS
+from .._threading import blas_single_threaded, block_bounds, map_blocks
 
 
 def weighted_linear_stats(X, y, W):
@@ -33,28 +34,38 @@ def weighted_linear_stats(X, y, W):
     Notes
     -----
     The statistics add up over blocks of rows, which is what mini-batch EM
-    and map-reduce over Dask blocks rely on.  Rows are processed in chunks so
-    the only temporary copy of X is a few MB, and each Gram matrix is one
-    BLAS call.
+    and map-reduce over Dask blocks rely on.  Rows are processed in blocks
+    of ``GRAM_CHUNK_ROWS`` (the only temporary copies of X are a few MB per
+    thread, and each Gram matrix of a block is one BLAS call); the blocks
+    run in parallel threads with single-threaded BLAS and are added up in
+    block order, so the result does not depend on the number of threads.
     """
     n, d = X.shape
     K = W.shape[1]
-    A = np.zeros((K, d + 1, d + 1))
-    b = np.zeros((K, d + 1))
-    X1 = np.empty((min(n, GRAM_CHUNK_ROWS), d + 1))
-    for start in range(0, n, GRAM_CHUNK_ROWS):
-        stop = min(start + GRAM_CHUNK_ROWS, n)
+    bounds = block_bounds(n, GRAM_CHUNK_ROWS)
+
+    def block(start, stop):
         m = stop - start
-        Xc = X1[:m]
+        Xc = np.empty((m, d + 1))
         Xc[:, :d] = X[start:stop]
         Xc[:, d] = 1.0
         Wc = W[start:stop]
-        yc = y[start:stop]
+        A = np.empty((K, d + 1, d + 1))
+        Xw = np.empty((m, d + 1))
         for k in range(K):
-            Xw = Xc * Wc[:, k : k + 1]
-            A[k] += Xw.T @ Xc
-        b += (Wc * yc[:, None]).T @ Xc
-    syy = (y * y) @ W
+            np.multiply(Xc, Wc[:, k : k + 1], out=Xw)
+            np.matmul(Xw.T, Xc, out=A[k])
+        b = (Wc * y[start:stop, None]).T @ Xc
+        return A, b
+
+    with blas_single_threaded():
+        results = map_blocks(block, bounds)
+        A = np.zeros((K, d + 1, d + 1))
+        b = np.zeros((K, d + 1))
+        for A_block, b_block in results:
+            A += A_block
+            b += b_block
+        syy = (y * y) @ W
     return A, b, syy
 
 

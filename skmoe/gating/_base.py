@@ -41,6 +41,10 @@ class BaseGate(BaseEstimator, metaclass=ABCMeta):
     def _penalty(self):
         return 0.0
 
+    def _log_marginal(self, X):
+        """``log p(x_i)`` for gates that model x (None for conditional gates)."""
+        return None
+
     @abstractmethod
     def _n_parameters(self): ...
 

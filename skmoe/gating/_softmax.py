@@ -5,12 +5,12 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
-from .._kernels import log_softmax
 from .._multinomial import (
     MultinomialSolverState,
     feature_moments,
     fit_multinomial,
     raw_coefficients,
+    softmax_log_proba,
 )
 from ._base import BaseGate
 
@@ -96,9 +96,7 @@ class SoftmaxGate(BaseGate):
         self._sync()
 
     def _log_proba(self, X):
-        logits = X @ self.coef_
-        logits += self.intercept_
-        return log_softmax(logits)
+        return softmax_log_proba(X, self.coef_, self.intercept_)
 
     def _penalty(self):
         return 0.5 * self.alpha * float(np.sum(self._V * self._V))
