@@ -76,6 +76,9 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "n_jobs": [Integral, None],
+        "top_k": [Interval(Integral, 1, None, closed="left"), None],
+        "gate_features": ["array-like", None],
+        "expert_features": ["array-like", None],
     }
 
     @abstractmethod
@@ -94,6 +97,9 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         warm_start=False,
         verbose=0,
         n_jobs=None,
+        top_k=None,
+        gate_features=None,
+        expert_features=None,
     ):
         self.experts = experts
         self.n_experts = n_experts
@@ -107,6 +113,9 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         self.warm_start = warm_start
         self.verbose = verbose
         self.n_jobs = n_jobs
+        self.top_k = top_k
+        self.gate_features = gate_features
+        self.expert_features = expert_features
 
     # ------------------------------------------------------------------ #
     # Nested parameters of a heterogeneous expert list: experts__<name>__<p>
@@ -264,6 +273,8 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         """
         named = self._named_experts()
         X, y_enc, sw = self._validate_fit_data(X, y, sample_weight)
+        self._gate_cols = self._resolve_features(self.gate_features, "gate_features")
+        self._expert_cols = self._resolve_features(self.expert_features, "expert_features")
         n_experts = len(named)
         if X.shape[0] < n_experts:
             raise ValueError(
@@ -362,14 +373,106 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         resp[np.arange(X.shape[0]), labels] += 0.9
         return resp
 
+    # ------------------------------------------------------------------ #
+    # Feature subsets: the gate and the experts may see different columns
+    # (flexmix's concomitant-variable models).
+    # ------------------------------------------------------------------ #
+    def _resolve_features(self, spec, param):
+        if spec is None:
+            return None
+        n_features = self.n_features_in_
+        arr = np.asarray(spec)
+        if arr.ndim != 1 or arr.size == 0:
+            raise ValueError(
+                f"{param} must be a non-empty 1-D list of column indices, names or a boolean "
+                f"mask; got {spec!r}."
+            )
+        if arr.dtype.kind == "b":
+            if arr.size != n_features:
+                raise ValueError(
+                    f"{param} is a boolean mask of length {arr.size} but X has {n_features} features."
+                )
+            cols = np.flatnonzero(arr)
+            if cols.size == 0:
+                raise ValueError(f"{param} is a boolean mask that selects no column.")
+            return cols
+        if arr.dtype.kind in "iu":
+            bad = arr[(arr < -n_features) | (arr >= n_features)]
+            if bad.size:
+                raise ValueError(
+                    f"{param} refers to column(s) {bad.tolist()} but X has {n_features} features."
+                )
+            cols = np.where(arr < 0, arr + n_features, arr)
+        elif arr.dtype.kind in "UO":
+            names = getattr(self, "feature_names_in_", None)
+            if names is None:
+                raise ValueError(
+                    f"{param} gives column names {arr.tolist()} but X has no feature names; "
+                    "fit with a pandas DataFrame or give column indices."
+                )
+            lookup = {str(n): i for i, n in enumerate(names)}
+            missing = [str(a) for a in arr if str(a) not in lookup]
+            if missing:
+                raise ValueError(
+                    f"{param} names column(s) {missing} that are not in X; its columns are "
+                    f"{list(map(str, names))}."
+                )
+            cols = np.array([lookup[str(a)] for a in arr])
+        else:
+            raise ValueError(
+                f"{param} must hold column indices, names or booleans; got dtype {arr.dtype}."
+            )
+        if np.unique(cols).size != cols.size:
+            raise ValueError(f"{param} lists a column more than once: {spec!r}.")
+        return cols.astype(np.intp)
+
+    def _gx(self, X):
+        cols = getattr(self, "_gate_cols", None)
+        return X if cols is None else np.ascontiguousarray(X[:, cols])
+
+    def _ex(self, X):
+        cols = getattr(self, "_expert_cols", None)
+        return X if cols is None else np.ascontiguousarray(X[:, cols])
+
+    # ------------------------------------------------------------------ #
+    # Sparse routing at predict time
+    # ------------------------------------------------------------------ #
+    def _gate_proba(self, X, sparse=True):
+        """Gate probabilities on full-width X; top_k applied if ``sparse``."""
+        gate = np.exp(self.gate_._log_proba(self._gx(X)))
+        if not sparse or self.top_k is None or self.top_k >= gate.shape[1]:
+            return gate, np.zeros(gate.shape[0])
+        drop = np.argpartition(-gate, self.top_k - 1, axis=1)[:, self.top_k :]
+        # Sum the dropped entries directly: 1 - sum(kept) cancels to noise.
+        dropped = np.take_along_axis(gate, drop, axis=1).sum(axis=1)
+        kept = gate.copy()
+        np.put_along_axis(kept, drop, 0.0, axis=1)
+        return kept / kept.sum(axis=1)[:, None], dropped
+
+    def gate_mass_dropped(self, X):
+        """Fraction of gate probability discarded by ``top_k`` routing, per sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        dropped : ndarray of shape (n_samples,)
+            ``1 - sum of the top_k largest gate probabilities``; zeros when
+            ``top_k`` is None or not smaller than the number of experts.
+        """
+        X = self._check_X(X)
+        return self._gate_proba(X)[1]
+
     def _e_step(self, X, y, gate, experts):
-        log_gate = gate._log_proba(X)
-        log_lik = experts.log_prob(X, y)
+        log_gate = gate._log_proba(self._gx(X))
+        log_lik = experts.log_prob(self._ex(X), y)
         return posterior_from_logs(log_gate, log_lik)
 
     def _m_step(self, X, y, sw, resp, gate, experts, iteration, init, rng):
-        experts.fit(X, y, resp * sw[:, None], iteration=iteration, init=init, rng=rng)
-        gate._m_step(X, resp, sw)
+        experts.fit(self._ex(X), y, resp * sw[:, None], iteration=iteration, init=init, rng=rng)
+        gate._m_step(self._gx(X), resp, sw)
 
     def _reseed(self, X, resp, ll, sw, rng):
         """Give experts whose responsibility mass collapsed the worst-explained rows."""
@@ -399,7 +502,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             experts = copy.deepcopy(self._expert_set)
         else:
             gate = self._make_gate()
-            gate._initialize(X, len(named), sample_weight=sw)
+            gate._initialize(self._gx(X), len(named), sample_weight=sw)
             experts = self._make_expert_set(named, rng, n_jobs)
             resp = self._initial_resp(X, y, sw, len(named), rng)
             self._m_step(X, y, sw, resp, gate, experts, 0, init, rng)
@@ -416,7 +519,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             # penalty, the quantity EM never decreases.
             # A generative gate (GaussianGate) adds log p(x): EM then
             # increases the joint log-likelihood, and that is what is tracked.
-            log_px = gate._log_marginal(X)
+            log_px = gate._log_marginal(self._gx(X))
             if log_px is not None:
                 ll = ll + log_px
             lb = float((sw @ ll - gate._penalty()) / sw_sum)
@@ -485,7 +588,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         gate : ndarray of shape (n_samples, n_experts)
         """
         X = self._check_X(X)
-        return np.exp(self.gate_._log_proba(X))
+        return self._gate_proba(X)[0]
 
     def responsibilities(self, X, y):
         """Posterior probability that each expert generated each ``(x, y)``.
@@ -552,3 +655,26 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         """
         ll = self.log_likelihood(X, y)
         return float(-2.0 * ll.sum() + 2.0 * self._n_parameters())
+
+    def icl(self, X, y):
+        """Integrated completed likelihood, BIC form (lower is better).
+
+        ``bic(X, y) + 2 * sum_i sum_k -r_ik log r_ik`` with ``r`` the
+        responsibilities (Biernacki, Celeux & Govaert 2000): BIC penalised
+        by the entropy of the soft assignment, so it prefers experts that
+        split the data clearly.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        icl : float
+        """
+        X, y = self._check_Xy(X, y)
+        resp, ll = self._e_step(X, y, self.gate_, self._expert_set)
+        entropy = -float(np.sum(resp * np.log(np.where(resp > 0, resp, 1.0))))
+        bic = -2.0 * ll.sum() + self._n_parameters() * np.log(ll.shape[0])
+        return float(bic + 2.0 * entropy)

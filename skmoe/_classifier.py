@@ -38,6 +38,16 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
     warm_start : bool, default=False
     verbose : int, default=0
     n_jobs : int, default=None
+    top_k : int, default=None
+        At predict time keep only the ``top_k`` most probable experts of each
+        row and renormalise the gate (sparse routing); ``gate_mass_dropped``
+        reports the discarded probability.  Fitting, ``log_likelihood`` and
+        ``responsibilities`` use the full gate.
+    gate_features : array-like of int, str or bool, default=None
+        Columns of X the gate sees (indices, names of a DataFrame's columns, or
+        a boolean mask); None means all.  As in flexmix's concomitant models.
+    expert_features : array-like of int, str or bool, default=None
+        Columns of X the experts see; None means all.
 
     Attributes
     ----------
@@ -84,6 +94,9 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         warm_start=False,
         verbose=0,
         n_jobs=None,
+        top_k=None,
+        gate_features=None,
+        expert_features=None,
     ):
         super().__init__(
             experts,
@@ -98,6 +111,9 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
             warm_start=warm_start,
             verbose=verbose,
             n_jobs=n_jobs,
+            top_k=top_k,
+            gate_features=gate_features,
+            expert_features=expert_features,
         )
 
     def _default_expert(self):
@@ -159,7 +175,7 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         proba : ndarray of shape (n_samples, n_experts, n_classes)
         """
         X = self._check_X(X)
-        return self._expert_set.predict_proba(X)
+        return self._expert_set.predict_proba(self._ex(X))
 
     def predict_proba(self, X):
         """Mixture class probabilities ``sum_k g_k(x) p_k(c | x)``.
@@ -173,8 +189,8 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         proba : ndarray of shape (n_samples, n_classes)
         """
         X = self._check_X(X)
-        gate = np.exp(self.gate_._log_proba(X))
-        proba = np.einsum("nk,nkc->nc", gate, self._expert_set.predict_proba(X))
+        gate = self._gate_proba(X)[0]
+        proba = np.einsum("nk,nkc->nc", gate, self._expert_set.predict_proba(self._ex(X)))
         total = proba.sum(axis=1, keepdims=True)
         # Renormalise: an expert that never saw a class gives it zero mass.
         return proba / np.where(total > 0, total, 1.0)

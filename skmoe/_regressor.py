@@ -66,6 +66,16 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
     n_jobs : int, default=None
         Restarts (when ``n_init > 1``) or expert refits run in parallel
         through joblib.
+    top_k : int, default=None
+        At predict time keep only the ``top_k`` most probable experts of each
+        row and renormalise the gate (sparse routing); ``gate_mass_dropped``
+        reports the discarded probability.  Fitting, ``log_likelihood`` and
+        ``responsibilities`` use the full gate.
+    gate_features : array-like of int, str or bool, default=None
+        Columns of X the gate sees (indices, names of a DataFrame's columns, or
+        a boolean mask); None means all.  As in flexmix's concomitant models.
+    expert_features : array-like of int, str or bool, default=None
+        Columns of X the experts see; None means all.
 
     Attributes
     ----------
@@ -124,6 +134,9 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         warm_start=False,
         verbose=0,
         n_jobs=None,
+        top_k=None,
+        gate_features=None,
+        expert_features=None,
     ):
         super().__init__(
             experts,
@@ -138,6 +151,9 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
             warm_start=warm_start,
             verbose=verbose,
             n_jobs=n_jobs,
+            top_k=top_k,
+            gate_features=gate_features,
+            expert_features=expert_features,
         )
         self.variance_floor = variance_floor
 
@@ -199,12 +215,12 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         means : ndarray of shape (n_samples, n_experts)
         """
         X = self._check_X(X)
-        return self._expert_set.predict(X)
+        return self._expert_set.predict(self._ex(X))
 
     def _mixture(self, X):
         X = self._check_X(X)
-        gate = np.exp(self.gate_._log_proba(X))
-        return gate, self._expert_set.predict(X), self._expert_set.variance
+        gate = self._gate_proba(X)[0]
+        return gate, self._expert_set.predict(self._ex(X)), self._expert_set.variance
 
     def predict(self, X, return_std=False):
         """Mean of the predictive mixture, optionally with its standard deviation.

@@ -151,7 +151,8 @@ def test_converged_run_does_not_warn(gate):
     X, y, _ = make_moe_regression(n_samples=200, n_experts=2, gate=gate, random_state=2)
     moe = MixtureOfExpertsRegressor(n_experts=2, gate=gate, max_iter=500, tol=1e-6, random_state=0)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.simplefilter("error", ConvergenceWarning)
+        warnings.simplefilter("error", DegenerateExpertWarning)
         moe.fit(X, y)
     assert moe.converged_ is True
     assert moe.n_iter_ < 500

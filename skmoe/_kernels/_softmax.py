@@ -88,7 +88,14 @@ def softmax_regression_loss_grad(X, W, b, targets, weights):
     """
     n, d = X.shape
     K = W.shape[1]
-    gW = np.zeros((d, K))
+    # W transposed, so that each logit is a dot product over a contiguous
+    # row held in a register accumulator, and each class's gradient row is
+    # an elementwise update over contiguous memory.
+    Wt = np.empty((K, d))
+    for j in range(d):
+        for k in range(K):
+            Wt[k, j] = W[j, k]
+    gWt = np.zeros((K, d))
     gb = np.zeros(K)
     z = np.empty(K)
     loss = 0.0
@@ -96,18 +103,17 @@ def softmax_regression_loss_grad(X, W, b, targets, weights):
         w = weights[i]
         if w == 0.0:
             continue
+        xi = X[i]
+        m = -np.inf
         for k in range(K):
-            z[k] = b[k]
-        for j in range(d):
-            x = X[i, j]
-            for k in range(K):
-                z[k] += x * W[j, k]
-        m = z[0]
-        for k in range(1, K):
-            if z[k] > m:
-                m = z[k]
+            acc = np.float64(b[k])
+            for j in range(d):
+                acc += xi[j] * Wt[k, j]
+            z[k] = acc
+            if acc > m:
+                m = acc
         # -sum_k t_k log p_k = sum_k t_k (m - z_k) + t_sum log(sum_k exp(z_k - m));
-        # z_k - m is formed exactly once, and exp(z_k - m) is kept for p_k.
+        # z_k - m is formed once and exp(z_k - m) is kept for p_k.
         t_sum = 0.0
         tz = 0.0
         s = 0.0
@@ -122,10 +128,11 @@ def softmax_regression_loss_grad(X, W, b, targets, weights):
         c = w * t_sum / s
         for k in range(K):
             g = c * z[k] - w * targets[i, k]
-            z[k] = g
             gb[k] += g
-        for j in range(d):
-            x = X[i, j]
-            for k in range(K):
-                gW[j, k] += x * z[k]
+            for j in range(d):
+                gWt[k, j] += xi[j] * g
+    gW = np.empty((d, K))
+    for j in range(d):
+        for k in range(K):
+            gW[j, k] = gWt[k, j]
     return loss, gW, gb

@@ -69,6 +69,25 @@ def weighted_linear_stats(X, y, W):
     return A, b, syy
 
 
+def linear_predict(X, coef, intercept):
+    """``X @ coef + intercept`` over fixed row blocks, in parallel.
+
+    Single-threaded BLAS per block (see :mod:`skmoe._threading`): the product
+    is memory-bound, and a multi-threaded BLAS on a busy machine can be
+    orders of magnitude slower than one thread.
+    """
+    n = X.shape[0]
+    out = np.empty((n, coef.shape[1]))
+
+    def block(a, z):
+        np.matmul(X[a:z], coef, out=out[a:z])
+        out[a:z] += intercept
+
+    with blas_single_threaded():
+        map_blocks(block, block_bounds(n, GRAM_CHUNK_ROWS))
+    return out
+
+
 def solve_weighted_linear(A, b, syy, alpha):
     """Solve the K ridge-stabilised weighted least-squares problems.
 

@@ -24,7 +24,7 @@ from sklearn.base import clone, is_classifier
 from .._kernels import gaussian_log_density, log_proba_of_labels
 from .._kernels._config import PROBA_FLOOR
 from ..exceptions import ExpertFitError
-from ._linear import LinearExpert, solve_weighted_linear, weighted_linear_stats
+from ._linear import LinearExpert, linear_predict, solve_weighted_linear, weighted_linear_stats
 
 
 def seed_estimator(est, rng):
@@ -110,9 +110,7 @@ class _LinearGaussianSet:
         return self
 
     def predict(self, X):
-        means = X @ self.coef
-        means += self.intercept
-        return means
+        return linear_predict(X, self.coef, self.intercept)
 
     def log_prob(self, X, y):
         return gaussian_log_density(y, self.predict(X), self.variance)
