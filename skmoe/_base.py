@@ -189,9 +189,11 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
     # Validation
     # ------------------------------------------------------------------ #
     def _n_experts_wanted(self):
-        # A hierarchical gate fixes the number of experts (its leaves).
-        if isinstance(self.gate, BaseGate) and hasattr(self.gate, "_required_n_experts"):
-            return self.gate._required_n_experts()
+        # A hierarchical gate fixes the number of experts (its leaves), also
+        # when it is named by a string (gate="hierarchical": the default tree).
+        gate = _GATES[self.gate]() if isinstance(self.gate, str) else self.gate
+        if isinstance(gate, BaseGate) and hasattr(gate, "_required_n_experts"):
+            return gate._required_n_experts()
         return self.n_experts
 
     def _named_experts(self):
@@ -522,7 +524,8 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             log_px = gate._log_marginal(self._gx(X))
             if log_px is not None:
                 ll = ll + log_px
-            lb = float((sw @ ll - gate._penalty()) / sw_sum)
+            penalty = gate._penalty() + getattr(experts, "penalty", lambda: 0.0)()
+            lb = float((sw @ ll - penalty) / sw_sum)
             history.append(lb)
             change = lb - lb_prev
             if self.verbose:

@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval
 from ._base import BaseMixtureOfExperts
 from ._kernels._config import ABS_VARIANCE_FLOOR
 from .experts import LinearExpert
+from .experts._families import expert_family
 from .experts._sets import _LinearGaussianSet, _RegressorSet, is_builtin_linear
 
 
@@ -179,19 +180,29 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         mean = sw @ y / sw.sum()
         var_y = float(sw @ (y - mean) ** 2 / sw.sum())
         self._var_floor = max(self.variance_floor * var_y, ABS_VARIANCE_FLOOR * (1.0 + mean * mean))
+        # Non-Gaussian expert families (counts, proportions) check their
+        # targets here, before any work.
+        family = expert_family([est for _, est in self._named_experts()], self.m_step)
+        if family is not None:
+            y = family._check_targets(y, [est for _, est in self._named_experts()])
         return y
 
     def _encode_y(self, y):
         try:
-            return np.asarray(y, dtype=np.float64)
+            y = np.asarray(y, dtype=np.float64)
         except (TypeError, ValueError):
             raise ValueError(f"y must be numeric; got dtype {np.asarray(y).dtype}.") from None
+        family = expert_family(self.experts_)
+        return y if family is None else family._check_targets(y, self.experts_)
 
     def _y_features(self, y):
         return y[:, None]
 
     def _make_expert_set(self, named, rng, n_jobs):
         ests = [est for _, est in named]
+        family = expert_family(ests, self.m_step)
+        if family is not None:
+            return family._make_family_set(ests, self._var_floor)
         if (
             self.m_step == "weighted"
             and all(is_builtin_linear(e) for e in ests)
@@ -201,7 +212,10 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         return _RegressorSet(named, self.m_step, n_jobs, rng, self._var_floor)
 
     def _after_fit(self):
-        self.noise_variance_ = self._expert_set.variance.copy()
+        # Only Gaussian experts have a noise variance; other families
+        # (skmoe.experts._families) describe their laws through predictive().
+        if hasattr(self._expert_set, "variance"):
+            self.noise_variance_ = self._expert_set.variance.copy()
 
     def predict_experts(self, X):
         """Each expert's prediction ``f_k(x)``.
@@ -218,9 +232,13 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         return self._expert_set.predict(self._ex(X))
 
     def _mixture(self, X):
+        """Gate, per-expert means and variances, and the experts' law (None if Gaussian)."""
         X = self._check_X(X)
         gate = self._gate_proba(X)[0]
-        return gate, self._expert_set.predict(self._ex(X)), self._expert_set.variance
+        if hasattr(self._expert_set, "predictive"):
+            law = self._expert_set.predictive(self._ex(X))
+            return gate, law.mean, law.var, law
+        return gate, self._expert_set.predict(self._ex(X)), self._expert_set.variance, None
 
     def predict(self, X, return_std=False):
         """Mean of the predictive mixture, optionally with its standard deviation.
@@ -238,7 +256,7 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         y_std : ndarray of shape (n_samples,)
             Only when ``return_std=True``.
         """
-        gate, means, var = self._mixture(X)
+        gate, means, var, _ = self._mixture(X)
         mu = np.einsum("nk,nk->n", gate, means)
         if not return_std:
             return mu
@@ -262,7 +280,9 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
         rng = check_random_state(random_state)
-        gate, means, var = self._mixture(X)
+        gate, means, var, law = self._mixture(X)
+        if law is not None:
+            return law.mixture_sample(gate, n_samples, rng)
         cdf = np.cumsum(gate, axis=1)
         u = rng.uniform(size=(gate.shape[0], n_samples))
         comp = (u[:, :, None] > cdf[:, None, :-1]).sum(axis=2)
@@ -287,7 +307,9 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         q = np.atleast_1d(np.asarray(quantiles, dtype=np.float64))
         if q.ndim != 1 or q.size == 0 or not np.all((q > 0) & (q < 1)):
             raise ValueError(f"quantiles must be a 1-D list of numbers in (0, 1); got {quantiles!r}.")
-        gate, means, var = self._mixture(X)
+        gate, means, var, law = self._mixture(X)
+        if law is not None:
+            return law.mixture_quantiles(gate, q)
         sd = np.sqrt(var)
         lo = np.min(means - 40 * sd, axis=1)[:, None] * np.ones((1, q.size))
         hi = np.max(means + 40 * sd, axis=1)[:, None] * np.ones((1, q.size))
@@ -300,3 +322,53 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
             if np.all(hi - lo <= 1e-10 * (1.0 + np.abs(mid))):
                 break
         return 0.5 * (lo + hi)
+
+    def standard_errors(self, X, y, sample_weight=None):
+        """Standard errors of the fitted parameters from the observed information.
+
+        The covariance is the inverse of the negative Hessian (computed
+        analytically) of the log-likelihood at the estimate, *penalised* by
+        the softmax gate's ``0.5 * alpha * ||V||^2`` since that is the
+        objective EM maximises (negligible for the default small ``alpha``).
+        Pass the training data (and weights): the formula assumes the
+        estimate maximises the objective on them.  Available for the
+        built-in linear-Gaussian experts with ``gate="softmax"`` or
+        ``"constant"``.
+
+        Parameters are, in order: for each expert ``k >= 1``, the gate's
+        logit contrast against expert 0 (``gate[k vs 0]:<feature>`` slopes
+        and ``gate[k vs 0]:intercept``; for a constant gate only the
+        intercept, ``log(pi_k / pi_0)``), which makes the gate identifiable;
+        then for each expert its slopes (``expert<k>:<feature>``), intercept
+        and ``expert<k>:log_sigma``, the log noise standard deviation
+        (``SE(sigma_k) ~= sigma_k * SE(log sigma_k)``).  With one expert the
+        slope and intercept errors are those of ordinary least squares with
+        the maximum-likelihood variance ``RSS / n``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,)
+            Training targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            The weights used in ``fit`` (frequency weights).
+
+        Returns
+        -------
+        table : ResultTable
+            A dict of columns ``parameter``, ``estimate``, ``std_error``,
+            ``z`` (``estimate / std_error``; NaN for ``log_sigma``) and
+            ``p_value`` (two-sided, normal), with ``to_frame()`` for pandas.
+            Attributes ``covariance`` and ``information`` hold the full
+            matrices and ``gradient`` the score at the estimate (near zero
+            when EM converged).
+
+        Raises
+        ------
+        NotImplementedError
+            For other experts (estimators, ``m_step="stochastic"``) or gates.
+        """
+        from ._inference import standard_errors
+
+        return standard_errors(self, X, y, sample_weight)

@@ -6,12 +6,14 @@ whole-array NumPy operations and no cleverness, always computed in float64
 (whatever the input dtype) so that it can serve as the reference for both the
 float32 and the float64 versions of the kernel.
 
-Only NumPy is used (no scipy.special, no skmoe) so that a bug shared with a
-library helper cannot hide in the reference.  ``tests/test_kernels.py`` checks
+Only NumPy is used (no skmoe) so that a bug shared with a library helper
+cannot hide in the reference; the densities of the non-Gaussian expert
+families are taken from ``scipy.stats``, an independent implementation.  ``tests/test_kernels.py`` checks
 that this module covers every exported kernel.
 """
 
 import numpy as np
+from scipy import stats
 
 
 def _f64(a):
@@ -89,3 +91,76 @@ def log_proba_of_labels(proba, y_index, floor):
     p = _f64(proba)[np.arange(len(y_index)), np.asarray(y_index)]
     p = np.where(p >= floor, p, floor)  # NaN >= floor is False
     return np.log(p)
+
+
+def _tree_paths(branching, depth):
+    """``paths[leaf, level] = (node, branch)`` on the root-to-leaf path.
+
+    Leaf ``l`` written in base ``branching`` (most significant digit first)
+    lists the branch taken at each level; the node reached at level ``lev``
+    is the number formed by the first ``lev`` digits, offset by the
+    ``(B**lev - 1) / (B - 1)`` nodes of the levels above (breadth-first order).
+    """
+    B, D = int(branching), int(depth)
+    paths = np.zeros((B**D, D, 2), dtype=np.intp)
+    for leaf in range(B**D):
+        digits = [(leaf // B ** (D - 1 - lev)) % B for lev in range(D)]
+        prefix = 0
+        for lev, digit in enumerate(digits):
+            paths[leaf, lev] = ((B**lev - 1) // (B - 1) + prefix, digit)
+            prefix = prefix * B + digit
+    return paths
+
+
+def tree_downward(node_log_proba, branching, depth):
+    """Leaf log-probabilities: sum of the branch log-probabilities on each path."""
+    lp = _f64(node_log_proba)
+    paths = _tree_paths(branching, depth)
+    return lp[:, paths[:, :, 0], paths[:, :, 1]].sum(axis=2)
+
+
+def tree_upward(leaf_resp, branching, depth):
+    """Mass through every (node, branch): leaf responsibilities times an incidence matrix."""
+    r = _f64(leaf_resp)
+    B, D = int(branching), int(depth)
+    paths = _tree_paths(B, D)
+    n_nodes = (B**D - 1) // (B - 1)
+    incidence = np.zeros((B**D, n_nodes * B))
+    for leaf in range(B**D):
+        incidence[leaf, paths[leaf, :, 0] * B + paths[leaf, :, 1]] = 1.0
+    return (r @ incidence).reshape(r.shape[0], n_nodes, B)
+
+
+def student_t_log_density(y, loc, scale2, df):
+    """Location-scale Student-t log-density, from ``scipy.stats.t``."""
+    y, loc, scale2, df = _f64(y), _f64(loc), _f64(scale2), _f64(df)
+    return stats.t.logpdf(y[:, None], df[None, :], loc=loc, scale=np.sqrt(scale2)[None, :])
+
+
+def student_t_weights(y, loc, scale2, df):
+    """``E[u | y]`` of the t as a Gaussian scale mixture: ``(v + 1) / (v + r^2 / s2)``."""
+    y, loc, scale2, df = _f64(y), _f64(loc), _f64(scale2), _f64(df)
+    delta = (y[:, None] - loc) ** 2 / scale2[None, :]
+    return (df[None, :] + 1.0) / (df[None, :] + delta)
+
+
+def poisson_log_density(y, eta):
+    """``log Poisson(y; exp(eta))``, from ``scipy.stats.poisson``."""
+    y, eta = _f64(y), _f64(eta)
+    return stats.poisson.logpmf(y[:, None], np.exp(eta))
+
+
+def binomial_log_density(successes, trials, eta):
+    """``log Binomial(s; m, sigmoid(eta))``.
+
+    The log-binomial coefficient from ``scipy.stats.binom`` at p = 1/2, the
+    Bernoulli terms as ``s log p + (m - s) log(1 - p)`` with
+    ``log p = -logaddexp(0, -eta)`` so that huge logits stay finite (a term
+    whose count is zero contributes exactly zero, even when its log is -inf).
+    """
+    s, m, eta = _f64(successes)[:, None], _f64(trials)[:, None], _f64(eta)
+    log_comb = stats.binom.logpmf(s, m, 0.5) - m * np.log(0.5)
+    log_p = -np.logaddexp(0.0, -eta)
+    log_q = -np.logaddexp(0.0, eta)
+    with np.errstate(invalid="ignore"):
+        return log_comb + np.where(s > 0, s * log_p, 0.0) + np.where(m - s > 0, (m - s) * log_q, 0.0)

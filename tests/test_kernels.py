@@ -1,8 +1,8 @@
 """Every Numba kernel against its slow NumPy twin in ``tests/naive.py``.
 
 The cases are a registry: one entry per exported kernel, each a list of
-named input builders ``f(dtype) -> args``.  A kernel added to
-``skmoe._kernels.__all__`` without a twin in ``naive.py`` *and* cases here makes
+named input builders ``f(dtype) -> args``.  A kernel (any public
+``@njit`` function of a ``skmoe._kernels`` module, exported or not) without a twin in ``naive.py`` *and* cases here makes
 ``test_every_kernel_has_a_twin_and_cases`` fail, so coverage cannot silently
 lapse.
 
@@ -13,8 +13,12 @@ kernels must not write their inputs (scikit-learn's checks pass read-only
 memmaps) and must not depend on memory layout.
 """
 
+import importlib
+import pkgutil
+
 import numpy as np
 import pytest
+from numba.core.registry import CPUDispatcher
 from numpy.testing import assert_allclose, assert_array_equal
 
 import skmoe._kernels as kernels
@@ -22,6 +26,27 @@ from skmoe._kernels._config import GATE_FLOOR, PROBA_FLOOR
 
 from . import naive
 
+
+
+def _discover_kernels():
+    """Every public ``@njit`` function defined in a module of ``skmoe._kernels``,
+    exported or not (a kernel on its way in is covered before it is wired)."""
+    found = {}
+    for info in pkgutil.iter_modules(kernels.__path__):
+        module = importlib.import_module(f"{kernels.__name__}.{info.name}")
+        for name, obj in vars(module).items():
+            if (
+                isinstance(obj, CPUDispatcher)
+                and not name.startswith("_")
+                and obj.py_func.__module__ == module.__name__
+            ):
+                found[name] = obj
+    for name in kernels.__all__:
+        found[name] = getattr(kernels, name)
+    return found
+
+
+KERNELS = _discover_kernels()
 DTYPES = [np.float64, np.float32]
 # rtol for the comparison with the float64 twin; atol is rtol times the
 # largest finite magnitude of the reference (so that a huge-logit case is
@@ -237,6 +262,99 @@ def _lpl_other_floor(dt):
     return (p.astype(dt), r.randint(2, size=20).astype(np.int32), 0.05)
 
 
+
+def _node_log_proba(r, n, branching, depth):
+    n_nodes = (branching**depth - 1) // (branching - 1)
+    return _normalised_log(r.randn(n * n_nodes, branching)).reshape(n, n_nodes, branching)
+
+
+def _tree_down_binary(dt):
+    return (_node_log_proba(_rng(20), 7, 2, 3).astype(dt), 2, 3)
+
+
+def _tree_down_ternary(dt):
+    return (_node_log_proba(_rng(21), 5, 3, 2).astype(dt), 3, 2)
+
+
+def _tree_down_one_level(dt):
+    return (_node_log_proba(_rng(22), 4, 4, 1).astype(dt), 4, 1)
+
+
+def _tree_down_impossible_branch(dt):
+    lp = _node_log_proba(_rng(23), 6, 2, 2)
+    lp[0, 0, 1] = -np.inf  # root never goes right for sample 0
+    lp[1, 2, :] = [0.0, -np.inf]
+    lp[2, 1, 0] = np.log(GATE_FLOOR)
+    return (lp.astype(dt), 2, 2)
+
+
+def _tree_up_binary(dt):
+    r = _rng(24)
+    return (r.dirichlet(np.ones(8), size=9).astype(dt), 2, 3)
+
+
+def _tree_up_ternary(dt):
+    r = _rng(25)
+    resp = r.dirichlet(np.ones(9), size=6)
+    resp[0] = np.eye(9)[4]  # all mass on one leaf
+    resp[1] = 0.0  # a zero-weight row
+    return (resp.astype(dt), 3, 2)
+
+
+
+def _t_random(dt):
+    r = _rng(26)
+    return (
+        r.randn(25).astype(dt),
+        r.randn(25, 3).astype(dt),
+        r.uniform(0.2, 2.0, 3).astype(dt),
+        np.array([1.0, 4.0, 30.0], dt),
+    )
+
+
+def _t_extreme(dt):
+    r = _rng(27)
+    y = r.randn(10)
+    y[0] = 1e6  # gross outlier
+    loc = r.randn(10, 4)
+    loc[1] = y[1]  # exact fit
+    scale2 = np.array([1e-12, 1e6, 1.0, 0.5])
+    df = np.array([0.5, 1e6, 1.0, 2.5])  # heavy tails ... nearly Gaussian
+    return (y.astype(dt), loc.astype(dt), scale2.astype(dt), df.astype(dt))
+
+
+def _poisson_random(dt):
+    r = _rng(28)
+    return (r.poisson(3.0, 30).astype(dt), r.uniform(-2, 3, (30, 3)).astype(dt))
+
+
+def _poisson_extreme(dt):
+    r = _rng(29)
+    y = np.array([0, 0, 1, 5, 1000, 0, 40, 2], dtype=float)
+    eta = r.uniform(-1, 1, (8, 3))
+    eta[0] = [-30.0, 0.0, 30.0]
+    eta[4] = [np.log(1000.0), -5.0, 20.0]
+    eta[5] = -1e3  # mean ~ 0, y = 0: log-density ~ 0
+    return (y.astype(dt), eta.astype(dt))
+
+
+def _binomial_random(dt):
+    r = _rng(30)
+    m = r.randint(1, 20, 30).astype(float)
+    s = np.floor(r.uniform(0, 1, 30) * (m + 1))
+    return (s.astype(dt), m.astype(dt), (2 * r.randn(30, 3)).astype(dt))
+
+
+def _binomial_extreme(dt):
+    m = np.array([1, 1, 10, 10, 10, 500, 1, 3], dtype=float)
+    s = np.array([0, 1, 0, 10, 5, 250, 1, 0], dtype=float)
+    eta = np.zeros((8, 3))
+    eta[:, 0] = 1e3  # p -> 1
+    eta[:, 1] = -1e3  # p -> 0
+    eta[:, 2] = [0.0, 0.5, -40.0, 40.0, 1.0, 0.01, -800.0, 800.0]
+    return (s.astype(dt), m.astype(dt), eta.astype(dt))
+
+
 CASES = {
     "posterior_from_logs": [
         ("random", _posterior_random),
@@ -266,6 +384,20 @@ CASES = {
         ("zero_weight_rows", _srl_zero_weight_rows),
         ("all_zero_weights", _srl_all_zero_weights),
     ],
+    "tree_downward": [
+        ("binary_depth3", _tree_down_binary),
+        ("ternary_depth2", _tree_down_ternary),
+        ("one_level", _tree_down_one_level),
+        ("impossible_branch", _tree_down_impossible_branch),
+    ],
+    "tree_upward": [
+        ("binary_depth3", _tree_up_binary),
+        ("ternary_depth2", _tree_up_ternary),
+    ],
+    "student_t_log_density": [("random", _t_random), ("extreme", _t_extreme)],
+    "student_t_weights": [("random", _t_random), ("extreme", _t_extreme)],
+    "poisson_log_density": [("random", _poisson_random), ("extreme", _poisson_extreme)],
+    "binomial_log_density": [("random", _binomial_random), ("extreme", _binomial_extreme)],
     "log_proba_of_labels": [
         ("random", _lpl_random),
         ("floor_and_nan", _lpl_floor_and_nan),
@@ -276,6 +408,7 @@ CASES = {
 ALL_CASES = [
     pytest.param(name, builder, id=f"{name}-{case_id}")
     for name, cases in CASES.items()
+    if name in KERNELS  # cases for a kernel that was removed are ignored
     for case_id, builder in cases
 ]
 
@@ -313,10 +446,10 @@ def _readonly(args):
 
 
 def _fortran_or_strided(args):
-    """2-D arrays in Fortran order, 1-D arrays as strided views."""
+    """2-D and 3-D arrays in Fortran order, 1-D arrays as strided views."""
     out = []
     for a in args:
-        if isinstance(a, np.ndarray) and a.ndim == 2:
+        if isinstance(a, np.ndarray) and a.ndim >= 2:
             a = np.asfortranarray(a)
         elif isinstance(a, np.ndarray) and a.ndim == 1:
             big = np.empty(2 * a.shape[0], dtype=a.dtype)
@@ -330,14 +463,12 @@ def _fortran_or_strided(args):
 # Tests
 # --------------------------------------------------------------------------- #
 def test_every_kernel_has_a_twin_and_cases():
-    exported = set(kernels.__all__)
-    assert exported, "skmoe._kernels exports no kernels"
-    missing_twin = sorted(n for n in exported if not callable(getattr(naive, n, None)))
-    missing_cases = sorted(exported - set(CASES))
+    assert set(kernels.__all__) <= set(KERNELS)
+    assert KERNELS, "skmoe._kernels defines no kernels"
+    missing_twin = sorted(n for n in KERNELS if not callable(getattr(naive, n, None)))
+    missing_cases = sorted(set(KERNELS) - set(CASES))
     assert not missing_twin, f"kernels without a NumPy twin in tests/naive.py: {missing_twin}"
     assert not missing_cases, f"kernels without cases in tests/test_kernels.py: {missing_cases}"
-    for name in exported:
-        assert callable(getattr(kernels, name)), name
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
@@ -345,14 +476,14 @@ def test_every_kernel_has_a_twin_and_cases():
 def test_kernel_matches_naive(name, builder, dtype):
     args = builder(dtype)
     expected = getattr(naive, name)(*args)
-    actual = getattr(kernels, name)(*args)
+    actual = KERNELS[name](*args)
     _assert_close(actual, expected, dtype, f"{name} ({np.dtype(dtype).name})")
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
 @pytest.mark.parametrize("name, builder", ALL_CASES)
 def test_kernel_does_not_write_its_inputs(name, builder, dtype):
-    kernel = getattr(kernels, name)
+    kernel = KERNELS[name]
     args = builder(dtype)
     before = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
     reference = _as_tuple(kernel(*args))
@@ -372,7 +503,7 @@ def test_kernel_does_not_write_its_inputs(name, builder, dtype):
 
 @pytest.mark.parametrize("name, builder", ALL_CASES)
 def test_kernel_independent_of_memory_layout(name, builder):
-    kernel = getattr(kernels, name)
+    kernel = KERNELS[name]
     args = builder(np.float64)
     reference = _as_tuple(kernel(*args))
     result = _as_tuple(kernel(*_fortran_or_strided(args)))
@@ -444,3 +575,51 @@ def test_softmax_cross_entropy_grad_is_the_gradient_of_the_loss():
             kernels.softmax_cross_entropy(zp, t, w)[0] - kernels.softmax_cross_entropy(zm, t, w)[0]
         ) / (2 * eps)
     assert_allclose(grad, num, rtol=1e-6, atol=1e-7)
+
+
+# --------------------------------------------------------------------------- #
+# Tree passes of the hierarchical gate (tree_downward / tree_upward)
+# --------------------------------------------------------------------------- #
+# The registry above runs both tree kernels through the generic float64 /
+# float32, read-only and layout comparisons; here: shapes it does not cover
+# and the identities the HME relies on.
+def _hme_tree_args(kind, branching, depth, seed, dt):
+    r = _rng(seed)
+    if kind == "downward":
+        n_nodes = (branching**depth - 1) // (branching - 1)
+        z = 3 * r.randn(10 * n_nodes, branching)
+        return (_normalised_log(z).reshape(10, n_nodes, branching).astype(dt), branching, depth)
+    t = r.uniform(0, 3, (10, branching**depth))  # unnormalised soft targets
+    t[0] = 0.0  # a row without mass
+    t[1, : branching ** (depth - 1)] = 0.0  # a whole subtree without mass
+    return (t.astype(dt), branching, depth)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
+@pytest.mark.parametrize("branching, depth", [(2, 1), (5, 1), (2, 4), (3, 3), (16, 2)])
+@pytest.mark.parametrize("kind", ["downward", "upward"])
+def test_tree_kernels_match_naive_more_shapes(kind, branching, depth, dtype):
+    args = _hme_tree_args(kind, branching, depth, 50 + depth, dtype)
+    name = f"tree_{kind}"
+    expected = getattr(naive, name)(*args)
+    actual = getattr(kernels, name)(*args)
+    assert actual.dtype == dtype
+    _assert_close(actual, expected, dtype, f"{name} B={branching} D={depth}")
+
+
+@pytest.mark.parametrize("branching, depth", [(2, 1), (2, 2), (3, 2), (2, 3)])
+def test_tree_passes_are_the_hme_probabilities(branching, depth):
+    """Downward: leaf probabilities of softmax nodes sum to one. Upward: the
+    mass through a node's branches sums to the mass reaching the node, which
+    is the mass of its parent's branch (the root carries everything)."""
+    r = _rng(40 + depth)
+    lp = _hme_tree_args("downward", branching, depth, 40 + depth, np.float64)[0]
+    leaf_lp = kernels.tree_downward(lp, branching, depth)
+    assert_allclose(np.exp(leaf_lp).sum(axis=1), 1.0, rtol=1e-12)
+    resp = r.dirichlet(np.ones(branching**depth), size=15)
+    mass = kernels.tree_upward(resp, branching, depth)
+    reaching = mass.sum(axis=2)
+    assert_allclose(reaching[:, 0], 1.0, rtol=1e-12)
+    for node in range(1, mass.shape[1]):
+        parent, branch = (node - 1) // branching, (node - 1) % branching
+        assert_allclose(reaching[:, node], mass[:, parent, branch], rtol=1e-12)

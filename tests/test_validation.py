@@ -138,7 +138,7 @@ def test_expert_that_raises_is_named_with_the_iteration():
         ({"tol": -1.0}, "tol"),
         ({"n_init": 0}, "n_init"),
         ({"init_params": "spectral"}, "init_params"),
-        ({"gate": "gaussian"}, "gate"),
+        ({"gate": "spherical"}, "gate"),
         ({"m_step": "hard"}, "m_step"),
         ({"variance_floor": 0.0}, "variance_floor"),
         ({"experts": "ridge"}, "experts"),

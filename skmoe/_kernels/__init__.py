@@ -5,15 +5,28 @@ twin in ``tests/naive.py`` that the tests compare it with.
 """
 
 from ._estep import log_softmax, posterior_from_logs
+from ._families import (
+    binomial_log_density,
+    poisson_log_density,
+    student_t_log_density,
+    student_t_weights,
+)
 from ._gaussian import gaussian_log_density
 from ._proba import log_proba_of_labels
 from ._softmax import softmax_cross_entropy, softmax_regression_loss_grad
+from ._tree import tree_downward, tree_upward
 
 __all__ = [
+    "binomial_log_density",
     "gaussian_log_density",
     "log_proba_of_labels",
     "log_softmax",
+    "poisson_log_density",
     "posterior_from_logs",
     "softmax_cross_entropy",
     "softmax_regression_loss_grad",
+    "student_t_log_density",
+    "student_t_weights",
+    "tree_downward",
+    "tree_upward",
 ]

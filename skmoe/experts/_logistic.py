@@ -90,7 +90,14 @@ class LogisticExpert(ClassifierMixin, BaseEstimator):
         # the solution, is the same for integer weights as for repeated rows.
         # A warm start maps the previous coefficients into this fit's
         # coordinates: it changes the starting point, never the objective.
-        mean, scale = feature_moments(X, sw)
+        fixed = getattr(self, "_fixed_moments", None)
+        if fixed is not None and fixed[0].shape[0] == X.shape[1]:
+            # Inside a mixture the standardisation is fixed once (from the
+            # sample-weighted X), so the penalty, and with it the EM
+            # objective, is the same function at every M-step.
+            mean, scale = fixed
+        else:
+            mean, scale = feature_moments(X, sw)
         if warm:
             V0 = self.coef_ * scale[:, None]
             c0 = self.intercept_ + mean @ self.coef_
@@ -105,6 +112,10 @@ class LogisticExpert(ClassifierMixin, BaseEstimator):
         self.classes_ = classes
         self.coef_, self.intercept_ = raw_coefficients(self._V, self._c, mean, scale)
         return self
+
+    def _penalty(self):
+        """The L2 penalty at the fitted coefficients (part of a mixture's EM objective)."""
+        return 0.5 * self.alpha * float(np.sum(self._V * self._V))
 
     def predict_log_proba(self, X):
         """Log of :meth:`predict_proba`."""

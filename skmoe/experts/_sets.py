@@ -118,6 +118,10 @@ class _LinearGaussianSet:
     def n_parameters(self):
         return self.n_experts * (self.n_features + 2)
 
+    def penalty(self):
+        # The 1e-8 ridge is numerical insurance, not part of the model.
+        return 0.0
+
     def estimators(self):
         out = []
         for k in range(self.n_experts):
@@ -179,6 +183,10 @@ class _EstimatorSet:
     def _after_fit(self, X, y, W):
         pass
 
+    def penalty(self):
+        """Sum of the experts' own penalties, for experts that expose ``_penalty``."""
+        return float(sum(est._penalty() for est in self.ests if hasattr(est, "_penalty")))
+
     def estimators(self):
         return list(self.ests)
 
@@ -223,6 +231,16 @@ class _ClassifierSet(_EstimatorSet):
                 )
 
     def fit(self, X, y, W, iteration=0, init=0, rng=None):
+        if iteration == 0:
+            from .._multinomial import feature_moments
+            from ._logistic import LogisticExpert
+
+            moments = None
+            for est in self.ests:
+                if isinstance(est, LogisticExpert):
+                    if moments is None:
+                        moments = feature_moments(X, W.sum(axis=1))
+                    est._fixed_moments = moments
         super().fit(X, y, W, iteration, init, rng)
         return self
 

@@ -4,7 +4,8 @@ from abc import ABCMeta, abstractmethod
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import validate_data
 
 
 class BaseGate(BaseEstimator, metaclass=ABCMeta):
@@ -59,6 +60,11 @@ class BaseGate(BaseEstimator, metaclass=ABCMeta):
         -------
         proba : ndarray of shape (n_samples, n_experts)
         """
-        check_is_fitted(self, "n_experts_")
+        # check_is_fitted refuses objects without a fit method, which a gate is.
+        if not hasattr(self, "n_experts_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Gates are fitted "
+                "by a mixture: use the fitted mixture's gate_ attribute."
+            )
         X = validate_data(self, X, reset=False, dtype=np.float64)
         return np.exp(self._log_proba(X))

@@ -20,9 +20,19 @@ class SoftmaxGate(BaseGate):
 
     The M-step fits ``W, b`` to the soft responsibilities by L-BFGS over a
     Numba-fused loss and gradient, warm-started from the previous EM
-    iteration.  Features are standardised internally (without copying X),
-    so the L2 penalty acts on standardised coefficients and the gate is
-    invariant to the units of each feature.
+    iteration *with its curvature memory* (the Hessian of the gate's loss
+    does not depend on the responsibilities, so the quasi-Newton pairs of
+    one M-step remain valid in the next).  By default each M-step takes at
+    most ``max_iter=3`` quasi-Newton steps: a generalised EM step.  Every
+    step decreases the gate's penalised loss, so the EM objective still
+    never decreases; late in EM, when the responsibilities barely change,
+    the gradient test (``tol``) ends the M-step after one or two steps.  For
+    an exact M-step at every iteration (e.g. to study EM itself) set a large
+    ``max_iter`` and a small ``tol``.
+
+    Features are standardised internally (without copying X), so the L2
+    penalty acts on standardised coefficients and the gate is invariant to
+    the units of each feature.
 
     Parameters
     ----------
@@ -30,10 +40,15 @@ class SoftmaxGate(BaseGate):
         L2 penalty on the standardised gate coefficients, on the scale of the
         summed loss (like ``1 / C`` in ``LogisticRegression``).  Keeps the gate
         finite when experts separate the data perfectly.
-    max_iter : int, default=100
-        Maximum L-BFGS iterations per M-step.
+    max_iter : int, default=3
+        Maximum L-BFGS iterations per M-step (per EM iteration).  Small
+        values give generalised EM (cheaper iterations, sometimes a few
+        more of them); large values with a small ``tol`` fit the gate to
+        convergence in every M-step.
     tol : float, default=1e-6
-        Gradient tolerance of the per-sample objective.
+        Gradient tolerance (largest absolute entry) of the per-sample
+        penalised loss; the M-step also stops when a step decreases that
+        loss by less than ``1e-3 * tol`` relative to its value.
 
     Attributes
     ----------
@@ -56,7 +71,7 @@ class SoftmaxGate(BaseGate):
         "tol": [Interval(Real, 0, None, closed="neither")],
     }
 
-    def __init__(self, alpha=1e-2, max_iter=100, tol=1e-6):
+    def __init__(self, alpha=1e-2, max_iter=3, tol=1e-6):
         self.alpha = alpha
         self.max_iter = max_iter
         self.tol = tol

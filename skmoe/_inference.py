@@ -1,0 +1,335 @@
+"""Standard errors of a fitted mixture of linear-Gaussian experts.
+
+The observed information is the negative Hessian of the (penalised)
+observed-data log-likelihood at the estimate, computed analytically.
+
+Parameterisation
+----------------
+The flat parameter vector ``theta`` is laid out as follows (K experts, gate
+design ``Zg`` with q columns, expert design ``Ze`` with p columns; both end
+with the intercept column of ones):
+
+1. Gate, for ``k = 1, ..., K - 1``: the logit contrast of expert k against
+   the reference expert 0, ``eta_k = (coef_k - coef_0, intercept_k -
+   intercept_0)`` (q values; a softmax gate's slopes then its intercept, a
+   constant gate's ``log(pi_k / pi_0)`` alone).  Fixing expert 0 makes the
+   gate identifiable: softmax is invariant to a common shift of the logits.
+2. Experts, for ``k = 0, ..., K - 1``: slopes, intercept, then
+   ``log(sigma_k)``, the log of the noise standard deviation (unconstrained,
+   so its curvature is well behaved; ``SE(sigma_k) ~= sigma_k *
+   SE(log sigma_k)`` by the delta method).
+
+Penalty
+-------
+The softmax gate is fitted with ``0.5 * alpha * ||V||^2`` on its
+standardised slopes ``V = coef * scale``.  That penalty is part of the
+objective EM maximises, so the information returned is that of the
+*penalised* log-likelihood: the curvature of the function whose maximiser is
+the estimate (a Laplace approximation under the Gaussian prior the penalty
+encodes).  In the reference parameterisation the penalty is written with the
+common shift profiled out, ``0.5 * alpha * sum_k ||V_k - mean_k V_k||^2``
+with ``V_0 = 0``, which equals the fitted penalty at the estimate (the
+fitted slopes sum to zero over experts).  With the default ``alpha=1e-2``
+the penalty changes standard errors negligibly unless the gate separates
+the experts almost perfectly, where it is what keeps them finite.  The
+experts' tiny ridge (``LinearExpert.alpha``) is ignored.
+
+Hessian
+-------
+With ``a_ik = log g_k(x_i) + log N(y_i; Ze_i beta_k, sigma_k^2)``,
+``l_i = logsumexp_k a_ik`` and responsibilities ``r_ik``,
+``grad^2 l_i = sum_k r_ik (grad^2 a_ik + grad a_ik grad a_ik^T)
+- (sum_k r_ik grad a_ik)(sum_k r_ik grad a_ik)^T``; its blocks reduce to
+weighted Gram matrices (gate-gate, gate-expert and expert-expert), formed
+in row chunks at a cost of about ``n K^2 (d + 2)^2`` flops.
+"""
+
+import warnings
+
+import numpy as np
+from scipy import linalg
+from scipy.special import log_softmax, logsumexp, ndtr
+from sklearn.utils.validation import _check_sample_weight
+
+from ._results import ResultTable
+from .experts._sets import _LinearGaussianSet
+from .gating import ConstantGate, SoftmaxGate
+
+_LOG_2PI = np.log(2.0 * np.pi)
+_CHUNK_ROWS = 4096
+
+
+def mixture_loglik_derivatives(theta, Zg, Ze, y, sample_weight, n_experts, alpha=0.0, penalty_scale=None):
+    """Penalised log-likelihood of a linear-Gaussian mixture, its gradient and Hessian.
+
+    Parameters
+    ----------
+    theta : ndarray of shape (n_params,)
+        Flat parameters, laid out as described in the module docstring.
+    Zg : ndarray of shape (n_samples, q)
+        Gate design, intercept column last (a single column of ones for a
+        constant gate).
+    Ze : ndarray of shape (n_samples, p)
+        Expert design, intercept column last.
+    y, sample_weight : ndarrays of shape (n_samples,)
+    n_experts : int
+    alpha : float, default=0.0
+        Penalty ``0.5 * alpha * sum_k ||V_k - mean V||^2`` on the
+        standardised gate slopes ``V_k = penalty_scale * eta_k[:-1]``.
+    penalty_scale : ndarray of shape (q - 1,) or None
+
+    Returns
+    -------
+    objective : float
+        ``sum_i w_i log p(y_i | x_i) - penalty``.
+    grad : ndarray of shape (n_params,)
+    hess : ndarray of shape (n_params, n_params)
+    """
+    K = n_experts
+    m = K - 1
+    n, q = Zg.shape
+    p = Ze.shape[1]
+    n_gate = m * q
+    P = n_gate + K * (p + 1)
+    theta = np.asarray(theta, dtype=np.float64)
+    if theta.shape != (P,):
+        raise ValueError(f"theta must have shape ({P},); got {theta.shape}.")
+    eta = np.zeros((q, K))
+    eta[:, 1:] = theta[:n_gate].reshape(m, q).T
+    E = theta[n_gate:].reshape(K, p + 1)
+    beta = E[:, :p]
+    log_sigma = E[:, p]
+    var = np.exp(2.0 * log_sigma)
+
+    obj = 0.0
+    g_gate = np.zeros((m, q))
+    g_exp = np.zeros((K, p + 1))
+    H_gg = np.zeros((m, q, m, q))
+    H_ge = np.zeros((m, q, K, p + 1))
+    H_ee = np.zeros((K, p + 1, K, p + 1))
+    eye_m = np.eye(m)
+    onehot = np.eye(K)[1:]  # (m, K): expert j + 1 of gate row j
+    for a in range(0, n, _CHUNK_ROWS):
+        z = min(a + _CHUNK_ROWS, n)
+        zg, ze, yc, w = Zg[a:z], Ze[a:z], y[a:z], sample_weight[a:z]
+        logG = log_softmax(zg @ eta, axis=1)
+        e = yc[:, None] - ze @ beta.T
+        t = e * e / var
+        log_phi = -0.5 * _LOG_2PI - log_sigma - 0.5 * t
+        A = logG + log_phi
+        ll = logsumexp(A, axis=1)
+        R = np.exp(A - ll[:, None])
+        G = np.exp(logG)
+        obj += float(w @ ll)
+
+        # Per-expert score of log N(y; ze beta_k, sigma_k^2): (n, K, p + 1).
+        c = np.empty((z - a, K, p + 1))
+        c[:, :, :p] = (e / var)[:, :, None] * ze[:, None, :]
+        c[:, :, p] = t - 1.0
+
+        # Gradient.
+        g_gate += ((R - G)[:, 1:] * w[:, None]).T @ zg
+        g_exp += np.einsum("n,nk,nkb->kb", w, R, c)
+
+        # Gate-gate: sum_i w_i [diag(r - g) - (r r^T - g g^T)]_{jl} zg zg^T.
+        r1, g1 = R[:, 1:], G[:, 1:]
+        C = (r1 - g1)[:, :, None] * eye_m - (r1[:, :, None] * r1[:, None, :] - g1[:, :, None] * g1[:, None, :])
+        zz = (zg[:, :, None] * zg[:, None, :]).reshape(z - a, q * q)
+        H_gg += ((C * w[:, None, None]).reshape(z - a, m * m).T @ zz).reshape(m, m, q, q).transpose(0, 2, 1, 3)
+
+        # Gate-expert: sum_i w_i r_ik (1[k = j] - r_ij) zg c_k^T.
+        B = R[:, None, :] * (onehot[None, :, :] - r1[:, :, None])  # (n, m, K)
+        H_ge += np.einsum("njk,na,nkb->jakb", B * w[:, None, None], zg, c, optimize=True)
+
+        # Expert-expert: -sum_i w_i (r_ik c_ik)(r_il c_il)^T, plus on the
+        # diagonal sum_i w_i r_ik (grad^2 log phi_ik + c_ik c_ik^T).
+        rc = (R[:, :, None] * c).reshape(z - a, K * (p + 1))
+        H_ee -= ((rc * w[:, None]).T @ rc).reshape(K, p + 1, K, p + 1)
+        u = e / var
+        f_bb = (t - 1.0) / var  # coefficient of ze ze^T
+        f_bs = u * (t - 3.0)  # coefficient of ze (slope/intercept x log sigma)
+        f_ss = (t - 1.0) ** 2 - 2.0 * t
+        wr = w[:, None] * R
+        for k in range(K):
+            H_ee[k, :p, k, :p] += ze.T @ (ze * (wr[:, k] * f_bb[:, k])[:, None])
+            cross = ze.T @ (wr[:, k] * f_bs[:, k])
+            H_ee[k, :p, k, p] += cross
+            H_ee[k, p, k, :p] += cross
+            H_ee[k, p, k, p] += wr[:, k] @ f_ss[:, k]
+
+    hess = np.zeros((P, P))
+    hess[:n_gate, :n_gate] = H_gg.reshape(n_gate, n_gate)
+    hess[:n_gate, n_gate:] = H_ge.reshape(n_gate, K * (p + 1))
+    hess[n_gate:, :n_gate] = hess[:n_gate, n_gate:].T
+    hess[n_gate:, n_gate:] = H_ee.reshape(K * (p + 1), K * (p + 1))
+    grad = np.concatenate([g_gate.ravel(), g_exp.ravel()])
+
+    if alpha > 0 and m > 0 and q > 1:
+        s = np.asarray(penalty_scale, dtype=np.float64)
+        V = theta[:n_gate].reshape(m, q)[:, :-1] * s  # (m, q - 1); V_0 = 0
+        V_mean = V.sum(axis=0) / K
+        obj -= 0.5 * alpha * (float(np.sum(V * V)) - K * float(V_mean @ V_mean))
+        grad_pen = np.zeros((m, q))
+        grad_pen[:, :-1] = alpha * (V - V_mean) * s
+        grad[:n_gate] -= grad_pen.ravel()
+        pen = np.zeros((m, q, m, q))
+        block = alpha * (eye_m - 1.0 / K)
+        for a_ in range(q - 1):
+            pen[:, a_, :, a_] = block * s[a_] ** 2
+        hess[:n_gate, :n_gate] -= pen.reshape(n_gate, n_gate)
+    return obj, grad, 0.5 * (hess + hess.T)
+
+
+def _feature_names(moe, cols):
+    names = getattr(moe, "feature_names_in_", None)
+    if names is None:
+        names = np.array([f"x{j}" for j in range(moe.n_features_in_)], dtype=object)
+    names = [str(v) for v in names]
+    return names if cols is None else [names[j] for j in cols]
+
+
+def check_supported(moe):
+    """Raise NotImplementedError unless ``moe`` has built-in linear experts and a softmax or constant gate."""
+    gate = moe.gate_
+    if not isinstance(moe._expert_set, _LinearGaussianSet):
+        raise NotImplementedError(
+            "standard_errors is implemented for the built-in linear-Gaussian experts only "
+            "(experts=None or LinearExpert, m_step='weighted'); this model's experts are "
+            f"{sorted({type(e).__name__ for e in moe.experts_})}. Use a bootstrap "
+            "(refit on resampled rows) for other experts."
+        )
+    if not isinstance(gate, (SoftmaxGate, ConstantGate)):
+        raise NotImplementedError(
+            "standard_errors is implemented for gate='softmax' and gate='constant' only; "
+            f"this model's gate is {type(gate).__name__}."
+        )
+
+
+def flat_parameters(moe, X):
+    """Designs, flat parameter vector and names of a fitted model, at validated X.
+
+    Returns
+    -------
+    Zg, Ze : ndarrays
+        Gate and expert designs (intercept column last).
+    theta : ndarray of shape (n_params,)
+    names : list of str
+    alpha : float
+    penalty_scale : ndarray or None
+    """
+    check_supported(moe)
+    gate = moe.gate_
+    experts = moe._expert_set
+    K = experts.n_experts
+    n = X.shape[0]
+    Xg = moe._gx(X) if hasattr(moe, "_gx") else X
+    Xe = moe._ex(X) if hasattr(moe, "_ex") else X
+    ones = np.ones((n, 1))
+    Ze = np.hstack([Xe, ones])
+    gate_cols = getattr(moe, "_gate_cols", None)
+    expert_cols = getattr(moe, "_expert_cols", None)
+    if isinstance(gate, SoftmaxGate):
+        Zg = np.hstack([Xg, ones])
+        eta = np.vstack([gate.coef_, gate.intercept_[None, :]])  # (q, K)
+        gate_feats = _feature_names(moe, gate_cols) + ["intercept"]
+        alpha, scale = float(gate.alpha), np.asarray(gate._scale, dtype=np.float64)
+    else:
+        Zg = ones
+        eta = np.log(gate.weights_)[None, :]
+        gate_feats = ["intercept"]
+        alpha, scale = 0.0, None
+    contrasts = (eta[:, 1:] - eta[:, :1]).T  # (K - 1, q)
+    expert_params = np.column_stack(
+        [experts.coef.T, experts.intercept, 0.5 * np.log(experts.variance)]
+    )  # (K, p + 1)
+    theta = np.concatenate([contrasts.ravel(), expert_params.ravel()])
+    expert_feats = _feature_names(moe, expert_cols) + ["intercept", "log_sigma"]
+    names = [f"gate[{k} vs 0]:{f}" for k in range(1, K) for f in gate_feats]
+    names += [f"expert{k}:{f}" for k in range(K) for f in expert_feats]
+    return Zg, Ze, theta, names, alpha, scale
+
+
+def _invert_information(info, rcond=1e-10):
+    """Covariance from the information, and the parameters it cannot identify.
+
+    The information is first scaled to unit diagonal (so features in any
+    units compare), then inverted through its eigendecomposition.  Directions
+    with eigenvalues below ``rcond`` times the largest are not identified;
+    every parameter with a non-negligible loading on one of them gets NaN
+    variances and covariances.
+    """
+    P = info.shape[0]
+    d = np.diag(info)
+    if P == 0:
+        return np.zeros((0, 0)), np.zeros(0, dtype=bool)
+    if not np.all(np.isfinite(info)) or np.any(d <= 0):
+        bad = ~(d > 0)
+        bad |= ~np.isfinite(info).all(axis=1)
+        ok = ~bad
+        cov = np.full((P, P), np.nan)
+        if ok.any():
+            sub, sub_bad = _invert_information(info[np.ix_(ok, ok)], rcond)
+            idx = np.flatnonzero(ok)
+            cov[np.ix_(idx, idx)] = sub
+            bad[idx[sub_bad]] = True
+        return cov, bad
+    scale = 1.0 / np.sqrt(d)
+    C = info * scale[:, None] * scale[None, :]
+    evals, evecs = linalg.eigh(0.5 * (C + C.T))
+    null = evals <= rcond * max(evals.max(), 0.0)
+    bad = np.zeros(P, dtype=bool)
+    if null.any():
+        bad = np.any(np.abs(evecs[:, null]) > 1e-6, axis=1)
+    keep = ~null
+    cov = (evecs[:, keep] / evals[keep]) @ evecs[:, keep].T
+    cov = cov * scale[:, None] * scale[None, :]
+    cov[bad, :] = np.nan
+    cov[:, bad] = np.nan
+    return cov, bad
+
+
+def standard_errors(moe, X, y, sample_weight=None):
+    """Table of estimates and standard errors; see MixtureOfExpertsRegressor.standard_errors."""
+    X, y = moe._check_Xy(X, y)
+    check_supported(moe)
+    sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+    Zg, Ze, theta, names, alpha, scale = flat_parameters(moe, X)
+    K = moe._expert_set.n_experts
+    _, grad, hess = mixture_loglik_derivatives(theta, Zg, Ze, y, sw, K, alpha, scale)
+    info = -hess
+    if not getattr(moe, "converged_", True):
+        warnings.warn(
+            "EM did not converge: the estimate may not be a maximum of the likelihood, "
+            "and the standard errors are unreliable. Refit with a larger max_iter.",
+            UserWarning,
+            stacklevel=3,
+        )
+    cov, bad = _invert_information(info)
+    if bad.any():
+        warnings.warn(
+            "The observed information is not positive definite: the estimate is not a "
+            "strict local maximum of the (penalised) likelihood (EM stopped early, an "
+            "expert collapsed, or the model is not identifiable, e.g. collinear features). "
+            "Standard errors of the affected parameters are NaN: "
+            f"{[n for n, b in zip(names, bad) if b]}.",
+            UserWarning,
+            stacklevel=3,
+        )
+    var = np.diag(cov)
+    with np.errstate(invalid="ignore"):
+        se = np.where(var > 0, np.sqrt(np.where(var > 0, var, 1.0)), np.nan)
+        z = theta / se
+    is_log_sigma = np.array([n.endswith(":log_sigma") for n in names])
+    z[is_log_sigma] = np.nan  # a test of log(sigma) = 0 means nothing
+    p_value = 2.0 * ndtr(-np.abs(z))
+    table = ResultTable(
+        parameter=np.array(names, dtype=object),
+        estimate=theta,
+        std_error=se,
+        z=z,
+        p_value=p_value,
+    )
+    table.covariance = cov
+    table.information = info
+    table.gradient = grad
+    return table

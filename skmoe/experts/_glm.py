@@ -1,0 +1,506 @@
+"""Poisson (log link) and binomial (logit link) regression experts.
+
+Both are generalised linear models with a canonical link, so one solver
+serves them: the weighted log-likelihood of expert k,
+
+    sum_i W_ik (t_i eta_ik - b(eta_ik)) - 0.5 * alpha_k * m_k * sum_j var_kj beta_kj^2,
+
+with ``eta_ik = x_i . beta_k + c_k``, ``t_i`` the count (Poisson,
+``b = exp``) or the number of successes (binomial, ``b = m log(1 + e^eta)``),
+``m_k = sum_i W_ik`` and ``var_kj`` the ``W_k``-weighted variance of feature j
+(a ridge on standardised slopes, intercept free, as in
+:class:`~skmoe.experts.LinearExpert`), is maximised by Newton's method
+(= IRLS) with step halving, all K experts at once: one weighted Gram
+matrix per expert and Newton step, warm-started from the previous EM
+iteration.  Every accepted step increases the objective, so an M-step cut
+short by ``max_iter`` is still a generalised-EM step.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import linalg
+from scipy.special import bdtr, expit, pdtr
+from scipy.stats import binom, poisson
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from .._kernels import binomial_log_density, poisson_log_density
+from ._families import PredictiveLaw, check_counts, check_proportions
+from ._linear import weighted_linear_stats
+
+
+def _weighted_moments(X, w):
+    """Weighted mean and standard deviation of the columns of X (std 1 for constant columns)."""
+    total = max(float(w.sum()), 1e-300)
+    mean = (w @ X) / total
+    var = (w @ (X - mean) ** 2) / total
+    scale = np.sqrt(var)
+    scale[~(scale > 1e-12 * (1.0 + np.abs(mean)))] = 1.0
+    return mean, scale
+
+
+def fit_canonical_glm(Z, t, W, V, c, family, alpha, max_iter, tol):
+    """Penalised weighted Newton (IRLS) for K canonical-link GLMs sharing a design.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n_samples, n_features)
+        Standardised design (the intercept is separate).
+    t : ndarray of shape (n_samples,)
+        Sufficient statistic of each row (count, or number of successes).
+    W : ndarray of shape (n_samples, K)
+        Non-negative weights of each problem.
+    V : ndarray of shape (K, n_features)
+        Starting slopes on Z.
+    c : ndarray of shape (K,)
+        Starting intercepts.
+    family : object with ``cumulant(eta)`` and ``mean_var(eta)``
+    alpha : ndarray of shape (K,)
+        Ridge on the slopes, times ``m_k`` and the ``W_k``-weighted variance of Z.
+    max_iter : int
+    tol : float
+        Stop an expert when half its Newton decrement (the predicted gain of
+        the step) is at most ``tol`` per unit of weight; that last step is
+        still taken.
+
+    Returns
+    -------
+    V, c : the solution
+    n_iter : int
+        Newton steps of the slowest expert.
+    """
+    n, d = Z.shape
+    K = W.shape[1]
+    mass = W.sum(axis=0)
+    V = V.copy()
+    c = c.copy()
+    if np.any(alpha > 0):
+        m_safe = np.maximum(mass, 1e-300)
+        mz = (W.T @ Z) / m_safe[:, None]
+        vz = (W.T @ (Z * Z)) / m_safe[:, None] - mz * mz
+        P = alpha[:, None] * mass[:, None] * np.maximum(vz, 1e-12)
+    else:
+        P = np.zeros((K, d))
+    positive = W > 0
+
+    def objective(V_, c_):
+        eta = Z @ V_.T + c_
+        with np.errstate(over="ignore", invalid="ignore"):
+            terms = t[:, None] * eta - family.cumulant(eta)
+            terms = np.where(positive, terms, 0.0)
+            obj = np.einsum("ik,ik->k", W, terms) - 0.5 * np.einsum("kj,kj->k", P, V_ * V_)
+        return eta, np.where(np.isfinite(obj), obj, -np.inf)
+
+    eta, obj = objective(V, c)
+    active = mass > 0
+    zeros = np.zeros(n)
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):
+        with np.errstate(over="ignore", invalid="ignore"):
+            mu, v = family.mean_var(eta)
+            R = np.where(positive, W * (t[:, None] - mu), 0.0)
+            Wv = np.where(positive, W * v, 0.0)
+        G = np.empty((K, d + 1))
+        G[:, :d] = R.T @ Z - P * V
+        G[:, d] = R.sum(axis=0)
+        H = weighted_linear_stats(Z, zeros, Wv)[0]
+        idx = np.arange(d)
+        step = np.zeros((K, d + 1))
+        for k in np.flatnonzero(active):
+            Hk = H[k]
+            Hk[idx, idx] += P[k]
+            if not (np.all(np.isfinite(Hk)) and np.all(np.isfinite(G[k]))):
+                active[k] = False
+                continue
+            try:
+                step[k] = linalg.solve(Hk, G[k], assume_a="pos", check_finite=False)
+            except (linalg.LinAlgError, ValueError):
+                step[k] = linalg.lstsq(Hk, G[k], check_finite=False)[0]
+        decrement = np.einsum("kj,kj->k", G, step)
+        # Step halving, each expert on its own: accept the first step length
+        # that does not decrease the objective (up to rounding).
+        size = np.ones(K)
+        pending = active.copy()
+        V_new, c_new, obj_new = V.copy(), c.copy(), obj.copy()
+        for _ in range(60):
+            if not pending.any():
+                break
+            V_try = V + size[:, None] * step[:, :d]
+            c_try = c + size * step[:, d]
+            _, obj_try = objective(V_try, c_try)
+            good = pending & (obj_try >= obj - 1e-13 * (1.0 + np.abs(obj)))
+            V_new[good], c_new[good], obj_new[good] = V_try[good], c_try[good], obj_try[good]
+            pending &= ~good
+            size[pending] *= 0.5
+        # No step length helps: the expert sits at its optimum to rounding.
+        active &= ~pending
+        V, c, obj = V_new, c_new, obj_new
+        active &= ~(0.5 * decrement <= tol * np.maximum(mass, 1e-300))
+        if not active.any():
+            break
+        eta = Z @ V.T + c
+    return V, c, n_iter
+
+
+class _PoissonFamily:
+    @staticmethod
+    def cumulant(eta):
+        return np.exp(eta)
+
+    @staticmethod
+    def mean_var(eta):
+        mu = np.exp(eta)
+        return mu, mu
+
+
+class _BinomialFamily:
+    def __init__(self, n_trials):
+        self.m = float(n_trials)
+
+    def cumulant(self, eta):
+        return self.m * np.logaddexp(0.0, eta)
+
+    def mean_var(self, eta):
+        p = expit(eta)
+        return self.m * p, self.m * p * (1.0 - p)
+
+
+class _GLMSet:
+    """K experts of one canonical-link GLM family, fitted together."""
+
+    def __init__(self, estimators):
+        self.prototypes = [clone(est) for est in estimators]
+        self.n_experts = len(estimators)
+        self.alpha = np.array([float(est.alpha) for est in estimators])
+        self.max_iter = max(int(est.max_iter) for est in estimators)
+        self.tol = min(float(est.tol) for est in estimators)
+        self.coef = None
+        self.intercept = None
+
+    def _linear(self, X):
+        return X @ self.coef + self.intercept
+
+    def fit(self, X, y, W, iteration=0, init=0, rng=None):
+        t = self._sufficient(y)
+        mean, scale = _weighted_moments(X, W.sum(axis=1))
+        Z = (X - mean) / scale
+        if self.coef is None:
+            mass = np.maximum(W.sum(axis=0), 1e-300)
+            V = np.zeros((self.n_experts, X.shape[1]))
+            c = self._initial_intercept((t @ W) / mass)
+        else:
+            V = self.coef.T * scale
+            c = self.intercept + mean @ self.coef
+        V, c, self.n_iter = fit_canonical_glm(
+            Z, t, W, V, c, self._family(), self.alpha, self.max_iter, self.tol
+        )
+        self.coef = np.ascontiguousarray((V / scale).T)
+        self.intercept = c - mean @ self.coef
+        self.n_features = X.shape[1]
+        return self
+
+    def n_parameters(self):
+        return self.n_experts * (self.n_features + 1)
+
+    def estimators(self):
+        out = []
+        for k, proto in enumerate(self.prototypes):
+            est = clone(proto)
+            est.coef_ = self.coef[:, k].copy()
+            est.intercept_ = float(self.intercept[k])
+            est.n_features_in_ = self.n_features
+            est.n_iter_ = self.n_iter
+            out.append(est)
+        return out
+
+
+class _PoissonSet(_GLMSet):
+    def _family(self):
+        return _PoissonFamily()
+
+    def _sufficient(self, y):
+        return y
+
+    @staticmethod
+    def _initial_intercept(mean_t):
+        return np.log(np.maximum(mean_t, 1e-10))
+
+    def predict(self, X):
+        return np.exp(self._linear(X))
+
+    def log_prob(self, X, y):
+        return poisson_log_density(y, self._linear(X))
+
+    def predictive(self, X):
+        return _PoissonLaw(self.predict(X))
+
+
+class _BinomialSet(_GLMSet):
+    def __init__(self, estimators):
+        super().__init__(estimators)
+        self.n_trials = int(estimators[0].n_trials)
+
+    def _family(self):
+        return _BinomialFamily(self.n_trials)
+
+    def _sufficient(self, y):
+        return np.rint(y * self.n_trials)
+
+    def _initial_intercept(self, mean_t):
+        p = np.clip(mean_t / self.n_trials, 1e-6, 1.0 - 1e-6)
+        return np.log(p) - np.log1p(-p)
+
+    def predict(self, X):
+        return expit(self._linear(X))
+
+    def log_prob(self, X, y):
+        trials = np.full(y.shape[0], float(self.n_trials))
+        return binomial_log_density(self._sufficient(y), trials, self._linear(X))
+
+    def predictive(self, X):
+        return _BinomialLaw(self.predict(X), self.n_trials)
+
+
+class _PoissonLaw(PredictiveLaw):
+    lattice = 1.0
+
+    def __init__(self, mu):
+        self.mean = mu
+        self.var = mu
+
+    def cdf(self, y):
+        y = np.floor(y)[:, :, None]
+        with np.errstate(invalid="ignore"):
+            return np.where(y < 0, 0.0, pdtr(np.maximum(y, 0.0), self.mean[:, None, :]))
+
+    def expert_quantiles(self, q):
+        return poisson.ppf(q[None, :, None], self.mean[:, None, :])
+
+    def sample(self, rows, comp, rng):
+        return rng.poisson(self.mean[rows, comp]).astype(np.float64)
+
+
+class _BinomialLaw(PredictiveLaw):
+    def __init__(self, p, n_trials):
+        self.p = p
+        self.m = n_trials
+        self.lattice = 1.0 / n_trials
+        self.mean = p
+        self.var = p * (1.0 - p) / n_trials
+
+    def cdf(self, y):
+        s = np.floor(y * self.m + 1e-9)[:, :, None]
+        with np.errstate(invalid="ignore"):
+            out = bdtr(np.clip(s, 0.0, self.m), self.m, self.p[:, None, :])
+        return np.where(s < 0, 0.0, out)
+
+    def expert_quantiles(self, q):
+        return binom.ppf(q[None, :, None], self.m, self.p[:, None, :]) / self.m
+
+    def sample(self, rows, comp, rng):
+        return rng.binomial(self.m, self.p[rows, comp]) / self.m
+
+
+_GLM_CONSTRAINTS = {
+    "alpha": [Interval(Real, 0, None, closed="left")],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "tol": [Interval(Real, 0, None, closed="neither")],
+}
+
+
+class _GLMExpert(RegressorMixin, BaseEstimator):
+    """Shared fit / predict of the standalone GLM experts."""
+
+    @classmethod
+    def _make_family_set(cls, estimators, var_floor=None):
+        return cls._set_class(estimators)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit by penalised weighted maximum likelihood (Newton / IRLS).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights: integer weights are equivalent to repeated rows.
+
+        Returns
+        -------
+        self : object
+        """
+        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
+        y = self._check_targets(y, [self])
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        fitted = self._make_family_set([self]).fit(X, y, np.ascontiguousarray(sw[:, None]))
+        self.coef_ = fitted.coef[:, 0].copy()
+        self.intercept_ = float(fitted.intercept[0])
+        self.n_iter_ = fitted.n_iter
+        return self
+
+    def _linear_predictor(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return X @ self.coef_ + self.intercept_
+
+
+class PoissonExpert(_GLMExpert):
+    """Poisson regression with a log link, for counts; weighted, by Newton's method.
+
+    ``y | x ~ Poisson(exp(x . coef_ + intercept_))``.  Used alone it is a
+    scikit-learn regressor (``predict`` gives the mean count); as
+    ``MixtureOfExpertsRegressor(PoissonExpert(), n_experts=K)`` it gives a
+    mixture of Poisson regressions with a gate, the model of flexmix's
+    ``FLXMRglm(family="poisson")`` (with ``gate="constant"``: exactly that
+    finite mixture).  All K experts are fitted together by Newton / IRLS,
+    warm-started at every EM iteration.
+
+    Parameters
+    ----------
+    alpha : float, default=1e-8
+        Ridge penalty ``0.5 * alpha * sum_i w_i * sum_j var_w(x_j) coef_j^2``
+        subtracted from the weighted log-likelihood: a penalty on the
+        standardised slopes (intercept free), on the summed-likelihood scale.
+        The default only keeps the Newton system solvable; ``alpha=0`` is the
+        exact maximum-likelihood fit (scikit-learn's ``PoissonRegressor``
+        instead penalises raw coefficients, ``alpha * sum_i w_i / 2 *
+        ||coef||^2``; the two agree at ``alpha=0``).
+    max_iter : int, default=100
+        Maximum Newton steps per fit (per EM M-step inside a mixture).
+    tol : float, default=1e-10
+        Newton stops when the predicted gain of a step is below ``tol`` per
+        unit of sample weight (that last step is still taken).
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+    intercept_ : float
+    n_iter_ : int
+        Newton steps of the last fit.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features,)
+        Defined only when X has feature names that are all strings.
+
+    See Also
+    --------
+    BinomialExpert : logistic regression for proportions out of n trials.
+    StudentTExpert : linear regression with heavy-tailed noise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmoe.experts import PoissonExpert
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.uniform(-1, 1, size=(200, 1))
+    >>> y = rng.poisson(np.exp(1.0 + 0.5 * X[:, 0]))
+    >>> PoissonExpert().fit(X, y).predict(X[:2]).shape
+    (2,)
+    """
+
+    _parameter_constraints = dict(_GLM_CONSTRAINTS)
+    _set_class = _PoissonSet
+
+    def __init__(self, alpha=1e-8, max_iter=100, tol=1e-10):
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.tol = tol
+
+    @staticmethod
+    def _check_targets(y, estimators):
+        return check_counts(y, "PoissonExpert")
+
+    def predict(self, X):
+        """Mean count ``exp(X @ coef_ + intercept_)``."""
+        return np.exp(self._linear_predictor(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.positive_only = True
+        return tags
+
+
+class BinomialExpert(_GLMExpert):
+    """Logistic regression for proportions of successes out of ``n_trials``.
+
+    ``n_trials * y | x ~ Binomial(n_trials, sigmoid(x . coef_ + intercept_))``:
+    y is the observed proportion of successes, in [0, 1], and ``y * n_trials``
+    must be a whole number.  The likelihood of a row is the full binomial
+    probability of its successes; inside a mixture all the trials of a row
+    share one latent expert, as in flexmix's ``FLXMRglm(family="binomial")``
+    with a ``cbind(successes, failures)`` response.
+
+    Parameters
+    ----------
+    n_trials : int, default=1
+        Number of trials behind every row's proportion (1: binary y, the
+        mixture of logistic regressions).  It is a property of the data shared
+        by all rows.  ``sample_weight`` stays a row weight (a weight of 2 is
+        the row observed twice), never a number of trials: with varying
+        numbers of trials per row, a standalone fit with ``n_trials=1`` and
+        ``sample_weight=trials`` gives the same coefficients (the usual
+        scikit-learn convention), but a mixture would then treat each trial
+        as drawn from its own expert, which is a different model.
+    alpha : float, default=1e-8
+        Ridge penalty ``0.5 * alpha * sum_i w_i * sum_j var_w(x_j) coef_j^2``
+        on standardised slopes (intercept free), subtracted from the weighted
+        log-likelihood; keeps the fit finite when the classes are separable
+        only if it is large enough.  ``alpha=0`` is exact maximum likelihood.
+    max_iter : int, default=100
+        Maximum Newton steps per fit (per EM M-step inside a mixture).
+    tol : float, default=1e-10
+        Newton stops when the predicted gain of a step is below ``tol`` per
+        unit of sample weight (that last step is still taken).
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+    intercept_ : float
+    n_iter_ : int
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features,)
+        Defined only when X has feature names that are all strings.
+
+    See Also
+    --------
+    PoissonExpert : counts with a log link.
+    LogisticExpert : the classifier's expert for class labels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmoe.experts import BinomialExpert
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.uniform(-1, 1, size=(200, 1))
+    >>> y = rng.binomial(10, 1 / (1 + np.exp(-2 * X[:, 0]))) / 10
+    >>> BinomialExpert(n_trials=10).fit(X, y).predict(X[:2]).shape
+    (2,)
+    """
+
+    _parameter_constraints = {
+        "n_trials": [Interval(Integral, 1, None, closed="left")],
+        **_GLM_CONSTRAINTS,
+    }
+    _set_class = _BinomialSet
+
+    def __init__(self, n_trials=1, alpha=1e-8, max_iter=100, tol=1e-10):
+        self.n_trials = n_trials
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.tol = tol
+
+    @staticmethod
+    def _check_targets(y, estimators):
+        trials = {int(est.n_trials) for est in estimators}
+        if len(trials) > 1:
+            raise ValueError(
+                "All BinomialExpert experts of a mixture must have the same n_trials (the "
+                f"number of trials is a property of the data); got {sorted(trials)}."
+            )
+        return check_proportions(y, trials.pop(), "BinomialExpert")
+
+    def predict(self, X):
+        """Success probability ``sigmoid(X @ coef_ + intercept_)`` (the mean proportion)."""
+        return expit(self._linear_predictor(X))

@@ -1,0 +1,300 @@
+"""Linear regression experts with Student-t noise, fitted by ECM.
+
+The t density is a Gaussian scale mixture: ``y | x, u ~ N(x . beta, s^2 / u)``
+with ``u ~ Gamma(v/2, v/2)``.  One ECM cycle for K experts (Peel & McLachlan
+2000; Chamroukhi 2016, "Robust mixture of experts modeling using the t
+distribution", the TMoE of the meteorits package):
+
+E-step
+    ``u_ik = (v_k + 1) / (v_k + (y_i - x_i beta_k)^2 / s_k^2)`` at the current
+    parameters (the responsibilities ``r_ik`` come from the EM driver);
+CM-step 1
+    ``beta_k``: weighted least squares with weights ``r_ik w_i u_ik``;
+    ``s_k^2 = sum_i r_ik w_i u_ik (y_i - x_i beta_k)^2 / sum_i r_ik w_i``;
+CM-step 2
+    ``v_k`` solves ``log(v/2) - psi(v/2) + 1 + mean_k(log u - u)
+    + psi((v_old+1)/2) - log((v_old+1)/2) = 0`` (``mean_k`` weighted by
+    ``r_ik w_i``), found by :func:`scipy.optimize.brentq`.
+
+``log(v/2) - psi(v/2)`` decreases from +inf to 0 and the rest of the
+left-hand side is a negative constant, so the root exists and is unique; when it lies above ``DF_MAX``
+(the data are as light-tailed as a Gaussian) ``v_k = DF_MAX``, and below
+``DF_MIN`` ``v_k = DF_MIN``.  Each CM-step maximises the expected
+complete-data log-likelihood, so the observed log-likelihood never decreases.
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.optimize import brentq
+from scipy.special import digamma, stdtr, stdtrit
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from .._kernels import student_t_log_density, student_t_weights
+from .._kernels._config import ABS_VARIANCE_FLOOR
+from ._families import PredictiveLaw
+from ._linear import linear_predict, solve_weighted_linear, weighted_linear_stats
+
+# Bounds of the degrees of freedom.  Above ~200 a t density is a Gaussian to
+# within the sampling noise of any realistic data set, and the likelihood is
+# flat in v: the estimate would drift towards infinity.
+DF_MIN = 0.1
+DF_MAX = 200.0
+# Starting degrees of freedom of an estimated v: heavy enough that the first
+# E-step already down-weights gross outliers.
+DF_INIT = 10.0
+
+
+def _df_equation_constant(u, w, df_old):
+    """``1 + mean_w(log u - u) + psi((v_old+1)/2) - log((v_old+1)/2)``, always < 0."""
+    m = max(float(w.sum()), 1e-300)
+    half = 0.5 * (df_old + 1.0)
+    return 1.0 + float(w @ (np.log(u) - u)) / m + float(digamma(half)) - np.log(half)
+
+
+def update_df(u, w, df_old):
+    """CM-step for the degrees of freedom of one expert (clipped to [DF_MIN, DF_MAX])."""
+    const = _df_equation_constant(u, w, df_old)
+
+    def f(v):
+        return np.log(0.5 * v) - digamma(0.5 * v) + const
+
+    if not np.isfinite(const) or f(DF_MAX) >= 0.0:
+        return DF_MAX
+    if f(DF_MIN) <= 0.0:
+        return DF_MIN
+    return float(brentq(f, DF_MIN, DF_MAX, xtol=1e-12, rtol=4 * np.finfo(float).eps, maxiter=200))
+
+
+def _check_fixed_df(df, who):
+    """The fixed degrees of freedom to use (``None``: estimated), capped with a warning."""
+    if df is None:
+        return None
+    df = float(df)
+    if df > DF_MAX:
+        warnings.warn(
+            f"{who}: df={df:g} is above the cap DF_MAX={DF_MAX:g} and is used as "
+            f"df={DF_MAX:g}; a t density with {DF_MAX:g} degrees of freedom is already "
+            "Gaussian for practical purposes (use LinearExpert for Gaussian noise).",
+            UserWarning,
+            stacklevel=3,
+        )
+        return DF_MAX
+    return df
+
+
+class _StudentTSet:
+    """K linear experts with Student-t noise, one ECM cycle per ``fit``."""
+
+    def __init__(self, estimators, var_floor):
+        self.prototypes = [clone(est) for est in estimators]
+        self.n_experts = len(estimators)
+        self.alpha = estimators[0].alpha
+        fixed = [_check_fixed_df(est.df, type(est).__name__) for est in estimators]
+        self.estimate_df = np.array([f is None for f in fixed])
+        self.df = np.array([DF_INIT if f is None else f for f in fixed])
+        self.var_floor = var_floor
+        self.coef = None
+
+    def predict(self, X):
+        return linear_predict(X, self.coef, self.intercept)
+
+    def fit(self, X, y, W, iteration=0, init=0, rng=None):
+        first = self.coef is None
+        if first:
+            u = np.ones_like(W)  # no parameters yet: a Gaussian first fit
+        else:
+            u = student_t_weights(y, self.predict(X), self.scale2, self.df)
+        Wu = W * u
+        w_all = Wu.sum(axis=1)
+        y_shift = float(w_all @ y / max(w_all.sum(), 1e-300))
+        A, b, syy = weighted_linear_stats(X, y - y_shift, Wu)
+        beta, _, _ = solve_weighted_linear(A, b, syy, self.alpha)
+        mass = W.sum(axis=0)
+        new_coef = np.ascontiguousarray(beta[:, :-1].T)
+        new_intercept = beta[:, -1] + y_shift
+        resid = y[:, None] - linear_predict(X, new_coef, new_intercept)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale2 = np.einsum("ik,ik->k", Wu, resid * resid) / mass
+        alive = mass > 0
+        if first:
+            self.coef, self.intercept = new_coef, new_intercept
+            self.scale2 = np.full(self.n_experts, self.var_floor)
+        # An expert without weight keeps its parameters.
+        self.coef[:, alive] = new_coef[:, alive]
+        self.intercept[alive] = new_intercept[alive]
+        scale2 = np.maximum(np.where(np.isfinite(scale2), scale2, 0.0), self.var_floor)
+        self.scale2[alive] = scale2[alive]
+        if not first:
+            for k in np.flatnonzero(alive & self.estimate_df):
+                self.df[k] = update_df(u[:, k], W[:, k], self.df[k])
+        self.n_features = X.shape[1]
+        return self
+
+    def log_prob(self, X, y):
+        return student_t_log_density(y, self.predict(X), self.scale2, self.df)
+
+    def n_parameters(self):
+        return self.n_experts * (self.n_features + 2) + int(self.estimate_df.sum())
+
+    def estimators(self):
+        out = []
+        for k, proto in enumerate(self.prototypes):
+            est = clone(proto)
+            est.coef_ = self.coef[:, k].copy()
+            est.intercept_ = float(self.intercept[k])
+            est.scale_ = float(np.sqrt(self.scale2[k]))
+            est.df_ = float(self.df[k])
+            est.n_features_in_ = self.n_features
+            out.append(est)
+        return out
+
+    def predictive(self, X):
+        return _StudentTLaw(self.predict(X), self.scale2, self.df)
+
+
+class _StudentTLaw(PredictiveLaw):
+    def __init__(self, loc, scale2, df):
+        self.loc = loc
+        self.scale = np.sqrt(scale2)
+        self.df = df
+        # The location is the mean for v > 1 and the median always.
+        self.mean = loc
+        with np.errstate(divide="ignore"):
+            factor = np.where(df > 2, df / np.maximum(df - 2.0, 1e-300), np.inf)
+        self.var = np.broadcast_to(scale2 * factor, loc.shape)
+
+    def cdf(self, y):
+        return stdtr(self.df, (y[:, :, None] - self.loc[:, None, :]) / self.scale)
+
+    def expert_quantiles(self, q):
+        return self.loc[:, None, :] + self.scale * stdtrit(self.df, q[:, None])[None, :, :]
+
+    def sample(self, rows, comp, rng):
+        return self.loc[rows, comp] + self.scale[comp] * rng.standard_t(self.df[comp])
+
+
+class StudentTExpert(RegressorMixin, BaseEstimator):
+    """Linear regression with Student-t noise: robust to outliers.
+
+    ``y | x ~ t_df(x . coef_ + intercept_, scale_^2)``.  Fitted by ECM
+    (expectation / conditional maximisation): rows far from the line get
+    small latent weights ``u`` and barely move it.  Used alone it is a
+    scikit-learn regressor; as ``MixtureOfExpertsRegressor(StudentTExpert(),
+    n_experts=K)`` it gives the t mixture of experts of Chamroukhi (2016)
+    (meteorits' TMoE), one ECM cycle per EM iteration, each expert with its
+    own scale and degrees of freedom.
+
+    Parameters
+    ----------
+    df : float or None, default=None
+        Degrees of freedom.  ``None`` estimates them (one per expert, in
+        ``[0.1, 200]``; 200 means "as light-tailed as a Gaussian", the
+        likelihood being flat beyond).  A fixed value must be positive; one
+        above 200 is capped at 200 with a warning.
+    alpha : float, default=1e-8
+        Ridge on the standardised slopes of the weighted least-squares step,
+        as in :class:`~skmoe.experts.LinearExpert`.
+    max_iter : int, default=500
+        Maximum ECM cycles of a standalone fit (inside a mixture each EM
+        iteration runs one cycle, and the mixture's ``max_iter`` applies).
+    tol : float, default=1e-10
+        A standalone fit stops when the weighted mean log-likelihood changes
+        by less than ``tol``.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+    intercept_ : float
+    scale_ : float
+        Scale ``s`` of the t noise (its standard deviation is
+        ``s * sqrt(df / (df - 2))`` when ``df > 2``).
+    df_ : float
+        Degrees of freedom (estimated or fixed).
+    n_iter_ : int
+        ECM cycles of a standalone fit.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features,)
+        Defined only when X has feature names that are all strings.
+
+    See Also
+    --------
+    LinearExpert : Gaussian noise, closed form.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmoe.experts import StudentTExpert
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.uniform(-1, 1, size=(200, 1))
+    >>> y = 2 * X[:, 0] + 0.1 * rng.standard_t(3, size=200)
+    >>> y[:10] += 50  # gross outliers
+    >>> float(np.round(StudentTExpert().fit(X, y).coef_[0], 1))
+    2.0
+    """
+
+    _parameter_constraints = {
+        "df": [Interval(Real, 0, None, closed="neither"), None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(self, df=None, alpha=1e-8, max_iter=500, tol=1e-10):
+        self.df = df
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.tol = tol
+
+    @classmethod
+    def _make_family_set(cls, estimators, var_floor):
+        return _StudentTSet(estimators, var_floor)
+
+    @staticmethod
+    def _check_targets(y, estimators):
+        return np.asarray(y, dtype=np.float64)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit by ECM.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights: integer weights are equivalent to repeated rows.
+
+        Returns
+        -------
+        self : StudentTExpert
+        """
+        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        total = sw.sum()
+        mean = float(sw @ y) / total
+        var_y = float(sw @ (y - mean) ** 2) / total
+        floor = max(1e-10 * var_y, ABS_VARIANCE_FLOOR * (1.0 + mean * mean))
+        W = np.ascontiguousarray(sw[:, None])
+        fitted = _StudentTSet([self], floor)
+        previous = -np.inf
+        for n_iter in range(1, self.max_iter + 1):
+            fitted.fit(X, y, W, iteration=n_iter - 1)
+            current = float(sw @ fitted.log_prob(X, y)[:, 0]) / total
+            if abs(current - previous) <= self.tol:
+                break
+            previous = current
+        self.n_iter_ = n_iter
+        est = fitted.estimators()[0]
+        self.coef_, self.intercept_ = est.coef_, est.intercept_
+        self.scale_, self.df_ = est.scale_, est.df_
+        return self
+
+    def predict(self, X):
+        """Location ``X @ coef_ + intercept_`` (the median; the mean when ``df_ > 1``)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return X @ self.coef_ + self.intercept_

@@ -1,0 +1,289 @@
+"""Choosing the number of experts: information criteria and cross-validation."""
+
+import threading
+import warnings
+from numbers import Integral
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import clone, is_classifier
+from sklearn.model_selection import check_cv
+from sklearn.utils import _safe_indexing, indexable
+from sklearn.utils.validation import _check_sample_weight, check_consistent_length
+
+from ._base import BaseMixtureOfExperts
+from ._results import ResultTable
+from .gating import BaseGate
+
+__all__ = ["log_likelihood_scorer", "select_n_experts"]
+
+_CRITERIA = ("bic", "icl", "aic", "cv")
+
+
+def log_likelihood_scorer(estimator, X, y, sample_weight=None):
+    """Mean log-likelihood of held-out data under a fitted mixture (higher is better).
+
+    A scorer with scikit-learn's ``scorer(estimator, X, y)`` signature, for
+    ``cross_val_score(..., scoring=log_likelihood_scorer)`` or
+    ``GridSearchCV(..., scoring=log_likelihood_scorer)``: the (weighted)
+    mean of ``estimator.log_likelihood(X, y)``, the per-sample
+    ``log p(y_i | x_i)``.
+
+    Parameters
+    ----------
+    estimator : fitted MixtureOfExpertsRegressor or MixtureOfExpertsClassifier
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    score : float
+    """
+    ll = estimator.log_likelihood(X, y)
+    if sample_weight is None:
+        return float(ll.mean())
+    sw = np.asarray(sample_weight, dtype=np.float64)
+    return float(sw @ ll / sw.sum())
+
+
+def _check_estimator(estimator):
+    if not isinstance(estimator, BaseMixtureOfExperts):
+        raise TypeError(
+            "select_n_experts needs a skmoe mixture (MixtureOfExpertsRegressor or "
+            f"MixtureOfExpertsClassifier); got {type(estimator).__name__}."
+        )
+    gate = estimator.gate
+    if isinstance(gate, BaseGate) and hasattr(gate, "_required_n_experts"):
+        raise ValueError(
+            f"The gate {type(gate).__name__} fixes the number of experts (its leaves), so "
+            "n_experts cannot be chosen; compare gate shapes (e.g. depth, branching) with "
+            "GridSearchCV and log_likelihood_scorer instead."
+        )
+    if isinstance(estimator.experts, list):
+        raise ValueError(
+            "The estimator has a list of heterogeneous experts, which fixes the number of "
+            "experts; select_n_experts needs experts=None or a single estimator."
+        )
+
+
+def _check_n_experts(n_experts):
+    hint = "n_experts must be a non-empty sequence of positive integers such as range(1, 7)"
+    if isinstance(n_experts, (str, bytes, Integral)) or not np.iterable(n_experts):
+        raise ValueError(f"{hint}; got {n_experts!r}.")
+    values = list(n_experts)
+    if not values:
+        raise ValueError(f"{hint}; got an empty sequence {n_experts!r}.")
+    bad = [v for v in values if isinstance(v, (bool, np.bool_)) or not isinstance(v, Integral) or v < 1]
+    if bad:
+        raise ValueError(f"{hint}; got the invalid value(s) {bad!r}.")
+    return np.array(sorted({int(v) for v in values}), dtype=np.intp)
+
+
+def _run_quietly(func, *args):
+    """Call ``func`` and return its result with the warnings it raised.
+
+    In the main thread of a process (sequential runs, process-based joblib
+    backends such as the default loky) the warnings are recorded and
+    re-issued by the caller in candidate order, so what the user sees does
+    not depend on ``n_jobs``; warnings from loky workers would otherwise be
+    lost.  ``warnings.catch_warnings`` is not thread-safe, so in a worker
+    thread (joblib's threading backend) warnings go out directly instead.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return func(*args), []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = func(*args)
+    return out, [(w.category, str(w.message)) for w in caught]
+
+
+def _fit_criteria(estimator, X, y, sw, weighted):
+    estimator.fit(X, y, sample_weight=sw if weighted else None)
+    ll = estimator.log_likelihood(X, y)
+    resp = estimator.responsibilities(X, y)
+    n_params = estimator._n_parameters()
+    ll_sum = float(sw @ ll)
+    n_eff = float(sw.sum())
+    entropy = float(sw @ -np.sum(resp * np.log(np.where(resp > 0, resp, 1.0)), axis=1))
+    bic = -2.0 * ll_sum + n_params * np.log(n_eff)
+    row = dict(
+        log_likelihood=ll_sum,
+        n_parameters=n_params,
+        bic=bic,
+        aic=-2.0 * ll_sum + 2.0 * n_params,
+        icl=bic + 2.0 * entropy,
+        converged=bool(estimator.converged_),
+        n_iter=int(estimator.n_iter_),
+    )
+    return estimator, row
+
+
+def _fit_score(estimator, X, y, sw, train, test, weighted):
+    estimator.fit(
+        _safe_indexing(X, train), _safe_indexing(y, train), sample_weight=sw[train] if weighted else None
+    )
+    return log_likelihood_scorer(
+        estimator, _safe_indexing(X, test), _safe_indexing(y, test), sw[test] if weighted else None
+    )
+
+
+def _reissue(caught_by_candidate, labels):
+    for label, caught in zip(labels, caught_by_candidate):
+        seen = set()
+        for category, message in caught:
+            if category in seen:
+                continue
+            seen.add(category)
+            warnings.warn(f"{label}: {message}", category, stacklevel=3)
+
+
+def select_n_experts(
+    estimator,
+    X,
+    y,
+    *,
+    n_experts=range(1, 7),
+    criterion="bic",
+    cv=5,
+    n_jobs=None,
+    sample_weight=None,
+):
+    """Choose the number of experts by an information criterion or cross-validation.
+
+    Every candidate is a clone of ``estimator`` with ``n_experts`` set to one
+    of the values; the candidates are fitted in parallel with joblib.  Each
+    candidate keeps the estimator's ``random_state``, so with an integer (or
+    a ``RandomState``) seed the result is the same for any ``n_jobs``.
+
+    Parameters
+    ----------
+    estimator : MixtureOfExpertsRegressor or MixtureOfExpertsClassifier
+        Template; it is cloned, never fitted.  Its gate must not fix the
+        number of experts (a ``HierarchicalGate``) and ``experts`` must not
+        be a list of named experts.
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    n_experts : iterable of int, default=range(1, 7)
+        Candidate numbers of experts, evaluated in increasing order
+        (duplicates are dropped).
+    criterion : {"bic", "icl", "aic", "cv"}, default="bic"
+        ``"bic"``, ``"icl"`` and ``"aic"`` fit every candidate on all the
+        data and pick the smallest criterion (see
+        :meth:`~skmoe.MixtureOfExpertsRegressor.bic`, ``icl``, ``aic``);
+        ICL adds twice the entropy of the responsibilities to BIC, so it
+        favours well-separated experts and tends to choose fewer.
+        ``"cv"`` picks the largest mean held-out log-likelihood
+        (:func:`log_likelihood_scorer`) over the folds of ``cv`` and then
+        refits the chosen candidate on all the data.
+    cv : int, cross-validation generator or iterable, default=5
+        Folds for ``criterion="cv"`` (ignored otherwise), as in
+        :func:`sklearn.model_selection.cross_val_score`: an int gives
+        ``KFold`` for a regressor and ``StratifiedKFold`` for a classifier.
+        The same folds are used for every candidate.
+    n_jobs : int, default=None
+        Number of parallel jobs over candidates (and folds); ``None`` means
+        1 unless in a :func:`joblib.parallel_backend` context.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Passed to every ``fit``; it also weights the criteria (the
+        log-likelihood and entropy are weighted sums and ``n`` in BIC's
+        ``log n`` is the sum of the weights, so integer weights act as
+        repeated rows) and the held-out scores.
+
+    Returns
+    -------
+    best_estimator : estimator
+        A clone of ``estimator`` with the chosen ``n_experts``, fitted on
+        all the data.
+    results : ResultTable
+        One row per candidate (a dict of arrays; ``results.to_frame()``
+        gives a pandas DataFrame).  Columns: ``n_experts``; for the
+        information criteria ``log_likelihood`` (total), ``n_parameters``,
+        ``bic``, ``aic``, ``icl``, ``converged`` and ``n_iter``; for
+        ``"cv"`` ``mean_test_log_likelihood``, ``std_test_log_likelihood``
+        and ``split<i>_test_log_likelihood``; always ``rank`` (1 is the
+        choice; ties go to fewer experts).  Attributes ``criterion``,
+        ``best_index`` and ``best_n_experts``.
+
+    Warns
+    -----
+    Warnings raised while fitting a candidate (``ConvergenceWarning``,
+    :class:`~skmoe.exceptions.DegenerateExpertWarning`...) are re-issued
+    once per candidate and category, prefixed by the candidate.
+
+    See Also
+    --------
+    log_likelihood_scorer : the held-out score used by ``criterion="cv"``.
+    sklearn.model_selection.GridSearchCV : to tune several parameters at once.
+
+    Examples
+    --------
+    >>> from skmoe import MixtureOfExpertsRegressor
+    >>> from skmoe.datasets import make_moe_regression
+    >>> from skmoe.model_selection import select_n_experts
+    >>> X, y, _ = make_moe_regression(n_samples=500, n_experts=3, noise=0.3, random_state=0)
+    >>> best, results = select_n_experts(
+    ...     MixtureOfExpertsRegressor(n_init=2, random_state=0), X, y, n_experts=range(1, 5))
+    >>> best.n_experts
+    3
+    >>> results.to_frame()[["n_experts", "bic", "rank"]]  # doctest: +SKIP
+    """
+    _check_estimator(estimator)
+    candidates = _check_n_experts(n_experts)
+    if not isinstance(criterion, str) or criterion not in _CRITERIA:
+        raise ValueError(f"criterion must be one of {list(_CRITERIA)}; got {criterion!r}.")
+    X, y = indexable(X, y)
+    check_consistent_length(X, y)
+    weighted = sample_weight is not None
+    sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+    templates = [clone(estimator).set_params(n_experts=int(k)) for k in candidates]
+    parallel = Parallel(n_jobs=n_jobs)
+
+    if criterion != "cv":
+        outs = parallel(
+            delayed(_run_quietly)(_fit_criteria, est, X, y, sw, weighted) for est in templates
+        )
+        _reissue([caught for _, caught in outs], [f"n_experts={k}" for k in candidates])
+        fitted = [out[0][0] for out in outs]
+        rows = [out[0][1] for out in outs]
+        columns = {"n_experts": candidates}
+        for key in rows[0]:
+            columns[key] = np.array([row[key] for row in rows])
+        values = columns[criterion]
+        order = np.argsort(values, kind="stable")  # ties: fewer experts first
+    else:
+        cv_ = check_cv(cv, y, classifier=is_classifier(estimator))
+        splits = list(cv_.split(X, y))
+        outs = parallel(
+            delayed(_run_quietly)(_fit_score, clone(est), X, y, sw, train, test, weighted)
+            for est in templates
+            for train, test in splits
+        )
+        n_splits = len(splits)
+        scores = np.array([score for score, _ in outs]).reshape(len(candidates), n_splits)
+        caught = [
+            sum((outs[i * n_splits + s][1] for s in range(n_splits)), [])
+            for i in range(len(candidates))
+        ]
+        _reissue(caught, [f"n_experts={k} (cross-validation)" for k in candidates])
+        columns = {
+            "n_experts": candidates,
+            "mean_test_log_likelihood": scores.mean(axis=1),
+            "std_test_log_likelihood": scores.std(axis=1),
+        }
+        for s in range(n_splits):
+            columns[f"split{s}_test_log_likelihood"] = scores[:, s]
+        order = np.argsort(-columns["mean_test_log_likelihood"], kind="stable")
+    rank = np.empty(len(candidates), dtype=np.intp)
+    rank[order] = np.arange(1, len(candidates) + 1)
+    columns["rank"] = rank
+    best = int(order[0])
+    if criterion == "cv":
+        best_estimator = clone(templates[best]).fit(X, y, sample_weight=sw if weighted else None)
+    else:
+        best_estimator = fitted[best]
+    results = ResultTable(columns)
+    results.criterion = criterion
+    results.best_index = best
+    results.best_n_experts = int(candidates[best])
+    return best_estimator, results
