@@ -19,8 +19,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._kernels import posterior_from_logs
-from ._threading import blas_single_threaded
+from ._threading import blas_single_threaded, blockwise_posterior
 from .exceptions import DegenerateExpertWarning
 from .experts._sets import check_expert_kind
 from .gating import BaseGate, ConstantGate, GaussianGate, HierarchicalGate, SoftmaxGate
@@ -77,7 +76,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         "verbose": ["verbose"],
         "n_jobs": [Integral, None],
         "top_k": [Interval(Integral, 1, None, closed="left"), None],
-        "gate_features": ["array-like", None],
+        "gate_features": ["array-like", None, HasMethods(["fit", "transform"])],
         "expert_features": ["array-like", None],
     }
 
@@ -245,8 +244,28 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             return _GATES[self.gate]()
         return clone(self.gate)
 
+    def _takes_sequences(self):
+        """Sequence mode: X is a list of (T_i, d) sequences.
+
+        On when ``gate_features`` is a transformer (of sequences) or an expert
+        takes sequences (e.g. ``skmoe.sequence.GaussianHMMClassifier``).  The
+        experts then receive the sequences and the gate their features
+        (``gate_features``, ``SequenceFeatures()`` by default); see
+        ``skmoe.sequence._features``.
+        """
+        if hasattr(self.gate_features, "transform"):
+            return True
+        ests = [e for _, e in self._expert_list()] if isinstance(self.experts, list) else [self.experts]
+        return any(getattr(e, "_input_is_sequences", False) for e in ests)
+
     def _validate_fit_data(self, X, y, sample_weight):
-        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=not self._is_classifier)
+        if self._takes_sequences():
+            from .sequence._features import sequence_fit_input  # lazy: avoids an import cycle
+
+            X, y = sequence_fit_input(self, X, y)
+        else:
+            self._seq_features = None
+            X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=not self._is_classifier)
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         y_enc = self._check_y(X, y, sw)
         return X, y_enc, sw
@@ -339,7 +358,8 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
     def _initial_resp(self, X, y, sw, n_experts, rng):
         if n_experts == 1:
             return np.ones((X.shape[0], 1))
-        Z = _standardize(np.column_stack([X, self._y_features(y)]), sw)
+        # (Sequence mode: cluster the gate's per-sequence features.)
+        Z = _standardize(np.column_stack([getattr(X, "gate_input", X), self._y_features(y)]), sw)
         if self.init_params == "kmeans":
             km = KMeans(
                 n_clusters=n_experts,
@@ -380,7 +400,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
     # (flexmix's concomitant-variable models).
     # ------------------------------------------------------------------ #
     def _resolve_features(self, spec, param):
-        if spec is None:
+        if spec is None or hasattr(spec, "transform"):  # a transformer: sequence mode
             return None
         n_features = self.n_features_in_
         arr = np.asarray(spec)
@@ -429,10 +449,12 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         return cols.astype(np.intp)
 
     def _gx(self, X):
+        X = getattr(X, "gate_input", X)  # sequence mode: per-sequence features
         cols = getattr(self, "_gate_cols", None)
         return X if cols is None else np.ascontiguousarray(X[:, cols])
 
     def _ex(self, X):
+        X = getattr(X, "expert_input", X)  # sequence mode: the sequences
         cols = getattr(self, "_expert_cols", None)
         return X if cols is None else np.ascontiguousarray(X[:, cols])
 
@@ -470,7 +492,8 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
     def _e_step(self, X, y, gate, experts):
         log_gate = gate._log_proba(self._gx(X))
         log_lik = experts.log_prob(self._ex(X), y)
-        return posterior_from_logs(log_gate, log_lik)
+        # posterior_from_logs on fixed row blocks in parallel (same result).
+        return blockwise_posterior(log_gate, log_lik)
 
     def _m_step(self, X, y, sw, resp, gate, experts, iteration, init, rng):
         experts.fit(self._ex(X), y, resp * sw[:, None], iteration=iteration, init=init, rng=rng)
@@ -507,6 +530,9 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             gate._initialize(self._gx(X), len(named), sample_weight=sw)
             experts = self._make_expert_set(named, rng, n_jobs)
             resp = self._initial_resp(X, y, sw, len(named), rng)
+            # A tree gate places the initial clusters on its leaves.
+            if hasattr(gate, "_arrange_responsibilities"):
+                resp = gate._arrange_responsibilities(self._gx(X), resp, sw)
             self._m_step(X, y, sw, resp, gate, experts, 0, init, rng)
         sw_sum = sw.sum()
         lb_prev = -np.inf
@@ -565,11 +591,14 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
     # ------------------------------------------------------------------ #
     def _check_X(self, X):
         check_is_fitted(self)
+        if getattr(self, "_seq_features", None) is not None:
+            from .sequence._features import sequence_input
+
+            return sequence_input(self, X)
         return validate_data(self, X, reset=False, dtype=np.float64)
 
     def _check_Xy(self, X, y):
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = self._check_X(X)
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = y.ravel()

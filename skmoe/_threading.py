@@ -25,6 +25,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
+import numpy as np
+
 _pool = None
 _pool_lock = threading.Lock()
 
@@ -102,3 +104,27 @@ def blas_single_threaded():
             if _limit_depth == 0 and _limiter is not None:
                 _limiter.restore_original_limits()
                 _limiter = None
+
+
+def blockwise_posterior(log_gate, log_lik, block_rows=8192):
+    """:func:`~skmoe._kernels.posterior_from_logs` on fixed row blocks, in parallel.
+
+    The kernel works row by row, so the result is identical to one call on
+    all rows; only block-sized temporaries are made besides the outputs.
+    """
+    from ._kernels import posterior_from_logs
+
+    n = log_gate.shape[0]
+    bounds = block_bounds(n, block_rows)
+    if len(bounds) == 2:
+        return posterior_from_logs(log_gate, log_lik)
+    resp = np.empty(log_gate.shape, dtype=log_gate.dtype)
+    log_norm = np.empty(n, dtype=resp.dtype)
+
+    def block(a, z):
+        r, ln = posterior_from_logs(log_gate[a:z], log_lik[a:z])
+        resp[a:z] = r
+        log_norm[a:z] = ln
+
+    map_blocks(block, bounds)
+    return resp, log_norm

@@ -164,3 +164,43 @@ def binomial_log_density(successes, trials, eta):
     log_q = -np.logaddexp(0.0, eta)
     with np.errstate(invalid="ignore"):
         return log_comb + np.where(s > 0, s * log_p, 0.0) + np.where(m - s > 0, (m - s) * log_q, 0.0)
+
+
+def forward_backward(log_start, log_trans, log_emit):
+    """Log-space forward-backward with whole-vector ``logsumexp`` at every step.
+
+    Same contract as the kernel: ``xi`` summed over time when ``log_trans``
+    holds one matrix, per step otherwise; a row of ``gamma`` with no possible
+    state is uniform, an impossible step of ``xi`` is zero.
+    """
+    ls, lt, le = _f64(log_start), _f64(log_trans), _f64(log_emit)
+    T, S = le.shape
+    homogeneous = lt.shape[0] == 1
+    step = (lambda t: lt[0]) if homogeneous else (lambda t: lt[t])
+    la = np.empty((T, S))
+    lb = np.zeros((T, S))
+    la[0] = ls + le[0]
+    for t in range(T - 1):
+        # (S, S) matrix a_i + log A_ij, log-sum-exp down each column j
+        la[t + 1] = _logsumexp_rows((la[t][:, None] + step(t)).T) + le[t + 1]
+    for t in range(T - 2, -1, -1):
+        lb[t] = _logsumexp_rows(step(t) + (le[t + 1] + lb[t + 1])[None, :])
+    log_likelihood = _logsumexp_rows(la[-1][None, :])[0]
+    gamma = posterior_from_logs(la, lb)[0]
+    xi = np.zeros((1 if homogeneous else T - 1, S, S))
+    for t in range(T - 1):
+        joint = la[t][:, None] + step(t) + (le[t + 1] + lb[t + 1])[None, :]
+        resp, norm = posterior_from_logs(joint.reshape(1, -1), np.zeros((1, S * S)))
+        if np.isfinite(norm[0]):
+            xi[0 if homogeneous else t] += resp.reshape(S, S)
+    return float(log_likelihood), la, gamma, xi
+
+
+def linear_sufficient_stats(X, y, W):
+    """``X1^T diag(W_k) X1``, ``X1^T diag(W_k) y`` and ``sum_i W_ik y_i^2`` with ``X1 = [X, 1]``."""
+    X, y, W = _f64(X), _f64(y), _f64(W)
+    X1 = np.column_stack([X, np.ones(X.shape[0])])
+    A = np.einsum("ik,ia,ib->kab", W, X1, X1)
+    b = np.einsum("ik,ia,i->ka", W, X1, y)
+    syy = (y * y) @ W
+    return A, b, syy

@@ -623,3 +623,204 @@ def test_tree_passes_are_the_hme_probabilities(branching, depth):
     for node in range(1, mass.shape[1]):
         parent, branch = (node - 1) // branching, (node - 1) % branching
         assert_allclose(reaching[:, node], mass[:, parent, branch], rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- #
+# forward_backward (log-space HMM forward-backward, skmoe._kernels._hmm)
+# --------------------------------------------------------------------------- #
+# Registered here, at the end of the file: the parametrize lists above hold a
+# reference to ``ALL_CASES``, which pytest reads at collection time, after the
+# module has run to the end.
+def _fb_args(r, T, S, time_varying, scale=1.0):
+    log_start = np.log(r.dirichlet(np.ones(S)))
+    n_mats = T - 1 if time_varying else 1
+    log_trans = np.log(r.dirichlet(np.ones(S), size=(n_mats, S)))
+    log_emit = scale * r.randn(T, S) - 1.0
+    return log_start, log_trans, log_emit
+
+
+def _fb_homogeneous(dt):
+    return tuple(a.astype(dt) for a in _fb_args(_rng(60), 40, 3, False))
+
+
+def _fb_time_varying(dt):
+    return tuple(a.astype(dt) for a in _fb_args(_rng(61), 30, 2, True, scale=3.0))
+
+
+def _fb_single_step(dt):
+    return tuple(a.astype(dt) for a in _fb_args(_rng(62), 1, 4, False))
+
+
+def _fb_single_step_no_matrix(dt):
+    ls, lt, le = _fb_args(_rng(63), 1, 3, False)
+    return (ls.astype(dt), np.zeros((0, 3, 3), dt), le.astype(dt))
+
+
+def _fb_two_steps(dt):
+    return tuple(a.astype(dt) for a in _fb_args(_rng(64), 2, 3, True))
+
+
+def _fb_one_state(dt):
+    return tuple(a.astype(dt) for a in _fb_args(_rng(65), 12, 1, False))
+
+
+def _fb_forbidden_and_extreme(dt):
+    ls, lt, le = _fb_args(_rng(66), 25, 3, False)
+    lt[0, 0, 2] = -np.inf  # forbidden move
+    lt[0, 2, 1] = -800.0  # exp underflows: the exact log-sum-exp path
+    lt[0] = lt[0] - np.logaddexp.reduce(lt[0], axis=1, keepdims=True)
+    ls[1] = -np.inf  # never starts in state 1
+    le[3] -= 1e4  # far in the tail for every state
+    le[5, 0] += 3e3
+    le[8] = [-np.inf, -900.0, -np.inf]  # only the underflowing route remains
+    le[9] = [-np.inf, -np.inf, 0.0]
+    le[10:12] = _grid(le[10:12])
+    return (ls.astype(dt), lt.astype(dt), le.astype(dt))
+
+
+def _fb_impossible(dt):
+    ls, lt, le = _fb_args(_rng(67), 10, 2, True)
+    le[4] = -np.inf  # no state can emit obs_4: log-likelihood -inf, no NaN
+    return (ls.astype(dt), lt.astype(dt), le.astype(dt))
+
+
+def _fb_tv_underflow(dt):
+    ls, lt, le = _fb_args(_rng(68), 15, 4, True, scale=20.0)
+    lt[3:6, :, 0] = -760.0
+    lt[3:6, 1, :] = [-1.0, -750.0, -790.0, -0.5]
+    lt = lt - np.logaddexp.reduce(lt, axis=2, keepdims=True)
+    return (ls.astype(dt), lt.astype(dt), le.astype(dt))
+
+
+CASES["forward_backward"] = [
+    ("homogeneous", _fb_homogeneous),
+    ("time_varying", _fb_time_varying),
+    ("single_step", _fb_single_step),
+    ("single_step_no_matrix", _fb_single_step_no_matrix),
+    ("two_steps", _fb_two_steps),
+    ("one_state", _fb_one_state),
+    ("forbidden_and_extreme", _fb_forbidden_and_extreme),
+    ("impossible", _fb_impossible),
+    ("tv_underflow", _fb_tv_underflow),
+]
+if "forward_backward" in KERNELS:
+    ALL_CASES.extend(
+        pytest.param("forward_backward", builder, id=f"forward_backward-{case_id}")
+        for case_id, builder in CASES["forward_backward"]
+    )
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
+@pytest.mark.parametrize("time_varying", [False, True])
+def test_forward_backward_identities(time_varying, dtype):
+    """gamma rows sum to one; xi marginalises to gamma; the likelihood is the
+    sum over all state paths (brute force on a short chain)."""
+    import itertools
+
+    r = _rng(70 + time_varying)
+    T, S = 6, 3
+    ls, lt, le = (a.astype(dtype) for a in _fb_args(r, T, S, time_varying))
+    ll, log_alpha, gamma, xi = kernels.forward_backward(ls, lt, le)
+    assert log_alpha.dtype == dtype and gamma.dtype == dtype and xi.dtype == dtype
+    assert xi.shape == ((T - 1, S, S) if time_varying else (1, S, S))
+    rtol = RTOL[dtype] * 10
+    assert_allclose(gamma.sum(axis=1), 1.0, rtol=rtol)
+    if time_varying:
+        assert_allclose(xi.sum(axis=2), gamma[:-1], rtol=rtol, atol=rtol)
+        assert_allclose(xi.sum(axis=1), gamma[1:], rtol=rtol, atol=rtol)
+    else:
+        assert_allclose(xi[0].sum(axis=1), gamma[:-1].sum(axis=0), rtol=rtol, atol=rtol)
+        assert_allclose(xi[0].sum(axis=0), gamma[1:].sum(axis=0), rtol=rtol, atol=rtol)
+    ls64, lt64, le64 = (np.asarray(a, np.float64) for a in (ls, lt, le))
+    paths = []
+    for path in itertools.product(range(S), repeat=T):
+        v = ls64[path[0]] + le64[0, path[0]]
+        for t in range(1, T):
+            v += lt64[t - 1 if time_varying else 0, path[t - 1], path[t]] + le64[t, path[t]]
+        paths.append(v)
+    assert_allclose(ll, np.logaddexp.reduce(paths), rtol=rtol)
+    assert_allclose(np.logaddexp.reduce(log_alpha[-1].astype(np.float64)), ll, rtol=rtol)
+
+
+def test_forward_backward_matches_hmmlearn():
+    """The kernel against hmmlearn's own (scaled) forward-backward on a
+    categorical HMM: log-likelihood, posteriors and summed transition counts."""
+    hmm = pytest.importorskip("hmmlearn.hmm")
+    r = _rng(80)
+    S, M, T = 3, 4, 200
+    model = hmm.CategoricalHMM(n_components=S, n_features=M, implementation="log")
+    model.startprob_ = r.dirichlet(np.ones(S))
+    model.transmat_ = r.dirichlet(np.ones(S), size=S)
+    model.emissionprob_ = r.dirichlet(np.ones(M), size=S)
+    obs = r.randint(M, size=(T, 1))
+    log_emit = np.log(model.emissionprob_[:, obs[:, 0]].T)
+    ll, log_alpha, gamma, xi = kernels.forward_backward(
+        np.log(model.startprob_), np.log(model.transmat_)[None], log_emit
+    )
+    ref_ll, ref_post = model.score_samples(obs)
+    assert_allclose(ll, ref_ll, rtol=1e-10)
+    assert_allclose(gamma, ref_post, rtol=1e-8, atol=1e-12)
+    # hmmlearn's compiled log-space passes (private module, stable since 0.3)
+    _hmmc = pytest.importorskip("hmmlearn._hmmc")
+    ref_ll2, fwd = _hmmc.forward_log(model.startprob_, model.transmat_, log_emit)
+    bwd = _hmmc.backward_log(model.startprob_, model.transmat_, log_emit)
+    assert_allclose(ll, ref_ll2, rtol=1e-10)
+    assert_allclose(log_alpha, fwd, rtol=1e-10, atol=1e-10)
+    log_xi_sum = _hmmc.compute_log_xi_sum(fwd, model.transmat_, bwd, log_emit)
+    assert_allclose(xi[0], np.exp(log_xi_sum), rtol=1e-8, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- #
+# linear_sufficient_stats (the built-in linear experts' M-step statistics)
+# --------------------------------------------------------------------------- #
+def _lss_random(dt):
+    r = _rng(80)
+    W = r.dirichlet(np.ones(3), size=37)
+    W[::5, 1] = 0.0  # some zero weights
+    return (r.randn(37, 4).astype(dt), r.randn(37).astype(dt), W.astype(dt))
+
+
+def _lss_rows_not_multiple_of_four(dt):
+    # 1, 2, 3 and 6 rows exercise the kernel's four-row grouping remainder.
+    r = _rng(81)
+    return (r.randn(6, 2).astype(dt), r.randn(6).astype(dt), r.uniform(0, 2, (6, 5)).astype(dt))
+
+
+def _lss_one_row_one_feature(dt):
+    return (np.array([[3.0]], dt), np.array([-2.0], dt), np.array([[0.5, 2.0]], dt))
+
+
+def _lss_offset_features(dt):
+    # Features far from zero: the statistics are raw sums (the solver
+    # centres); compared relative to their own scale.
+    r = _rng(82)
+    X = _grid(r.randn(20, 3)) + np.array([1e3, -50.0, 0.0])
+    return (X.astype(dt), _grid(r.randn(20)).astype(dt), _grid(r.uniform(0, 1, (20, 2))).astype(dt))
+
+
+CASES["linear_sufficient_stats"] = [
+    ("random", _lss_random),
+    ("rows_not_multiple_of_four", _lss_rows_not_multiple_of_four),
+    ("one_row_one_feature", _lss_one_row_one_feature),
+    ("offset_features", _lss_offset_features),
+]
+if "linear_sufficient_stats" in KERNELS:
+    ALL_CASES.extend(
+        pytest.param("linear_sufficient_stats", builder, id=f"linear_sufficient_stats-{case_id}")
+        for case_id, builder in CASES["linear_sufficient_stats"]
+    )
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 9])
+def test_linear_sufficient_stats_any_row_count_and_blocks_add_up(n):
+    """Remainders of the four-row grouping, and statistics that add over row blocks."""
+    r = _rng(83)
+    X, y, W = r.randn(n, 3), r.randn(n), r.uniform(0, 1, (n, 2))
+    expected = naive.linear_sufficient_stats(X, y, W)
+    for a, e in zip(kernels.linear_sufficient_stats(X, y, W), expected):
+        assert_allclose(a, e, rtol=1e-12, atol=1e-12)
+    if n > 1:
+        cut = n // 2
+        halves = [kernels.linear_sufficient_stats(X[s], y[s], W[s]) for s in (slice(0, cut), slice(cut, n))]
+        for j, e in enumerate(expected):
+            assert_allclose(halves[0][j] + halves[1][j], e, rtol=1e-12, atol=1e-12)

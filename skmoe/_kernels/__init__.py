@@ -12,13 +12,17 @@ from ._families import (
     student_t_weights,
 )
 from ._gaussian import gaussian_log_density
+from ._hmm import forward_backward
+from ._linear import linear_sufficient_stats
 from ._proba import log_proba_of_labels
 from ._softmax import softmax_cross_entropy, softmax_regression_loss_grad
 from ._tree import tree_downward, tree_upward
 
 __all__ = [
     "binomial_log_density",
+    "forward_backward",
     "gaussian_log_density",
+    "linear_sufficient_stats",
     "log_proba_of_labels",
     "log_softmax",
     "poisson_log_density",

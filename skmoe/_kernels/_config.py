@@ -26,6 +26,7 @@ GATE_FLOOR = 1e-300
 # minimum protects the constant-target case where var(y) == 0.
 ABS_VARIANCE_FLOOR = 1e-12
 
-# Rows are processed in blocks of this many when forming weighted Gram
-# matrices, so the temporary copy of X never exceeds a few MB.
-GRAM_CHUNK_ROWS = 16384
+# Passes over the rows that are split across threads (the experts'
+# sufficient statistics, their predictions) use blocks of about this many
+# rows; the blocks depend on n_samples only, never on the thread count.
+GRAM_CHUNK_ROWS = 8192

@@ -25,7 +25,9 @@ def expert_family(estimators, m_step="weighted"):
 
     Raises a ValueError when family experts are mixed with other experts (or
     with another family: their likelihoods live on different supports and
-    cannot be compared in one E-step), or with ``m_step="stochastic"``.
+    cannot be compared in one E-step), or with ``m_step="stochastic"``, and
+    scikit-learn's InvalidParameterError for an invalid expert parameter
+    (the mixture never calls these experts' own ``fit``, which would check).
     """
     kinds = [type(est) for est in estimators if hasattr(type(est), "_make_family_set")]
     if not kinds:
@@ -43,6 +45,8 @@ def expert_family(estimators, m_step="weighted"):
             f"{kinds[0].__name__} experts are fitted by their own weighted M-step; "
             f"m_step={m_step!r} is not supported for them. Use m_step='weighted'."
         )
+    for est in estimators:
+        est._validate_params()
     return kinds[0]
 
 

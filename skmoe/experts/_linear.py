@@ -8,6 +8,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from .._kernels import gaussian_log_density, linear_sufficient_stats
 from .._kernels._config import GRAM_CHUNK_ROWS
 from .._threading import blas_single_threaded, block_bounds, map_blocks
 
@@ -34,38 +35,22 @@ def weighted_linear_stats(X, y, W):
     Notes
     -----
     The statistics add up over blocks of rows, which is what mini-batch EM
-    and map-reduce over Dask blocks rely on.  Rows are processed in blocks
-    of ``GRAM_CHUNK_ROWS`` (the only temporary copies of X are a few MB per
-    thread, and each Gram matrix of a block is one BLAS call); the blocks
-    run in parallel threads with single-threaded BLAS and are added up in
-    block order, so the result does not depend on the number of threads.
+    and map-reduce over Dask blocks rely on.  Each block of about
+    ``GRAM_CHUNK_ROWS`` rows is one call of the Numba kernel
+    :func:`~skmoe._kernels.linear_sufficient_stats` (symmetric: half the
+    flops of K Gram matrices, no copy of X); the blocks run in parallel
+    threads and are added up in block order, so the result does not depend
+    on the number of threads.
     """
-    n, d = X.shape
-    K = W.shape[1]
-    bounds = block_bounds(n, GRAM_CHUNK_ROWS)
-
-    def block(start, stop):
-        m = stop - start
-        Xc = np.empty((m, d + 1))
-        Xc[:, :d] = X[start:stop]
-        Xc[:, d] = 1.0
-        Wc = W[start:stop]
-        A = np.empty((K, d + 1, d + 1))
-        Xw = np.empty((m, d + 1))
-        for k in range(K):
-            np.multiply(Xc, Wc[:, k : k + 1], out=Xw)
-            np.matmul(Xw.T, Xc, out=A[k])
-        b = (Wc * y[start:stop, None]).T @ Xc
-        return A, b
-
-    with blas_single_threaded():
-        results = map_blocks(block, bounds)
-        A = np.zeros((K, d + 1, d + 1))
-        b = np.zeros((K, d + 1))
-        for A_block, b_block in results:
-            A += A_block
-            b += b_block
-        syy = (y * y) @ W
+    bounds = block_bounds(X.shape[0], GRAM_CHUNK_ROWS)
+    results = map_blocks(
+        lambda a, z: linear_sufficient_stats(X[a:z], y[a:z], W[a:z]), bounds
+    )
+    A, b, syy = results[0]
+    for A_block, b_block, syy_block in results[1:]:
+        A += A_block
+        b += b_block
+        syy += syy_block
     return A, b, syy
 
 
@@ -82,6 +67,26 @@ def linear_predict(X, coef, intercept):
     def block(a, z):
         np.matmul(X[a:z], coef, out=out[a:z])
         out[a:z] += intercept
+
+    with blas_single_threaded():
+        map_blocks(block, block_bounds(n, GRAM_CHUNK_ROWS))
+    return out
+
+
+def linear_gaussian_log_prob(X, y, coef, intercept, variance):
+    """``log N(y_i; x_i . coef_k + intercept_k, variance_k)``, shape (n_samples, K).
+
+    :func:`linear_predict` and :func:`~skmoe._kernels.gaussian_log_density`
+    fused over fixed row blocks in parallel: the (n_samples, K) matrix of
+    means is never formed, only block-sized pieces of it.
+    """
+    n = X.shape[0]
+    out = np.empty((n, coef.shape[1]))
+
+    def block(a, z):
+        means = X[a:z] @ coef
+        means += intercept
+        out[a:z] = gaussian_log_density(y[a:z], means, variance)
 
     with blas_single_threaded():
         map_blocks(block, block_bounds(n, GRAM_CHUNK_ROWS))

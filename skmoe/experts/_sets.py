@@ -24,7 +24,13 @@ from sklearn.base import clone, is_classifier
 from .._kernels import gaussian_log_density, log_proba_of_labels
 from .._kernels._config import PROBA_FLOOR
 from ..exceptions import ExpertFitError
-from ._linear import LinearExpert, linear_predict, solve_weighted_linear, weighted_linear_stats
+from ._linear import (
+    LinearExpert,
+    linear_gaussian_log_prob,
+    linear_predict,
+    solve_weighted_linear,
+    weighted_linear_stats,
+)
 
 
 def seed_estimator(est, rng):
@@ -113,7 +119,7 @@ class _LinearGaussianSet:
         return linear_predict(X, self.coef, self.intercept)
 
     def log_prob(self, X, y):
-        return gaussian_log_density(y, self.predict(X), self.variance)
+        return linear_gaussian_log_prob(X, y, self.coef, self.intercept, self.variance)
 
     def n_parameters(self):
         return self.n_experts * (self.n_features + 2)

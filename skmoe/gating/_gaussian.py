@@ -69,6 +69,16 @@ class GaussianGate(BaseGate):
         nk, means, covariances = _estimate_gaussian_parameters(
             X, weighted, self.reg_covar, self.covariance_type
         )
+        if self.covariance_type == "tied":
+            # sklearn's tied estimator forms X^T X unweighted, which assumes
+            # rows of responsibilities summing to one; with sample weights
+            # they sum to w_i.  The pooled within-component scatter instead:
+            covariances = np.zeros((X.shape[1], X.shape[1]))
+            for k in range(weighted.shape[1]):
+                diff = X - means[k]
+                covariances += (weighted[:, k] * diff.T) @ diff
+            covariances /= nk.sum()
+            covariances.flat[:: X.shape[1] + 1] += self.reg_covar
         self.weights_ = np.maximum(nk / nk.sum(), GATE_FLOOR)
         self.weights_ /= self.weights_.sum()
         self.means_ = means

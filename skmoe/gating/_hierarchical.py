@@ -1,5 +1,7 @@
 """Hierarchical mixture-of-experts gate (Jordan & Jacobs 1994)."""
 
+from itertools import combinations
+from math import factorial
 from numbers import Integral, Real
 
 import numpy as np
@@ -82,6 +84,26 @@ class HierarchicalGate(BaseGate):
         self._c = np.zeros((self.n_nodes_, self.branching))
         self._sync()
 
+    def _arrange_responsibilities(self, X, resp, sample_weight):
+        """Order initial responsibilities so that nearby clusters become siblings.
+
+        The initial partition (k-means) numbers its clusters arbitrarily, but
+        in a tree the numbering matters: leaves ``0..B-1`` share a parent, and
+        EM rarely moves an expert to another subtree, so two far-apart
+        clusters made siblings tend to stay a local optimum.  The clusters
+        are grouped top-down: at each node the ``B`` groups (of equal numbers
+        of clusters) with the smallest within-group scatter of the clusters'
+        centres in gate space (weighted by their mass) become its branches;
+        all groupings are tried when there are few, else a greedy grouping.
+        Returns ``resp`` with its columns permuted.
+        """
+        W = resp * sample_weight[:, None]
+        mass = W.sum(axis=0)
+        centres = (W.T @ X) / np.maximum(mass, 1e-300)[:, None]
+        centres = (centres - self._mean) / self._scale
+        order = _tree_order(centres, mass, self.branching)
+        return resp[:, order]
+
     def _sync(self):
         coef = np.empty_like(self._V)
         intercept = np.empty_like(self._c)
@@ -118,3 +140,65 @@ class HierarchicalGate(BaseGate):
 
     def _n_parameters(self):
         return self.n_nodes_ * (self.n_features_in_ + 1) * (self.branching - 1)
+
+
+# At most this many groupings of a node's clusters are compared exhaustively
+# (a binary tree of depth <= 4, a ternary one of depth 2); beyond, greedy.
+_MAX_GROUPINGS = 10_000
+
+
+def _groupings(items, size):
+    """Every partition of ``items`` into groups of ``size`` (unordered groups)."""
+    if not items:
+        yield []
+        return
+    first = items[0]
+    for rest in combinations(items[1:], size - 1):
+        group = (first, *rest)
+        remaining = [i for i in items if i not in group]
+        for others in _groupings(remaining, size):
+            yield [group, *others]
+
+
+def _scatter(centres, mass, group):
+    g = list(group)
+    w = mass[g]
+    mu = w @ centres[g] / max(w.sum(), 1e-300)
+    return float(w @ ((centres[g] - mu) ** 2).sum(axis=1))
+
+
+def _greedy_grouping(centres, mass, size):
+    """The cluster farthest from the centre of the rest, with its nearest ones."""
+    remaining = list(range(centres.shape[0]))
+    groups = []
+    while remaining:
+        C = centres[remaining]
+        w = mass[remaining]
+        mu = w @ C / max(w.sum(), 1e-300)
+        far = remaining[int(np.argmax(((C - mu) ** 2).sum(axis=1)))]
+        dist = ((C - centres[far]) ** 2).sum(axis=1)
+        group = [remaining[i] for i in np.argsort(dist, kind="stable")[:size]]
+        groups.append(group)
+        remaining = [i for i in remaining if i not in group]
+    return groups
+
+
+def _tree_order(centres, mass, branching):
+    """Leaf order that puts clusters with close centres under the same node."""
+    m = centres.shape[0]
+    if m <= branching:
+        return np.arange(m)
+    size = m // branching
+    n_groupings = factorial(m) // (factorial(size) ** branching * factorial(branching))
+    if n_groupings <= _MAX_GROUPINGS:
+        groups = min(
+            _groupings(list(range(m)), size),
+            key=lambda part: sum(_scatter(centres, mass, g) for g in part),
+        )
+    else:
+        groups = _greedy_grouping(centres, mass, size)
+    order = []
+    for group in groups:
+        group = np.asarray(group)
+        order.extend(group[_tree_order(centres[group], mass[group], branching)])
+    return np.asarray(order)

@@ -23,7 +23,7 @@ class SoftmaxGate(BaseGate):
     iteration *with its curvature memory* (the Hessian of the gate's loss
     does not depend on the responsibilities, so the quasi-Newton pairs of
     one M-step remain valid in the next).  By default each M-step takes at
-    most ``max_iter=3`` quasi-Newton steps: a generalised EM step.  Every
+    most ``max_iter=2`` quasi-Newton steps: a generalised EM step.  Every
     step decreases the gate's penalised loss, so the EM objective still
     never decreases; late in EM, when the responsibilities barely change,
     the gradient test (``tol``) ends the M-step after one or two steps.  For
@@ -40,7 +40,7 @@ class SoftmaxGate(BaseGate):
         L2 penalty on the standardised gate coefficients, on the scale of the
         summed loss (like ``1 / C`` in ``LogisticRegression``).  Keeps the gate
         finite when experts separate the data perfectly.
-    max_iter : int, default=3
+    max_iter : int, default=2
         Maximum L-BFGS iterations per M-step (per EM iteration).  Small
         values give generalised EM (cheaper iterations, sometimes a few
         more of them); large values with a small ``tol`` fit the gate to
@@ -71,7 +71,7 @@ class SoftmaxGate(BaseGate):
         "tol": [Interval(Real, 0, None, closed="neither")],
     }
 
-    def __init__(self, alpha=1e-2, max_iter=3, tol=1e-6):
+    def __init__(self, alpha=1e-2, max_iter=2, tol=1e-6):
         self.alpha = alpha
         self.max_iter = max_iter
         self.tol = tol

@@ -1,0 +1,500 @@
+"""Class-conditional hidden Markov model classifiers for variable-length sequences."""
+
+import warnings
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.special import logsumexp
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
+
+from ._features import check_sequences
+from ._hmm_baum_welch import (
+    CategoricalEmission,
+    GaussianEmission,
+    concatenate,
+    fit_baum_welch,
+    initial_params,
+    log_likelihoods,
+)
+
+
+class _BaseHMMClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
+    """One hidden Markov model per class, combined by Bayes' rule.
+
+    Subclasses say how sequences are validated and which emission model is
+    used; this class owns the weighted Baum-Welch fits, restarts, warm starts
+    and the posterior class probabilities.
+    """
+
+    # Tells MixtureOfExpertsClassifier that this expert takes whole sequences.
+    _input_is_sequences = True
+
+    _parameter_constraints: dict = {
+        "n_states": [Interval(Integral, 1, None, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "priors": ["array-like", None],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+    }
+
+    _seq_dtype = np.float64
+
+    @abstractmethod
+    def _make_emission(self, seqs, reset):
+        """The emission model; sets emission-related fitted state when ``reset``."""
+
+    @abstractmethod
+    def _expose(self):
+        """Set the public per-class parameter arrays from ``self._params``."""
+
+    def _check_seqs(self, X, lengths, reset):
+        return check_sequences(
+            X,
+            lengths,
+            dtype=self._seq_dtype,
+            n_features=None if reset else self.n_features_in_,
+            estimator=self,
+        )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, lengths=None):
+        """Fit one hidden Markov model per class by weighted Baum-Welch.
+
+        Parameters
+        ----------
+        X : list of array-like of shape (T_i, n_features)
+            The sequences (a 3-D array ``(n, T, n_features)`` and hmmlearn's
+            concatenated 2-D array with ``lengths`` are accepted too).
+        y : array-like of shape (n_sequences,)
+            One label per sequence.
+        sample_weight : array-like of shape (n_sequences,), default=None
+            Non-negative weight of each sequence: its sufficient statistics
+            are multiplied by it, so an integer weight is the same as
+            repeating the sequence.  Class priors are weighted too.
+        lengths : array-like of int, default=None
+            Lengths of the sequences when ``X`` is their concatenation.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        seqs = self._check_seqs(X, lengths, reset=True)
+        n = len(seqs)
+        y = column_or_1d(y, warn=True)
+        if y.shape[0] != n:
+            raise ValueError(f"Found {n} sequences in X but {y.shape[0]} labels in y.")
+        check_classification_targets(y)
+        sw = _check_sample_weight(
+            sample_weight, np.empty((n, 0)), dtype=np.float64, ensure_non_negative=True
+        )
+        enc = LabelEncoder().fit(y)
+        classes = enc.classes_
+        y_idx = enc.transform(y)
+        if len(classes) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 classes in y; got one class only "
+                f"({classes[0]!r})."
+            )
+        n_features = seqs[0].shape[1]
+        warm = (
+            self.warm_start
+            and hasattr(self, "_params")
+            and np.array_equal(self.classes_, classes)
+            and self.n_features_in_ == n_features
+            and self._warm_key == self._structure_key()
+        )
+        class_weight = np.bincount(y_idx, weights=sw, minlength=len(classes))
+        empty = np.flatnonzero(class_weight <= 0)
+        if empty.size and not warm:
+            raise ValueError(
+                f"{type(self).__name__}: class(es) {classes[empty].tolist()} have no sequence "
+                "with positive sample_weight; every class in y needs at least one sequence "
+                "to fit its hidden Markov model."
+            )
+        self.n_features_in_ = n_features
+        emission = self._make_emission(seqs, reset=not warm)
+        if self.priors is None:
+            prior = class_weight / class_weight.sum()
+        else:
+            prior = np.asarray(self.priors, dtype=np.float64)
+            if prior.shape != (len(classes),) or np.any(prior < 0) or not np.isclose(prior.sum(), 1.0):
+                raise ValueError(
+                    f"priors must be {len(classes)} non-negative numbers summing to 1 (one per "
+                    f"class, in the order of classes_ {classes.tolist()}); got {self.priors!r}."
+                )
+        rng = check_random_state(self.random_state)
+        params = list(self._params) if warm else [None] * len(classes)
+        n_iter = np.zeros(len(classes), dtype=np.intp)
+        converged = np.ones(len(classes), dtype=bool)
+        lower_bound = np.full(len(classes), np.nan)
+        for c in range(len(classes)):
+            rows = np.flatnonzero((y_idx == c) & (sw > 0))
+            if rows.size == 0:
+                # Warm start: a class without weight keeps its previous model.
+                if hasattr(self, "lower_bound_"):
+                    lower_bound[c] = self.lower_bound_[c]
+                continue
+            Xc, bounds = concatenate([seqs[i] for i in rows])
+            wc = sw[rows]
+            if warm:
+                starts = [params[c]]
+            else:
+                starts = [None] * self.n_init
+            best = None
+            for p0 in starts:
+                if p0 is None:
+                    p0 = initial_params(emission, Xc, bounds, wc, self.n_states, rng)
+                run = fit_baum_welch(p0, emission, Xc, bounds, wc, self.max_iter, self.tol)
+                # First best on ties, and a finite objective beats NaN.
+                if best is None or run[1] > best[1]:
+                    best = run
+            params[c], lower_bound[c], n_iter[c], converged[c] = best
+        self.classes_ = classes
+        self.class_prior_ = prior
+        self._emission = emission
+        self._params = params
+        self._warm_key = self._structure_key()
+        self.n_iter_ = n_iter
+        self.converged_ = converged
+        self.lower_bound_ = lower_bound
+        self._expose()
+        if not warm and not converged.all():
+            warnings.warn(
+                f"{type(self).__name__}: Baum-Welch did not converge for class(es) "
+                f"{classes[~converged].tolist()} in max_iter={self.max_iter} iterations "
+                f"(tol={self.tol}). Increase max_iter or tol.",
+                ConvergenceWarning,
+            )
+        return self
+
+    def _structure_key(self):
+        return (self.n_states,)
+
+    def class_log_likelihood(self, X, lengths=None):
+        """Log-likelihood of each sequence under each class's model.
+
+        Parameters
+        ----------
+        X : list of array-like of shape (T_i, n_features)
+        lengths : array-like of int, default=None
+
+        Returns
+        -------
+        log_lik : ndarray of shape (n_sequences, n_classes)
+            ``log p(sequence_i | class c)``; ``-inf`` where the sequence is
+            impossible under the class's model.
+        """
+        check_is_fitted(self)
+        seqs = self._check_seqs(X, lengths, reset=False)
+        self._check_predict_sequences(seqs)
+        Xc, bounds = concatenate(seqs)
+        return np.column_stack(
+            [log_likelihoods(p, self._emission, Xc, bounds) for p in self._params]
+        )
+
+    def _check_predict_sequences(self, seqs):
+        pass
+
+    def predict_log_proba(self, X, lengths=None):
+        """Log posterior class probabilities by Bayes' rule with the class priors.
+
+        A sequence that is impossible under every class gets the priors.
+
+        Parameters
+        ----------
+        X : list of array-like of shape (T_i, n_features)
+        lengths : array-like of int, default=None
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_sequences, n_classes)
+        """
+        ll = self.class_log_likelihood(X, lengths)
+        with np.errstate(divide="ignore"):
+            log_prior = np.log(self.class_prior_)
+        joint = ll + log_prior
+        none = ~np.isfinite(joint.max(axis=1))
+        joint[none] = log_prior
+        return joint - logsumexp(joint, axis=1, keepdims=True)
+
+    def predict_proba(self, X, lengths=None):
+        """Posterior class probabilities, columns in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : list of array-like of shape (T_i, n_features)
+        lengths : array-like of int, default=None
+
+        Returns
+        -------
+        proba : ndarray of shape (n_sequences, n_classes)
+        """
+        return np.exp(self.predict_log_proba(X, lengths))
+
+    def predict(self, X, lengths=None):
+        """Most probable class of each sequence.
+
+        Parameters
+        ----------
+        X : list of array-like of shape (T_i, n_features)
+        lengths : array-like of int, default=None
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_sequences,)
+        """
+        return self.classes_[np.argmax(self.predict_log_proba(X, lengths), axis=1)]
+
+    def _n_parameters(self):
+        """Free parameters: per class start, transitions and emissions, plus priors."""
+        check_is_fitted(self)
+        S = self.n_states
+        per_class = (S - 1) + S * (S - 1) + self._emission.n_parameters(S, self.n_features_in_)
+        n_prior = 0 if self.priors is not None else len(self.classes_) - 1
+        return len(self.classes_) * per_class + n_prior
+
+
+_COMMON_PARAMS_DOC = """
+    n_init : int, default=1
+        Baum-Welch restarts per class from different initialisations; the one
+        with the highest weighted log-likelihood is kept.
+    max_iter : int, default=100
+        Maximum Baum-Welch iterations (M-steps) per restart.
+    tol : float, default=1e-4
+        Stop when the weighted mean log-likelihood per time step changes by
+        less than ``tol``.
+    priors : array-like of shape (n_classes,), default=None
+        Class priors; by default the weighted class frequencies.
+    warm_start : bool, default=False
+        Refit from the previous parameters (one run per class, no restarts);
+        a class with no weight keeps its previous model.  Set by
+        :class:`~skmoe.MixtureOfExpertsClassifier` for its experts.
+    random_state : int, RandomState instance or None, default=None
+"""
+
+
+class GaussianHMMClassifier(_BaseHMMClassifier):
+    """Sequence classifier with one Gaussian-emission hidden Markov model per class.
+
+    Each class ``c`` has an HMM with ``n_states`` hidden states, a start
+    distribution, a transition matrix and Gaussian emissions, fitted by
+    weighted Baum-Welch (each sequence's sufficient statistics multiplied by
+    its ``sample_weight``).  ``predict_proba`` is Bayes' rule,
+    ``p(c | x) ∝ prior_c p(x | c)``.  Sequences may have different lengths.
+
+    It is also an expert for :class:`~skmoe.MixtureOfExpertsClassifier`: give
+    the mixture a list of sequences as X; its gate then sees per-sequence
+    features (:class:`SequenceFeatures` by default, or any transformer given
+    as ``gate_features``).
+
+    Parameters
+    ----------
+    n_states : int, default=2
+        Hidden states per class.
+    covariance_type : {"diag", "full"}, default="diag"
+    reg_covar : float, default=1e-6
+        Added to the diagonal of every covariance after each M-step.
+""" + _COMMON_PARAMS_DOC + """
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    class_prior_ : ndarray of shape (n_classes,)
+    startprob_ : ndarray of shape (n_classes, n_states)
+    transmat_ : ndarray of shape (n_classes, n_states, n_states)
+    means_ : ndarray of shape (n_classes, n_states, n_features)
+    covars_ : ndarray of shape (n_classes, n_states, n_features) or \
+            (n_classes, n_states, n_features, n_features)
+    n_iter_ : ndarray of shape (n_classes,)
+    converged_ : ndarray of shape (n_classes,) of bool
+    lower_bound_ : ndarray of shape (n_classes,)
+        Weighted mean log-likelihood per time step of each class's model.
+    n_features_in_ : int
+        Features per time step.
+
+    See Also
+    --------
+    CategoricalHMMClassifier : the same for sequences of discrete symbols.
+    SequenceFeatures : per-sequence features for a mixture's gate.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmoe.sequence import GaussianHMMClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = [rng.randn(rng.randint(5, 10), 2) + (i % 2) for i in range(20)]
+    >>> y = [i % 2 for i in range(20)]
+    >>> clf = GaussianHMMClassifier(n_states=2, random_state=0).fit(X, y)
+    >>> clf.predict(X[:4])
+    array([0, 1, 0, 1])
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseHMMClassifier._parameter_constraints,
+        "covariance_type": [StrOptions({"diag", "full"})],
+        "reg_covar": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_states=2,
+        *,
+        covariance_type="diag",
+        reg_covar=1e-6,
+        n_init=1,
+        max_iter=100,
+        tol=1e-4,
+        priors=None,
+        warm_start=False,
+        random_state=None,
+    ):
+        self.n_states = n_states
+        self.covariance_type = covariance_type
+        self.reg_covar = reg_covar
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.priors = priors
+        self.warm_start = warm_start
+        self.random_state = random_state
+
+    def _structure_key(self):
+        return (self.n_states, self.covariance_type)
+
+    def _make_emission(self, seqs, reset):
+        return GaussianEmission(self.covariance_type, self.reg_covar)
+
+    def _expose(self):
+        self.startprob_ = np.stack([p["startprob"] for p in self._params])
+        self.transmat_ = np.stack([p["transmat"] for p in self._params])
+        self.means_ = np.stack([p["means"] for p in self._params])
+        self.covars_ = np.stack([p["covars"] for p in self._params])
+
+
+class CategoricalHMMClassifier(_BaseHMMClassifier):
+    """Sequence classifier with one discrete-emission hidden Markov model per class.
+
+    Sequences are integer symbols ``0 .. n_symbols - 1`` (each a 1-D array or
+    a ``(T_i, 1)`` array).  Fitted by weighted Baum-Welch; ``predict_proba`` is
+    Bayes' rule with the class priors.
+
+    Parameters
+    ----------
+    n_states : int, default=2
+        Hidden states per class.
+    n_symbols : int, default=None
+        Size of the alphabet; by default one more than the largest symbol seen
+        in ``fit``.  Set it when a symbol may appear only at prediction time.
+    alpha : float, default=0.0
+        Pseudocount added to every (state, symbol) emission count in the
+        M-step.  0 is maximum likelihood (hmmlearn's default); a positive value
+        keeps symbols a class never emitted possible.  Unlike ``alpha=0`` it is
+        not invariant to a common rescaling of ``sample_weight``.
+""" + _COMMON_PARAMS_DOC + """
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    class_prior_ : ndarray of shape (n_classes,)
+    n_symbols_ : int
+    startprob_ : ndarray of shape (n_classes, n_states)
+    transmat_ : ndarray of shape (n_classes, n_states, n_states)
+    emissionprob_ : ndarray of shape (n_classes, n_states, n_symbols)
+    n_iter_ : ndarray of shape (n_classes,)
+    converged_ : ndarray of shape (n_classes,) of bool
+    lower_bound_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+        Always 1.
+
+    See Also
+    --------
+    GaussianHMMClassifier : the same for real-valued sequences.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmoe.sequence import CategoricalHMMClassifier
+    >>> X = [np.array([0, 1, 0, 1, 0]), np.array([1, 0, 1, 0]),
+    ...      np.array([0, 0, 1, 1, 0, 0]), np.array([1, 1, 0, 0, 1])]
+    >>> clf = CategoricalHMMClassifier(random_state=0).fit(X, [0, 0, 1, 1])
+    >>> clf.predict_proba(X).shape
+    (4, 2)
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseHMMClassifier._parameter_constraints,
+        "n_symbols": [Interval(Integral, 1, None, closed="left"), None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+    }
+
+    _seq_dtype = "integer"
+
+    def __init__(
+        self,
+        n_states=2,
+        *,
+        n_symbols=None,
+        alpha=0.0,
+        n_init=1,
+        max_iter=100,
+        tol=1e-4,
+        priors=None,
+        warm_start=False,
+        random_state=None,
+    ):
+        self.n_states = n_states
+        self.n_symbols = n_symbols
+        self.alpha = alpha
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.priors = priors
+        self.warm_start = warm_start
+        self.random_state = random_state
+
+    def _check_seqs(self, X, lengths, reset):
+        seqs = super()._check_seqs(X, lengths, reset)
+        if seqs[0].shape[1] != 1:
+            raise ValueError(
+                f"{type(self).__name__} takes sequences of single symbols (1-D, or 2-D with "
+                f"one column); got {seqs[0].shape[1]} columns."
+            )
+        return seqs
+
+    def _structure_key(self):
+        return (self.n_states, self.n_symbols)
+
+    def _make_emission(self, seqs, reset):
+        top = max(int(s.max()) for s in seqs)
+        if reset:
+            if self.n_symbols is None:
+                self.n_symbols_ = top + 1
+            else:
+                self.n_symbols_ = self.n_symbols
+        if top >= self.n_symbols_:
+            raise ValueError(
+                f"{type(self).__name__}: symbol {top} found but the alphabet has "
+                f"n_symbols={self.n_symbols_} symbols (0 .. {self.n_symbols_ - 1})."
+            )
+        return CategoricalEmission(self.n_symbols_, self.alpha)
+
+    def _check_predict_sequences(self, seqs):
+        top = max(int(s.max()) for s in seqs)
+        if top >= self.n_symbols_:
+            raise ValueError(
+                f"{type(self).__name__}: symbol {top} was not in the alphabet seen in fit "
+                f"(n_symbols_={self.n_symbols_}); set n_symbols to the full alphabet size."
+            )
+
+    def _expose(self):
+        self.startprob_ = np.stack([p["startprob"] for p in self._params])
+        self.transmat_ = np.stack([p["transmat"] for p in self._params])
+        self.emissionprob_ = np.stack([p["emissionprob"] for p in self._params])

@@ -1,0 +1,427 @@
+"""Engine of the Markov-switching mixtures: regime chain, E-step, M-steps, polish.
+
+Kept apart from the estimators (:mod:`skmoe.sequence._markov`), which own
+validation and the public API.  Everything here works on validated float64
+arrays and on the private expert sets of :mod:`skmoe.experts._sets`.
+
+Conventions
+-----------
+Rows ``bounds[s]:bounds[s+1]`` of ``X`` form series ``s``.  The transition
+into row ``t`` (from row ``t - 1`` of the same series) is
+``A_t[i, j] = P(z_t = j | z_{t-1} = i, x_t)``: with input-dependent
+transitions, ``A_t[i] = softmax(x_t W_i + b_i)`` (the input of the *arriving*
+step, as in statsmodels' ``exog_tvtp`` and Bengio & Frasconi's IOHMM).  The
+first regime of a series has the learned start distribution or the
+stationary distribution of the transition matrix at the series' first row.
+"""
+
+import numpy as np
+from scipy import linalg, optimize
+
+from .._kernels import forward_backward, gaussian_log_density, log_softmax
+from .._multinomial import (
+    MultinomialSolverState,
+    feature_moments,
+    fit_multinomial,
+    softmax_log_proba,
+)
+
+# Probabilities are floored before log so that a regime the EM drove to zero
+# stays representable (and the polish's logits finite).
+_LOG_FLOOR = 1e-250
+# EM hands over to the quasi-Newton polish once the mean log-likelihood
+# changes by less than this (or tol, if larger).
+EM_SWITCH_TOL = 1e-5
+
+
+def _log(p):
+    return np.log(np.maximum(p, _LOG_FLOOR))
+
+
+def stationary_distribution(A):
+    """Stationary distribution of the row-stochastic matrix ``A`` (S, S).
+
+    Least-squares solution of ``pi (I - A) = 0, sum(pi) = 1`` through the
+    pseudo-inverse of the stacked system (statsmodels' steady-state
+    initialisation), so a reducible chain still gets an answer.
+    """
+    S = A.shape[0]
+    M = np.vstack([(np.eye(S) - A).T, np.ones((1, S))])
+    pi = np.linalg.pinv(M)[:, -1]
+    pi = np.maximum(pi, 0.0)
+    return pi / pi.sum()
+
+
+def stationary_distributions(A):
+    """Row-wise :func:`stationary_distribution` of a stack (n, S, S)."""
+    n, S, _ = A.shape
+    M = np.concatenate([np.swapaxes(np.eye(S) - A, 1, 2), np.ones((n, 1, S))], axis=1)
+    pi = np.linalg.pinv(M)[:, :, -1]
+    pi = np.maximum(pi, 0.0)
+    return pi / pi.sum(axis=1, keepdims=True)
+
+
+def _stationary_grad(A, pi, g):
+    """Gradient of ``g . pi(A)`` with respect to ``A`` (entries moved freely).
+
+    ``d pi^T = pi^T dA Z`` with ``Z = (I - A + 1 pi^T)^{-1}`` (the
+    fundamental matrix) for any ``dA`` whose rows sum to zero, hence
+    ``d(g . pi) / dA_ij = pi_i (Z g)_j``.
+    """
+    S = A.shape[0]
+    M = np.eye(S) - A + np.outer(np.ones(S), pi)
+    try:
+        Zg = linalg.solve(M, g, check_finite=False)
+    except (linalg.LinAlgError, ValueError):
+        Zg = np.linalg.pinv(M) @ g
+    return np.outer(pi, Zg)
+
+
+def _row_softmax_backprop(A, G):
+    """Gradient on the logits of row-softmax ``A`` from the gradient ``G`` on ``A``."""
+    return A * (G - np.sum(G * A, axis=-1, keepdims=True))
+
+
+class RegimeChain:
+    """Start distribution and transition law of the regime chain.
+
+    Parameters
+    ----------
+    n_regimes : int
+    transitions : {"homogeneous", "input"}
+    start : {"learned", "steady-state"}
+    alpha : float
+        Ridge on the standardised transition slopes (input transitions only),
+        on the scale of a summed log-likelihood.
+    """
+
+    def __init__(self, n_regimes, transitions, start, alpha):
+        self.S = n_regimes
+        self.transitions = transitions
+        self.start = start
+        self.alpha = alpha
+        self.log_A = None  # homogeneous: (S, S)
+        self.V = None  # input: (S, d_t, S) standardised slopes per origin
+        self.c = None  # input: (S, S) intercepts per origin
+        self.mean = None
+        self.scale = None
+        self.log_start = None  # learned start: (S,)
+        self.states = None
+
+    # ------------------------------------------------------------------ #
+    def init(self, Xt, bounds, labels, rng):
+        """Initial chain from hard regime labels (e.g. k-means clusters)."""
+        S = self.S
+        counts = np.ones((S, S))
+        for s in range(len(bounds) - 1):
+            a, b = bounds[s], bounds[s + 1]
+            np.add.at(counts, (labels[a : b - 1], labels[a + 1 : b]), 1.0)
+        A_counts = counts / counts.sum(axis=1, keepdims=True)
+        stay = rng.uniform(0.6, 0.95)
+        A_prior = np.full((S, S), (1.0 - stay) / max(S - 1, 1))
+        np.fill_diagonal(A_prior, stay if S > 1 else 1.0)
+        A = 0.5 * A_counts + 0.5 * A_prior
+        A /= A.sum(axis=1, keepdims=True)
+        if self.transitions == "homogeneous":
+            self.log_A = np.log(A)
+        else:
+            d = Xt.shape[1]
+            self.mean, self.scale = feature_moments(Xt, np.ones(Xt.shape[0]))
+            self.V = np.zeros((S, d, S))
+            self.c = np.log(A)
+            self.c -= self.c.mean(axis=1, keepdims=True)
+            self.states = [MultinomialSolverState() for _ in range(S)]
+        first = labels[np.asarray(bounds[:-1])]
+        p0 = np.bincount(first, minlength=S) + 1.0
+        self.log_start = np.log(p0 / p0.sum())
+
+    # ------------------------------------------------------------------ #
+    def raw_transition_coef(self):
+        """(coef (S, d_t, S), intercept (S, S)) acting on raw transition features."""
+        coef = self.V / self.scale[None, :, None]
+        intercept = self.c - np.einsum("d,idj->ij", self.mean, coef)
+        return coef, intercept
+
+    def log_trans_rows(self, Xt):
+        """Input transitions: ``log A_t`` for every row, shape (n, S, S)."""
+        coef, intercept = self.raw_transition_coef()
+        out = np.empty((Xt.shape[0], self.S, self.S))
+        for i in range(self.S):
+            out[:, i, :] = softmax_log_proba(Xt, coef[i], intercept[i])
+        return out
+
+    def mean_matrix(self):
+        return np.exp(self.log_A)
+
+    def series_log_start(self, first_rows_logA):
+        """Log start distribution of each series, (n_series, S).
+
+        ``first_rows_logA``: the log transition matrix governing each
+        series' first row ((n_series, S, S)), used by the steady state.
+        """
+        n_series = first_rows_logA.shape[0]
+        if self.start == "learned":
+            return np.broadcast_to(self.log_start, (n_series, self.S))
+        if self.transitions == "homogeneous":
+            pi = stationary_distribution(np.exp(self.log_A))
+            return np.broadcast_to(_log(pi), (n_series, self.S))
+        return _log(stationary_distributions(np.exp(first_rows_logA)))
+
+    def n_parameters(self, d_t=0):
+        S = self.S
+        n = S - 1 if self.start == "learned" else 0
+        if self.transitions == "homogeneous":
+            return n + S * (S - 1)
+        return n + S * (S - 1) * (d_t + 1)
+
+    def penalty(self):
+        if self.transitions == "input":
+            return 0.5 * self.alpha * float(np.sum(self.V * self.V))
+        return 0.0
+
+    # ------------------------------------------------------------------ #
+    def m_step(self, post, Xt, bounds, multinomial_iter=50):
+        """Exact M-step for the learned start and homogeneous transitions; a
+        warm-started penalised softmax fit per origin regime for input
+        transitions.  The steady-state start is ignored here (generalised
+        EM, as statsmodels' EM); the polish accounts for it exactly."""
+        S = self.S
+        if self.start == "learned":
+            p0 = post["gamma0"].sum(axis=0)
+            self.log_start = _log(p0 / p0.sum())
+        if self.transitions == "homogeneous":
+            N = post["xi"]
+            rows = N.sum(axis=1)
+            A = np.exp(self.log_A)
+            ok = rows > 0
+            A[ok] = N[ok] / rows[ok, None]
+            self.log_A = _log(A)
+            self.log_A -= np.logaddexp.reduce(self.log_A, axis=1, keepdims=True)
+        else:
+            xi = post["xi"]  # (n, S, S): transition into row t
+            rows = post["trans_rows"]
+            Z = Xt[rows]
+            ones = np.ones(rows.size)
+            for i in range(S):
+                targets = np.ascontiguousarray(xi[rows, i, :])
+                V, c, _, _ = fit_multinomial(
+                    Z, targets, ones, alpha=self.alpha, mean=self.mean, scale=self.scale,
+                    V0=self.V[i], c0=self.c[i], max_iter=multinomial_iter, tol=1e-9,
+                    state=self.states[i],
+                )
+                self.V[i], self.c[i] = V, c
+
+
+def transition_logs(chain, Xt):
+    """Per-row log transition matrices (input) or None (homogeneous)."""
+    if chain.transitions == "homogeneous":
+        return None
+    return chain.log_trans_rows(Xt)
+
+
+def e_step(chain, log_emit, bounds, Xt, *, want_alpha=False):
+    """Forward-backward over every series.
+
+    Returns a dict with ``ll`` (total log-likelihood), ``ll_series``,
+    ``gamma`` (n, S), ``gamma0`` (n_series, S), ``xi`` ((S, S) summed for
+    homogeneous transitions, (n, S, S) per arriving row for input ones),
+    ``trans_rows`` (rows that are not the first of their series), ``log_start``
+    (n_series, S), ``logA`` (None or (n, S, S)) and, if asked, ``log_alpha``.
+    """
+    S = chain.S
+    n = log_emit.shape[0]
+    n_series = len(bounds) - 1
+    logA = transition_logs(chain, Xt)
+    firsts = np.asarray(bounds[:-1])
+    if logA is None:
+        first_logA = np.broadcast_to(chain.log_A, (n_series, S, S))
+        log_trans_h = np.ascontiguousarray(chain.log_A[None])
+    else:
+        first_logA = logA[firsts]
+    log_start = np.ascontiguousarray(chain.series_log_start(first_logA))
+    gamma = np.empty((n, S))
+    gamma0 = np.empty((n_series, S))
+    ll_series = np.empty(n_series)
+    log_alpha = np.empty((n, S)) if want_alpha else None
+    if logA is None:
+        xi = np.zeros((S, S))
+    else:
+        xi = np.zeros((n, S, S))
+    for s in range(n_series):
+        a, b = bounds[s], bounds[s + 1]
+        lt = log_trans_h if logA is None else logA[a + 1 : b]
+        ll, la, g, x = forward_backward(log_start[s], lt, log_emit[a:b])
+        ll_series[s] = ll
+        gamma[a:b] = g
+        gamma0[s] = g[0]
+        if want_alpha:
+            log_alpha[a:b] = la
+        if logA is None:
+            xi += x[0]
+        elif b - a > 1:
+            xi[a + 1 : b] = x
+    mask = np.ones(n, dtype=bool)
+    mask[firsts] = False
+    return dict(
+        ll=float(ll_series.sum()),
+        ll_series=ll_series,
+        gamma=gamma,
+        gamma0=gamma0,
+        xi=xi,
+        trans_rows=np.flatnonzero(mask),
+        log_start=log_start,
+        logA=logA,
+        log_alpha=log_alpha,
+    )
+
+
+# ---------------------------------------------------------------------- #
+# Quasi-Newton polish of the exact log-likelihood (built-in linear experts)
+# ---------------------------------------------------------------------- #
+class LinearGaussianPolish:
+    """L-BFGS on the exact (penalised) log-likelihood of a Markov-switching
+    model with linear-Gaussian regimes, gradient by Fisher's identity.
+
+    At any parameter value, the gradient of the observed-data log-likelihood
+    equals the expected complete-data score under the smoothed posteriors,
+    so one forward-backward pass gives both the value and the gradient.  The
+    experts are parametrised in standardised units (features and target), the
+    noise variances as ``floor + exp(eta)``, transition rows and the learned
+    start by unconstrained logits.  The steady-state start is differentiated
+    through the stationary distribution (fundamental matrix).
+    """
+
+    def __init__(self, chain, experts, Xe, y, Xt, bounds):
+        self.chain = chain
+        self.experts = experts
+        self.Xe, self.y, self.Xt, self.bounds = Xe, y, Xt, bounds
+        n, d = Xe.shape
+        self.n = n
+        self.S = chain.S
+        self.mu, self.sd = feature_moments(Xe, np.ones(n))
+        Z = (Xe - self.mu) / self.sd
+        self.Z1 = np.hstack([Z, np.ones((n, 1))])
+        self.ybar = float(y.mean())
+        self.ysd = float(y.std()) or 1.0
+        self.yt = (y - self.ybar) / self.ysd
+        self.floor = experts.var_floor / self.ysd**2
+        self.p = d + 1
+        self.n_evals = 0
+
+    # -- packing --------------------------------------------------------- #
+    def pack(self):
+        S, p = self.S, self.p
+        ex = self.experts
+        # raw -> standardised: y~ = (y - ybar)/ysd = z1 B
+        coef = ex.coef  # (d, S)
+        B = np.empty((S, p))
+        B[:, :-1] = (coef * self.sd[:, None]).T / self.ysd
+        B[:, -1] = (ex.intercept + self.mu @ coef - self.ybar) / self.ysd
+        var = ex.variance / self.ysd**2
+        eta = np.log(np.maximum(var - self.floor, 1e-300 + 1e-12 * self.floor))
+        parts = [B.ravel(), eta]
+        ch = self.chain
+        if ch.transitions == "homogeneous":
+            parts.append(ch.log_A.ravel())
+        else:
+            parts.append(ch.V.ravel())
+            parts.append(ch.c.ravel())
+        if ch.start == "learned":
+            parts.append(ch.log_start)
+        return np.concatenate(parts)
+
+    def unpack(self, theta):
+        S, p = self.S, self.p
+        ch = self.chain
+        k = 0
+        B = theta[k : k + S * p].reshape(S, p)
+        k += S * p
+        eta = theta[k : k + S]
+        k += S
+        var = self.floor + np.exp(eta)
+        coef = (B[:, :-1] / self.sd).T * self.ysd  # (d, S)
+        intercept = self.ybar + self.ysd * (B[:, -1] - (B[:, :-1] / self.sd) @ self.mu)
+        self.experts.coef = np.ascontiguousarray(coef)
+        self.experts.intercept = intercept
+        self.experts.variance = var * self.ysd**2
+        if ch.transitions == "homogeneous":
+            L = theta[k : k + S * S].reshape(S, S)
+            k += S * S
+            ch.log_A = L - np.logaddexp.reduce(L, axis=1, keepdims=True)
+        else:
+            dt = ch.V.shape[1]
+            ch.V = theta[k : k + S * dt * S].reshape(S, dt, S).copy()
+            k += S * dt * S
+            ch.c = theta[k : k + S * S].reshape(S, S).copy()
+            k += S * S
+        if ch.start == "learned":
+            ls = theta[k : k + S]
+            k += S
+            ch.log_start = ls - np.logaddexp.reduce(ls)
+        return B, var
+
+    # -- objective ------------------------------------------------------- #
+    def value_and_grad(self, theta):
+        """Negative penalised log-likelihood per observation, and its gradient."""
+        self.n_evals += 1
+        S = self.S
+        ch = self.chain
+        B, var = self.unpack(theta)
+        mean = self.Z1 @ B.T  # (n, S) standardised
+        log_emit = gaussian_log_density(self.yt, mean, var) - np.log(self.ysd)
+        post = e_step(ch, log_emit, self.bounds, self.Xt)
+        ll = post["ll"]
+        if not np.isfinite(ll):
+            return np.inf, np.zeros_like(theta)
+        gam = post["gamma"]
+        resid = self.yt[:, None] - mean
+        w = gam * resid / var  # (n, S)
+        gB = w.T @ self.Z1  # (S, p)
+        g_var = 0.5 * np.sum(gam * (resid * resid / var**2 - 1.0 / var), axis=0)
+        g_eta = g_var * (var - self.floor)
+        parts = [gB.ravel(), g_eta]
+        firsts = np.asarray(self.bounds[:-1])
+        gamma0 = post["gamma0"]
+        objective = ll
+        if ch.transitions == "homogeneous":
+            A = np.exp(ch.log_A)
+            N = post["xi"]
+            GL = N - N.sum(axis=1, keepdims=True) * A
+            if ch.start == "steady-state":
+                pi = np.exp(post["log_start"][0])
+                g = gamma0.sum(axis=0) / np.maximum(pi, 1e-300)
+                GL = GL + _row_softmax_backprop(A, _stationary_grad(A, pi, g))
+            parts.append(GL.ravel())
+        else:
+            logA = post["logA"]
+            A = np.exp(logA)
+            xi = post["xi"]
+            G = xi - xi.sum(axis=2, keepdims=True) * A  # zero on first rows
+            if ch.start == "steady-state":
+                pis = np.exp(post["log_start"])
+                for s, a in enumerate(firsts):
+                    g = gamma0[s] / np.maximum(pis[s], 1e-300)
+                    G[a] += _row_softmax_backprop(A[a], _stationary_grad(A[a], pis[s], g))
+            Zt = (self.Xt - ch.mean) / ch.scale
+            gV = np.einsum("nd,nij->idj", Zt, G) - ch.alpha * ch.V
+            gc = G.sum(axis=0)
+            parts.append(gV.ravel())
+            parts.append(gc.ravel())
+            objective -= ch.penalty()
+        if ch.start == "learned":
+            p0 = np.exp(ch.log_start)
+            parts.append(gamma0.sum(axis=0) - gamma0.shape[0] * p0)
+        grad = np.concatenate(parts)
+        return -objective / self.n, -grad / self.n
+
+    def run(self, max_iter, gtol):
+        theta0 = self.pack()
+        f0, _ = self.value_and_grad(theta0)
+        res = optimize.minimize(
+            self.value_and_grad, theta0, jac=True, method="L-BFGS-B",
+            options=dict(maxiter=max_iter, maxcor=20, ftol=1e-15, gtol=gtol),
+        )
+        theta = res.x if res.fun <= f0 else theta0
+        self.unpack(theta)
+        _, g = self.value_and_grad(theta)
+        return res, float(np.max(np.abs(g))) if g.size else 0.0
