@@ -6,6 +6,7 @@ Never imports torch: the neural estimators live in :mod:`skmoe.neural`.
 from ._classifier import MixtureOfExpertsClassifier
 from ._regressor import MixtureOfExpertsRegressor
 from .gating import ConstantGate, GaussianGate, HierarchicalGate, SoftmaxGate
+from .sequence import MarkovSwitchingClassifier, MarkovSwitchingRegressor
 
 __version__ = "0.1.0.dev0"
 
@@ -13,6 +14,8 @@ __all__ = [
     "ConstantGate",
     "GaussianGate",
     "HierarchicalGate",
+    "MarkovSwitchingClassifier",
+    "MarkovSwitchingRegressor",
     "MixtureOfExpertsClassifier",
     "MixtureOfExpertsRegressor",
     "SoftmaxGate",

@@ -655,6 +655,20 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
     def _n_parameters(self):
         return self.gate_._n_parameters() + self._expert_set.n_parameters()
 
+    def _criterion_log_likelihood(self, X, y):
+        """Per-sample log-likelihood that matches the parameter count.
+
+        A generative gate (GaussianGate) counts the parameters of its model of
+        x, so its criteria use the joint ``log p(x, y)``; for conditional
+        gates this is ``log p(y | x)``.
+        """
+        X, y_enc = self._check_Xy(X, y)
+        resp, ll = self._e_step(X, y_enc, self.gate_, self._expert_set)
+        log_px = self.gate_._log_marginal(self._gx(X))
+        if log_px is not None:
+            ll = ll + log_px
+        return resp, ll
+
     def bic(self, X, y):
         """Bayesian information criterion (lower is better).
 
@@ -670,7 +684,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         -------
         bic : float
         """
-        ll = self.log_likelihood(X, y)
+        ll = self._criterion_log_likelihood(X, y)[1]
         return float(-2.0 * ll.sum() + self._n_parameters() * np.log(ll.shape[0]))
 
     def aic(self, X, y):
@@ -685,7 +699,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         -------
         aic : float
         """
-        ll = self.log_likelihood(X, y)
+        ll = self._criterion_log_likelihood(X, y)[1]
         return float(-2.0 * ll.sum() + 2.0 * self._n_parameters())
 
     def icl(self, X, y):
@@ -705,8 +719,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         -------
         icl : float
         """
-        X, y = self._check_Xy(X, y)
-        resp, ll = self._e_step(X, y, self.gate_, self._expert_set)
+        resp, ll = self._criterion_log_likelihood(X, y)
         entropy = -float(np.sum(resp * np.log(np.where(resp > 0, resp, 1.0))))
         bic = -2.0 * ll.sum() + self._n_parameters() * np.log(ll.shape[0])
         return float(bic + 2.0 * entropy)

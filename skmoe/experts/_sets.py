@@ -56,6 +56,8 @@ def count_parameters(est, n_classes=None):
     thresholds, Gaussian naive Bayes counts means, variances and priors.
     """
     name = type(est).__name__
+    if hasattr(est, "_n_parameters"):  # estimators that count their own (HMM classifiers)
+        return int(est._n_parameters())
     if hasattr(est, "coef_"):
         coef = np.atleast_2d(np.asarray(est.coef_))
         n_int = np.size(getattr(est, "intercept_", 0.0)) if np.any(getattr(est, "intercept_", 0.0)) else 0
@@ -260,8 +262,26 @@ class _ClassifierSet(_EstimatorSet):
             out[:, k, cols] = p
         return out
 
+    def log_joint(self, X):
+        """``log p_k(x, c)``, shape (n, K, C), when every expert is generative; else None.
+
+        Generative experts (``_log_joint``: the HMM-sequence classifiers) model
+        the input too: the E-step then uses ``log p_k(x_i, y_i)`` (a mixture of
+        class-conditional models, whose weighted refit is the exact M-step)
+        and the mixture's class posterior is ``∝ sum_k g_k p_k(x, c)``.
+        """
+        if not all(hasattr(est, "_log_joint") for est in self.ests):
+            return None
+        out = np.full((X.shape[0], self.n_experts, self.n_classes), -np.inf)
+        for k, est in enumerate(self.ests):
+            out[:, k, np.asarray(est.classes_).astype(np.intp)] = est._log_joint(X)
+        return out
+
     def log_prob(self, X, y):
         n = X.shape[0]
+        log_joint = self.log_joint(X)
+        if log_joint is not None:
+            return np.ascontiguousarray(log_joint[np.arange(n), :, y])
         out = np.empty((n, self.n_experts))
         for k, est in enumerate(self.ests):
             p = np.asarray(est.predict_proba(X), dtype=np.float64)

@@ -342,13 +342,11 @@ class SparseMoELayer(nn.Module):
         act = ACTIVATIONS[self.activation]
         h = None
         for last, w, b in self._layer_params(xe.dtype):
-            fan_out = w.shape[1]
             if h is None:
-                # All experts' first layers in one matmul: (T, E*fan_out).
-                flat_b = None if b is None else b.reshape(E * fan_out)
-                h = F.linear(xe, w.reshape(E * fan_out, d), flat_b)
-                h = h.view(T, E, fan_out).transpose(0, 1)  # (E, T, fan_out)
-            elif b is None:
+                # Every expert sees every row: a batched matmul over the
+                # broadcast input gives contiguous (E, T, fan_out) blocks.
+                h = xe.expand(E, T, d)
+            if b is None:
                 h = torch.bmm(h, w.transpose(1, 2))
             else:
                 h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))

@@ -125,6 +125,16 @@ class GaussianEmission:
                 covars[s] = C
         return {"means": means, "covars": covars}
 
+    def split(self, params, h, dead, rng):
+        """Give the unused state ``dead`` half of state ``h``: means moved apart by
+        half a standard deviation (random signs), covariances copied."""
+        covars = params["covars"]
+        var = covars[h] if self.covariance_type == "diag" else np.diag(covars[h])
+        step = 0.5 * np.sqrt(var) * rng.choice([-1.0, 1.0], size=var.shape[0])
+        params["means"][dead] = params["means"][h] + step
+        params["means"][h] = params["means"][h] - step
+        covars[dead] = covars[h]
+
     def n_parameters(self, n_states, n_features):
         d = n_features
         cov = d if self.covariance_type == "diag" else d * (d + 1) // 2
@@ -166,6 +176,13 @@ class CategoricalEmission:
         alive = tot[:, 0] > 0
         E[alive] = counts[alive] / tot[alive]
         return {"emissionprob": E}
+
+    def split(self, params, h, dead, rng):
+        """Give the unused state ``dead`` a perturbed copy of state ``h``'s emissions."""
+        E = params["emissionprob"]
+        for s in (h, dead):
+            e = E[h] * rng.uniform(0.5, 1.5, size=E.shape[1])
+            E[s] = e / e.sum()
 
     def n_parameters(self, n_states, n_features):
         return n_states * (self.n_symbols - 1)
@@ -264,9 +281,48 @@ def initial_params(emission, X, bounds, weights, n_states, rng):
     return params
 
 
-def fit_baum_welch(params, emission, X, bounds, weights, max_iter, tol):
+# A state whose posterior mass is below this fraction of all the mass is
+# unused: it is revived by splitting the busiest state.
+_DEAD_STATE = 1e-6
+
+
+def revive_dead_states(params, emission, occupancy, rng):
+    """Split the busiest state into each unused one (in place); returns how many.
+
+    An unused state is a wasted one, and a local optimum Baum-Welch does not
+    leave by itself: e.g. in a mixture of experts, a state that modelled the
+    sequences another expert took over.  Transitions into the busiest state
+    and its start probability are shared equally with the revived state,
+    which also copies its outgoing transitions.
+    """
+    total = occupancy.sum()
+    dead = np.flatnonzero(occupancy < _DEAD_STATE * total)
+    if dead.size == 0 or dead.size == occupancy.size:
+        return 0
+    occ = occupancy.copy()
+    for d in dead:
+        h = int(np.argmax(occ))
+        emission.split(params, h, d, rng)
+        A, pi = params["transmat"], params["startprob"]
+        A[d] = A[h]
+        col = 0.5 * A[:, h]
+        A[:, h] = col
+        A[:, d] = col
+        pi[[h, d]] = 0.5 * pi[h]
+        occ[h] *= 0.5
+        occ[d] = occ[h]
+    # Renormalise (the copied mass of a dead row's own column is dropped).
+    params["transmat"] /= params["transmat"].sum(axis=1, keepdims=True)
+    params["startprob"] /= params["startprob"].sum()
+    return int(dead.size)
+
+
+def fit_baum_welch(params, emission, X, bounds, weights, max_iter, tol, rng=None):
     """Weighted Baum-Welch from ``params`` until the change of the weighted mean
     per-frame log-likelihood is below ``tol`` or ``max_iter`` M-steps.
+
+    With ``rng``, unused states are revived (at most ``n_states`` times) by
+    splitting the busiest state, see :func:`revive_dead_states`.
 
     Returns
     -------
@@ -287,14 +343,19 @@ def fit_baum_welch(params, emission, X, bounds, weights, max_iter, tol):
     lb = objective(ll)
     n_iter = 0
     converged = False
+    revivals_left = params["startprob"].shape[0] if rng is not None else 0
     while n_iter < max_iter:
         params = m_step(stats, emission, X, params)
         n_iter += 1
+        revived = 0
+        if revivals_left > 0:
+            revived = revive_dead_states(params, emission, stats["post"].sum(axis=0), rng)
+            revivals_left -= revived
         ll, stats = e_step(params, emission, X, bounds, weights)
         lb_new = objective(ll)
         change = lb_new - lb
         lb = lb_new
-        if np.isfinite(change) and abs(change) < tol:
+        if not revived and np.isfinite(change) and abs(change) < tol:
             converged = True
             break
     return params, lb, n_iter, converged

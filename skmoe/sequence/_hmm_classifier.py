@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
 
+from .._threading import blas_single_threaded
 from ._features import check_sequences
 from ._hmm_baum_welch import (
     CategoricalEmission,
@@ -133,32 +134,11 @@ class _BaseHMMClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
                     f"class, in the order of classes_ {classes.tolist()}); got {self.priors!r}."
                 )
         rng = check_random_state(self.random_state)
-        params = list(self._params) if warm else [None] * len(classes)
-        n_iter = np.zeros(len(classes), dtype=np.intp)
-        converged = np.ones(len(classes), dtype=bool)
-        lower_bound = np.full(len(classes), np.nan)
-        for c in range(len(classes)):
-            rows = np.flatnonzero((y_idx == c) & (sw > 0))
-            if rows.size == 0:
-                # Warm start: a class without weight keeps its previous model.
-                if hasattr(self, "lower_bound_"):
-                    lower_bound[c] = self.lower_bound_[c]
-                continue
-            Xc, bounds = concatenate([seqs[i] for i in rows])
-            wc = sw[rows]
-            if warm:
-                starts = [params[c]]
-            else:
-                starts = [None] * self.n_init
-            best = None
-            for p0 in starts:
-                if p0 is None:
-                    p0 = initial_params(emission, Xc, bounds, wc, self.n_states, rng)
-                run = fit_baum_welch(p0, emission, Xc, bounds, wc, self.max_iter, self.tol)
-                # First best on ties, and a finite objective beats NaN.
-                if best is None or run[1] > best[1]:
-                    best = run
-            params[c], lower_bound[c], n_iter[c], converged[c] = best
+        # Small matrices: BLAS/OpenMP threads (k-means) cost more than they gain.
+        with blas_single_threaded():
+            params, lower_bound, n_iter, converged = self._fit_classes(
+                seqs, y_idx, sw, len(classes), warm, emission, rng
+            )
         self.classes_ = classes
         self.class_prior_ = prior
         self._emission = emission
@@ -176,6 +156,36 @@ class _BaseHMMClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
                 ConvergenceWarning,
             )
         return self
+
+    def _fit_classes(self, seqs, y_idx, sw, n_classes, warm, emission, rng):
+        """Best of the restarts of each class's weighted Baum-Welch."""
+        params = list(self._params) if warm else [None] * n_classes
+        n_iter = np.zeros(n_classes, dtype=np.intp)
+        converged = np.ones(n_classes, dtype=bool)
+        lower_bound = np.full(n_classes, np.nan)
+        for c in range(n_classes):
+            rows = np.flatnonzero((y_idx == c) & (sw > 0))
+            if rows.size == 0:
+                # Warm start: a class without weight keeps its previous model.
+                if hasattr(self, "lower_bound_"):
+                    lower_bound[c] = self.lower_bound_[c]
+                continue
+            Xc, bounds = concatenate([seqs[i] for i in rows])
+            wc = sw[rows]
+            if warm:
+                starts = [params[c]]
+            else:
+                starts = [None] * self.n_init
+            best = None
+            for p0 in starts:
+                if p0 is None:
+                    p0 = initial_params(emission, Xc, bounds, wc, self.n_states, rng)
+                run = fit_baum_welch(p0, emission, Xc, bounds, wc, self.max_iter, self.tol, rng)
+                # First best on ties, and a finite objective beats NaN.
+                if best is None or run[1] > best[1]:
+                    best = run
+            params[c], lower_bound[c], n_iter[c], converged[c] = best
+        return params, lower_bound, n_iter, converged
 
     def _structure_key(self):
         return (self.n_states,)
@@ -204,6 +214,17 @@ class _BaseHMMClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
 
     def _check_predict_sequences(self, seqs):
         pass
+
+    def _log_joint(self, X):
+        """``log p(x_i, c) = log p(x_i | c) + log prior_c``, shape (n_sequences, n_classes).
+
+        A generative expert: with it, MixtureOfExpertsClassifier's E-step uses
+        the joint likelihood ``log p_k(x, y)``, so that the mixture is a
+        mixture of class-conditional HMMs whose exact M-step is weighted
+        Baum-Welch, and ``predict_proba`` is ``p(c | x) ∝ sum_k g_k p_k(x, c)``.
+        """
+        with np.errstate(divide="ignore"):
+            return self.class_log_likelihood(X) + np.log(self.class_prior_)
 
     def predict_log_proba(self, X, lengths=None):
         """Log posterior class probabilities by Bayes' rule with the class priors.

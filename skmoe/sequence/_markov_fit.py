@@ -41,22 +41,31 @@ def _log(p):
 def stationary_distribution(A):
     """Stationary distribution of the row-stochastic matrix ``A`` (S, S).
 
-    Least-squares solution of ``pi (I - A) = 0, sum(pi) = 1`` through the
-    pseudo-inverse of the stacked system (statsmodels' steady-state
-    initialisation), so a reducible chain still gets an answer.
+    Solves ``pi (I - A + 1 1^T) = 1^T``, which for an irreducible chain is
+    the unique solution of ``pi (I - A) = 0, sum(pi) = 1``; a reducible
+    chain (singular system) falls back on the least-squares solution through
+    the pseudo-inverse of the stacked system, statsmodels' steady-state
+    initialisation.
     """
-    S = A.shape[0]
-    M = np.vstack([(np.eye(S) - A).T, np.ones((1, S))])
-    pi = np.linalg.pinv(M)[:, -1]
-    pi = np.maximum(pi, 0.0)
-    return pi / pi.sum()
+    return stationary_distributions(np.asarray(A)[None])[0]
 
 
 def stationary_distributions(A):
     """Row-wise :func:`stationary_distribution` of a stack (n, S, S)."""
     n, S, _ = A.shape
-    M = np.concatenate([np.swapaxes(np.eye(S) - A, 1, 2), np.ones((n, 1, S))], axis=1)
-    pi = np.linalg.pinv(M)[:, :, -1]
+    M = np.swapaxes(np.eye(S) - A, 1, 2) + 1.0
+    pi = None
+    try:
+        pi = np.linalg.solve(M, np.ones((n, S, 1)))[:, :, 0]
+        if not (np.all(np.isfinite(pi)) and np.all(pi > -1e-12)):
+            pi = None
+        elif np.linalg.cond(M).max() > 1e12:
+            pi = None
+    except np.linalg.LinAlgError:
+        pi = None
+    if pi is None:
+        Ms = np.concatenate([np.swapaxes(np.eye(S) - A, 1, 2), np.ones((n, 1, S))], axis=1)
+        pi = np.linalg.pinv(Ms)[:, :, -1]
     pi = np.maximum(pi, 0.0)
     return pi / pi.sum(axis=1, keepdims=True)
 
@@ -238,7 +247,7 @@ def e_step(chain, log_emit, bounds, Xt, *, want_alpha=False):
         log_trans_h = np.ascontiguousarray(chain.log_A[None])
     else:
         first_logA = logA[firsts]
-    log_start = np.ascontiguousarray(chain.series_log_start(first_logA))
+    log_start = np.array(chain.series_log_start(first_logA), dtype=np.float64)  # own, writeable
     gamma = np.empty((n, S))
     gamma0 = np.empty((n_series, S))
     ll_series = np.empty(n_series)

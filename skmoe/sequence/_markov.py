@@ -1,0 +1,998 @@
+"""Markov-switching mixtures of experts for time series.
+
+A latent regime ``z_t`` follows a Markov chain and each regime is an expert:
+``p(y_t | x_t, z_t = k) = p_k(y_t | x_t)`` (Hamilton 1989; Meila & Jordan
+1996).  Transitions are homogeneous, or depend on the input through a
+softmax per origin regime (the input-output HMM of Bengio & Frasconi 1995).
+Fitted by EM on the log-space forward-backward kernel
+(:func:`skmoe._kernels.forward_backward`), finished for the built-in
+linear-Gaussian experts by a quasi-Newton polish of the exact likelihood.
+"""
+
+import warnings
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
+
+from .._base import BaseMixtureOfExperts
+from .._kernels._config import ABS_VARIANCE_FLOOR
+from .._threading import blas_single_threaded
+from ..experts import LinearExpert, LogisticExpert
+from ..experts._sets import (
+    _ClassifierSet,
+    _LinearGaussianSet,
+    _RegressorSet,
+    check_expert_kind,
+    is_builtin_linear,
+)
+from ._markov_fit import (
+    EM_SWITCH_TOL,
+    LinearGaussianPolish,
+    RegimeChain,
+    e_step,
+    stationary_distribution,
+    stationary_distributions,
+)
+
+
+def _check_lengths(lengths, n_samples, min_length=1):
+    """Series boundaries from ``lengths`` (None: one series of all rows)."""
+    if lengths is None:
+        lengths = np.array([n_samples])
+    else:
+        arr = np.asarray(lengths)
+        if arr.ndim != 1 or arr.size == 0:
+            raise ValueError(
+                f"lengths must be a non-empty 1-D sequence of series lengths; got {lengths!r}."
+            )
+        if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+            arr = arr.astype(np.int64)
+        if arr.dtype.kind not in "iu":
+            raise ValueError(f"lengths must hold integers; got dtype {arr.dtype}.")
+        if np.any(arr < 1):
+            raise ValueError(
+                f"Every series needs at least one observation; lengths contains "
+                f"{int(arr.min())} (series {int(np.argmin(arr))})."
+            )
+        if int(arr.sum()) != n_samples:
+            raise ValueError(
+                f"lengths sum to {int(arr.sum())} but X has {n_samples} rows; the series "
+                "lengths must add up to the number of samples."
+            )
+        lengths = arr.astype(np.int64)
+    short = np.flatnonzero(lengths < min_length)
+    if short.size:
+        s = int(short[0])
+        raise ValueError(
+            f"Each series needs at least n_regimes={min_length} observations to fit the "
+            f"model; series {s} has n_samples={int(lengths[s])}."
+        )
+    return np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+
+
+class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
+    """EM for a regime chain whose regimes are experts (shared machinery)."""
+
+    _parameter_constraints: dict = {
+        "experts": [None, HasMethods(["fit"]), list],
+        "n_regimes": [Interval(Integral, 1, None, closed="left")],
+        "transitions": [StrOptions({"homogeneous", "input"})],
+        "start": [StrOptions({"learned", "steady-state"})],
+        "expert_features": ["array-like", None],
+        "transition_features": ["array-like", None],
+        "transition_alpha": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "init_params": [StrOptions({"kmeans", "random"})],
+        "polish": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    _is_classifier = False
+
+    @abstractmethod
+    def __init__(
+        self,
+        experts=None,
+        *,
+        n_regimes=2,
+        transitions="homogeneous",
+        start="learned",
+        expert_features=None,
+        transition_features=None,
+        transition_alpha=1e-4,
+        max_iter=200,
+        tol=1e-8,
+        n_init=1,
+        init_params="kmeans",
+        polish=True,
+        random_state=None,
+        verbose=0,
+    ):
+        self.experts = experts
+        self.n_regimes = n_regimes
+        self.transitions = transitions
+        self.start = start
+        self.expert_features = expert_features
+        self.transition_features = transition_features
+        self.transition_alpha = transition_alpha
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_init = n_init
+        self.init_params = init_params
+        self.polish = polish
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ #
+    # Hooks
+    # ------------------------------------------------------------------ #
+    @abstractmethod
+    def _default_expert(self): ...
+
+    @abstractmethod
+    def _check_y(self, y):
+        """Validate and encode y at fit time (sets target-related state)."""
+
+    @abstractmethod
+    def _encode_y(self, y):
+        """Encode y for the scoring methods."""
+
+    @abstractmethod
+    def _make_expert_set(self, named, rng):
+        """The private expert set of one restart."""
+
+    @abstractmethod
+    def _y_features(self, y):
+        """Columns describing y for the k-means initialisation."""
+
+    # ------------------------------------------------------------------ #
+    # Validation
+    # ------------------------------------------------------------------ #
+    def _named_experts(self):
+        S = self.n_regimes
+        if self.experts is None:
+            named = [(f"regime{k}", self._default_expert()) for k in range(S)]
+        elif isinstance(self.experts, list):
+            named = []
+            for item in self.experts:
+                if not (
+                    isinstance(item, tuple)
+                    and len(item) == 2
+                    and isinstance(item[0], str)
+                    and hasattr(item[1], "fit")
+                ):
+                    raise ValueError(
+                        "experts must be None, an estimator, or a list of (name, estimator) "
+                        f"tuples with string names; got the item {item!r}."
+                    )
+                named.append(item)
+            if len(named) != S:
+                raise ValueError(
+                    f"experts lists {len(named)} estimators but n_regimes={S}; give one "
+                    "expert per regime."
+                )
+            names = [n for n, _ in named]
+            if len(set(names)) != len(names):
+                raise ValueError(f"Expert names must be unique; got {names}.")
+        else:
+            named = [(f"regime{k}", self.experts) for k in range(S)]
+        for name, est in named:
+            check_expert_kind(est, name, self._is_classifier)
+            if not has_fit_parameter(est, "sample_weight"):
+                raise ValueError(
+                    f"Expert {name!r} ({type(est).__name__}) does not accept sample_weight in "
+                    "fit; the M-step refits each regime's expert with the smoothed regime "
+                    "probabilities as sample weights."
+                )
+        return named
+
+    def _resolve(self, spec, param):
+        if spec is not None and np.asarray(spec).size == 0:
+            return np.empty(0, dtype=np.intp)
+        return BaseMixtureOfExperts._resolve_features(self, spec, param)
+
+    def _split(self, X):
+        Xe = X if self._expert_cols is None else np.ascontiguousarray(X[:, self._expert_cols])
+        if self.transitions == "homogeneous":
+            Xt = None
+        elif self._transition_cols is None:
+            Xt = X
+        else:
+            Xt = np.ascontiguousarray(X[:, self._transition_cols])
+        return Xe, Xt
+
+    def _check_X(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=np.float64)
+
+    def _check_Xy(self, X, y, lengths):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.ravel()
+        if y.ndim != 1 or y.shape[0] != X.shape[0]:
+            raise ValueError(f"y must have shape ({X.shape[0]},) to match X; got shape {y.shape}.")
+        y = self._encode_y(y)
+        bounds = _check_lengths(lengths, X.shape[0])
+        return X, y, bounds
+
+    # ------------------------------------------------------------------ #
+    # Fit
+    # ------------------------------------------------------------------ #
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, lengths=None):
+        """Fit the Markov-switching model by EM (and a quasi-Newton polish).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs, rows in time order within each series.
+        y : array-like of shape (n_samples,)
+            Targets.
+        lengths : array-like of int, default=None
+            Lengths of consecutive independent series in ``X`` (they add up to
+            ``n_samples``); None means one series.
+
+        Returns
+        -------
+        self : object
+        """
+        named = self._named_experts()
+        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=not self._is_classifier)
+        y = self._check_y(y)
+        bounds = _check_lengths(lengths, X.shape[0], min_length=self.n_regimes)
+        self._expert_cols = self._resolve(self.expert_features, "expert_features")
+        self._transition_cols = self._resolve(self.transition_features, "transition_features")
+        if self.transitions == "input" and self._transition_cols is not None and not self._transition_cols.size:
+            raise ValueError("transition_features selects no column; use transitions='homogeneous'.")
+        Xe, Xt = self._split(X)
+        rng = check_random_state(self.random_state)
+        seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_init)
+        best = None
+        for init, seed in enumerate(seeds):
+            # Small matrices only: a multi-threaded BLAS gains nothing here and
+            # its spinning workers slow every call down on a busy machine.
+            with blas_single_threaded():
+                run = self._run(Xe, Xt, y, bounds, named, seed, init)
+            if best is None or run["objective"] > best["objective"]:
+                best = run
+        self._chain = best["chain"]
+        self._expert_set = best["experts"]
+        self.n_iter_ = best["n_iter"]
+        self.n_polish_iter_ = best["n_polish_iter"]
+        self.converged_ = best["converged"]
+        self.lower_bound_ = best["objective"] / X.shape[0]
+        self.lower_bounds_ = np.asarray(best["history"])
+        self._expose(Xt, bounds)
+        if not self.converged_:
+            warnings.warn(
+                f"Best of {len(seeds)} restart(s) did not converge after {self.n_iter_} EM "
+                f"iterations and {self.n_polish_iter_} polish iterations. Try a larger "
+                "max_iter or tol.",
+                ConvergenceWarning,
+            )
+        return self
+
+    def _initial_labels(self, Xe, y, rng):
+        S = self.n_regimes
+        n = Xe.shape[0]
+        if S == 1:
+            return np.zeros(n, dtype=np.intp)
+        Z = np.column_stack([Xe, self._y_features(y)])
+        Z = Z - Z.mean(axis=0)
+        sd = Z.std(axis=0)
+        sd[sd <= 1e-12] = 1.0
+        Z /= sd
+        if self.init_params == "kmeans":
+            with warnings.catch_warnings(), blas_single_threaded():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                km = KMeans(n_clusters=S, n_init=1, random_state=rng.randint(np.iinfo(np.int32).max))
+                return km.fit(Z).labels_.astype(np.intp)
+        centres = Z[rng.choice(n, size=S, replace=False)]
+        d2 = ((Z[:, None, :] - centres[None]) ** 2).sum(axis=2)
+        return np.argmin(d2, axis=1).astype(np.intp)
+
+    def _log_emit(self, experts, Xe, y):
+        return np.ascontiguousarray(experts.log_prob(Xe, y), dtype=np.float64)
+
+    def _run(self, Xe, Xt, y, bounds, named, seed, init):
+        rng = np.random.RandomState(seed)
+        S = self.n_regimes
+        n = Xe.shape[0]
+        labels = self._initial_labels(Xe, y, rng)
+        resp = np.full((n, S), 0.1 / S)
+        resp[np.arange(n), labels] += 0.9
+        experts = self._make_expert_set(named, rng)
+        experts.fit(Xe, y, resp, iteration=0, init=init, rng=rng)
+        chain = RegimeChain(S, self.transitions, self.start, self.transition_alpha)
+        chain.init(Xt, bounds, labels, rng)
+        can_polish = self.polish and isinstance(experts, _LinearGaussianSet)
+        switch_tol = max(self.tol, EM_SWITCH_TOL) if can_polish else self.tol
+        history = []
+        prev = -np.inf
+        converged = False
+        n_iter = 0
+        for n_iter in range(1, self.max_iter + 1):
+            post = e_step(chain, self._log_emit(experts, Xe, y), bounds, Xt)
+            objective = post["ll"] - chain.penalty()
+            history.append(objective / n)
+            change = (objective - prev) / n
+            if self.verbose:
+                print(
+                    f"[{type(self).__name__}] restart {init} iteration {n_iter}: "
+                    f"mean log-likelihood {objective / n:.10g} (change {change:.3g})"
+                )
+            if abs(change) < switch_tol:
+                converged = not can_polish
+                break
+            prev = objective
+            if n_iter == self.max_iter:
+                break
+            experts.fit(Xe, y, post["gamma"], iteration=n_iter, init=init, rng=rng)
+            chain.m_step(post, Xt, bounds)
+        n_polish = 0
+        if can_polish:
+            polisher = LinearGaussianPolish(chain, experts, Xe, y, Xt, bounds)
+            res, gmax = polisher.run(max_iter=max(50, self.max_iter), gtol=1e-9)
+            n_polish = int(res.nit)
+            post = e_step(chain, self._log_emit(experts, Xe, y), bounds, Xt)
+            objective = post["ll"] - chain.penalty()
+            history.append(objective / n)
+            # Converged: the optimiser stopped on its own criteria with a
+            # small gradient, or EM itself had stalled below tol.
+            converged = gmax < 1e-5 or (len(history) > 1 and abs(history[-1] - history[-2]) < self.tol)
+            if self.verbose:
+                print(
+                    f"[{type(self).__name__}] restart {init} polish: {n_polish} L-BFGS iterations, "
+                    f"{polisher.n_evals} evaluations, mean log-likelihood {objective / n:.12g}, "
+                    f"max |gradient| {gmax:.2e} ({res.message})"
+                )
+        return dict(
+            chain=chain,
+            experts=experts,
+            objective=objective,
+            history=history,
+            n_iter=n_iter,
+            n_polish_iter=n_polish,
+            converged=converged,
+        )
+
+    def _expose(self, Xt, bounds):
+        ch = self._chain
+        S = self.n_regimes
+        self.experts_ = self._expert_set.estimators()
+        if ch.transitions == "homogeneous":
+            self.transition_matrix_ = np.exp(ch.log_A)
+            self.transition_matrix_ /= self.transition_matrix_.sum(axis=1, keepdims=True)
+        else:
+            coef, intercept = ch.raw_transition_coef()
+            self.transition_coef_ = coef
+            self.transition_intercept_ = intercept
+            rows = np.ones(Xt.shape[0], dtype=bool)
+            rows[bounds[:-1]] = False
+            if not rows.any():
+                rows[:] = True
+            A = np.exp(ch.log_trans_rows(Xt[rows]))
+            self.transition_matrix_ = A.mean(axis=0)
+        if ch.start == "learned":
+            self.start_proba_ = np.exp(ch.log_start)
+        elif ch.transitions == "homogeneous":
+            self.start_proba_ = stationary_distribution(self.transition_matrix_)
+        else:
+            self.start_proba_ = stationary_distributions(np.exp(ch.log_trans_rows(Xt[bounds[:-1]]))).mean(axis=0)
+        self.start_proba_ = self.start_proba_ / self.start_proba_.sum()
+        self.n_regimes_ = S
+
+    # ------------------------------------------------------------------ #
+    # Inference
+    # ------------------------------------------------------------------ #
+    def _posterior(self, X, y, lengths):
+        X, y, bounds = self._check_Xy(X, y, lengths)
+        Xe, Xt = self._split(X)
+        post = e_step(self._chain, self._log_emit(self._expert_set, Xe, y), bounds, Xt, want_alpha=True)
+        post["bounds"] = bounds
+        post["Xt"] = Xt
+        post["Xe"] = Xe
+        return post
+
+    @staticmethod
+    def _filtered(post):
+        la = post["log_alpha"]
+        m = la.max(axis=1, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0.0)
+        p = np.exp(la - m)
+        s = p.sum(axis=1, keepdims=True)
+        S = la.shape[1]
+        return np.where(s > 0, p / np.where(s > 0, s, 1.0), 1.0 / S)
+
+    def _predicted(self, post):
+        filt = self._filtered(post)
+        bounds = post["bounds"]
+        out = np.empty_like(filt)
+        logA = post["logA"]
+        A = np.exp(self._chain.log_A) if logA is None else None
+        for s in range(len(bounds) - 1):
+            a, b = bounds[s], bounds[s + 1]
+            out[a] = np.exp(post["log_start"][s])
+            if b - a > 1:
+                if A is not None:
+                    out[a + 1 : b] = filt[a : b - 1] @ A
+                else:
+                    out[a + 1 : b] = np.einsum("ti,tij->tj", filt[a : b - 1], np.exp(logA[a + 1 : b]))
+        return out / out.sum(axis=1, keepdims=True)
+
+    def filtered_regime_proba(self, X, y, lengths=None):
+        """Filtered regime probabilities ``p(z_t | y_1..t, x_1..t)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        lengths : array-like of int, default=None
+            Lengths of the consecutive series (None: one series).
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_regimes)
+        """
+        return self._filtered(self._posterior(X, y, lengths))
+
+    def smoothed_regime_proba(self, X, y, lengths=None):
+        """Smoothed regime probabilities ``p(z_t | y_1..T, x_1..T)`` (whole series).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        lengths : array-like of int, default=None
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_regimes)
+        """
+        return self._posterior(X, y, lengths)["gamma"]
+
+    def predicted_regime_proba(self, X, y, lengths=None):
+        """One-step-ahead regime probabilities ``p(z_t | y_1..t-1, x_1..t)``.
+
+        The first row of each series gets the start distribution.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        lengths : array-like of int, default=None
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_regimes)
+        """
+        return self._predicted(self._posterior(X, y, lengths))
+
+    def log_likelihood(self, X, y, lengths=None):
+        """Per-observation predictive log-density ``log p(y_t | y_1..t-1, x_1..t)``.
+
+        By the chain rule these add up, within each series, to the series'
+        log-likelihood, so ``log_likelihood(X, y, lengths).sum()`` is the
+        log-likelihood of the data (statsmodels' ``llf``; the array is its
+        ``llf_obs``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        lengths : array-like of int, default=None
+
+        Returns
+        -------
+        log_lik : ndarray of shape (n_samples,)
+        """
+        post = self._posterior(X, y, lengths)
+        la = post["log_alpha"]
+        m = la.max(axis=1)
+        finite = np.isfinite(m)
+        cum = np.full(la.shape[0], -np.inf)
+        cum[finite] = m[finite] + np.log(np.exp(la[finite] - m[finite, None]).sum(axis=1))
+        out = cum.copy()
+        bounds = post["bounds"]
+        for s in range(len(bounds) - 1):
+            a, b = bounds[s], bounds[s + 1]
+            out[a + 1 : b] = cum[a + 1 : b] - cum[a : b - 1]
+        return out
+
+    def predict_transition_matrix(self, X):
+        """Transition matrices ``P(z_t = j | z_{t-1} = i, x_t)`` for every row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        A : ndarray of shape (n_samples, n_regimes, n_regimes)
+            Row-stochastic; the same matrix on every row for homogeneous
+            transitions.
+        """
+        X = self._check_X(X)
+        _, Xt = self._split(X)
+        if Xt is None:
+            return np.broadcast_to(self.transition_matrix_, (X.shape[0],) + self.transition_matrix_.shape).copy()
+        return np.exp(self._chain.log_trans_rows(Xt))
+
+    def _stationary_rows(self, X):
+        """Long-run regime probabilities of each row (no observed history)."""
+        A = self.predict_transition_matrix(X)
+        if self.transitions == "homogeneous":
+            return np.broadcast_to(stationary_distribution(self.transition_matrix_), (X.shape[0], self.n_regimes))
+        return stationary_distributions(A)
+
+    def _n_parameters(self):
+        d_t = self.transition_coef_.shape[1] if self.transitions == "input" else 0
+        return self._chain.n_parameters(d_t) + self._expert_set.n_parameters()
+
+    def bic(self, X, y, lengths=None):
+        """Bayesian information criterion ``-2 log L + p log n`` (lower is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        lengths : array-like of int, default=None
+
+        Returns
+        -------
+        bic : float
+        """
+        ll = self.log_likelihood(X, y, lengths)
+        return float(-2.0 * ll.sum() + self._n_parameters() * np.log(ll.shape[0]))
+
+    def aic(self, X, y, lengths=None):
+        """Akaike information criterion ``-2 log L + 2 p`` (lower is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        lengths : array-like of int, default=None
+
+        Returns
+        -------
+        aic : float
+        """
+        ll = self.log_likelihood(X, y, lengths)
+        return float(-2.0 * ll.sum() + 2.0 * self._n_parameters())
+
+
+_COMMON_DOC = """
+    Parameters
+    ----------
+    experts : None, estimator or list of (str, estimator), default=None
+        The regimes' experts.  ``None``: the built-in {builtin}.  An
+        estimator is cloned ``n_regimes`` times; a list gives one
+        ``(name, estimator)`` per regime.  Experts must accept
+        ``sample_weight`` in ``fit``: the M-step refits expert ``k`` on every
+        row weighted by the smoothed probability of regime ``k``.
+    n_regimes : int, default=2
+        Number of regimes (states of the Markov chain).
+    transitions : {{"homogeneous", "input"}}, default="homogeneous"
+        ``"homogeneous"``: one transition matrix.  ``"input"``: the row of
+        origin regime ``i`` is ``softmax(x_t W_i + b_i)`` of the input of the
+        arriving step (``x_t`` governs the move from ``t - 1`` to ``t``), fitted
+        on the posterior transition probabilities by penalised multinomial
+        regression.
+    start : {{"learned", "steady-state"}}, default="learned"
+        Distribution of the first regime of every series: estimated (from the
+        first posteriors of all series), or the stationary distribution of the
+        transition matrix (at the series' first row for input transitions),
+        statsmodels' default.
+    expert_features, transition_features : array-like of int, str or bool, default=None
+        Columns of X the experts and the transitions see (indices, names of a
+        DataFrame's columns, or a boolean mask); None means all.  An empty
+        list gives experts that see no column (a regime-specific constant).
+    transition_alpha : float, default=1e-4
+        Ridge on the standardised transition slopes (``transitions="input"``),
+        on the scale of a summed log-likelihood.
+    max_iter : int, default=200
+        Maximum EM iterations per restart.
+    tol : float, default=1e-8
+        Convergence tolerance on the change of the mean (per-observation)
+        log-likelihood between EM iterations.  With the built-in experts
+        EM hands over to the polish once the change is below
+        ``max(tol, 1e-5)``.
+    n_init : int, default=1
+        Restarts (k-means or random initial regimes, random initial
+        persistence); the best log-likelihood is kept.
+    init_params : {{"kmeans", "random"}}, default="kmeans"
+        Initial regimes: k-means on standardised (expert inputs, target), or
+        the nearest of ``n_regimes`` random rows.
+    polish : bool, default=True
+        With the built-in linear-Gaussian experts, finish EM with L-BFGS on the
+        exact log-likelihood (gradient by Fisher's identity): EM is slow when
+        regimes overlap or switch often, the polish converges fast there.
+        Ignored for other experts.
+    random_state : int, RandomState instance or None, default=None
+    verbose : int, default=0
+        Print the log-likelihood at every iteration.
+"""
+
+
+class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
+    __doc__ = (
+        """Markov-switching regression: each regime of a hidden Markov chain is an expert.
+
+    ``y_t | z_t = k ~ N(f_k(x_t), sigma_k^2)`` with ``z_t`` a Markov chain
+    (Hamilton 1989); with ``transitions="input"`` the chain's transition
+    probabilities depend on ``x_t`` (an input-output HMM, Bengio & Frasconi
+    1995).  Equivalent to statsmodels' ``MarkovRegression`` with
+    ``switching_variance=True`` (and ``exog_tvtp`` for input transitions).
+"""
+        + _COMMON_DOC.format(builtin="linear-Gaussian expert (:class:`~skmoe.experts.LinearExpert`, solved in closed form)")
+        + """    variance_floor : float, default=1e-6
+        Noise variances are kept above ``variance_floor * var(y)``.
+
+    Attributes
+    ----------
+    experts_ : list of estimators
+        The fitted expert of each regime.
+    noise_variance_ : ndarray of shape (n_regimes,)
+    transition_matrix_ : ndarray of shape (n_regimes, n_regimes)
+        Row-stochastic ``P(z_t = j | z_{t-1} = i)``; with input transitions
+        the average of the fitted matrices over the training transitions.
+    transition_coef_ : ndarray of shape (n_regimes, n_transition_features, n_regimes)
+        Input transitions only: slopes of the softmax of each origin regime.
+    transition_intercept_ : ndarray of shape (n_regimes, n_regimes)
+        Input transitions only.
+    start_proba_ : ndarray of shape (n_regimes,)
+        Start distribution (learned, or the stationary one).
+    n_iter_ : int
+        EM iterations of the selected restart.
+    n_polish_iter_ : int
+        L-BFGS iterations of the polish (0 without it).
+    converged_ : bool
+    lower_bound_ : float
+        Final mean log-likelihood per observation (minus the transition
+        penalty per observation).
+    lower_bounds_ : ndarray
+        Its history (EM iterations, then the polished value).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features,)
+
+    See Also
+    --------
+    MarkovSwitchingClassifier : the same model for class labels.
+    skmoe.MixtureOfExpertsRegressor : independent (not Markov) regimes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmoe import MarkovSwitchingRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> z = (np.arange(300) // 50) % 2
+    >>> X = rng.randn(300, 1)
+    >>> y = np.where(z == 0, 2 * X[:, 0], -X[:, 0] + 3) + 0.3 * rng.randn(300)
+    >>> ms = MarkovSwitchingRegressor(n_regimes=2, random_state=0).fit(X, y)
+    >>> ms.transition_matrix_.round(1)
+    array([[1. , 0. ],
+           [0. , 1. ]])
+    """
+    )
+
+    _parameter_constraints = {
+        **_BaseMarkovSwitching._parameter_constraints,
+        "variance_floor": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        experts=None,
+        *,
+        n_regimes=2,
+        transitions="homogeneous",
+        start="learned",
+        expert_features=None,
+        transition_features=None,
+        transition_alpha=1e-4,
+        max_iter=200,
+        tol=1e-8,
+        n_init=1,
+        init_params="kmeans",
+        polish=True,
+        variance_floor=1e-6,
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            experts,
+            n_regimes=n_regimes,
+            transitions=transitions,
+            start=start,
+            expert_features=expert_features,
+            transition_features=transition_features,
+            transition_alpha=transition_alpha,
+            max_iter=max_iter,
+            tol=tol,
+            n_init=n_init,
+            init_params=init_params,
+            polish=polish,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.variance_floor = variance_floor
+
+    def _default_expert(self):
+        return LinearExpert()
+
+    def _check_y(self, y):
+        y = np.asarray(y, dtype=np.float64)
+        mean = float(y.mean())
+        self._var_floor = max(self.variance_floor * float(y.var()), ABS_VARIANCE_FLOOR * (1.0 + mean * mean))
+        return y
+
+    def _encode_y(self, y):
+        try:
+            y = np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"y must be numeric; got dtype {np.asarray(y).dtype}.") from None
+        if not np.all(np.isfinite(y)):
+            raise ValueError("Input y contains NaN or infinity.")
+        return y
+
+    def _y_features(self, y):
+        return y[:, None]
+
+    def _make_expert_set(self, named, rng):
+        ests = [est for _, est in named]
+        if all(is_builtin_linear(e) for e in ests) and len({e.alpha for e in ests}) == 1:
+            return _LinearGaussianSet(len(named), ests[0].alpha, self._var_floor)
+        return _RegressorSet(named, "weighted", None, rng, self._var_floor)
+
+    def _expose(self, Xt, bounds):
+        super()._expose(Xt, bounds)
+        self.noise_variance_ = np.asarray(self._expert_set.variance, dtype=np.float64).copy()
+
+    def predict_regimes(self, X):
+        """Each regime's prediction ``f_k(x)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        pred : ndarray of shape (n_samples, n_regimes)
+        """
+        X = self._check_X(X)
+        Xe, _ = self._split(X)
+        return self._expert_set.predict(Xe)
+
+    def predict(self, X):
+        """Mean prediction with no observed history: the regimes weighted by
+        the chain's long-run (stationary) probabilities.
+
+        Row by row and independent of the batch; use :meth:`predict_one_step`
+        for forecasts that use the observed past of the series.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        X = self._check_X(X)
+        Xe, _ = self._split(X)
+        return np.sum(self._stationary_rows(X) * self._expert_set.predict(Xe), axis=1)
+
+    def predict_one_step(self, X, y, lengths=None, return_std=False):
+        """One-step-ahead predictive mean ``E[y_t | y_1..t-1, x_1..t]``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Observed targets; ``y_t`` itself is not used for row ``t``.
+        lengths : array-like of int, default=None
+        return_std : bool, default=False
+            Also return the predictive standard deviation (of the Gaussian
+            mixture over regimes).
+
+        Returns
+        -------
+        mean : ndarray of shape (n_samples,)
+        std : ndarray of shape (n_samples,), only if ``return_std``
+        """
+        post = self._posterior(X, y, lengths)
+        pred = self._predicted(post)
+        f = self._expert_set.predict(post["Xe"])
+        mean = np.sum(pred * f, axis=1)
+        if not return_std:
+            return mean
+        second = np.sum(pred * (f * f + np.asarray(self._expert_set.variance)[None, :]), axis=1)
+        return mean, np.sqrt(np.maximum(second - mean * mean, 0.0))
+
+
+class MarkovSwitchingClassifier(ClassifierMixin, _BaseMarkovSwitching):
+    __doc__ = (
+        """Markov-switching classification: each regime of a hidden Markov chain is a classifier.
+
+    ``P(y_t = c | x_t, z_t = k) = p_k(c | x_t)`` with ``z_t`` a Markov chain
+    (homogeneous, or input-dependent as in Bengio & Frasconi's input-output
+    HMM); fitted by EM with the smoothed regime probabilities as sample
+    weights of each regime's classifier.
+"""
+        + _COMMON_DOC.format(builtin="multinomial logistic expert (:class:`~skmoe.experts.LogisticExpert`)")
+        + """
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    experts_ : list of estimators
+    transition_matrix_ : ndarray of shape (n_regimes, n_regimes)
+        Row-stochastic; with input transitions the average of the fitted
+        matrices over the training transitions.
+    transition_coef_, transition_intercept_ : ndarray
+        Input transitions only (see :class:`MarkovSwitchingRegressor`).
+    start_proba_ : ndarray of shape (n_regimes,)
+    n_iter_ : int
+    n_polish_iter_ : int
+        Always 0 (the polish is for the built-in linear-Gaussian experts).
+    converged_ : bool
+    lower_bound_ : float
+    lower_bounds_ : ndarray
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features,)
+
+    See Also
+    --------
+    MarkovSwitchingRegressor : the same model for real targets.
+    skmoe.MixtureOfExpertsClassifier : independent (not Markov) regimes.
+    """
+    )
+
+    _is_classifier = True
+
+    def __init__(
+        self,
+        experts=None,
+        *,
+        n_regimes=2,
+        transitions="homogeneous",
+        start="learned",
+        expert_features=None,
+        transition_features=None,
+        transition_alpha=1e-4,
+        max_iter=200,
+        tol=1e-8,
+        n_init=1,
+        init_params="kmeans",
+        polish=True,
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            experts,
+            n_regimes=n_regimes,
+            transitions=transitions,
+            start=start,
+            expert_features=expert_features,
+            transition_features=transition_features,
+            transition_alpha=transition_alpha,
+            max_iter=max_iter,
+            tol=tol,
+            n_init=n_init,
+            init_params=init_params,
+            polish=polish,
+            random_state=random_state,
+            verbose=verbose,
+        )
+
+    def _default_expert(self):
+        return LogisticExpert()
+
+    def _check_y(self, y):
+        check_classification_targets(y)
+        enc = LabelEncoder().fit(y)
+        if len(enc.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 classes in y; got one class only "
+                f"({enc.classes_[0]!r})."
+            )
+        self.classes_ = enc.classes_
+        return enc.transform(y).astype(np.intp)
+
+    def _encode_y(self, y):
+        idx = np.searchsorted(self.classes_, y)
+        idx = np.clip(idx, 0, len(self.classes_) - 1)
+        bad = self.classes_[idx] != y
+        if np.any(bad):
+            raise ValueError(
+                f"y contains labels not seen in fit: {np.unique(np.asarray(y)[bad]).tolist()[:5]}."
+            )
+        return idx.astype(np.intp)
+
+    def _y_features(self, y):
+        # As in MixtureOfExpertsClassifier: cluster on X alone.
+        return np.empty((y.shape[0], 0))
+
+    def _make_expert_set(self, named, rng):
+        return _ClassifierSet(named, "weighted", None, rng, len(self.classes_))
+
+    def predict_regimes_proba(self, X):
+        """Each regime's class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_regimes, n_classes)
+        """
+        X = self._check_X(X)
+        Xe, _ = self._split(X)
+        return self._expert_set.predict_proba(Xe)
+
+    def predict_proba(self, X):
+        """Class probabilities with no observed history: the regimes weighted by
+        the chain's long-run (stationary) probabilities, row by row.
+
+        Use :meth:`predict_proba_one_step` for forecasts that use the observed
+        past labels of the series.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        X = self._check_X(X)
+        Xe, _ = self._split(X)
+        w = self._stationary_rows(X)
+        return np.einsum("nk,nkc->nc", w, self._expert_set.predict_proba(Xe))
+
+    def predict(self, X):
+        """Most probable class under :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def predict_proba_one_step(self, X, y, lengths=None):
+        """One-step-ahead class probabilities ``P(y_t | y_1..t-1, x_1..t)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Observed labels; ``y_t`` itself is not used for row ``t``.
+        lengths : array-like of int, default=None
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        post = self._posterior(X, y, lengths)
+        pred = self._predicted(post)
+        return np.einsum("nk,nkc->nc", pred, self._expert_set.predict_proba(post["Xe"]))
