@@ -530,8 +530,11 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             gate._initialize(self._gx(X), len(named), sample_weight=sw)
             experts = self._make_expert_set(named, rng, n_jobs)
             resp = self._initial_resp(X, y, sw, len(named), rng)
-            # A tree gate places the initial clusters on its leaves.
-            if hasattr(gate, "_arrange_responsibilities"):
+            # A tree gate places the initial clusters on its leaves so that
+            # nearby clusters are siblings (HME local optima are mostly wrong
+            # sibling pairs).  Only in the first restart: the others keep
+            # k-means' arbitrary numbering, whose diversity restarts need.
+            if init == 0 and hasattr(gate, "_arrange_responsibilities"):
                 resp = gate._arrange_responsibilities(self._gx(X), resp, sw)
             self._m_step(X, y, sw, resp, gate, experts, 0, init, rng)
         sw_sum = sw.sum()

@@ -48,6 +48,7 @@ from ._threading import blas_single_threaded, block_bounds, map_blocks
 _BLOCK_ROWS = 4096
 # Rows per chunk of the BLAS-based passes over X (moments, Gram matrices).
 _CHUNK_ROWS = 16384
+_EPS = np.finfo(np.float64).eps
 
 
 def loss_grad_blocks(X, W, b, targets, weights):
@@ -305,16 +306,30 @@ def _fit_multinomial(X, targets, weights, alpha, mean, scale, V0, c0, max_iter, 
                 break
         step = 1.0
         accepted = False
-        for _ in range(40):
-            theta_new = theta + step * direction
+        gmax = float(np.max(np.abs(g)))
+        if -slope <= 16.0 * _EPS * max(abs(f), 1.0):
+            # Rounding regime: the predicted decrease is below the
+            # resolution of f, so Armijo's test is noise.  Take the
+            # quasi-Newton step if it does not increase the computed
+            # objective and clearly reduces the gradient; otherwise no
+            # further progress can be measured.
+            theta_new = theta + direction
             f_new, g_new = fun(theta_new)
-            if f_new <= f + 1e-4 * step * slope:
-                accepted = True
+            if not (f_new <= f and float(np.max(np.abs(g_new))) <= 0.9 * gmax):
                 break
-            # Safeguarded quadratic interpolation of the step.
-            denom = 2.0 * (f_new - f - step * slope)
-            trial = -slope * step * step / denom if denom > 0 and np.isfinite(denom) else 0.5 * step
-            step = min(max(trial, 0.1 * step), 0.5 * step)
+            rounding = accepted = True
+        else:
+            rounding = False
+            for _ in range(40):
+                theta_new = theta + step * direction
+                f_new, g_new = fun(theta_new)
+                if f_new <= f + 1e-4 * step * slope:
+                    accepted = True
+                    break
+                # Safeguarded quadratic interpolation of the step.
+                denom = 2.0 * (f_new - f - step * slope)
+                trial = -slope * step * step / denom if denom > 0 and np.isfinite(denom) else 0.5 * step
+                step = min(max(trial, 0.1 * step), 0.5 * step)
         if not accepted:
             break
         n_iter += 1
@@ -328,7 +343,7 @@ def _fit_multinomial(X, targets, weights, alpha, mean, scale, V0, c0, max_iter, 
             state.gamma = sy / float(np.vdot(y, apply_h0(y)))
         decrease = f - f_new
         theta, f, g = theta_new, f_new, g_new
-        if decrease <= ftol * max(abs(f), abs(f + decrease), 1.0):
+        if not rounding and decrease <= ftol * max(abs(f), abs(f + decrease), 1.0):
             break
     V = theta[:n_features].copy()
     c = theta[n_features].copy()

@@ -33,6 +33,12 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         per pair (``n_experts`` is then ignored); their parameters are
         settable as ``experts__<name>__<param>``.  Experts must accept
         ``sample_weight`` in ``fit`` unless ``m_step="stochastic"``.
+        :class:`~skmoe.experts.StudentTExpert` (heavy-tailed noise),
+        :class:`~skmoe.experts.PoissonExpert` (counts) and
+        :class:`~skmoe.experts.BinomialExpert` (proportions out of
+        ``n_trials``) replace the Gaussian noise model by their family's
+        likelihood, in the E-step, ``log_likelihood``, ``bic`` / ``aic`` and
+        the predictive methods; all experts must then be of that one class.
     n_experts : int, default=2
         Number of experts when ``experts`` is None or a single estimator.
     gate : {"softmax", "constant"} or gate object, default="softmax"
@@ -85,7 +91,9 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
     gate_ : gate object
         Fitted gate.
     noise_variance_ : ndarray of shape (n_experts,)
-        Gaussian noise variance of each expert.
+        Gaussian noise variance of each expert.  Not defined for the
+        Student-t, Poisson and binomial experts, whose fitted ``experts_``
+        carry their own parameters (``scale_``, ``df_``).
     n_experts_ : int
     n_iter_ : int
         EM iterations of the selected restart.

@@ -30,7 +30,7 @@ from sklearn.utils.estimator_checks import (
 
 from skmoe import MixtureOfExpertsClassifier, MixtureOfExpertsRegressor
 from skmoe.experts import LinearExpert, LogisticExpert
-from skmoe.gating import ConstantGate, SoftmaxGate
+from skmoe.gating import ConstantGate, GaussianGate, HierarchicalGate, SoftmaxGate
 
 # Small settings keep the whole file fast: the checks fit each estimator
 # dozens of times on tiny data sets.
@@ -41,11 +41,16 @@ MIXTURES = [
     MixtureOfExpertsRegressor(DecisionTreeRegressor(max_depth=3), **_FAST),
     MixtureOfExpertsClassifier(**_FAST),
     MixtureOfExpertsClassifier(DecisionTreeClassifier(max_depth=3), **_FAST),
+    MixtureOfExpertsRegressor(gate=HierarchicalGate(depth=1), **_FAST),
+    MixtureOfExpertsRegressor(gate=HierarchicalGate(depth=2), **_FAST),
+    MixtureOfExpertsRegressor(gate=GaussianGate(), **_FAST),
+    MixtureOfExpertsClassifier(gate=HierarchicalGate(depth=2), **_FAST),
+    MixtureOfExpertsClassifier(gate=GaussianGate(), **_FAST),
 ]
 
 EXPERTS = [LinearExpert(), LogisticExpert(max_iter=50)]
 
-GATES = [SoftmaxGate(), ConstantGate()]
+GATES = [SoftmaxGate(), ConstantGate(), HierarchicalGate(), GaussianGate()]
 
 _MIXTURE_SAMPLE_WEIGHT_REASON = (
     "EM starts from k-means, whose k-means++ seeding draws rows at random: "
@@ -78,6 +83,9 @@ def _expected_failed_checks(estimator):
 def _ids(estimator):
     experts = estimator.get_params(deep=False).get("experts")
     suffix = "" if experts is None else f"[{type(experts).__name__}]"
+    gate = estimator.get_params(deep=False).get("gate")
+    if gate is not None and not isinstance(gate, str):
+        suffix += f"[{gate!r}]"
     return f"{type(estimator).__name__}{suffix}"
 
 

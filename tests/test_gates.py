@@ -231,14 +231,14 @@ def test_depth_one_hme_is_the_softmax_gate(K):
     assert_allclose(hme.predict_gate(X), soft.predict_gate(X), rtol=0, atol=1e-6)
     assert_allclose(hme.predict(X), soft.predict(X), rtol=0, atol=1e-6 * np.abs(y).max())
     assert_allclose(hme.noise_variance_, soft.noise_variance_, rtol=1e-6)
-    assert_allclose(hme.log_likelihood(X, y), soft.log_likelihood(X, y), rtol=0, atol=1e-6)
+    assert_allclose(hme.log_likelihood(X, y), soft.log_likelihood(X, y), rtol=1e-6, atol=1e-6)
     # The root's parameters are the softmax gate's, in the same gauge (the
     # penalty pins the common shift of the slopes, both centre the intercepts).
     assert hme.gate_.coef_.shape == (1, 2, K) and hme.gate_.intercept_.shape == (1, K)
     assert_allclose(hme.gate_.coef_[0], soft.gate_.coef_, rtol=0, atol=1e-5)
     assert_allclose(hme.gate_.intercept_[0], soft.gate_.intercept_, rtol=0, atol=1e-5)
     assert hme.gate_._n_parameters() == soft.gate_._n_parameters()
-    assert hme.bic(X, y) == pytest.approx(soft.bic(X, y), rel=1e-9)
+    assert hme.bic(X, y) == pytest.approx(soft.bic(X, y), rel=1e-7)
 
 
 def test_depth_one_hme_is_the_softmax_gate_classifier():
@@ -251,7 +251,7 @@ def test_depth_one_hme_is_the_softmax_gate_classifier():
         ).fit(X, y)
         for gate in (SoftmaxGate(**gate_kw), HierarchicalGate(depth=1, **gate_kw))
     )
-    assert_allclose(hme.lower_bounds_, soft.lower_bounds_, rtol=0, atol=1e-9)
+    assert_allclose(hme.lower_bounds_, soft.lower_bounds_, rtol=0, atol=1e-8)
     assert_allclose(hme.predict_proba(X), soft.predict_proba(X), rtol=0, atol=1e-6)
 
 
@@ -283,7 +283,7 @@ def _assert_monotone(moe, out, seed):
 
 
 @pytest.mark.parametrize(
-    "depth, branching, n_seeds", [(2, 2, 16), (1, 3, 6), (3, 2, 4)], ids=["2x2", "1x3", "3x2"]
+    "depth, branching, n_seeds", [(2, 2, 12), (1, 3, 5), (3, 2, 3)], ids=["2x2", "1x3", "3x2"]
 )
 def test_hme_lower_bound_never_decreases(depth, branching, n_seeds, capsys):
     n_steps = 0
@@ -292,7 +292,7 @@ def test_hme_lower_bound_never_decreases(depth, branching, n_seeds, capsys):
         sw = np.random.RandomState(seed).uniform(0.2, 2.0, 120) if seed % 2 else None
         moe = MixtureOfExpertsRegressor(
             gate=_exact_hme(depth=depth, branching=branching, alpha=[1e-2, 1.0][seed % 2]),
-            max_iter=150, tol=1e-9, init_params="random" if seed % 3 == 0 else "kmeans",
+            max_iter=60, tol=1e-9, init_params="random" if seed % 3 == 0 else "kmeans",
             random_state=seed, verbose=1,
         )
         out = _fit_traced(moe, capsys, X, y, sw)
@@ -307,12 +307,12 @@ def test_gaussian_gate_joint_lower_bound_never_decreases(covariance_type, capsys
     # it is not, as in GaussianMixture, whose own monotonicity test also sets
     # reg_covar=0).
     n_steps = 0
-    for seed in range(8):
+    for seed in range(6):
         X, y, _ = make_moe_regression(n_samples=100, n_features=2, n_experts=3, random_state=seed)
         sw = np.random.RandomState(seed).uniform(0.2, 2.0, 100) if seed % 2 else None
         moe = MixtureOfExpertsRegressor(
             n_experts=3, gate=GaussianGate(covariance_type=covariance_type, reg_covar=0.0),
-            max_iter=200, tol=1e-10, init_params="random" if seed % 3 == 0 else "kmeans",
+            max_iter=100, tol=1e-10, init_params="random" if seed % 3 == 0 else "kmeans",
             random_state=seed, verbose=1,
         )
         out = _fit_traced(moe, capsys, X, y, sw)
@@ -321,7 +321,7 @@ def test_gaussian_gate_joint_lower_bound_never_decreases(covariance_type, capsys
         sw_ = np.ones(100) if sw is None else sw
         joint = moe.log_likelihood(X, y) + moe.gate_._log_marginal(X)
         assert_allclose(moe.lower_bound_, sw_ @ joint / sw_.sum(), rtol=0, atol=1e-10)
-    assert n_steps > 5 * 8
+    assert n_steps > 5 * 6
 
 
 # --------------------------------------------------------------------------- #
@@ -492,6 +492,26 @@ def test_hme_node_parameters_exposed(depth, branching):
     assert_allclose(moe.predict_gate(X), np.exp(expected), rtol=1e-10, atol=1e-14)
     assert_allclose(gate.predict_proba(X), np.exp(expected), rtol=1e-10, atol=1e-14)
     assert_allclose(moe.predict_gate(X).sum(axis=1), 1.0, rtol=1e-12)
+
+
+def test_initial_clusters_placed_as_siblings_by_proximity():
+    # Four clusters numbered so that 0, 1 and 2, 3 are far apart: the first
+    # restart regroups them so that close clusters share a parent.
+    from skmoe.gating._hierarchical import _tree_order
+
+    centres = np.array([[0.0, 0.0], [10.0, 0.0], [0.2, 0.1], [10.1, 0.3]])
+    order = _tree_order(centres, np.ones(4), 2)
+    assert {frozenset(order[:2]), frozenset(order[2:])} == {frozenset({0, 2}), frozenset({1, 3})}
+    # Ternary depth 2 (280 groupings, exhaustive) and binary depth 5 (greedy):
+    # a permutation, and well-separated triples / pairs end up as siblings.
+    rng = np.random.RandomState(0)
+    for branching, depth in [(3, 2), (2, 5)]:
+        m = branching**depth
+        groups = rng.permutation(m) // branching  # hidden sibling groups
+        centres = 100.0 * rng.standard_normal((m // branching, 3))[groups] + rng.standard_normal((m, 3))
+        order = _tree_order(centres, rng.uniform(1, 2, m), branching)
+        assert sorted(order) == list(range(m))
+        assert all(len(set(groups[order[i : i + branching]])) == 1 for i in range(0, m, branching))
 
 
 def test_gate_string_hierarchical_uses_the_default_tree():

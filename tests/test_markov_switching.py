@@ -305,7 +305,7 @@ def test_lengths_are_independent_series():
 def test_learned_start_from_several_series():
     rng = np.random.RandomState(4)
     parts = []
-    for s in range(30):
+    for _ in range(30):
         X, y, z = _simulate(40, [0.97, 0.97], rng)
         parts.append((X, y, z))
     X = np.vstack([p[0] for p in parts])

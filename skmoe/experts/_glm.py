@@ -3,17 +3,23 @@
 Both are generalised linear models with a canonical link, so one solver
 serves them: the weighted log-likelihood of expert k,
 
-    sum_i W_ik (t_i eta_ik - b(eta_ik)) - 0.5 * alpha_k * m_k * sum_j var_kj beta_kj^2,
+    sum_i W_ik (t_i eta_ik - b(eta_ik)) - 0.5 * alpha_k * N * sum_j var_j beta_kj^2,
 
 with ``eta_ik = x_i . beta_k + c_k``, ``t_i`` the count (Poisson,
 ``b = exp``) or the number of successes (binomial, ``b = m log(1 + e^eta)``),
-``m_k = sum_i W_ik`` and ``var_kj`` the ``W_k``-weighted variance of feature j
-(a ridge on standardised slopes, intercept free, as in
-:class:`~skmoe.experts.LinearExpert`), is maximised by Newton's method
-(= IRLS) with step halving, all K experts at once: one weighted Gram
-matrix per expert and Newton step, warm-started from the previous EM
-iteration.  Every accepted step increases the objective, so an M-step cut
-short by ``max_iter`` is still a generalised-EM step.
+``N = sum_i w_i`` the total sample weight and ``var_j`` the
+``w``-weighted variance of feature j over all rows (a ridge on standardised
+slopes, intercept free), is maximised by Newton's method (= IRLS) with step
+halving, all K experts at once: one weighted Gram matrix per expert and
+Newton step, warm-started from the previous EM iteration.  Every accepted
+step increases the objective, so an M-step cut short by ``max_iter`` is
+still a generalised-EM step.
+
+The penalty uses the moments and the weight of all rows, not of expert k's
+share: it is then a fixed function of the coefficients, the mixture's EM
+objective includes it (``penalty()``, subtracted in ``lower_bound_``) and EM
+never decreases that objective.  For one expert it is the standalone
+expert's penalty.
 """
 
 from numbers import Integral, Real
@@ -41,7 +47,7 @@ def _weighted_moments(X, w):
     return mean, scale
 
 
-def fit_canonical_glm(Z, t, W, V, c, family, alpha, max_iter, tol):
+def fit_canonical_glm(Z, t, W, V, c, family, ridge, max_iter, tol):
     """Penalised weighted Newton (IRLS) for K canonical-link GLMs sharing a design.
 
     Parameters
@@ -57,8 +63,8 @@ def fit_canonical_glm(Z, t, W, V, c, family, alpha, max_iter, tol):
     c : ndarray of shape (K,)
         Starting intercepts.
     family : object with ``cumulant(eta)`` and ``mean_var(eta)``
-    alpha : ndarray of shape (K,)
-        Ridge on the slopes, times ``m_k`` and the ``W_k``-weighted variance of Z.
+    ridge : ndarray of shape (K,)
+        Penalty ``0.5 * ridge_k * ||V_k||^2`` on the standardised slopes.
     max_iter : int
     tol : float
         Stop an expert when half its Newton decrement (the predicted gain of
@@ -76,13 +82,7 @@ def fit_canonical_glm(Z, t, W, V, c, family, alpha, max_iter, tol):
     mass = W.sum(axis=0)
     V = V.copy()
     c = c.copy()
-    if np.any(alpha > 0):
-        m_safe = np.maximum(mass, 1e-300)
-        mz = (W.T @ Z) / m_safe[:, None]
-        vz = (W.T @ (Z * Z)) / m_safe[:, None] - mz * mz
-        P = alpha[:, None] * mass[:, None] * np.maximum(vz, 1e-12)
-    else:
-        P = np.zeros((K, d))
+    P = np.repeat(np.asarray(ridge, dtype=np.float64)[:, None], d, axis=1)
     positive = W > 0
 
     def objective(V_, c_):
@@ -97,7 +97,8 @@ def fit_canonical_glm(Z, t, W, V, c, family, alpha, max_iter, tol):
     active = mass > 0
     zeros = np.zeros(n)
     n_iter = 0
-    for n_iter in range(1, max_iter + 1):
+    while n_iter < max_iter:
+        n_iter += 1
         with np.errstate(over="ignore", invalid="ignore"):
             mu, v = family.mean_var(eta)
             R = np.where(positive, W * (t[:, None] - mu), 0.0)
@@ -184,7 +185,13 @@ class _GLMSet:
 
     def fit(self, X, y, W, iteration=0, init=0, rng=None):
         t = self._sufficient(y)
-        mean, scale = _weighted_moments(X, W.sum(axis=1))
+        # Responsibilities sum to one over experts: W.sum(axis=1) is the
+        # sample weight, and the standardisation is the same at every EM
+        # iteration.
+        w_rows = W.sum(axis=1)
+        mean, scale = _weighted_moments(X, w_rows)
+        self._ridge = self.alpha * float(w_rows.sum())
+        self._scale = scale
         Z = (X - mean) / scale
         if self.coef is None:
             mass = np.maximum(W.sum(axis=0), 1e-300)
@@ -194,7 +201,7 @@ class _GLMSet:
             V = self.coef.T * scale
             c = self.intercept + mean @ self.coef
         V, c, self.n_iter = fit_canonical_glm(
-            Z, t, W, V, c, self._family(), self.alpha, self.max_iter, self.tol
+            Z, t, W, V, c, self._family(), self._ridge, self.max_iter, self.tol
         )
         self.coef = np.ascontiguousarray((V / scale).T)
         self.intercept = c - mean @ self.coef
@@ -203,6 +210,11 @@ class _GLMSet:
 
     def n_parameters(self):
         return self.n_experts * (self.n_features + 1)
+
+    def penalty(self):
+        """The ridge of the last M-step at the current coefficients (summed scale)."""
+        V = self.coef * self._scale[:, None]
+        return float(0.5 * np.sum(self._ridge * np.sum(V * V, axis=0)))
 
     def estimators(self):
         out = []
@@ -363,11 +375,13 @@ class PoissonExpert(_GLMExpert):
     alpha : float, default=1e-8
         Ridge penalty ``0.5 * alpha * sum_i w_i * sum_j var_w(x_j) coef_j^2``
         subtracted from the weighted log-likelihood: a penalty on the
-        standardised slopes (intercept free), on the summed-likelihood scale.
-        The default only keeps the Newton system solvable; ``alpha=0`` is the
-        exact maximum-likelihood fit (scikit-learn's ``PoissonRegressor``
-        instead penalises raw coefficients, ``alpha * sum_i w_i / 2 *
-        ||coef||^2``; the two agree at ``alpha=0``).
+        standardised slopes (intercept free), on the summed-likelihood scale
+        (inside a mixture: with the weight and feature variances of all rows,
+        for every expert).  The default only keeps the Newton system
+        solvable; ``alpha=0`` is the exact maximum-likelihood fit
+        (scikit-learn's ``PoissonRegressor`` instead penalises raw
+        coefficients, ``alpha * sum_i w_i / 2 * ||coef||^2``; the two agree
+        at ``alpha=0``).
     max_iter : int, default=100
         Maximum Newton steps per fit (per EM M-step inside a mixture).
     tol : float, default=1e-10
@@ -446,8 +460,10 @@ class BinomialExpert(_GLMExpert):
     alpha : float, default=1e-8
         Ridge penalty ``0.5 * alpha * sum_i w_i * sum_j var_w(x_j) coef_j^2``
         on standardised slopes (intercept free), subtracted from the weighted
-        log-likelihood; keeps the fit finite when the classes are separable
-        only if it is large enough.  ``alpha=0`` is exact maximum likelihood.
+        log-likelihood (inside a mixture: with the weight and feature
+        variances of all rows, for every expert).  A large enough alpha keeps
+        the fit finite when the successes are separable; ``alpha=0`` is exact
+        maximum likelihood.
     max_iter : int, default=100
         Maximum Newton steps per fit (per EM M-step inside a mixture).
     tol : float, default=1e-10

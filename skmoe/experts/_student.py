@@ -145,7 +145,7 @@ class _StudentTSet:
     def __init__(self, estimators, var_floor):
         self.prototypes = [clone(est) for est in estimators]
         self.n_experts = len(estimators)
-        self.alpha = estimators[0].alpha
+        self.alpha = [float(est.alpha) for est in estimators]
         fixed = [_check_fixed_df(est.df, type(est).__name__) for est in estimators]
         self.estimate_df = np.array([f is None for f in fixed])
         self.df = np.array([DF_INIT if f is None else f for f in fixed])
@@ -165,7 +165,13 @@ class _StudentTSet:
         w_all = Wu.sum(axis=1)
         y_shift = float(w_all @ y / max(w_all.sum(), 1e-300))
         A, b, syy = weighted_linear_stats(X, y - y_shift, Wu)
-        beta, _, _ = solve_weighted_linear(A, b, syy, self.alpha)
+        if len(set(self.alpha)) == 1:
+            beta = solve_weighted_linear(A, b, syy, self.alpha[0])[0]
+        else:
+            beta = np.vstack([
+                solve_weighted_linear(A[k : k + 1], b[k : k + 1], syy[k : k + 1], a)[0]
+                for k, a in enumerate(self.alpha)
+            ])
         mass = W.sum(axis=0)
         new_coef = np.ascontiguousarray(beta[:, :-1].T)
         new_intercept = beta[:, -1] + y_shift
@@ -193,6 +199,11 @@ class _StudentTSet:
 
     def n_parameters(self):
         return self.n_experts * (self.n_features + 2) + int(self.estimate_df.sum())
+
+    def penalty(self):
+        # The tiny ridge of the least-squares step is numerical insurance, as
+        # for the Gaussian linear experts, not part of the model.
+        return 0.0
 
     def estimators(self):
         out = []

@@ -87,7 +87,7 @@ class MoEOutput(NamedTuple):
 # relative to one dense GEMM.  Only their ratios matter.
 _COSTS = {
     "cuda": dict(flops=4e14, bandwidth=2.5e12, launch=5e-6, sparse_efficiency=0.8),
-    "cpu": dict(flops=5e10, bandwidth=1e10, launch=2e-5, sparse_efficiency=0.5),
+    "cpu": dict(flops=3e10, bandwidth=4e9, launch=1e-5, sparse_efficiency=1.0),
 }
 # Kernels the sparse path launches beyond the dense one (sort, searchsorted,
 # scatter, gathers, permutations), roughly.

@@ -83,7 +83,7 @@ def check_sequences(
                 f"({Xc.shape[0]}); they sum to {int(lengths.sum())}."
             )
         ends = np.cumsum(lengths)
-        raw = [Xc[e - t : e] for t, e in zip(lengths, ends)]
+        raw = [Xc[e - t : e] for t, e in zip(lengths, ends, strict=True)]
     elif isinstance(X, np.ndarray) and X.dtype != object:
         if X.ndim == 3:
             raw = list(X)

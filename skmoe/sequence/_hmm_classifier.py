@@ -154,6 +154,7 @@ class _BaseHMMClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
                 f"{classes[~converged].tolist()} in max_iter={self.max_iter} iterations "
                 f"(tol={self.tol}). Increase max_iter or tol.",
                 ConvergenceWarning,
+                stacklevel=2,
             )
         return self
 
