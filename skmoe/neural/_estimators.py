@@ -502,4 +502,5 @@ class SparseMoEClassifier(ClassifierMixin, _BaseSparseMoE):
 
     def predict(self, X):
         """The most probable class of each row."""
-        return self.classes_[np.argmax(self._raw(X), axis=1)]
+        logits = self._raw(X)
+        return self.classes_[np.argmax(logits, axis=1)]
