@@ -106,8 +106,8 @@ class HMEOracle:
         self.Z = (X - self.mean) / self.std
         self.X1 = np.column_stack([X, np.ones(self.n)])
         # Leaves below branch 1 of node j, and leaves below node j.
-        self.right = [[l for l, p in enumerate(PATHS) if (j, 1) in p] for j in range(3)]
-        self.below = [[l for l, p in enumerate(PATHS) if j in dict(p)] for j in range(3)]
+        self.right = [[leaf for leaf, p in enumerate(PATHS) if (j, 1) in p] for j in range(3)]
+        self.below = [[leaf for leaf, p in enumerate(PATHS) if j in dict(p)] for j in range(3)]
 
     def pack(self, beta, log_s, delta):
         return np.concatenate([beta.ravel(), log_s, delta.ravel()])
@@ -577,3 +577,19 @@ def test_gaussian_gate_bad_covariance_type_raises():
         MixtureOfExpertsRegressor(gate=GaussianGate(covariance_type="banana")).fit(X, y)
     with pytest.raises(InvalidParameterError, match="reg_covar"):
         MixtureOfExpertsRegressor(gate=GaussianGate(reg_covar=-1.0)).fit(X, y)
+
+
+@pytest.mark.parametrize("gate", [HierarchicalGate(depth=2), GaussianGate(), SoftmaxGate()], ids=repr)
+def test_constant_column_fits_without_linalg_warning(gate):
+    # A column constant in some expert's weighted rows duplicates the
+    # intercept; the linear experts' solve must not emit LinAlgWarning (a
+    # RuntimeWarning, an error under this project's pytest settings).
+    rng = np.random.RandomState(0)
+    X = np.column_stack([rng.standard_normal(80), np.ones(80)])
+    y = np.where(X[:, 0] > 0, 2 * X[:, 0], -X[:, 0]) + 0.1 * rng.standard_normal(80)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", DegenerateExpertWarning)
+        moe = MixtureOfExpertsRegressor(gate=gate, max_iter=30, random_state=0).fit(X, y)
+    assert np.all(np.isfinite(moe.predict(X)))

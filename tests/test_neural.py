@@ -227,8 +227,9 @@ def test_top_k_gates_conventions():
     assert_allclose(gates.numpy(), [[p[0, 0]], [p[1, 1]]], rtol=1e-6)
     idx, gates, _ = top_k_gates(logits, 2)  # renormalised over the chosen two
     assert_array_equal(idx.numpy(), [[0, 2], [1, 2]])
-    e1 = math.exp(1.0)
-    assert_allclose(gates.numpy(), [[e1 / (e1 + 1), 1 / (e1 + 1)], [e1 / (e1 + 1), 1 / (e1 + 1)]], rtol=1e-6)
+    # Row 0 keeps logits (2, 1), row 1 keeps (3, 1): softmax of the pair.
+    e1, e2 = math.exp(1.0), math.exp(2.0)
+    assert_allclose(gates.numpy(), [[e1 / (e1 + 1), 1 / (e1 + 1)], [e2 / (e2 + 1), 1 / (e2 + 1)]], rtol=1e-6)
     idx, gates, _ = top_k_gates(logits, 3)  # dense softmax
     assert_array_equal(idx.numpy(), [[0, 1, 2], [0, 1, 2]])
     assert_allclose(gates.numpy(), p.numpy())
@@ -240,7 +241,7 @@ def test_load_balancing_loss_hand_made():
     probs = torch.tensor([[0.9, 0.1]] * 4, requires_grad=True)
     idx = torch.zeros(4, 1, dtype=torch.int64)
     loss = load_balancing_loss(probs, expert_counts(idx, 2), 1)
-    assert float(loss) == pytest.approx(1.8)
+    assert loss.item() == pytest.approx(1.8)
     loss.backward()  # d loss / d probs[t, e] = E * f_e / T
     assert_allclose(probs.grad.numpy(), [[2 * 1.0 / 4, 0.0]] * 4)
 
@@ -249,9 +250,9 @@ def test_load_balancing_loss_hand_made():
     idx = torch.tensor([[0, 1], [0, 2]])
     assert_array_equal(expert_counts(idx, 4).numpy(), [2, 1, 1, 0])
     P = [0.45, 0.2, 0.25, 0.1]
-    expected = 4 * (0.5 * P[0] + 0.25 * P[1] + 0.25 * P[2] + 0.0 * P[3])  # = 1.4
+    expected = 4 * (0.5 * P[0] + 0.25 * P[1] + 0.25 * P[2] + 0.0 * P[3])  # = 1.35
     assert float(load_balancing_loss(probs, expert_counts(idx, 4), 2)) == pytest.approx(expected)
-    assert expected == pytest.approx(1.4)
+    assert expected == pytest.approx(1.35)
 
     # Perfect balance gives 1 for any k.
     probs = torch.full((6, 3), 1 / 3)
@@ -283,8 +284,8 @@ def test_layer_aux_losses_on_hand_made_routing():
     assert_array_equal(out.counts.numpy(), [2, 1, 1, 0])
     P = torch.softmax(x, 1).mean(0).numpy()
     expected = 4 * (0.5 * P[0] + 0.25 * P[1] + 0.25 * P[2])
-    assert float(out.load_balancing_loss) == pytest.approx(expected, rel=1e-6)
-    assert float(out.z_loss) == pytest.approx(float((torch.logsumexp(x, 1) ** 2).mean()), rel=1e-6)
+    assert out.load_balancing_loss.item() == pytest.approx(expected, rel=1e-6)
+    assert out.z_loss.item() == pytest.approx(float((torch.logsumexp(x, 1) ** 2).mean()), rel=1e-6)
 
 
 # --------------------------------------------------------------------------- #
@@ -439,7 +440,7 @@ def test_check_dataframe_column_names_consistency(estimator):
 
 def _clf_data(n=300, seed=0):
     return make_classification(
-        n_samples=n, n_features=6, n_informative=4, n_classes=3, random_state=seed
+        n_samples=n, n_features=6, n_informative=4, n_classes=3, class_sep=2.0, random_state=seed
     )
 
 
@@ -480,9 +481,10 @@ def test_regressor_learns_multioutput_and_capacity():
     reg2 = SparseMoERegressor(**{**_SMALL, "capacity_factor": 0.5, "noisy_gating": True}).fit(X, Y)
     assert reg2.predict(X).shape == (300, 2)
     assert reg2.n_outputs_ == 2
-    # Half the slots an even split would need: at least half are dropped in training.
-    assert reg2.dropped_fraction_ >= 0.5 - 1e-12
-    assert np.all(reg2.dropped_fraction_curve_ >= 0.5 - 1e-12)
+    # Capacity for half the slots of a batch (rounded up per batch: 270
+    # training rows make batches of 256 and 14 rows): about half are dropped.
+    assert 0.45 < reg2.dropped_fraction_ < 0.75
+    assert np.all(reg2.dropped_fraction_curve_ > 0.45)
 
 
 def _fit_quiet(est, X, y, **kw):
@@ -562,12 +564,16 @@ def test_sample_weight_is_a_loss_weight():
     # whole data set is one batch and nothing is held out or shuffled away:
     # the loss, hence every step, is the same.
     X, y = _reg_data(40)
-    params = {**_SMALL, "batch_size": 1000, "early_stopping": False, "max_epochs": 10}
+    # (Up to float32 rounding, which Adam's normalised steps amplify a little.)
+    params = {**_SMALL, "batch_size": 1000, "early_stopping": False, "max_epochs": 5}
     sw = np.where(np.arange(40) < 20, 2.0, 1.0)
-    weighted = SparseMoERegressor(**params).fit(X, y, sample_weight=sw)
+    weighted = SparseMoERegressor(**params).fit(X, y, sample_weight=sw).predict(X)
     X_rep, y_rep = np.vstack([X, X[:20]]), np.concatenate([y, y[:20]])
-    repeated = SparseMoERegressor(**params).fit(X_rep, y_rep)
-    assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-4, atol=1e-4 * np.std(y))
+    repeated = SparseMoERegressor(**params).fit(X_rep, y_rep).predict(X)
+    unweighted = SparseMoERegressor(**params).fit(X, y).predict(X)
+    atol = 2e-3 * np.std(y)
+    assert_allclose(weighted, repeated, rtol=0, atol=atol)
+    assert np.max(np.abs(unweighted - repeated)) > 10 * atol
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -662,7 +668,15 @@ def test_without_torch_clear_import_error():
     result = _run(
         """
         import sys
-        sys.modules["torch"] = None  # makes `import torch` raise ImportError
+
+        class NoTorch:
+            # An import hook that behaves as if torch were not installed.
+            def find_spec(self, name, path=None, target=None):
+                if name == "torch" or name.startswith("torch."):
+                    raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+                return None
+
+        sys.meta_path.insert(0, NoTorch())
         import skmoe
         import skmoe.neural
         from skmoe.neural import SparseMoEClassifier, SparseMoERegressor
@@ -684,3 +698,23 @@ def test_without_torch_clear_import_error():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("Est, data", [(SparseMoERegressor, _reg_data), (SparseMoEClassifier, _clf_data)])
+def test_cuda_width_padding_path(Est, data, monkeypatch):
+    # On CUDA the estimators pad the layer's input and output widths to
+    # multiples of 8 (the grouped kernel's alignment); run that path here.
+    from skmoe.neural import _training
+
+    monkeypatch.setattr(_training, "aligned_width", lambda n, device: -(-n // 8) * 8)
+    X, y = data(150)
+    est = Est(**{**_SMALL, "max_epochs": 40}).fit(X, y)
+    n_out = 3 if Est is SparseMoEClassifier else 1
+    assert est.module_.in_features == 8 and est.module_.out_features == 8
+    assert est.score(X, y) > 0.85
+    assert est.predict(X).shape == (150,)
+    assert est.predict_gate(X).shape == (150, 3)
+    if Est is SparseMoEClassifier:
+        assert est.predict_proba(X).shape == (150, n_out)
+        assert_allclose(est.predict_proba(X).sum(1), 1.0)

@@ -125,7 +125,15 @@ def solve_weighted_linear(A, b, syy, alpha):
         M = Ak.copy()
         M[np.arange(d), np.arange(d)] += ridge
         try:
-            beta[k] = linalg.solve(M, b[k], assume_a="pos")
+            # Cholesky as solve(assume_a="pos") does, but a numerically
+            # singular M (a column constant in this expert's weighted rows
+            # duplicates the intercept) goes to lstsq instead of returning a
+            # solution with a LinAlgWarning: cond(M) >= (max/min diag L)^2.
+            L = linalg.cho_factor(M, lower=True, check_finite=False)
+            diag = np.abs(np.diag(L[0]))
+            if not diag.min() > np.sqrt(np.finfo(float).eps) * diag.max():
+                raise linalg.LinAlgError("numerically singular")
+            beta[k] = linalg.cho_solve(L, b[k], check_finite=False)
         except (linalg.LinAlgError, ValueError):
             beta[k] = linalg.lstsq(M, b[k])[0]
         bk = beta[k]

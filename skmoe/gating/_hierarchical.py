@@ -24,6 +24,12 @@ class HierarchicalGate(BaseGate):
     the posterior mass of its branches, weighted by the mass reaching it
     (Jordan & Jacobs 1994).  With ``depth=1`` it is :class:`SoftmaxGate`.
 
+    EM for an HME has local optima in which two experts that should share a
+    parent sit in different subtrees.  The first restart therefore places
+    the initial (k-means) clusters on the leaves so that clusters close in
+    gate space are siblings; further restarts keep k-means' arbitrary
+    numbering, for diversity.  Use ``n_init > 1``.
+
     Parameters
     ----------
     depth : int, default=2

@@ -139,7 +139,7 @@ class _BaseSparseMoE(BaseEstimator):
 
     def _fit(self, X, targets, sw, n_outputs):
         """Scale X, split, build and train the layer; set the fitted attributes."""
-        from ._training import build_layer, predict_raw, resolve_device, train
+        from ._training import aligned_width, build_layer, predict_raw, resolve_device, train
 
         hidden = self._check_params()
         device = resolve_device(self.device)
@@ -166,7 +166,9 @@ class _BaseSparseMoE(BaseEstimator):
             aux_loss_weight=self.aux_loss_weight,
             z_loss_weight=self.z_loss_weight,
         )
-        layer = build_layer(X.shape[1], n_outputs, params, seeds["init"])
+        layer = build_layer(
+            aligned_width(X.shape[1], device), aligned_width(n_outputs, device), params, seeds["init"]
+        )
         val = (None, None, None)
         if val_idx is not None:
             val = (Xs[val_idx], targets[val_idx], sw[val_idx])
@@ -177,13 +179,16 @@ class _BaseSparseMoE(BaseEstimator):
             sw[train_idx],
             *val,
             task=self._task,
+            n_outputs=n_outputs,
             params=params,
             device=device,
             seeds=seeds,
             verbose=self.verbose,
         )
         self.module_ = layer.cpu().float()
-        _, counts = predict_raw(self.module_, Xs[train_idx], device, batch_size=max(self.batch_size, 4096))
+        _, counts = predict_raw(
+            self.module_, Xs[train_idx], device, n_outputs, batch_size=max(self.batch_size, 4096)
+        )
         self.expert_load_ = counts / max(counts.sum(), 1)
         self.n_iter_ = len(history["loss"])
         self.loss_curve_ = history["loss"]
@@ -203,8 +208,13 @@ class _BaseSparseMoE(BaseEstimator):
             )
         return self
 
-    def _validate_fit(self, X, y, sample_weight, **kwargs):
-        X, y = validate_data(self, X, y, dtype=np.float64, **kwargs)
+    def _validate_fit(self, X, y, sample_weight):
+        if self._task == "classification":
+            X, y = validate_data(self, X, y, dtype=np.float64)
+            y = column_or_1d(y, warn=True)
+            check_classification_targets(y)
+        else:
+            X, y = validate_data(self, X, y, dtype=np.float64, multi_output=True, y_numeric=True)
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         if not np.any(sw > 0):
             raise ValueError("sample_weight is zero for every row; at least one must be positive.")
@@ -222,7 +232,8 @@ class _BaseSparseMoE(BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         Xs = (X - self._x_mean) / self._x_scale
-        out, _ = predict_raw(self.module_, Xs, resolve_device(self.device))
+        n_outputs = getattr(self, "n_outputs_", None) or len(self.classes_)
+        out, _ = predict_raw(self.module_, Xs, resolve_device(self.device), n_outputs)
         return out
 
     def predict_gate(self, X):
@@ -235,6 +246,7 @@ class _BaseSparseMoE(BaseEstimator):
         router = self.module_.router
         with torch.no_grad():
             x = torch.as_tensor(Xs, dtype=torch.float64)
+            x = torch.nn.functional.pad(x, (0, router.in_features - x.shape[1]))
             logits = torch.nn.functional.linear(x, router.weight.double(), router.bias.double())
             return torch.softmax(logits, dim=1).numpy()
 
@@ -363,7 +375,7 @@ class SparseMoERegressor(RegressorMixin, _BaseSparseMoE):
         -------
         self
         """
-        X, y, sw = self._validate_fit(X, y, sample_weight, multi_output=True, y_numeric=True)
+        X, y, sw = self._validate_fit(X, y, sample_weight)
         self._y_1d = y.ndim == 1
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         self.n_outputs_ = Y.shape[1]
@@ -469,10 +481,7 @@ class SparseMoEClassifier(ClassifierMixin, _BaseSparseMoE):
         -------
         self
         """
-        X, y = validate_data(self, X, y, dtype=np.float64)
-        y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
-        X, y, sw = self._validate_fit(X, y, sample_weight, skip_check_array=True)
+        X, y, sw = self._validate_fit(X, y, sample_weight)
         self.classes_, codes = np.unique(y, return_inverse=True)
         if self.classes_.shape[0] < 2:
             raise ValueError(

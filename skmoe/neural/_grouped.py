@@ -66,7 +66,7 @@ def check_grouped_mm(dtype, widths):
         )
     if dtype not in (torch.float32, torch.float16, torch.bfloat16):
         raise ValueError(f"backend='grouped' runs in float32/float16/bfloat16, not {dtype}.")
-    itemsize = torch.empty((), dtype=dtype).element_size()
+    itemsize = dtype.itemsize
     bad = [w for w in widths if (w * itemsize) % 16]
     if bad:
         raise ValueError(

@@ -85,9 +85,12 @@ class MoEOutput(NamedTuple):
 # Cost model of choose_backend: per-device throughput guesses (flop/s, byte/s,
 # seconds per kernel launch) and the efficiency of the sparse kernels
 # relative to one dense GEMM.  Only their ratios matter.
+# ``sparse_traffic`` scales the sparse path's row traffic: on the CPU the
+# padded fallback copies each row into and out of the padded blocks, about
+# three times what the grouped kernels move.
 _COSTS = {
-    "cuda": dict(flops=4e14, bandwidth=2.5e12, launch=5e-6, sparse_efficiency=0.8),
-    "cpu": dict(flops=3e10, bandwidth=4e9, launch=1e-5, sparse_efficiency=1.0),
+    "cuda": dict(flops=4e14, bandwidth=2.5e12, launch=5e-6, sparse_efficiency=0.8, sparse_traffic=1.0),
+    "cpu": dict(flops=3e10, bandwidth=4e9, launch=1e-5, sparse_efficiency=1.0, sparse_traffic=3.0),
 }
 # Kernels the sparse path launches beyond the dense one (sort, searchsorted,
 # scatter, gathers, permutations), roughly.
@@ -113,7 +116,7 @@ def estimate_costs(device_type, n_rows, n_experts, top_k, widths, itemsize=2):
     slots = n_rows * top_k
     sparse = (
         2 * slots * pairs / (c["flops"] * c["sparse_efficiency"])
-        + 2 * itemsize * slots * (2 * widths[0] + acts + widths[-1]) / c["bandwidth"]
+        + 2 * itemsize * slots * (2 * widths[0] + acts + widths[-1]) * c["sparse_traffic"] / c["bandwidth"]
         + 8 * 8 * slots / c["bandwidth"]  # sort keys, order, inverse, rank
         + (2 * n_layers + 3 + _SPARSE_EXTRA_LAUNCHES) * c["launch"]
     )
@@ -131,7 +134,7 @@ def choose_backend(device, dtype, n_experts, top_k, widths, n_rows=4096):
     device = torch.device(device)
     if top_k >= n_experts:
         return "dense"
-    itemsize = torch.empty((), dtype=dtype).element_size()
+    itemsize = dtype.itemsize
     dense, sparse = estimate_costs(device.type, n_rows, n_experts, top_k, widths, itemsize)
     if dense <= sparse:
         return "dense"

@@ -36,6 +36,17 @@ def expert_dtype_for(device):
     return torch.float32
 
 
+def aligned_width(n, device):
+    """Width of the layer for ``n`` columns: a multiple of 8 on CUDA, else ``n``.
+
+    The grouped matmul needs 16-byte aligned rows (8 bfloat16 values); on
+    CUDA the estimators pad the input with zero columns and the output with
+    unused columns (sliced off before the loss and the predictions) so that
+    the fast path applies to every expert layer.
+    """
+    return -(-n // 8) * 8 if device.type == "cuda" else n
+
+
 def build_layer(n_features, n_outputs, params, seed):
     """The estimator's layer, initialised from a CPU generator seeded with ``seed``."""
     generator = torch.Generator().manual_seed(int(seed))
@@ -55,14 +66,19 @@ def build_layer(n_features, n_outputs, params, seed):
     )
 
 
-def _row_losses(task, output, target):
+def _row_losses(task, output, target, n_outputs):
+    output = output[:, :n_outputs]  # the layer may have padding columns (CUDA)
     if task == "classification":
         return F.cross_entropy(output, target, reduction="none")
     return (output - target).square().mean(dim=1)
 
 
-def _to_device(array, device, dtype):
-    return torch.as_tensor(np.ascontiguousarray(array)).to(device=device, dtype=dtype)
+def _to_device(array, device, dtype, width=None):
+    """Array to device; zero columns appended up to ``width`` (the layer's input width)."""
+    tensor = torch.as_tensor(np.ascontiguousarray(array)).to(device=device, dtype=dtype)
+    if width is not None and tensor.shape[1] < width:
+        tensor = F.pad(tensor, (0, width - tensor.shape[1]))
+    return tensor
 
 
 def _target_dtype(task):
@@ -70,17 +86,19 @@ def _target_dtype(task):
 
 
 @torch.no_grad()
-def _evaluate(layer, X, T, W, task, expert_dtype, batch_size):
+def _evaluate(layer, X, T, W, task, n_outputs, expert_dtype, batch_size):
     """Weighted mean task loss over (X, T, W) in eval mode, as a device scalar."""
     total = torch.zeros((), dtype=torch.float64, device=X.device)
     for start in range(0, X.shape[0], batch_size):
         sl = slice(start, start + batch_size)
         out = layer(X[sl], expert_dtype=expert_dtype).output
-        total += (_row_losses(task, out, T[sl]) * W[sl]).sum().double()
+        total += (_row_losses(task, out, T[sl], n_outputs) * W[sl]).sum().double()
     return total / W.sum().double()
 
 
-def train(layer, X_train, T_train, W_train, X_val, T_val, W_val, *, task, params, device, seeds, verbose):
+def train(
+    layer, X_train, T_train, W_train, X_val, T_val, W_val, *, task, n_outputs, params, device, seeds, verbose
+):
     """Train ``layer`` in place; return its history (host values).
 
     ``X_*`` float arrays already scaled, ``T_*`` targets (int codes or scaled
@@ -89,12 +107,13 @@ def train(layer, X_train, T_train, W_train, X_val, T_val, W_val, *, task, params
     """
     expert_dtype = expert_dtype_for(device)
     layer.to(device)
-    Xtr = _to_device(X_train, device, torch.float32)
+    width = layer.in_features
+    Xtr = _to_device(X_train, device, torch.float32, width)
     Ttr = _to_device(T_train, device, _target_dtype(task))
     Wtr = _to_device(W_train, device, torch.float32)
     has_val = X_val is not None
     if has_val:
-        Xva = _to_device(X_val, device, torch.float32)
+        Xva = _to_device(X_val, device, torch.float32, width)
         Tva = _to_device(T_val, device, _target_dtype(task))
         Wva = _to_device(W_val, device, torch.float32)
     n = Xtr.shape[0]
@@ -128,7 +147,7 @@ def train(layer, X_train, T_train, W_train, X_val, T_val, W_val, *, task, params
             xb, tb, wb = Xtr[idx], Ttr[idx], Wtr[idx]
             out = layer(xb, expert_dtype=expert_dtype, generator=noise_gen, backend=backend)
             w_sum = wb.sum()
-            task_loss = (_row_losses(task, out.output, tb) * wb).sum() / w_sum
+            task_loss = (_row_losses(task, out.output, tb, n_outputs) * wb).sum() / w_sum
             aux = aux_w * out.load_balancing_loss + z_w * out.z_loss
             loss = task_loss + aux
             optimizer.zero_grad(set_to_none=True)
@@ -149,7 +168,7 @@ def train(layer, X_train, T_train, W_train, X_val, T_val, W_val, *, task, params
         history["dropped"].append(int(dropped) / slots)
         if has_val:
             layer.eval()
-            monitored = float(_evaluate(layer, Xva, Tva, Wva, task, expert_dtype, batch_size))
+            monitored = float(_evaluate(layer, Xva, Tva, Wva, task, n_outputs, expert_dtype, batch_size))
             history["val_loss"].append(monitored)
         else:
             monitored = train_loss
@@ -185,13 +204,14 @@ def train(layer, X_train, T_train, W_train, X_val, T_val, W_val, *, task, params
 
 
 @torch.no_grad()
-def predict_raw(layer, X, device, batch_size=4096):
+def predict_raw(layer, X, device, n_outputs, batch_size=4096):
     """Layer outputs for ``X`` (already scaled) in eval mode; float64 numpy and the load.
 
     On the CPU the whole forward runs in float64 (rounding then cannot
     depend on how rows are batched); on CUDA the router runs in float32 and
-    the experts in bfloat16.  Returns ``(outputs, counts)`` where ``counts``
-    is the number of slots routed to each expert.
+    the experts in bfloat16.  Returns ``(outputs, counts)``: the first
+    ``n_outputs`` output columns, and the number of slots routed to each
+    expert.
     """
     if device.type == "cpu":
         in_dtype, expert_dtype = torch.float64, None
@@ -203,8 +223,8 @@ def predict_raw(layer, X, device, batch_size=4096):
     outputs = []
     counts = torch.zeros(layer.n_experts, dtype=torch.int64, device=device)
     for start in range(0, X.shape[0], batch_size):
-        xb = _to_device(X[start : start + batch_size], device, in_dtype)
+        xb = _to_device(X[start : start + batch_size], device, in_dtype, layer.in_features)
         out = layer(xb, expert_dtype=expert_dtype)
-        outputs.append(out.output.double().cpu())
+        outputs.append(out.output[:, :n_outputs].double().cpu())
         counts += out.counts
     return torch.cat(outputs).numpy(), counts.cpu().numpy()
