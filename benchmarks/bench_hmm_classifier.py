@@ -3,9 +3,10 @@
 Data: the Japanese Vowels speaker data (UCI; Kudo, Toyama & Shimbo 1999), 9
 speakers, 12 LPC cepstrum coefficients per frame, 7 to 29 frames per
 utterance; the standard split, 270 training and 370 test utterances.  It is
-read from the ``.ts`` files that aeon's wheel ships (``pip install aeon``;
-only the data files are used, aeon is not imported), so the script runs
-offline.
+read from the ``.ts`` files that aeon's wheel ships, so the script runs
+offline.  Install it with ``pip install --no-deps aeon``: only its data files
+are read (aeon is not imported), and a plain ``pip install aeon`` downgrades
+numba, numpy and pandas to aeon's pins.
 
 Both models are the same: one Gaussian-emission HMM per class (``n_states``
 states, diagonal or full covariances), fitted by Baum-Welch, classes
@@ -35,8 +36,8 @@ def _aeon_data_dir():
     spec = importlib.util.find_spec("aeon")
     if spec is None or not spec.submodule_search_locations:
         raise SystemExit(
-            "The Japanese Vowels files come from aeon's wheel: pip install aeon "
-            "(only its data files are read)."
+            "The Japanese Vowels files come from aeon's wheel: pip install --no-deps aeon "
+            "(only its data files are read; without --no-deps pip downgrades numba)."
         )
     return Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "JapaneseVowels"
 

@@ -110,7 +110,9 @@ def count_syncs(fn, device):
 
 def bench_config(T, d, h, E, k, device, dtype, *, all_experts_budget):
     gen = torch.Generator().manual_seed(0)
-    layer = SparseMoELayer(d, d, E, k, hidden_sizes=(h,), activation="gelu", bias=False, generator=gen)
+    layer = SparseMoELayer(
+        d, d, E, k, hidden_sizes=(h,), activation="gelu", bias=False, generator=gen
+    )
     layer.to(device)
     x = torch.randn(T, d, generator=gen).to(device=device, dtype=dtype)
     x_grad = x.clone().requires_grad_()
@@ -177,11 +179,15 @@ def bench_config(T, d, h, E, k, device, dtype, *, all_experts_budget):
 
 
 def machine():
-    info = dict(python=platform.python_version(), torch=torch.__version__, threads=torch.get_num_threads())
+    info = dict(
+        python=platform.python_version(), torch=torch.__version__, threads=torch.get_num_threads()
+    )
     info["nproc"] = os.cpu_count()
     try:
         with open("/proc/cpuinfo") as fh:
-            info["cpu"] = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
+            info["cpu"] = next(
+                line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")
+            )
     except (OSError, StopIteration):
         info["cpu"] = platform.processor()
     if torch.cuda.is_available():
@@ -191,7 +197,9 @@ def machine():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mode", choices=["gpu", "cpu"], default="gpu" if torch.cuda.is_available() else "cpu")
+    parser.add_argument(
+        "--mode", choices=["gpu", "cpu"], default="gpu" if torch.cuda.is_available() else "cpu"
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--json", default=None, help="write the rows to this file")
     parser.add_argument("--only", default=None, help="comma-separated indices into the grid")

@@ -116,7 +116,11 @@ def _models(kind, device, seed):
             (
                 "SparseMoEClassifier(E=8,k=1,noisy,cf=1.25)",
                 SparseMoEClassifier(
-                    top_k=1, noisy_gating=True, capacity_factor=1.25, device=device, random_state=seed
+                    top_k=1,
+                    noisy_gating=True,
+                    capacity_factor=1.25,
+                    device=device,
+                    random_state=seed,
                 ),
             ),
             (

@@ -43,9 +43,16 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         row and renormalise the gate (sparse routing); ``gate_mass_dropped``
         reports the discarded probability.  Fitting, ``log_likelihood`` and
         ``responsibilities`` use the full gate.
-    gate_features : array-like of int, str or bool, default=None
+    gate_features : array-like of int, str or bool, or transformer, default=None
         Columns of X the gate sees (indices, names of a DataFrame's columns, or
         a boolean mask); None means all.  As in flexmix's concomitant models.
+        Sequences: with HMM-sequence experts
+        (:class:`~skmoe.sequence.GaussianHMMClassifier`, ...) X is a list of
+        ``(T_i, d)`` arrays, the experts receive the sequences and the gate
+        sees ``gate_features.fit_transform(X)``, a transformer of sequences
+        (:class:`~skmoe.sequence.SequenceFeatures` when None).  Such experts
+        are generative: the E-step uses ``log p_k(x, y)`` and
+        ``predict_proba`` is ``p(c | x) ∝ sum_k g_k(x) p_k(x, c)``.
     expert_features : array-like of int, str or bool, default=None
         Columns of X the experts see; None means all.
 

@@ -102,7 +102,7 @@ def _reference(layer, x, *, capacity_factor=None, logits=None):
                 continue
             e = int(idx[t, j])
             h = xr[t]
-            for i, (w, b) in enumerate(zip(W, B)):
+            for i, (w, b) in enumerate(zip(W, B, strict=True)):
                 h = w[e] @ h + b[e]
                 if i < len(W) - 1:
                     h = act(h)
@@ -119,11 +119,13 @@ def _compare_with_reference(layer, x, backend, *, capacity_factor=None, rtol=2e-
     x = x.clone().requires_grad_()
     out = layer(x, backend=backend)
     ref, keep, ref_leaves = _reference(layer, x, capacity_factor=capacity_factor)
-    assert_allclose(out.output.detach().double().numpy(), ref.detach().numpy(), rtol=rtol, atol=atol)
+    assert_allclose(
+        out.output.detach().double().numpy(), ref.detach().numpy(), rtol=rtol, atol=atol
+    )
     g = torch.randn(ref.shape, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
     (out.output.double() * g).sum().backward()
     (ref * g).sum().backward()
-    for mine, theirs in zip(_layer_leaves(layer, x), ref_leaves):
+    for mine, theirs in zip(_layer_leaves(layer, x), ref_leaves, strict=True):
         assert_allclose(mine.grad.double().numpy(), theirs.grad.numpy(), rtol=rtol, atol=atol)
     layer.zero_grad()
     return out, keep
@@ -202,7 +204,7 @@ def test_layer_backward_is_deterministic(backend):
         layer.zero_grad()
         layer(x, backend=backend).output.square().sum().backward()
         grads.append([p.grad.clone() for p in layer.parameters()])
-    for a, b in zip(*grads):
+    for a, b in zip(*grads, strict=True):
         assert torch.equal(a, b)
 
 
@@ -229,7 +231,9 @@ def test_top_k_gates_conventions():
     assert_array_equal(idx.numpy(), [[0, 2], [1, 2]])
     # Row 0 keeps logits (2, 1), row 1 keeps (3, 1): softmax of the pair.
     e1, e2 = math.exp(1.0), math.exp(2.0)
-    assert_allclose(gates.numpy(), [[e1 / (e1 + 1), 1 / (e1 + 1)], [e2 / (e2 + 1), 1 / (e2 + 1)]], rtol=1e-6)
+    assert_allclose(
+        gates.numpy(), [[e1 / (e1 + 1), 1 / (e1 + 1)], [e2 / (e2 + 1), 1 / (e2 + 1)]], rtol=1e-6
+    )
     idx, gates, _ = top_k_gates(logits, 3)  # dense softmax
     assert_array_equal(idx.numpy(), [[0, 1, 2], [0, 1, 2]])
     assert_allclose(gates.numpy(), p.numpy())
@@ -343,7 +347,9 @@ def test_capacity_dropping_counts_k2_first_choices_first():
     # With C = ceil(1.5 * 2) = 3, one second choice per expert survives, the
     # earliest row's: expert 0 keeps row 2's, expert 1 keeps row 0's.
     plan = make_plan(top_k_gates(x, 2)[0], 4, capacity(4, 4, 2, 1.5))
-    assert_array_equal(plan.keep.view(4, 2).numpy(), [[True, True], [True, False], [True, True], [True, False]])
+    assert_array_equal(
+        plan.keep.view(4, 2).numpy(), [[True, True], [True, False], [True, True], [True, False]]
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -469,7 +475,9 @@ def test_classifier_learns_and_reports():
     gate = clf.predict_gate(X)
     assert gate.shape == (300, 4)
     assert_allclose(gate.sum(1), 1.0)
-    assert all(p.device.type == "cpu" and p.dtype == torch.float32 for p in clf.module_.parameters())
+    assert all(
+        p.device.type == "cpu" and p.dtype == torch.float32 for p in clf.module_.parameters()
+    )
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -493,7 +501,9 @@ def _fit_quiet(est, X, y, **kw):
         return est.fit(X, y, **kw)
 
 
-@pytest.mark.parametrize("Est, data", [(SparseMoERegressor, _reg_data), (SparseMoEClassifier, _clf_data)])
+@pytest.mark.parametrize(
+    "Est, data", [(SparseMoERegressor, _reg_data), (SparseMoEClassifier, _clf_data)]
+)
 def test_predict_is_batch_independent(Est, data):
     # Noise and capacity limits are training-only: a row's prediction is the
     # same whatever other rows share its batch.
@@ -512,7 +522,9 @@ def test_predict_is_batch_independent(Est, data):
     assert_allclose(method(np.vstack([X[1:2], crowd]))[0], full[1], rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("Est, data", [(SparseMoERegressor, _reg_data), (SparseMoEClassifier, _clf_data)])
+@pytest.mark.parametrize(
+    "Est, data", [(SparseMoERegressor, _reg_data), (SparseMoEClassifier, _clf_data)]
+)
 def test_same_random_state_same_predictions(Est, data):
     X, y = data(150)
     params = {**_SMALL, "noisy_gating": True, "capacity_factor": 1.0}
@@ -524,7 +536,9 @@ def test_same_random_state_same_predictions(Est, data):
         assert not np.allclose(a, c)
 
 
-@pytest.mark.parametrize("Est, data", [(SparseMoERegressor, _reg_data), (SparseMoEClassifier, _clf_data)])
+@pytest.mark.parametrize(
+    "Est, data", [(SparseMoERegressor, _reg_data), (SparseMoEClassifier, _clf_data)]
+)
 def test_pickle_roundtrip(Est, data):
     X, y = data(100)
     est = _fit_quiet(Est(**_SMALL), X, y)
@@ -544,7 +558,10 @@ def test_pipeline_and_grid_search():
         cv=2,
     ).fit(X, y)
     assert grid.best_score_ > 0.6
-    assert set(grid.best_params_) == {"sparsemoeclassifier__top_k", "sparsemoeclassifier__n_experts"}
+    assert set(grid.best_params_) == {
+        "sparsemoeclassifier__top_k",
+        "sparsemoeclassifier__n_experts",
+    }
     Xr, yr = _reg_data(200)
     reg = make_pipeline(StandardScaler(), SparseMoERegressor(**_SMALL)).fit(Xr, yr)
     assert reg.score(Xr, yr) > 0.5
@@ -582,7 +599,9 @@ def test_zero_weight_rows_are_ignored():
     X_noise = np.random.RandomState(1).normal(size=(30, X.shape[1]))
     y_noise = np.zeros(30, dtype=int)
     sw = np.r_[np.ones(100), np.zeros(30)]
-    a = SparseMoEClassifier(**_SMALL).fit(np.vstack([X, X_noise]), np.r_[y, y_noise], sample_weight=sw)
+    a = SparseMoEClassifier(**_SMALL).fit(
+        np.vstack([X, X_noise]), np.r_[y, y_noise], sample_weight=sw
+    )
     b = SparseMoEClassifier(**_SMALL).fit(X, y)
     assert_array_equal(a.predict_proba(X), b.predict_proba(X))
 
@@ -600,7 +619,9 @@ def test_early_stopping_and_convergence_warning():
     X, y = _reg_data(100)
     with pytest.warns(ConvergenceWarning, match="max_epochs=2"):
         SparseMoERegressor(**{**_SMALL, "max_epochs": 2}).fit(X, y)
-    reg = _fit_quiet(SparseMoERegressor(**{**_SMALL, "max_epochs": 500, "n_iter_no_change": 3}), X, y)
+    reg = _fit_quiet(
+        SparseMoERegressor(**{**_SMALL, "max_epochs": 500, "n_iter_no_change": 3}), X, y
+    )
     assert reg.n_iter_ < 500
     # The best weights are kept: the final validation loss is the best one.
     assert reg.best_loss_ == pytest.approx(min(reg.validation_loss_curve_))
@@ -701,7 +722,9 @@ def test_without_torch_clear_import_error():
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("Est, data", [(SparseMoERegressor, _reg_data), (SparseMoEClassifier, _clf_data)])
+@pytest.mark.parametrize(
+    "Est, data", [(SparseMoERegressor, _reg_data), (SparseMoEClassifier, _clf_data)]
+)
 def test_cuda_width_padding_path(Est, data, monkeypatch):
     # On CUDA the estimators pad the layer's input and output widths to
     # multiples of 8 (the grouped kernel's alignment); run that path here.

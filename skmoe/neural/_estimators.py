@@ -144,7 +144,13 @@ class _BaseSparseMoE(BaseEstimator):
         hidden = self._check_params()
         device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
-        seeds = dict(zip(["init", "shuffle", "noise"], rng.randint(np.iinfo(np.int32).max, size=3)))
+        seeds = dict(
+            zip(
+                ["init", "shuffle", "noise"],
+                rng.randint(np.iinfo(np.int32).max, size=3),
+                strict=True,
+            )
+        )
 
         self._x_mean, self._x_scale = _weighted_scale(X, sw)
         Xs = (X - self._x_mean) / self._x_scale
@@ -167,7 +173,10 @@ class _BaseSparseMoE(BaseEstimator):
             z_loss_weight=self.z_loss_weight,
         )
         layer = build_layer(
-            aligned_width(X.shape[1], device), aligned_width(n_outputs, device), params, seeds["init"]
+            aligned_width(X.shape[1], device),
+            aligned_width(n_outputs, device),
+            params,
+            seeds["init"],
         )
         val = (None, None, None)
         if val_idx is not None:
@@ -205,6 +214,7 @@ class _BaseSparseMoE(BaseEstimator):
                 f"{'validation' if val_idx is not None else 'training'} loss stopped improving "
                 f"by tol={self.tol} for n_iter_no_change={self.n_iter_no_change} epochs.",
                 ConvergenceWarning,
+                stacklevel=2,
             )
         return self
 

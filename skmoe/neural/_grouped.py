@@ -29,7 +29,7 @@ def grouped_mm_function():
     return fn
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _capability(index):
     return torch.cuda.get_device_capability(index)
 

@@ -89,7 +89,9 @@ class MoEOutput(NamedTuple):
 # padded fallback copies each row into and out of the padded blocks, about
 # three times what the grouped kernels move.
 _COSTS = {
-    "cuda": dict(flops=4e14, bandwidth=2.5e12, launch=5e-6, sparse_efficiency=0.8, sparse_traffic=1.0),
+    "cuda": dict(
+        flops=4e14, bandwidth=2.5e12, launch=5e-6, sparse_efficiency=0.8, sparse_traffic=1.0
+    ),
     "cpu": dict(flops=3e10, bandwidth=4e9, launch=1e-5, sparse_efficiency=1.0, sparse_traffic=3.0),
 }
 # Kernels the sparse path launches beyond the dense one (sort, searchsorted,
@@ -105,7 +107,7 @@ def estimate_costs(device_type, n_rows, n_experts, top_k, widths, itemsize=2):
     bandwidth, plus kernel launches.  Used only to choose a backend.
     """
     c = _COSTS.get(device_type, _COSTS["cpu"])
-    pairs = sum(a * b for a, b in zip(widths[:-1], widths[1:]))
+    pairs = sum(a * b for a, b in zip(widths[:-1], widths[1:], strict=True))
     acts = sum(widths[1:])
     n_layers = len(widths) - 1
     dense = (
@@ -116,7 +118,12 @@ def estimate_costs(device_type, n_rows, n_experts, top_k, widths, itemsize=2):
     slots = n_rows * top_k
     sparse = (
         2 * slots * pairs / (c["flops"] * c["sparse_efficiency"])
-        + 2 * itemsize * slots * (2 * widths[0] + acts + widths[-1]) * c["sparse_traffic"] / c["bandwidth"]
+        + 2
+        * itemsize
+        * slots
+        * (2 * widths[0] + acts + widths[-1])
+        * c["sparse_traffic"]
+        / c["bandwidth"]
         + 8 * 8 * slots / c["bandwidth"]  # sort keys, order, inverse, rank
         + (2 * n_layers + 3 + _SPARSE_EXTRA_LAUNCHES) * c["launch"]
     )
@@ -198,7 +205,9 @@ class SparseMoELayer(nn.Module):
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}; got {backend!r}.")
         if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}.")
+            raise ValueError(
+                f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}."
+            )
         if capacity_factor is not None and not capacity_factor > 0:
             raise ValueError(f"capacity_factor must be positive or None; got {capacity_factor}.")
         if hidden_sizes is None:
@@ -219,7 +228,7 @@ class SparseMoELayer(nn.Module):
         self.noise = nn.Linear(in_features, n_experts) if noisy_gating else None
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList() if bias else None
-        for fan_in, fan_out in zip(self.widths[:-1], self.widths[1:]):
+        for fan_in, fan_out in zip(self.widths[:-1], self.widths[1:], strict=True):
             self.weights.append(nn.Parameter(torch.empty(n_experts, fan_out, fan_in)))
             if bias:
                 self.biases.append(nn.Parameter(torch.empty(n_experts, fan_out)))

@@ -97,7 +97,20 @@ def _evaluate(layer, X, T, W, task, n_outputs, expert_dtype, batch_size):
 
 
 def train(
-    layer, X_train, T_train, W_train, X_val, T_val, W_val, *, task, n_outputs, params, device, seeds, verbose
+    layer,
+    X_train,
+    T_train,
+    W_train,
+    X_val,
+    T_val,
+    W_val,
+    *,
+    task,
+    n_outputs,
+    params,
+    device,
+    seeds,
+    verbose,
 ):
     """Train ``layer`` in place; return its history (host values).
 
@@ -168,7 +181,9 @@ def train(
         history["dropped"].append(int(dropped) / slots)
         if has_val:
             layer.eval()
-            monitored = float(_evaluate(layer, Xva, Tva, Wva, task, n_outputs, expert_dtype, batch_size))
+            monitored = float(
+                _evaluate(layer, Xva, Tva, Wva, task, n_outputs, expert_dtype, batch_size)
+            )
             history["val_loss"].append(monitored)
         else:
             monitored = train_loss

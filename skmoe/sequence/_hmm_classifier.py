@@ -286,25 +286,6 @@ class _BaseHMMClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         return len(self.classes_) * per_class + n_prior
 
 
-_COMMON_PARAMS_DOC = """
-    n_init : int, default=1
-        Baum-Welch restarts per class from different initialisations; the one
-        with the highest weighted log-likelihood is kept.
-    max_iter : int, default=100
-        Maximum Baum-Welch iterations (M-steps) per restart.
-    tol : float, default=1e-4
-        Stop when the weighted mean log-likelihood per time step changes by
-        less than ``tol``.
-    priors : array-like of shape (n_classes,), default=None
-        Class priors; by default the weighted class frequencies.
-    warm_start : bool, default=False
-        Refit from the previous parameters (one run per class, no restarts);
-        a class with no weight keeps its previous model.  Set by
-        :class:`~skmoe.MixtureOfExpertsClassifier` for its experts.
-    random_state : int, RandomState instance or None, default=None
-"""
-
-
 class GaussianHMMClassifier(_BaseHMMClassifier):
     """Sequence classifier with one Gaussian-emission hidden Markov model per class.
 
@@ -326,7 +307,22 @@ class GaussianHMMClassifier(_BaseHMMClassifier):
     covariance_type : {"diag", "full"}, default="diag"
     reg_covar : float, default=1e-6
         Added to the diagonal of every covariance after each M-step.
-""" + _COMMON_PARAMS_DOC + """
+    n_init : int, default=1
+        Baum-Welch restarts per class from different initialisations; the one
+        with the highest weighted log-likelihood is kept.
+    max_iter : int, default=100
+        Maximum Baum-Welch iterations (M-steps) per restart.
+    tol : float, default=1e-4
+        Stop when the weighted mean log-likelihood per time step changes by
+        less than ``tol``.
+    priors : array-like of shape (n_classes,), default=None
+        Class priors; by default the weighted class frequencies.
+    warm_start : bool, default=False
+        Refit from the previous parameters (one run per class, no restarts);
+        a class with no weight keeps its previous model.  Set by
+        :class:`~skmoe.MixtureOfExpertsClassifier` for its experts.
+    random_state : int, RandomState instance or None, default=None
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -421,7 +417,22 @@ class CategoricalHMMClassifier(_BaseHMMClassifier):
         M-step.  0 is maximum likelihood (hmmlearn's default); a positive value
         keeps symbols a class never emitted possible.  Unlike ``alpha=0`` it is
         not invariant to a common rescaling of ``sample_weight``.
-""" + _COMMON_PARAMS_DOC + """
+    n_init : int, default=1
+        Baum-Welch restarts per class from different initialisations; the one
+        with the highest weighted log-likelihood is kept.
+    max_iter : int, default=100
+        Maximum Baum-Welch iterations (M-steps) per restart.
+    tol : float, default=1e-4
+        Stop when the weighted mean log-likelihood per time step changes by
+        less than ``tol``.
+    priors : array-like of shape (n_classes,), default=None
+        Class priors; by default the weighted class frequencies.
+    warm_start : bool, default=False
+        Refit from the previous parameters (one run per class, no restarts);
+        a class with no weight keeps its previous model.  Set by
+        :class:`~skmoe.MixtureOfExpertsClassifier` for its experts.
+    random_state : int, RandomState instance or None, default=None
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
