@@ -11,6 +11,10 @@ FFN) is timed forward and forward+backward, next to
   implementation; it synchronises with the host once per expert);
 * **all experts**: the layer's dense backend, every expert on every row.
 
+Expert weights are stored in the matmul dtype (bfloat16 on the GPU), as the
+baseline's are; ``--fp32-masters`` keeps float32 expert weights and casts
+them in every call, as the estimators do in training.  The router is float32.
+
 Reported: rows/s, TFLOP/s (forward counted as ``4*T*k*d*h``, forward+backward
 as 3x that), and the ratios of the layer's time to each baseline's.  On CUDA
 the number of host synchronisations in one forward of the layer is counted
@@ -108,12 +112,17 @@ def count_syncs(fn, device):
     return sum("synchroniz" in str(w.message).lower() for w in caught)
 
 
-def bench_config(T, d, h, E, k, device, dtype, *, all_experts_budget):
+def bench_config(T, d, h, E, k, device, dtype, *, all_experts_budget, fp32_masters=False):
     gen = torch.Generator().manual_seed(0)
     layer = SparseMoELayer(
         d, d, E, k, hidden_sizes=(h,), activation="gelu", bias=False, generator=gen
     )
+    # Expert weights stored in the matmul dtype (as the same-FLOP baseline's
+    # are), router weights in float32; --fp32-masters keeps float32 expert
+    # weights and casts them in every call, as the estimators train.
     layer.to(device)
+    if not fp32_masters:
+        layer.weights.to(dtype)
     x = torch.randn(T, d, generator=gen).to(device=device, dtype=dtype)
     x_grad = x.clone().requires_grad_()
     backend = layer.resolve_backend(device, dtype, T)
@@ -203,6 +212,9 @@ def main():
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--json", default=None, help="write the rows to this file")
     parser.add_argument("--only", default=None, help="comma-separated indices into the grid")
+    parser.add_argument(
+        "--fp32-masters", action="store_true", help="float32 expert weights cast per call"
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -222,7 +234,9 @@ def main():
     print(header)
     rows = []
     for T, d, h, E, k in grid:
-        row = bench_config(T, d, h, E, k, device, dtype, all_experts_budget=budget)
+        row = bench_config(
+            T, d, h, E, k, device, dtype, all_experts_budget=budget, fp32_masters=args.fp32_masters
+        )
         rows.append(row)
         for phase in ("fwd", "fwd+bwd"):
             r = row[phase]

@@ -27,7 +27,9 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         ``experts__<name>__<param>``.  Experts need ``predict_proba``, and
         ``sample_weight`` in ``fit`` unless ``m_step="stochastic"``.
     n_experts : int, default=2
-    gate : {"softmax", "constant"} or gate object, default="softmax"
+    gate : {"softmax", "constant", "gaussian", "hierarchical"} or gate object, \
+            default="softmax"
+        As in :class:`MixtureOfExpertsRegressor`.
     max_iter : int, default=100
     tol : float, default=1e-4
     n_init : int, default=1

@@ -49,6 +49,8 @@ _BLOCK_ROWS = 4096
 # Rows per chunk of the BLAS-based passes over X (moments, Gram matrices).
 _CHUNK_ROWS = 16384
 _EPS = np.finfo(np.float64).eps
+_RTOL = 0.0
+_JUMP = 0.0
 
 
 def loss_grad_blocks(X, W, b, targets, weights):
@@ -166,6 +168,7 @@ class MultinomialSolverState:
         self.gamma = 1.0
         self.precond = None
         self.key = None
+        self.last_g0 = None
 
 
 def _precondition(state, X, targets, weights, mean, scale, alpha, wsum):
@@ -281,7 +284,12 @@ def _fit_multinomial(X, targets, weights, alpha, mean, scale, V0, c0, max_iter, 
     f, g = fun(theta)
     ftol = 1e-3 * tol
     n_iter = 0
-    while n_iter < max_iter and np.max(np.abs(g)) > tol:
+    g0 = float(np.max(np.abs(g)))
+    stop_at = max(tol, _RTOL * g0)
+    if _JUMP and state.last_g0 is not None and g0 > _JUMP * state.last_g0:
+        max_iter = max(max_iter, 100)
+    state.last_g0 = g0
+    while n_iter < max_iter and np.max(np.abs(g)) > stop_at:
         # Two-loop recursion with the Böhning preconditioner as H0.
         q = g.copy()
         alphas = []

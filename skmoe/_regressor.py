@@ -41,10 +41,15 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         the predictive methods; all experts must then be of that one class.
     n_experts : int, default=2
         Number of experts when ``experts`` is None or a single estimator.
-    gate : {"softmax", "constant"} or gate object, default="softmax"
+    gate : {"softmax", "constant", "gaussian", "hierarchical"} or gate object, \
+            default="softmax"
         ``"softmax"``: :class:`~skmoe.gating.SoftmaxGate`; ``"constant"``:
-        :class:`~skmoe.gating.ConstantGate`.  Pass an object to tune its
-        parameters (``gate__alpha``).
+        :class:`~skmoe.gating.ConstantGate`; ``"gaussian"``:
+        :class:`~skmoe.gating.GaussianGate` (EM then maximises the joint
+        ``log p(x, y)``); ``"hierarchical"``:
+        :class:`~skmoe.gating.HierarchicalGate` (the number of experts is
+        then the tree's number of leaves, 4 by default, and ``n_experts`` is
+        ignored).  Pass an object to tune its parameters (``gate__alpha``).
     max_iter : int, default=100
         Maximum EM iterations per restart.
     tol : float, default=1e-4

@@ -741,3 +741,16 @@ def test_cuda_width_padding_path(Est, data, monkeypatch):
     if Est is SparseMoEClassifier:
         assert est.predict_proba(X).shape == (150, n_out)
         assert_allclose(est.predict_proba(X).sum(1), 1.0)
+
+
+def test_cuda_model_predicts_without_cuda():
+    # A model fitted with device="cuda" has its state on the CPU; on a
+    # machine without CUDA it predicts there (simulated: fit on the CPU,
+    # then ask for CUDA, pickle and predict).
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    X, y = _reg_data(60)
+    reg = _fit_quiet(SparseMoERegressor(**_SMALL), X, y)
+    expected = reg.predict(X)
+    reg.set_params(device="cuda")
+    assert_array_equal(pickle.loads(pickle.dumps(reg)).predict(X), expected)

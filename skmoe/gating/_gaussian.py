@@ -12,6 +12,7 @@ from sklearn.mixture._gaussian_mixture import (
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._kernels._config import GATE_FLOOR
+from .._threading import blas_single_threaded
 from ._base import BaseGate
 
 
@@ -63,6 +64,12 @@ class GaussianGate(BaseGate):
         self._m_step(X, resp, sw)
 
     def _m_step(self, X, resp, sample_weight):
+        # Small matrices: a multi-threaded BLAS only adds its spin-up cost
+        # (orders of magnitude on a loaded machine; see skmoe._threading).
+        with blas_single_threaded():
+            self._m_step_single_threaded(X, resp, sample_weight)
+
+    def _m_step_single_threaded(self, X, resp, sample_weight):
         weighted = resp * sample_weight[:, None]
         # sklearn adds 10 * eps to nk; an expert with no mass keeps a finite,
         # broad component and is re-seeded by the driver.
@@ -92,9 +99,11 @@ class GaussianGate(BaseGate):
             ) from None
 
     def _weighted_log_prob(self, X):
-        return _estimate_log_gaussian_prob(
-            X, self.means_, self.precisions_cholesky_, self.covariance_type
-        ) + np.log(self.weights_)
+        with blas_single_threaded():
+            log_prob = _estimate_log_gaussian_prob(
+                X, self.means_, self.precisions_cholesky_, self.covariance_type
+            )
+        return log_prob + np.log(self.weights_)
 
     def _log_proba(self, X):
         wlp = self._weighted_log_prob(X)

@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval
 from .._kernels import log_softmax
 from .._kernels._tree import tree_downward, tree_upward
 from .._multinomial import feature_moments, fit_multinomial, raw_coefficients
+from .._threading import blas_single_threaded
 from ._base import BaseGate
 
 
@@ -132,10 +133,11 @@ class HierarchicalGate(BaseGate):
 
     def _node_log_proba(self, X):
         out = np.empty((X.shape[0], self.n_nodes_, self.branching))
-        for j in range(self.n_nodes_):
-            logits = X @ self.coef_[j]
-            logits += self.intercept_[j]
-            out[:, j, :] = log_softmax(logits)
+        with blas_single_threaded():  # thin products: BLAS threads only cost
+            for j in range(self.n_nodes_):
+                logits = X @ self.coef_[j]
+                logits += self.intercept_[j]
+                out[:, j, :] = log_softmax(logits)
         return out
 
     def _log_proba(self, X):

@@ -243,7 +243,8 @@ class _BaseSparseMoE(BaseEstimator):
         X = validate_data(self, X, dtype=np.float64, reset=False)
         Xs = (X - self._x_mean) / self._x_scale
         n_outputs = getattr(self, "n_outputs_", None) or len(self.classes_)
-        out, _ = predict_raw(self.module_, Xs, resolve_device(self.device), n_outputs)
+        device = resolve_device(self.device, predicting=True)
+        out, _ = predict_raw(self.module_, Xs, device, n_outputs)
         return out
 
     def predict_gate(self, X):
@@ -317,7 +318,10 @@ class SparseMoERegressor(RegressorMixin, _BaseSparseMoE):
         Where to train and predict; "auto" uses CUDA when available.  On
         CUDA the expert matmuls run in bfloat16 with a float32 router and
         float32 master weights; on the CPU training runs in float32 and
-        prediction in float64.  The fitted model always lives on the CPU.
+        prediction in float64.  The fitted model always lives on the CPU,
+        and prediction with ``device="cuda"`` on a machine without CUDA
+        runs on the CPU, so a model trained on a GPU pickles and predicts
+        anywhere.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights, the validation split, the shuffling and
         the gating noise.  The same value gives the same model on the CPU.

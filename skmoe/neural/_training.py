@@ -16,9 +16,13 @@ import torch.nn.functional as F
 from ._layer import SparseMoELayer
 
 
-def resolve_device(device):
-    """``"auto"`` -> CUDA when available, else the CPU."""
-    if device == "auto":
+def resolve_device(device, *, predicting=False):
+    """``"auto"`` -> CUDA when available, else the CPU.
+
+    When ``predicting``, ``"cuda"`` without CUDA falls back to the CPU: a
+    model trained on a GPU (its fitted state is on the CPU) predicts anywhere.
+    """
+    if device == "auto" or (predicting and device == "cuda" and not torch.cuda.is_available()):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
