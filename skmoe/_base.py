@@ -19,6 +19,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._progress import PROGRESS, progress
 from ._threading import blas_single_threaded, blockwise_posterior
 from .exceptions import DegenerateExpertWarning
 from .experts._sets import check_expert_kind
@@ -73,7 +74,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         "m_step": [StrOptions({"weighted", "stochastic"})],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
-        "verbose": ["verbose"],
+        "verbose": ["verbose", StrOptions({PROGRESS})],
         "n_jobs": [Integral, None],
         "top_k": [Interval(Integral, 1, None, closed="left"), None],
         "gate_features": ["array-like", None, HasMethods(["fit", "transform"])],
@@ -334,6 +335,8 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         self.converged_ = run["converged"]
         self.lower_bound_ = run["lower_bound"]
         self.lower_bounds_ = run["lower_bounds"]
+        # Every restart's history, in restart order (ConvergenceDisplay).
+        self.lower_bounds_all_ = [r["lower_bounds"] for r in runs]
         self.n_reseeds_ = run["n_reseeds"]
         self._after_fit()
         if not self.converged_:
@@ -544,6 +547,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         n_reseeds = 0
         lb = -np.inf
         n_iter = 0
+        report = progress(self.verbose, total=self.max_iter, desc=f"{type(self).__name__} restart {init}")
         for n_iter in range(1, self.max_iter + 1):
             resp, ll = self._e_step(X, y, gate, experts)
             # The EM objective: weighted mean log-likelihood minus the gate's
@@ -557,11 +561,11 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             lb = float((sw @ ll - penalty) / sw_sum)
             history.append(lb)
             change = lb - lb_prev
-            if self.verbose:
-                print(
-                    f"[{type(self).__name__}] restart {init} iteration {n_iter}: "
-                    f"mean log-likelihood {lb:.8g} (change {change:.3g})"
-                )
+            report.step(
+                f"[{type(self).__name__}] restart {init} iteration {n_iter}: "
+                f"mean log-likelihood {lb:.8g} (change {change:.3g})",
+                loglik=f"{lb:.6g}",
+            )
             if abs(change) < self.tol:
                 converged = True
                 break
@@ -572,13 +576,13 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             if dead.size:
                 n_reseeds += dead.size
                 lb_prev = -np.inf  # the objective jumps; don't call that convergence
-                if self.verbose:
-                    print(
-                        f"[{type(self).__name__}] restart {init} iteration {n_iter}: "
-                        f"re-seeded collapsed expert(s) {dead.tolist()} with the "
-                        "worst-explained rows"
-                    )
+                report.write(
+                    f"[{type(self).__name__}] restart {init} iteration {n_iter}: "
+                    f"re-seeded collapsed expert(s) {dead.tolist()} with the "
+                    "worst-explained rows"
+                )
             self._m_step(X, y, sw, resp, gate, experts, n_iter, init, rng)
+        report.close()
         return dict(
             gate=gate,
             experts=experts,

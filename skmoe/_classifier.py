@@ -38,7 +38,9 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
     m_step : {"weighted", "stochastic"}, default="weighted"
     random_state : int, RandomState instance or None, default=None
     warm_start : bool, default=False
-    verbose : int, default=0
+    verbose : int or "progress", default=0
+        As in :class:`MixtureOfExpertsRegressor`: lines per EM iteration, or
+        a tqdm progress bar per restart.
     n_jobs : int, default=None
     top_k : int, default=None
         At predict time keep only the ``top_k`` most probable experts of each
@@ -68,6 +70,8 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
     converged_ : bool
     lower_bound_ : float
     lower_bounds_ : ndarray of shape (n_iterations,)
+    lower_bounds_all_ : list of ndarray
+        ``lower_bounds_`` of every restart, in restart order.
     n_reseeds_ : int
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features,)

@@ -73,8 +73,10 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         unseeded expert; results do not depend on ``n_jobs``.
     warm_start : bool, default=False
         If True, ``fit`` continues EM from the previous solution.
-    verbose : int, default=0
+    verbose : int or "progress", default=0
         Print the log-likelihood at every EM iteration, and re-seeding events.
+        ``"progress"`` shows a tqdm progress bar per restart instead (tqdm is
+        optional: without it the lines are printed, with a warning).
     n_jobs : int, default=None
         Restarts (when ``n_init > 1``) or expert refits run in parallel
         through joblib.
@@ -107,6 +109,10 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         Final value of the EM objective (mean log-likelihood minus gate penalty).
     lower_bounds_ : ndarray of shape (n_iterations,)
         The objective at every iteration.
+    lower_bounds_all_ : list of ndarray
+        ``lower_bounds_`` of every restart, in restart order (one entry with
+        ``warm_start``); the selected one has the largest last value.  Plot
+        them with :class:`~skmoe.inspection.ConvergenceDisplay`.
     n_reseeds_ : int
         Times an expert whose responsibility collapsed was re-seeded.
     n_features_in_ : int

@@ -22,6 +22,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from .._progress import PROGRESS
 from ._torch import import_torch
 
 _ACTIVATIONS = {"relu", "gelu", "silu", "tanh"}
@@ -58,7 +59,7 @@ class _BaseSparseMoE(BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "device": [StrOptions({"auto", "cpu", "cuda"})],
         "random_state": ["random_state"],
-        "verbose": ["verbose"],
+        "verbose": ["verbose", StrOptions({PROGRESS})],
     }
 
     _task = None
@@ -325,8 +326,11 @@ class SparseMoERegressor(RegressorMixin, _BaseSparseMoE):
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights, the validation split, the shuffling and
         the gating noise.  The same value gives the same model on the CPU.
-    verbose : int, default=0
-        Print the loss, the validation loss and the per-expert load every epoch.
+    verbose : int or "progress", default=0
+        Print the loss, the validation loss and the per-expert load every
+        epoch; ``"progress"`` shows a tqdm progress bar over the epochs
+        instead (tqdm is optional: without it the lines are printed, with a
+        warning).
 
     Attributes
     ----------
@@ -444,7 +448,7 @@ class SparseMoEClassifier(ClassifierMixin, _BaseSparseMoE):
     tol : float, default=1e-4
     device : {"auto", "cpu", "cuda"}, default="auto"
     random_state : int, RandomState instance or None, default=None
-    verbose : int, default=0
+    verbose : int or "progress", default=0
 
     Attributes
     ----------

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .._progress import progress
 from ._layer import SparseMoELayer
 
 
@@ -150,6 +151,7 @@ def train(
 
     history = dict(loss=[], aux_loss=[], val_loss=[], load=[], dropped=[], epoch_time=[])
     best, best_state, no_improve, converged = np.inf, None, 0, False
+    report = progress(verbose, total=params["max_epochs"], desc="SparseMoE epochs")
     for epoch in range(params["max_epochs"]):
         t0 = time.perf_counter()
         layer.train()
@@ -195,10 +197,14 @@ def train(
         if verbose:
             load = " ".join(f"{v:.3f}" for v in history["load"][-1])
             val = f", validation loss={monitored:.6f}" if has_val else ""
-            print(
+            postfix = dict(loss=f"{train_loss:.4g}")
+            if has_val:
+                postfix["val_loss"] = f"{monitored:.4g}"
+            report.step(
                 f"Epoch {epoch + 1}: loss={train_loss:.6f}, aux loss={history['aux_loss'][-1]:.5f}"
                 f"{val}, expert load=[{load}], dropped={100 * history['dropped'][-1]:.2f}%"
-                f" ({history['epoch_time'][-1]:.2f}s)"
+                f" ({history['epoch_time'][-1]:.2f}s)",
+                **postfix,
             )
         if not np.isfinite(monitored):
             raise FloatingPointError(
@@ -213,6 +219,7 @@ def train(
             if no_improve >= params["n_iter_no_change"]:
                 converged = True
                 break
+    report.close()
     if has_val and best_state is not None:
         layer.load_state_dict(best_state)
     layer.eval()

@@ -1,0 +1,202 @@
+"""PredictiveDistributionDisplay: the density of y given x as a heat map over (x, y)."""
+
+import numpy as np
+
+from ._utils import (
+    as_input,
+    cell_edges,
+    check_fitted,
+    check_regressor,
+    check_X,
+    design,
+    feature_index,
+    feature_name,
+    grid_values,
+    make_ax,
+    reference_row,
+)
+
+# Default y range: these predictive quantiles (over the whole x grid) and the
+# data, so that each column of the map holds all but ~0.2% of its mass.
+_Q_LO, _Q_HI = 0.001, 0.999
+
+
+class PredictiveDistributionDisplay:
+    """Predictive density ``p(y | x)`` of a mixture regressor as a heat map over ``(x, y)``.
+
+    Each column of the map is the mixture ``sum_k g_k(x) p_k(y | x)`` at one
+    value of the plotted feature (the others held at a reference value): two
+    bright bands in a column mean a bimodal prediction, which a mean and a
+    standard deviation would hide.  The data can be overlaid.  For
+    :class:`~skmoe.MixtureOfExpertsRegressor` with continuous experts
+    (Gaussian, Student-t); counts and proportions (Poisson, binomial experts)
+    have no density and are refused, and so are classifiers.
+
+    Parameters
+    ----------
+    x_values : ndarray of shape (n_x,)
+        Grid of the plotted feature.
+    y_values : ndarray of shape (n_y,)
+        Grid of the target.
+    density : ndarray of shape (n_y, n_x)
+        ``p(y_values[i] | x_values[j])``.
+    feature_name : str
+    target_name : str, default="y"
+    x, y : ndarray of shape (n_samples,), default=None
+        Data points to overlay.
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+    figure_ : matplotlib Figure
+    surface_ : matplotlib QuadMesh
+        The heat map; its array is ``density``.
+    scatter_ : matplotlib PathCollection or None
+    colorbar_ : matplotlib Colorbar or None
+
+    See Also
+    --------
+    skmoe.MixtureOfExpertsRegressor.predict_quantiles : quantiles of the same law.
+    """
+
+    def __init__(self, x_values, y_values, density, *, feature_name, target_name="y", x=None, y=None):
+        self.x_values = np.asarray(x_values)
+        self.y_values = np.asarray(y_values)
+        self.density = np.asarray(density)
+        self.feature_name = feature_name
+        self.target_name = target_name
+        self.x = x
+        self.y = y
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        X,
+        y=None,
+        *,
+        feature=0,
+        reference="median",
+        grid_resolution=100,
+        y_resolution=100,
+        y_range=None,
+        ax=None,
+        **plot_kw,
+    ):
+        """Evaluate ``p(y | x)`` on an (x, y) grid and plot it.
+
+        Parameters
+        ----------
+        estimator : fitted MixtureOfExpertsRegressor
+        X : array-like of shape (n_samples, n_features)
+            Data giving the x grid's range and the reference values.
+        y : array-like of shape (n_samples,), default=None
+            Targets of X: overlaid as points, and included in the default
+            y range.
+        feature : int or str, default=0
+        reference : {"median", "mean"} or array-like of shape (n_features,), default="median"
+            Values of the other features.
+        grid_resolution : int, default=100
+            Points of the x grid.
+        y_resolution : int, default=100
+            Points of the y grid.
+        y_range : (float, float), default=None
+            Limits of the y grid; by default from the 0.1% to the 99.9%
+            predictive quantile over the x grid, widened to the data's y.
+        ax : matplotlib Axes, default=None
+        **plot_kw
+            Passed to :meth:`plot`.
+
+        Returns
+        -------
+        display : PredictiveDistributionDisplay
+        """
+        caller = f"{cls.__name__}.from_estimator"
+        check_regressor(estimator, caller)
+        check_fitted(
+            estimator,
+            ["predict_gate", "log_likelihood", "predict_quantiles"],
+            caller,
+            why="It needs the conditional law p(y | x) of each row on its own.",
+        )
+        X = check_X(X, estimator, caller)
+        col = feature_index(feature, estimator, X.shape[1], caller)
+        row = reference_row(X, reference, caller)
+        xs = grid_values(X[:, col], grid_resolution, caller)
+        Z = design(row, [col], [xs])
+        law = estimator._mixture(as_input(estimator, Z[:1]))[3]
+        if getattr(law, "lattice", None) is not None:
+            raise ValueError(
+                f"{caller}: the experts ({type(estimator.experts_[0]).__name__}) have a discrete "
+                "law, which has no density to map; plot predict_quantiles or sample_y instead."
+            )
+        y_pts = None
+        if y is not None:
+            y_pts = np.asarray(y, dtype=np.float64)
+            if y_pts.ndim != 1 or y_pts.shape[0] != X.shape[0]:
+                raise ValueError(
+                    f"{caller}: y must have shape ({X.shape[0]},) to match X; got {y_pts.shape}."
+                )
+        if y_range is None:
+            q = estimator.predict_quantiles(as_input(estimator, Z), [_Q_LO, _Q_HI])
+            lo, hi = float(q[:, 0].min()), float(q[:, 1].max())
+            if y_pts is not None:
+                lo, hi = min(lo, float(y_pts.min())), max(hi, float(y_pts.max()))
+        else:
+            lo, hi = (float(v) for v in y_range)
+            if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+                raise ValueError(f"{caller}: y_range must be two finite numbers lo < hi; got {y_range!r}.")
+        ys = grid_values(np.array([lo, hi]), y_resolution, caller)
+        # One row per (x, y) cell: log p(y | x) of the fitted mixture.
+        cells = np.repeat(Z, ys.size, axis=0)
+        log_p = estimator.log_likelihood(as_input(estimator, cells), np.tile(ys, xs.size))
+        density = np.exp(log_p).reshape(xs.size, ys.size).T
+        disp = cls(
+            xs,
+            ys,
+            density,
+            feature_name=feature_name(estimator, col),
+            target_name="y",
+            x=None if y_pts is None else X[:, col],
+            y=y_pts,
+        )
+        return disp.plot(ax=ax, **plot_kw)
+
+    def plot(self, ax=None, *, cmap="viridis", colorbar=True, scatter_kw=None, **kw):
+        """Draw the heat map (and the data).
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+        cmap : str or Colormap, default="viridis"
+        colorbar : bool, default=True
+        scatter_kw : dict, default=None
+            Passed to ``ax.scatter`` for the data points.
+        **kw
+            Passed to ``ax.pcolormesh`` (``norm=matplotlib.colors.PowerNorm(0.5)``
+            brings out faint modes).
+
+        Returns
+        -------
+        display : PredictiveDistributionDisplay
+        """
+        self.figure_, self.ax_ = make_ax(ax, type(self).__name__)
+        ax = self.ax_
+        self.surface_ = ax.pcolormesh(
+            cell_edges(self.x_values),
+            cell_edges(self.y_values),
+            self.density,
+            cmap=cmap,
+            shading="flat",
+            **kw,
+        )
+        self.scatter_ = self.colorbar_ = None
+        if self.x is not None:
+            skw = dict(s=8, c="w", edgecolors="k", linewidths=0.3)
+            skw.update(scatter_kw or {})
+            self.scatter_ = ax.scatter(self.x, self.y, **skw)
+        if colorbar:
+            self.colorbar_ = self.figure_.colorbar(self.surface_, ax=ax, label="density")
+        ax.set_xlabel(self.feature_name)
+        ax.set_ylabel(self.target_name)
+        return self
