@@ -238,9 +238,10 @@ class ExpertsDisplay:
         -------
         display : ExpertsDisplay
         """
+        # make_ax first: it raises the ImportError that names the install command.
+        self.figure_, self.ax_ = make_ax(ax, type(self).__name__)
         from matplotlib.colors import to_rgba_array
 
-        self.figure_, self.ax_ = make_ax(ax, type(self).__name__)
         ax = self.ax_
         n_experts = self.expert_predictions.shape[1]
         labels = expert_labels(n_experts, self.expert_names)

@@ -190,11 +190,12 @@ class GateDisplay:
         """
         if kind not in _KINDS:
             raise ValueError(f"kind must be one of {_KINDS}; got {kind!r}.")
+        # make_ax first: it raises the ImportError that names the install command.
+        self.figure_, self.ax_ = make_ax(ax, type(self).__name__)
         from matplotlib.colors import BoundaryNorm, ListedColormap
         from matplotlib.lines import Line2D
         from matplotlib.patches import Patch
 
-        self.figure_, self.ax_ = make_ax(ax, type(self).__name__)
         ax = self.ax_
         n_experts = self.gate_proba.shape[-1]
         labels = expert_labels(n_experts, self.expert_names)
