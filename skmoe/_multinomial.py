@@ -120,11 +120,10 @@ def raw_coefficients(V, c, mean, scale):
     return coef, intercept
 
 
-def _weighted_second_moment(X, w, mean, scale):
-    """``sum_i w_i z1_i z1_i^T / sum_i w_i`` with ``z1 = [(x - mean) / scale, 1]``.
+def _raw_second_moment(X, w):
+    """``sum_i w_i x1_i x1_i^T`` with ``x1 = [x, 1]``, in row chunks (no copy of X).
 
-    Formed from raw X in row chunks (no copy of X), then mapped to the
-    standardised coordinates with a (d+1) x (d+1) transform.
+    A sum over rows: blocks of rows (Dask chunks) add up.
     """
     n, d = X.shape
     M = np.zeros((d + 1, d + 1))
@@ -137,6 +136,16 @@ def _weighted_second_moment(X, w, mean, scale):
         M[:d, d] += Xw.sum(axis=0)
         M[d, d] += wc.sum()
     M[d, :d] = M[:d, d]
+    return M
+
+
+def _standardized_second_moment(M, mean, scale):
+    """Map a raw second moment (:func:`_raw_second_moment`) to standardised coordinates.
+
+    Returns ``sum_i w_i z1_i z1_i^T / sum_i w_i`` with
+    ``z1 = [(x - mean) / scale, 1]``, via a (d+1) x (d+1) transform.
+    """
+    d = M.shape[0] - 1
     A = np.zeros((d + 1, d + 1))
     A[:d, :d] = np.diag(1.0 / scale)
     A[:d, d] = -mean / scale
@@ -144,6 +153,53 @@ def _weighted_second_moment(X, w, mean, scale):
     wsum = M[d, d]
     S = A @ M @ A.T / max(wsum, 1e-300)
     return 0.5 * (S + S.T)
+
+
+def _weighted_second_moment(X, w, mean, scale):
+    """``sum_i w_i z1_i z1_i^T / sum_i w_i`` with ``z1 = [(x - mean) / scale, 1]``.
+
+    Formed from raw X in row chunks (no copy of X), then mapped to the
+    standardised coordinates with a (d+1) x (d+1) transform.
+    """
+    return _standardized_second_moment(_raw_second_moment(X, w), mean, scale)
+
+
+class MultinomialProblem:
+    """The data of one :func:`fit_multinomial` problem, seen only through sums over rows.
+
+    The solver needs three things from the data: the total weight, the
+    summed loss and gradient at given coefficients, and (once) the raw
+    weighted second moment of the inputs for its preconditioner.  All are
+    sums over rows, so another implementation of this small protocol (e.g.
+    ``skmoe._dask``, which maps them over the blocks of a Dask array and adds
+    the block results) runs the very same solver on data held elsewhere.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    targets : ndarray of shape (n_samples, n_classes)
+    weights : ndarray of shape (n_samples,)
+    """
+
+    def __init__(self, X, targets, weights):
+        self.X = X
+        self.targets = targets
+        self.weights = weights
+        self.shape = X.shape
+        self.n_features = X.shape[1]
+        self.n_classes = targets.shape[1]
+
+    def weight_sum(self):
+        """``sum_i weights_i``."""
+        return float(self.weights.sum())
+
+    def loss_grad(self, W, b):
+        """Summed loss and gradients in raw coordinates (see :func:`loss_grad_blocks`)."""
+        return loss_grad_blocks(self.X, W, b, self.targets, self.weights)
+
+    def raw_second_moment(self):
+        """:func:`_raw_second_moment` with weights ``weights_i * sum_k targets_ik``."""
+        return _raw_second_moment(self.X, self.weights * self.targets.sum(axis=1))
 
 
 class MultinomialSolverState:
@@ -171,13 +227,12 @@ class MultinomialSolverState:
         self.last_g0 = None
 
 
-def _precondition(state, X, targets, weights, mean, scale, alpha, wsum):
-    key = (X.shape, float(alpha), float(wsum))
+def _precondition(state, problem, mean, scale, alpha, wsum):
+    key = (tuple(problem.shape), float(alpha), float(wsum))
     if state.precond is not None and state.key == key:
         return state.precond
-    ws = weights * targets.sum(axis=1)
-    S = _weighted_second_moment(X, ws, mean, scale)
-    d = X.shape[1]
+    S = _standardized_second_moment(problem.raw_second_moment(), mean, scale)
+    d = problem.n_features
     P = 0.5 * S
     # Rows whose targets sum to s_i contribute w_i s_i to the curvature; the
     # penalty adds alpha / wsum on the slopes.  A tiny ridge keeps P
@@ -238,15 +293,29 @@ def fit_multinomial(
     n_iter : int
         Quasi-Newton iterations used.
     """
+    return fit_multinomial_problem(
+        MultinomialProblem(X, targets, weights),
+        alpha=alpha, mean=mean, scale=scale, V0=V0, c0=c0, max_iter=max_iter, tol=tol,
+        state=state,
+    )
+
+
+def fit_multinomial_problem(problem, *, alpha, mean, scale, V0, c0, max_iter, tol, state=None):
+    """:func:`fit_multinomial` on a :class:`MultinomialProblem` (or any object of its protocol).
+
+    The same solver, whatever holds the rows: the data are only reached
+    through ``problem.weight_sum()``, ``problem.loss_grad(W, b)`` and
+    ``problem.raw_second_moment()``.
+    """
     with blas_single_threaded():
-        return _fit_multinomial(X, targets, weights, alpha, mean, scale, V0, c0, max_iter, tol, state)
+        return _fit_multinomial(problem, alpha, mean, scale, V0, c0, max_iter, tol, state)
 
 
-def _fit_multinomial(X, targets, weights, alpha, mean, scale, V0, c0, max_iter, tol, state):
-    n_features = X.shape[1]
-    K = targets.shape[1]
+def _fit_multinomial(problem, alpha, mean, scale, V0, c0, max_iter, tol, state):
+    n_features = problem.n_features
+    K = problem.n_classes
     p = n_features + 1
-    wsum = float(weights.sum())
+    wsum = problem.weight_sum()
     if state is None:
         state = MultinomialSolverState()
     if not wsum > 0:
@@ -262,7 +331,7 @@ def _fit_multinomial(X, targets, weights, alpha, mean, scale, V0, c0, max_iter, 
         c = theta[n_features]
         W = V * inv_scale[:, None]
         b = c - shift @ V
-        loss, gW, gb = loss_grad_blocks(X, W, b, targets, weights)
+        loss, gW, gb = problem.loss_grad(W, b)
         state.n_evals += 1
         grad = np.empty((p, K))
         # d/dV of sum_i loss(z_i V + c) with z = (x - mean) / scale
@@ -271,7 +340,7 @@ def _fit_multinomial(X, targets, weights, alpha, mean, scale, V0, c0, max_iter, 
         loss += 0.5 * alpha * float(np.sum(V * V))
         return loss / wsum, grad / wsum
 
-    factor = _precondition(state, X, targets, weights, mean, scale, alpha, wsum)
+    factor = _precondition(state, problem, mean, scale, alpha, wsum)
 
     def apply_h0(q):
         if factor is None:

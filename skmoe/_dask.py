@@ -1,0 +1,867 @@
+"""Exact data-parallel EM on Dask arrays.
+
+``MixtureOfExpertsRegressor.fit`` and ``MixtureOfExpertsClassifier.fit``
+hand a Dask array ``X`` to :func:`fit_dask`, which runs the in-memory EM of
+:mod:`skmoe._base` with every pass over the rows mapped over the row blocks
+of ``X`` and reduced on the client:
+
+* the E-step (gate log-probabilities, expert log-likelihoods, posteriors)
+  runs block by block on the workers; the responsibilities stay there
+  (persisted), only per-block sums come back;
+* the M-steps only need sums over rows -- sufficient statistics -- which
+  the workers compute per block and the client adds up **in block order**
+  (so the result does not depend on which worker finishes first) before it
+  solves the small M-step problems: the linear-Gaussian experts' weighted
+  Gram matrices, the Poisson and binomial experts' Newton gradients and
+  Hessians, the softmax gate's loss and gradient at every L-BFGS evaluation
+  (the solver of :mod:`skmoe._multinomial` runs unchanged on the client,
+  see :class:`~skmoe._multinomial.MultinomialProblem`), the logistic
+  experts' likewise, the constant gate's responsibility mass and the
+  Gaussian gate's weighted moments;
+* the initialisation is the in-memory one: the same standardisation
+  (reduced), the same random draws from the same ``RandomState`` stream,
+  k-means fitted on the client on the same rows (all rows up to 20 000,
+  else the same subsample), then every row assigned block by block.
+
+The result is the in-memory fit, up to the rounding of sums taken in a
+different order (tested to 1e-8).  What is exact therefore covers the
+experts and gates whose M-step is a function of sums over rows: built-in
+:class:`~skmoe.experts.LinearExpert`, :class:`~skmoe.experts.PoissonExpert`,
+:class:`~skmoe.experts.BinomialExpert` (regressor),
+:class:`~skmoe.experts.LogisticExpert` (classifier), and the softmax,
+constant and Gaussian gates.  Other experts (trees, SVMs, any scikit-learn
+estimator) have no additive statistics: they raise and point to
+``partial_fit`` (mini-batch EM) instead.
+
+The fitted estimator is an ordinary one (NumPy parameters).  Memory: X, y,
+the sample weights and the (n, K) responsibilities live on the workers
+(persisted: EM passes over them many times); the client holds K
+(d+1) x (d+1) matrices and, at initialisation, at most 20 000 rows for
+k-means.  A re-seed of a collapsed expert (rare) brings the n per-row
+log-likelihoods and sample weights to the client to rank the rows.
+"""
+
+import copy
+import warnings
+
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+
+from ._kernels._config import ABS_VARIANCE_FLOOR, GATE_FLOOR
+from ._multinomial import _raw_second_moment, fit_multinomial_problem, raw_coefficients
+from ._threading import blas_single_threaded, blockwise_posterior
+from .exceptions import DegenerateExpertWarning
+
+_INSTALL = 'pip install "skmoe[dask]"'
+
+
+def _import_dask():
+    try:
+        import dask
+        import dask.array  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - exercised without dask only
+        raise ImportError(
+            f"Fitting on Dask arrays needs dask[array,distributed]; install it with {_INSTALL}."
+        ) from exc
+    return dask
+
+
+def is_dask_collection(obj):
+    """Whether ``obj`` is a Dask collection, without importing dask."""
+    return type(obj).__module__.startswith("dask")
+
+
+# ---------------------------------------------------------------------- #
+# Block functions: run on the workers, pure functions of their arguments.
+# ---------------------------------------------------------------------- #
+def _cols(X, cols):
+    return X if cols is None else np.ascontiguousarray(X[:, cols])
+
+
+def _prepare_X(xb):
+    return np.ascontiguousarray(xb, dtype=np.float64)
+
+
+def _check_X_block(xb):
+    return bool(np.all(np.isfinite(xb)))
+
+
+def _ones(xb):
+    return np.ones(xb.shape[0])
+
+
+def _prepare_sw(swb):
+    swb = np.asarray(swb, dtype=np.float64).ravel()
+    return np.ascontiguousarray(swb)
+
+
+def _sw_checks(swb):
+    return bool(np.all(np.isfinite(swb))), bool(np.all(swb >= 0)), float(swb.sum()), int(np.count_nonzero(swb > 0))
+
+
+def _weighted_sum(xb, swb):
+    return swb @ xb, float(swb.sum())
+
+
+def _weighted_centred_sq(xb, swb, mean):
+    xc = xb - mean
+    return swb @ (xc * xc)
+
+
+def _regressor_y_block(yb, family, ests):
+    yb = np.asarray(yb, dtype=np.float64).ravel()
+    if not np.all(np.isfinite(yb)):
+        raise ValueError("Input y contains NaN or infinity.")
+    if family is not None:
+        yb = family._check_targets(yb, ests)
+    return yb
+
+
+def _unique(yb):
+    from sklearn.utils.multiclass import check_classification_targets
+
+    yb = np.asarray(yb).ravel()
+    check_classification_targets(yb)
+    return np.unique(yb)
+
+
+def _encode_labels(yb, classes):
+    return np.searchsorted(classes, np.asarray(yb).ravel()).astype(np.intp)
+
+
+def _class_mass(yb, swb, n_classes):
+    return np.bincount(yb, weights=swb, minlength=n_classes)
+
+
+def _init_z(xb, yb, y_features):
+    return np.column_stack([xb, y_features(yb)]) if y_features is not None else xb
+
+
+def _z_sums(xb, yb, swb, y_features):
+    return _weighted_sum(_init_z(xb, yb, y_features), swb)
+
+
+def _z_sq(xb, yb, swb, y_features, mean):
+    return _weighted_centred_sq(_init_z(xb, yb, y_features), swb, mean)
+
+
+def _z_std(xb, yb, y_features, mean, std):
+    return (_init_z(xb, yb, y_features) - mean) / std
+
+
+def _positive_rows(swb):
+    return np.flatnonzero(swb > 0)
+
+
+def _take_rows(xb, yb, swb, local, y_features, mean, std):
+    return _z_std(xb, yb, y_features, mean, std)[local], swb[local]
+
+
+def _resp_from_labels(labels, K):
+    resp = np.full((labels.shape[0], K), 0.1 / K)
+    resp[np.arange(labels.shape[0]), labels] += 0.9
+    return resp
+
+
+def _init_kmeans(xb, yb, y_features, mean, std, km, K):
+    with blas_single_threaded():
+        labels = km.predict(_z_std(xb, yb, y_features, mean, std))
+    return _resp_from_labels(labels, K)
+
+
+def _init_random(xb, yb, y_features, mean, std, centres, K):
+    Z = _z_std(xb, yb, y_features, mean, std)
+    d2 = ((Z[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+    return _resp_from_labels(np.argmin(d2, axis=1), K)
+
+
+def _e_step(xb, yb, gate, experts, gcols, ecols):
+    log_gate = gate._log_proba(_cols(xb, gcols))
+    log_lik = experts.log_prob(_cols(xb, ecols), yb)
+    resp, ll = blockwise_posterior(log_gate, log_lik)
+    log_px = gate._log_marginal(_cols(xb, gcols))
+    if log_px is not None:
+        ll = ll + log_px
+    return resp, ll
+
+
+def _e_sums(out, yb, swb):
+    resp, ll = out
+    return _resp_sums(resp, yb, swb) + (float(swb @ ll),)
+
+
+def _resp_sums(resp, yb, swb):
+    # (sum_i w_i r_ik, and the two sums of the linear experts' centring of y.)
+    w_all = (resp * swb[:, None]).sum(axis=1)
+    y_sum = float(w_all @ yb) if yb.dtype.kind == "f" else 0.0
+    return swb @ resp, y_sum, float(w_all.sum())
+
+
+def _get(out, i):
+    return out[i]
+
+
+def _reseed_block(resp, changes):
+    resp = resp.copy()
+    for rows, k in changes:
+        resp[rows] = 0.0
+        resp[rows, k] = 1.0
+    return resp
+
+
+def _linear_stats(xb, yb, swb, resp, ecols, y_shift):
+    from .experts._linear import weighted_linear_stats
+
+    return weighted_linear_stats(_cols(xb, ecols), yb - y_shift, resp * swb[:, None])
+
+
+def _gauss_first(xb, swb, resp, gcols, diag):
+    X = _cols(xb, gcols)
+    weighted = resp * swb[:, None]
+    out = [weighted.sum(axis=0), weighted.T @ X]
+    if diag:
+        out.append(weighted.T @ (X * X))
+    return out
+
+
+def _gauss_scatter(xb, swb, resp, gcols, means):
+    X = _cols(xb, gcols)
+    weighted = resp * swb[:, None]
+    out = np.empty((means.shape[0], X.shape[1], X.shape[1]))
+    for k in range(means.shape[0]):
+        diff = X - means[k]
+        out[k] = (weighted[:, k] * diff.T) @ diff
+    return out
+
+
+def _problem_arrays(yb, swb, resp, spec):
+    kind, k, n_classes = spec
+    if kind == "gate":
+        return resp, swb
+    targets = np.zeros((yb.shape[0], n_classes))
+    targets[np.arange(yb.shape[0]), yb] = 1.0
+    return targets, np.ascontiguousarray(resp[:, k] * swb)
+
+
+def _mn_loss_grad(xb, yb, swb, resp, cols, spec, W, b):
+    from ._multinomial import loss_grad_blocks
+
+    targets, weights = _problem_arrays(yb, swb, resp, spec)
+    loss, gW, gb = loss_grad_blocks(_cols(xb, cols), W, b, targets, weights)
+    return float(loss), np.array(gW), np.array(gb)
+
+
+def _mn_second_moment(xb, yb, swb, resp, cols, spec):
+    targets, weights = _problem_arrays(yb, swb, resp, spec)
+    return _raw_second_moment(_cols(xb, cols), weights * targets.sum(axis=1))
+
+
+def _glm_moment_sums(xb, swb, resp, ecols, t_of_y, yb):
+    X = _cols(xb, ecols)
+    w_rows = (resp * swb[:, None]).sum(axis=1)
+    W = resp * swb[:, None]
+    return w_rows @ X, float(w_rows.sum()), t_of_y(yb) @ W, W.sum(axis=0)
+
+
+def _glm_sq(xb, swb, resp, ecols, mean):
+    X = _cols(xb, ecols)
+    w_rows = (resp * swb[:, None]).sum(axis=1)
+    return w_rows @ (X - mean) ** 2
+
+
+# ---------------------------------------------------------------------- #
+# The data on the workers
+# ---------------------------------------------------------------------- #
+class _BlockData:
+    """X, y and sample weights as persisted row blocks, plus their offsets."""
+
+    def __init__(self, dask, X, y, sample_weight):
+        import dask.array as da
+
+        self.dask = dask
+        self.delayed = dask.delayed
+        if X.ndim != 2:
+            raise ValueError(
+                f"Expected a 2-D Dask array X of shape (n_samples, n_features); got "
+                f"{X.ndim} dimension(s)."
+            )
+        if any(np.isnan(c) for c in X.chunks[0]):
+            raise ValueError(
+                "X is a Dask array with unknown chunk sizes; call X.compute_chunk_sizes() "
+                "(or build it with known chunks) before fitting."
+            )
+        if X.dtype.kind not in "biuf":
+            raise ValueError(f"X must be numeric; got a Dask array of dtype {X.dtype}.")
+        self.n, self.d = int(X.shape[0]), int(X.shape[1])
+        if self.n == 0 or self.d == 0:
+            raise ValueError(f"X has shape {X.shape}; need at least one sample and one feature.")
+        row_chunks = X.chunks[0]
+        X = X.rechunk({1: -1})
+        self.bounds = np.concatenate([[0], np.cumsum(row_chunks)]).astype(np.int64)
+        y = self._as_rows(da, y, row_chunks, "y")
+        sw = None if sample_weight is None else self._as_rows(da, sample_weight, row_chunks, "sample_weight")
+        try:  # a distributed Client, if one is active: its futures API has less overhead
+            from distributed import default_client
+
+            self.client = default_client()
+        except (ImportError, ValueError):
+            self.client = None
+        dl = self.delayed
+        xs = [dl(_prepare_X, pure=False)(b) for b in X.to_delayed().ravel()]
+        ys = list(y.to_delayed().ravel())
+        if sw is None:
+            sws = [dl(_ones, pure=False)(b) for b in xs]
+        else:
+            sws = [dl(_prepare_sw, pure=False)(b) for b in sw.to_delayed().ravel()]
+        if self.client is not None:
+            self.x, self.y_raw, self.sw = (self.client.compute(v) for v in (xs, ys, sws))
+        else:
+            self.x, self.y_raw, self.sw = dask.persist(xs, ys, sws)
+        self.n_blocks = len(self.x)
+        if not all(self.map(_check_X_block, self.x)):
+            raise ValueError("Input X contains NaN or infinity.")
+        checks = self.map(_sw_checks, self.sw)
+        if not all(c[0] for c in checks):
+            raise ValueError("sample_weight contains NaN or infinity.")
+        if not all(c[1] for c in checks):
+            raise ValueError("Negative values in data passed to `sample_weight`")
+        self.sw_sum = _ordered_sum([c[2] for c in checks])
+        self.n_positive = [c[3] for c in checks]
+        if not self.sw_sum > 0:
+            raise ValueError("sample_weight sums to zero; at least one row needs positive weight.")
+        self.y = None
+
+    def _as_rows(self, da, v, row_chunks, name):
+        if is_dask_collection(v):
+            if not hasattr(v, "chunks"):
+                raise TypeError(
+                    f"{name} is a {type(v).__name__}; give a Dask array (e.g. "
+                    f"{name}.to_dask_array(lengths=True)) or a NumPy array."
+                )
+            v = v.ravel() if v.ndim == 2 and v.shape[1] == 1 else v
+        else:
+            v = np.asarray(v)
+            if v.ndim == 2 and v.shape[1] == 1:
+                v = v.ravel()
+        if v.ndim != 1 or v.shape[0] != self.n:
+            raise ValueError(
+                f"{name} must have shape ({self.n},) to match X; got shape {v.shape}."
+            )
+        if is_dask_collection(v):
+            return v.rechunk((row_chunks,))
+        return da.from_array(v, chunks=(row_chunks,))
+
+    # -- helpers ------------------------------------------------------- #
+    def map(self, func, *per_block, shared=(), compute=True):
+        """``func(*block_args, *shared)`` for every block.
+
+        Returns the results in block order (``compute=True``), or handles to
+        them left on the workers (persisted) for later passes.
+        """
+        if self.client is not None:
+            n = self.n_blocks
+            futures = self.client.map(
+                func, *[list(arg) for arg in per_block], *[[s] * n for s in shared], pure=False
+            )
+            return self.client.gather(futures) if compute else futures
+        dl = self.delayed
+        # Shared arguments (the gate, the experts, coefficients) become one
+        # key each rather than one copy per task.
+        shared = [
+            s if (callable(s) or _is_delayed(s)) else dl(s, pure=False, traverse=False)
+            for s in shared
+        ]
+        tasks = [
+            dl(func, pure=False)(*[arg[i] for arg in per_block], *shared) for i in range(self.n_blocks)
+        ]
+        if compute:
+            return list(self.dask.compute(tasks)[0])
+        return list(self.dask.persist(tasks)[0])
+
+    def gather(self, handles):
+        """The values of persisted blocks, in block order."""
+        if self.client is not None:
+            return self.client.gather(handles)
+        return list(self.dask.compute(handles)[0])
+
+
+def _is_delayed(obj):
+    return type(obj).__module__.startswith("dask")
+
+
+def _ordered_sum(parts):
+    """Sum a list of (tuples of) arrays or floats in list order (deterministic)."""
+    first = parts[0]
+    if isinstance(first, (tuple, list)):
+        return tuple(_ordered_sum([p[i] for p in parts]) for i in range(len(first)))
+    total = np.array(first, dtype=np.float64, copy=True) if np.ndim(first) else float(first)
+    for p in parts[1:]:
+        total = total + p
+    return total
+
+
+class _DaskMultinomialProblem:
+    """:class:`~skmoe._multinomial.MultinomialProblem` with its sums mapped over Dask blocks."""
+
+    def __init__(self, data, resp, cols, spec, n_features, n_classes, wsum):
+        self.data = data
+        self.resp = resp
+        self.cols = cols
+        self.spec = spec
+        self.shape = (data.n, n_features)
+        self.n_features = n_features
+        self.n_classes = n_classes
+        self._wsum = wsum
+
+    def weight_sum(self):
+        return self._wsum
+
+    def loss_grad(self, W, b):
+        d = self.data
+        parts = d.map(_mn_loss_grad, d.x, d.y, d.sw, self.resp, shared=(self.cols, self.spec, W, b))
+        return _ordered_sum(parts)
+
+    def raw_second_moment(self):
+        d = self.data
+        return _ordered_sum(d.map(_mn_second_moment, d.x, d.y, d.sw, self.resp, shared=(self.cols, self.spec)))
+
+
+# ---------------------------------------------------------------------- #
+# What runs on Dask
+# ---------------------------------------------------------------------- #
+def _partial_fit_hint(est):
+    return (
+        f"Exact data-parallel EM on Dask needs experts and a gate whose M-step is a "
+        f"function of sums over rows: LinearExpert, PoissonExpert or BinomialExpert in "
+        f"MixtureOfExpertsRegressor, LogisticExpert in MixtureOfExpertsClassifier, and the "
+        f"'softmax', 'constant' or 'gaussian' gate. For other experts, stream the Dask "
+        f"blocks through {type(est).__name__}.partial_fit (mini-batch EM) instead."
+    )
+
+
+def _expert_kind(est, named):
+    from .experts import BinomialExpert, LinearExpert, LogisticExpert, PoissonExpert
+
+    ests = [e for _, e in named]
+    types = {type(e) for e in ests}
+    if est.m_step != "weighted":
+        return None
+    if est._is_classifier:
+        return "logistic" if types == {LogisticExpert} else None
+    if types == {LinearExpert} and len({e.alpha for e in ests}) == 1:
+        return "linear"
+    if types in ({PoissonExpert}, {BinomialExpert}):
+        return "glm"
+    return None
+
+
+def _check_supported(est, named):
+    from .gating import ConstantGate, GaussianGate, SoftmaxGate
+
+    if est._takes_sequences():
+        raise NotImplementedError(
+            "Sequence inputs cannot be fitted from a Dask array. " + _partial_fit_hint(est)
+        )
+    kind = _expert_kind(est, named)
+    if kind is None:
+        names = sorted({type(e).__name__ for _, e in named})
+        raise NotImplementedError(
+            f"The experts {names} (m_step={est.m_step!r}) have no additive sufficient "
+            "statistics, so they cannot be fitted exactly block by block. "
+            + _partial_fit_hint(est)
+        )
+    gate = est._make_gate()
+    if type(gate) not in (SoftmaxGate, ConstantGate, GaussianGate):
+        raise NotImplementedError(
+            f"The gate {type(gate).__name__} is not supported on Dask arrays. "
+            + _partial_fit_hint(est)
+        )
+    return kind
+
+
+def fit_dask(est, X, y, sample_weight=None):
+    """Fit a mixture of experts by exact EM on a Dask array ``X``.
+
+    Called by ``fit`` when ``X`` is a Dask array; see the module docstring
+    for what is computed where and what is exact.
+
+    Parameters
+    ----------
+    est : MixtureOfExpertsRegressor or MixtureOfExpertsClassifier
+        Parameters already validated.
+    X : dask.array.Array of shape (n_samples, n_features)
+        Row chunks are the blocks of the map-reduce.
+    y : dask.array.Array or array-like of shape (n_samples,)
+    sample_weight : dask.array.Array, array-like or None
+
+    Returns
+    -------
+    est : the fitted estimator, with NumPy parameters.
+    """
+    dask = _import_dask()
+    named = est._named_experts()
+    kind = _check_supported(est, named)
+    data = _BlockData(dask, X, y, sample_weight)
+    # What validate_data(reset=True) leaves: the feature count, no names.
+    est.n_features_in_ = data.d
+    if hasattr(est, "feature_names_in_"):
+        del est.feature_names_in_
+    est._seq_features = None
+    _validate_y(est, data, named, kind)
+    est._gate_cols = est._resolve_features(est.gate_features, "gate_features")
+    est._expert_cols = est._resolve_features(est.expert_features, "expert_features")
+    n_experts = len(named)
+    if data.n < n_experts:
+        raise ValueError(
+            f"Expected n_samples >= n_experts, got n_samples={data.n} and n_experts={n_experts}."
+        )
+    em = _DaskEM(est, data, kind)
+    rng = check_random_state(est.random_state)
+    warm = est.warm_start and hasattr(est, "gate_")
+    if warm:
+        if est._expert_set.n_experts != n_experts:
+            raise ValueError(
+                "warm_start=True needs the same number of experts as the previous fit "
+                f"({est._expert_set.n_experts}); got {n_experts}."
+            )
+        runs = [em.run(named, rng.randint(np.iinfo(np.int32).max), 0, warm=True)]
+    else:
+        seeds = rng.randint(np.iinfo(np.int32).max, size=est.n_init)
+        # Restarts run one after the other: each is spread over the cluster.
+        runs = [em.run(named, seed, i, warm=False) for i, seed in enumerate(seeds)]
+    best = max(range(len(runs)), key=lambda i: (runs[i]["lower_bound"], -i))
+    run = runs[best]
+    est.gate_ = run["gate"]
+    est._expert_set = run["experts"]
+    est.experts_ = run["experts"].estimators()
+    est.n_experts_ = n_experts
+    est.n_iter_ = run["n_iter"]
+    est.converged_ = run["converged"]
+    est.lower_bound_ = run["lower_bound"]
+    est.lower_bounds_ = run["lower_bounds"]
+    est.n_reseeds_ = run["n_reseeds"]
+    est._after_fit()
+    if not est.converged_:
+        warnings.warn(
+            f"Best of {len(runs)} EM restart(s) did not converge after "
+            f"{est.n_iter_} iterations (last change of the mean log-likelihood "
+            f"above tol={est.tol}). Try a larger max_iter or tol.",
+            ConvergenceWarning,
+        )
+    if est.n_reseeds_ > 3:
+        warnings.warn(
+            f"Experts lost their data and were re-seeded {est.n_reseeds_} times during "
+            "the fit; the data may not support this many experts. Consider fewer "
+            "experts, a larger gate penalty, or more restarts (n_init).",
+            DegenerateExpertWarning,
+        )
+    return est
+
+
+def _validate_y(est, data, named, kind):
+    """The subclasses' ``_check_y``, with its sums reduced over the blocks."""
+    if est._is_classifier:
+        uniques = data.map(_unique, data.y_raw)
+        classes = np.unique(np.concatenate(uniques))
+        if len(classes) < 2:
+            raise ValueError(
+                f"{type(est).__name__} needs at least 2 classes in y; got one class only "
+                f"({classes[0]!r})."
+            )
+        data.y = data.map(_encode_labels, data.y_raw, shared=(classes,), compute=False)
+        weighted = _ordered_sum(data.map(_class_mass, data.y, data.sw, shared=(len(classes),)))
+        if np.count_nonzero(weighted > 0) < 2:
+            raise ValueError(
+                f"{type(est).__name__} needs at least 2 classes with positive sample_weight; "
+                f"only class {classes[np.argmax(weighted)]!r} has any weight."
+            )
+        if est.warm_start and hasattr(est, "classes_") and not np.array_equal(est.classes_, classes):
+            raise ValueError(
+                f"warm_start=True needs the same classes as the previous fit {est.classes_.tolist()}; "
+                f"got {classes.tolist()}."
+            )
+        est.classes_ = classes
+        return
+    from .experts._families import expert_family
+
+    ests = [e for _, e in named]
+    family = expert_family(ests, est.m_step)
+    data.y = data.map(_regressor_y_block, data.y_raw, shared=(family, ests), compute=False)
+    # MixtureOfExpertsRegressor._check_y: the variance floor from the weighted moments of y.
+    col = data.map(np.reshape, data.y, shared=((-1, 1),), compute=False)
+    s, w = _ordered_sum(data.map(_weighted_sum, col, data.sw))
+    mean = float(s[0] / w)
+    var_y = float(_ordered_sum(data.map(_weighted_centred_sq, col, data.sw, shared=(mean,)))[0] / w)
+    est._var_floor = max(est.variance_floor * var_y, ABS_VARIANCE_FLOOR * (1.0 + mean * mean))
+
+
+class _DaskEM:
+    """``BaseMixtureOfExperts._run_em`` with its passes over rows mapped over Dask blocks."""
+
+    def __init__(self, est, data, kind):
+        self.est = est
+        self.data = data
+        self.kind = kind
+        self.gcols = est._gate_cols
+        self.ecols = est._expert_cols
+        self.d_gate = data.d if self.gcols is None else len(self.gcols)
+        self.d_expert = data.d if self.ecols is None else len(self.ecols)
+
+    # -- initialisation ------------------------------------------------ #
+    def _initial_resp(self, K, rng):
+        est, data = self.est, self.data
+        if K == 1:
+            return data.map(np.ones, [(b1 - b0, 1) for b0, b1 in zip(data.bounds[:-1], data.bounds[1:])], compute=False)
+        yf = None if est._is_classifier else est._y_features
+        s, w = _ordered_sum(data.map(_z_sums, data.x, data.y, data.sw, shared=(yf,)))
+        mean = s / w
+        std = np.sqrt(np.maximum(_ordered_sum(data.map(_z_sq, data.x, data.y, data.sw, shared=(yf, mean))) / w, 0.0))
+        std[std <= 1e-12] = 1.0
+        if est.init_params == "kmeans":
+            from ._base import _KMEANS_MAX_ROWS
+
+            km = KMeans(
+                n_clusters=K, n_init=1, random_state=rng.randint(np.iinfo(np.int32).max), copy_x=False
+            )
+            if data.n <= _KMEANS_MAX_ROWS:
+                local = [slice(None)] * data.n_blocks
+            else:
+                # The in-memory draw: rng.choice(rows, m) is rows[rng.choice(len(rows), m)].
+                positive = data.map(_positive_rows, data.sw)
+                n_pos = sum(p.size for p in positive)
+                if n_pos > _KMEANS_MAX_ROWS:
+                    ranks = np.sort(rng.choice(n_pos, size=_KMEANS_MAX_ROWS, replace=False))
+                    starts = np.concatenate([[0], np.cumsum([p.size for p in positive])])
+                    local = [positive[i][ranks[(ranks >= starts[i]) & (ranks < starts[i + 1])] - starts[i]]
+                             for i in range(data.n_blocks)]
+                else:
+                    local = positive
+            parts = data.map(_take_rows, data.x, data.y, data.sw, local, shared=(yf, mean, std))
+            Z = np.concatenate([p[0] for p in parts])
+            sw = np.concatenate([p[1] for p in parts])
+            with warnings.catch_warnings(), blas_single_threaded():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                km.fit(Z, sample_weight=sw)
+            return data.map(_init_kmeans, data.x, data.y, shared=(yf, mean, std, km, K), compute=False)
+        idx = rng.choice(data.n, size=K, replace=False)
+        block = np.searchsorted(data.bounds, idx, side="right") - 1
+        local = [[] for _ in range(data.n_blocks)]
+        for j, (i, r) in enumerate(zip(block, idx)):
+            local[i].append(r - data.bounds[i])
+        rows = data.map(_take_rows, data.x, data.y, data.sw, [np.asarray(v, dtype=np.intp) for v in local],
+                        shared=(yf, mean, std))
+        # Back to the order of the draw.
+        found = {}
+        for i in range(data.n_blocks):
+            for pos, r in enumerate(local[i]):
+                found[r + data.bounds[i]] = rows[i][0][pos]
+        centres = np.array([found[r] for r in idx])
+        return data.map(_init_random, data.x, data.y, shared=(yf, mean, std, centres, K), compute=False)
+
+    def _initialize_gate(self, gate, K):
+        from .gating import GaussianGate, SoftmaxGate
+
+        data = self.data
+        if isinstance(gate, SoftmaxGate):
+            # feature_moments(X, sw), reduced: mean first, then the centred squares.
+            gate._initialize(np.zeros((1, self.d_gate)), K, sample_weight=np.ones(1))
+            cols = data.map(_cols, data.x, shared=(self.gcols,), compute=False) if self.gcols is not None else data.x
+            s, w = _ordered_sum(data.map(_weighted_sum, cols, data.sw))
+            mean = s / w
+            ss = _ordered_sum(data.map(_weighted_centred_sq, cols, data.sw, shared=(mean,)))
+            scale = np.sqrt(np.maximum(ss / w, 0.0))
+            scale[scale <= 1e-12 * (1.0 + np.abs(mean))] = 1.0
+            gate._mean, gate._scale = mean, scale
+            gate._sync()
+        elif isinstance(gate, GaussianGate):
+            gate._validate_params()
+            gate.n_experts_ = K
+            gate.n_features_in_ = self.d_gate
+            uniform = data.map(np.full, [(b1 - b0, K) for b0, b1 in zip(data.bounds[:-1], data.bounds[1:])],
+                               shared=(1.0 / K,), compute=False)
+            self._gaussian_m_step(gate, uniform)
+        else:
+            gate._initialize(np.zeros((1, self.d_gate)), K, sample_weight=np.ones(1))
+
+    # -- M-steps -------------------------------------------------------- #
+    def _gaussian_m_step(self, gate, resp):
+        data = self.data
+        ct = gate.covariance_type
+        first = _ordered_sum(data.map(_gauss_first, data.x, data.sw, resp, shared=(self.gcols, ct in ("diag", "spherical"))))
+        nk = first[0] + 10 * np.finfo(np.float64).eps
+        means = first[1] / nk[:, None]
+        d = self.d_gate
+        if ct in ("full", "tied"):
+            scatter = _ordered_sum(data.map(_gauss_scatter, data.x, data.sw, resp, shared=(self.gcols, means)))
+            if ct == "full":
+                covariances = scatter / nk[:, None, None]
+                for k in range(len(nk)):
+                    covariances[k].flat[:: d + 1] += gate.reg_covar
+            else:
+                covariances = scatter.sum(axis=0) / nk.sum()
+                covariances.flat[:: d + 1] += gate.reg_covar
+        else:
+            covariances = first[2] / nk[:, None] - means**2 + gate.reg_covar
+            if ct == "spherical":
+                covariances = covariances.mean(axis=1)
+        from sklearn.mixture._gaussian_mixture import _compute_precision_cholesky
+
+        gate.weights_ = np.maximum(nk / nk.sum(), GATE_FLOOR)
+        gate.weights_ /= gate.weights_.sum()
+        gate.means_ = means
+        gate.covariances_ = covariances
+        try:
+            with blas_single_threaded():
+                gate.precisions_cholesky_ = _compute_precision_cholesky(covariances, ct)
+        except ValueError as exc:
+            raise ValueError(
+                "GaussianGate: an expert's input covariance became singular; increase "
+                f"reg_covar (now {gate.reg_covar}) or use fewer experts. ({exc})"
+            ) from None
+
+    def _gate_m_step(self, gate, resp, mass):
+        from .gating import ConstantGate, GaussianGate
+
+        if isinstance(gate, ConstantGate):
+            # Its M-step uses sum_i w_i r_ik only: one pseudo-row carrying that sum.
+            gate._m_step(None, mass[None, :], np.ones(1))
+        elif isinstance(gate, GaussianGate):
+            self._gaussian_m_step(gate, resp)
+        else:
+            problem = _DaskMultinomialProblem(
+                self.data, resp, self.gcols, ("gate", None, None), self.d_gate, gate.n_experts_,
+                self.data.sw_sum,
+            )
+            gate._V, gate._c, _, gate.n_iter_ = fit_multinomial_problem(
+                problem, alpha=gate.alpha, mean=gate._mean, scale=gate._scale, V0=gate._V,
+                c0=gate._c, max_iter=gate.max_iter, tol=gate.tol,
+                state=getattr(gate, "_solver_state", None),
+            )
+            gate._sync()
+
+    def _expert_m_step(self, experts, resp, sums, iteration):
+        data = self.data
+        if self.kind == "linear":
+            # _LinearGaussianSet.fit: centre y by its weighted mean, then the stats.
+            _, y_sum, w_sum = sums
+            y_shift = float(y_sum / max(w_sum, 1e-300))
+            A, b, syy = _ordered_sum(
+                data.map(_linear_stats, data.x, data.y, data.sw, resp, shared=(self.ecols, y_shift))
+            )
+            experts._fit_from_stats(A, b, syy, y_shift)
+        elif self.kind == "glm":
+            _fit_glm(self, experts, resp)
+        else:
+            _fit_logistic(self, experts, resp, iteration)
+
+    def _m_step(self, gate, experts, resp, iteration, sums=None):
+        if sums is None:
+            sums = _ordered_sum(self.data.map(_resp_sums, resp, self.data.y, self.data.sw))
+        self._expert_m_step(experts, resp, sums, iteration)
+        self._gate_m_step(gate, resp, sums[0])
+
+    # -- E-step and re-seeding ----------------------------------------- #
+    def _e_step(self, gate, experts):
+        data = self.data
+        out = data.map(_e_step, data.x, data.y, shared=(gate, experts, self.gcols, self.ecols), compute=False)
+        sums = _ordered_sum(data.map(_e_sums, out, data.y, data.sw))
+        resp = data.map(_get, out, shared=(0,), compute=False)
+        ll = data.map(_get, out, shared=(1,), compute=False)
+        return resp, ll, sums
+
+    def _reseed(self, resp, ll, mass, rng):
+        """``BaseMixtureOfExperts._reseed`` with the mass reduced; the rows ranked on the client."""
+        data = self.data
+        n, K = data.n, len(mass)
+        w_mean = data.sw_sum / n
+        mass = mass / w_mean
+        min_mass = max(1.0, min(data.d + 1.0, n / (2.0 * K)))
+        dead = np.flatnonzero(mass < min_mass)
+        if dead.size == 0:
+            return resp, dead
+        ll_all, sw_all = data.gather(ll), data.gather(data.sw)
+        ll_all, sw_all = np.concatenate(ll_all), np.concatenate(sw_all)
+        order = np.argsort(ll_all, kind="stable")
+        order = order[sw_all[order] > 0]
+        m = int(min(max(np.ceil(2 * min_mass), n // (4 * K)), max(n // 2, 1)))
+        changes = [[] for _ in range(data.n_blocks)]
+        for j, k in enumerate(dead):
+            rows = order[j * m : (j + 1) * m]
+            if rows.size == 0:
+                rows = rng.choice(n, size=min(m, n), replace=False)
+            block = np.searchsorted(data.bounds, rows, side="right") - 1
+            for i in np.unique(block):
+                changes[i].append((rows[block == i] - data.bounds[i], int(k)))
+        resp = data.map(_reseed_block, resp, changes, compute=False)
+        return resp, dead
+
+    # -- the EM loop ---------------------------------------------------- #
+    def run(self, named, seed, init, warm):
+        est = self.est
+        rng = np.random.RandomState(seed)
+        K = len(named)
+        if warm:
+            gate = copy.deepcopy(est.gate_)
+            experts = copy.deepcopy(est._expert_set)
+        else:
+            gate = est._make_gate()
+            self._initialize_gate(gate, K)
+            experts = est._make_expert_set(named, rng, None)
+            resp = self._initial_resp(K, rng)
+            self._m_step(gate, experts, resp, 0)
+        sw_sum = self.data.sw_sum
+        lb_prev = -np.inf
+        history = []
+        converged = False
+        n_reseeds = 0
+        lb = -np.inf
+        n_iter = 0
+        name = type(est).__name__
+        for n_iter in range(1, est.max_iter + 1):
+            resp, ll, sums = self._e_step(gate, experts)
+            mass, swll = sums[0], sums[3]
+            penalty = gate._penalty() + getattr(experts, "penalty", lambda: 0.0)()
+            lb = float((swll - penalty) / sw_sum)
+            history.append(lb)
+            change = lb - lb_prev
+            if est.verbose:
+                print(
+                    f"[{name}] restart {init} iteration {n_iter}: "
+                    f"mean log-likelihood {lb:.8g} (change {change:.3g})"
+                )
+            if abs(change) < est.tol:
+                converged = True
+                break
+            if n_iter == est.max_iter:
+                break
+            lb_prev = lb
+            resp, dead = self._reseed(resp, ll, mass, rng)
+            if dead.size:
+                n_reseeds += dead.size
+                lb_prev = -np.inf
+                if est.verbose:
+                    print(
+                        f"[{name}] restart {init} iteration {n_iter}: re-seeded collapsed "
+                        f"expert(s) {dead.tolist()} with the worst-explained rows"
+                    )
+            # The E-step's sums serve the M-step unless a re-seed changed resp.
+            self._m_step(gate, experts, resp, n_iter, None if dead.size else sums[:3])
+        return dict(
+            gate=gate,
+            experts=experts,
+            lower_bound=lb,
+            lower_bounds=np.asarray(history),
+            n_iter=n_iter,
+            converged=converged,
+            n_reseeds=n_reseeds,
+        )
+
+
+def _fit_glm(em, experts, resp):
+    raise NotImplementedError("GLM experts on Dask: not yet")
+
+
+def _fit_logistic(em, experts, resp, iteration):
+    raise NotImplementedError("LogisticExpert on Dask: not yet")
