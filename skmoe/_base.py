@@ -281,7 +281,8 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Inputs seen by the gate and the experts.
+            Inputs seen by the gate and the experts.  A Dask array runs the
+            same EM data-parallel over its row blocks (``skmoe._dask``).
         y : array-like of shape (n_samples,)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -293,6 +294,10 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         self : object
             Fitted estimator.
         """
+        if type(X).__module__.startswith("dask"):  # no dask import unless given one
+            from ._dask import fit_dask
+
+            return fit_dask(self, X, y, sample_weight)
         named = self._named_experts()
         X, y_enc, sw = self._validate_fit_data(X, y, sample_weight)
         self._gate_cols = self._resolve_features(self.gate_features, "gate_features")

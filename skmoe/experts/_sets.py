@@ -108,13 +108,21 @@ class _LinearGaussianSet:
         w_all = W.sum(axis=1)
         y_shift = float(w_all @ y / max(w_all.sum(), 1e-300))
         A, b, syy = weighted_linear_stats(X, y - y_shift, W)
+        return self._fit_from_stats(A, b, syy, y_shift)
+
+    def _fit_from_stats(self, A, b, syy, y_shift):
+        """The M-step from summed statistics of ``y - y_shift`` (blocks of rows add up).
+
+        ``skmoe._dask`` calls this with the statistics summed over the blocks
+        of a Dask array.
+        """
         beta, rss, mass = solve_weighted_linear(A, b, syy, self.alpha)
         self.coef = np.ascontiguousarray(beta[:, :-1].T)
         self.intercept = beta[:, -1] + y_shift
         with np.errstate(divide="ignore", invalid="ignore"):
             var = np.where(mass > 0, rss / np.maximum(mass, 1e-300), self.var_floor)
         self.variance = np.maximum(var, self.var_floor)
-        self.n_features = X.shape[1]
+        self.n_features = A.shape[1] - 1
         return self
 
     def predict(self, X):
