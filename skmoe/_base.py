@@ -20,6 +20,7 @@ from sklearn.utils.validation import (
 )
 
 from ._progress import PROGRESS, progress
+from ._online import OnlineMethod, online_partial_fit
 from ._threading import blas_single_threaded, blockwise_posterior
 from .exceptions import DegenerateExpertWarning
 from .experts._sets import check_expert_kind
@@ -79,6 +80,8 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         "top_k": [Interval(Integral, 1, None, closed="left"), None],
         "gate_features": ["array-like", None, HasMethods(["fit", "transform"])],
         "expert_features": ["array-like", None],
+        "learning_decay": [Interval(Real, 0.5, 1, closed="right")],
+        "learning_offset": [Interval(Real, 0, None, closed="left")],
     }
 
     @abstractmethod
@@ -100,6 +103,8 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         top_k=None,
         gate_features=None,
         expert_features=None,
+        learning_decay=0.6,
+        learning_offset=1.0,
     ):
         self.experts = experts
         self.n_experts = n_experts
@@ -116,6 +121,8 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         self.top_k = top_k
         self.gate_features = gate_features
         self.expert_features = expert_features
+        self.learning_decay = learning_decay
+        self.learning_offset = learning_offset
 
     # ------------------------------------------------------------------ #
     # Nested parameters of a heterogeneous expert list: experts__<name>__<p>
@@ -359,6 +366,44 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
                 DegenerateExpertWarning,
             )
         return self
+
+    @OnlineMethod
+    @_fit_context(prefer_skip_nested_validation=False)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One step of online EM on a chunk of data.
+
+        Online EM (Cappé & Moulines 2009): an E-step on the chunk, running
+        averages of the experts' sufficient statistics with step size
+        ``(t + learning_offset) ** -learning_decay``, an M-step from the
+        averages, and a damped stochastic step for the parts of the model
+        without finite statistics (softmax gate, logistic and GLM experts);
+        estimator experts are updated through their own ``partial_fit`` with
+        weights ``r_ik * sample_weight_i``.  The first call initialises the
+        model on its chunk (``init_params``, ``random_state``); after ``fit``
+        it continues from the fitted model.  Memory is one chunk's.  See
+        :mod:`skmoe._online` and the user guide, "Streaming with partial_fit".
+
+        Available when every expert can be updated online (``LinearExpert``,
+        ``LogisticExpert``, ``PoissonExpert``, ``BinomialExpert``, or an
+        estimator whose ``partial_fit`` takes ``sample_weight``) and the gate
+        is softmax, constant or Gaussian; otherwise accessing it raises an
+        AttributeError that names the expert or gate.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A chunk of inputs; same features (and names) on every call.
+        y : array-like of shape (n_samples,)
+            Targets of the chunk.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the chunk's rows.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        return online_partial_fit(self, X, y, sample_weight)
 
     def _after_fit(self):
         """Hook for subclasses to expose fitted state (e.g. noise variances)."""

@@ -1,11 +1,12 @@
 """MixtureOfExpertsClassifier."""
 
 import numpy as np
-from sklearn.base import ClassifierMixin
+from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
 
 from ._base import BaseMixtureOfExperts
+from ._online import OnlineMethod, online_partial_fit
 from .experts import LogisticExpert
 from .experts._sets import _ClassifierSet
 
@@ -59,6 +60,11 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         ``predict_proba`` is ``p(c | x) ∝ sum_k g_k(x) p_k(x, c)``.
     expert_features : array-like of int, str or bool, default=None
         Columns of X the experts see; None means all.
+    learning_decay : float in (0.5, 1], default=0.6
+        Online EM (:meth:`partial_fit`) only: the step size of the ``t``-th
+        call is ``(t + learning_offset) ** -learning_decay``.
+    learning_offset : float, default=1.0
+        Online EM only: a positive offset slows the steps of the first calls.
 
     Attributes
     ----------
@@ -110,6 +116,8 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         top_k=None,
         gate_features=None,
         expert_features=None,
+        learning_decay=0.6,
+        learning_offset=1.0,
     ):
         super().__init__(
             experts,
@@ -127,6 +135,8 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
             top_k=top_k,
             gate_features=gate_features,
             expert_features=expert_features,
+            learning_decay=learning_decay,
+            learning_offset=learning_offset,
         )
 
     def _default_expert(self):
@@ -155,6 +165,40 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
             )
         self.classes_ = classes
         return y_idx.astype(np.intp)
+
+    @OnlineMethod
+    @_fit_context(prefer_skip_nested_validation=False)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One step of online EM on a chunk of data.
+
+        As :meth:`MixtureOfExpertsRegressor.partial_fit`: an E-step on the
+        chunk, then running averages of sufficient statistics or damped
+        stochastic steps (the softmax gate and the logistic experts take a
+        few warm-started quasi-Newton iterations on the chunk, weighted by
+        ``(t + learning_offset) ** -learning_decay``); estimator experts
+        with a ``partial_fit`` taking ``sample_weight`` (``SGDClassifier``
+        with a probabilistic loss) use their own.  Available when every expert
+        and the gate can be updated online; otherwise accessing it raises an
+        AttributeError that names the expert or gate.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A chunk of inputs; same features (and names) on every call.
+        y : array-like of shape (n_samples,)
+            Labels of the chunk, all within ``classes``.
+        classes : array-like of shape (n_classes,), default=None
+            Every label the stream can contain.  Required on the first call
+            (unless the estimator was fitted by ``fit``); later calls may
+            omit it or must repeat the same set.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the chunk's rows.
+
+        Returns
+        -------
+        self : MixtureOfExpertsClassifier
+        """
+        return online_partial_fit(self, X, y, sample_weight, classes=classes)
 
     def _encode_y(self, y):
         idx = np.searchsorted(self.classes_, y)

@@ -90,6 +90,13 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         a boolean mask); None means all.  As in flexmix's concomitant models.
     expert_features : array-like of int, str or bool, default=None
         Columns of X the experts see; None means all.
+    learning_decay : float in (0.5, 1], default=0.6
+        Online EM (:meth:`partial_fit`) only: the step size of the ``t``-th
+        call is ``(t + learning_offset) ** -learning_decay`` (Cappé &
+        Moulines 2009).  Smaller values forget the early, poorly fitted
+        chunks faster; 1 weights every chunk equally (an exact running mean).
+    learning_offset : float, default=1.0
+        Online EM only: a positive offset slows the steps of the first calls.
 
     Attributes
     ----------
@@ -157,6 +164,8 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         top_k=None,
         gate_features=None,
         expert_features=None,
+        learning_decay=0.6,
+        learning_offset=1.0,
     ):
         super().__init__(
             experts,
@@ -174,6 +183,8 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
             top_k=top_k,
             gate_features=gate_features,
             expert_features=expert_features,
+            learning_decay=learning_decay,
+            learning_offset=learning_offset,
         )
         self.variance_floor = variance_floor
 
