@@ -135,8 +135,12 @@ class ConvergenceDisplay:
                 label = f"restart {i}" + (" (selected)" if best else "")
             else:
                 label = "training" if self.validation_curve is not None else "fit"
-            kw = dict(lw=2.0 if best else 1.0, alpha=1.0 if best or not several else 0.6,
-                      zorder=3 if best else 2, label=label, marker="." if curve.size < 30 else None)
+            kw = dict(
+                lw=2.0 if best else 1.0,
+                alpha=1.0 if best or not several else 0.6,
+                zorder=3 if best else 2,
+                label=label,
+            )
             kw.update(line_kw or {})
             self.lines_.append(ax.plot(np.arange(1, curve.size + 1), curve, **kw)[0])
         self.validation_line_ = self.legend_ = None

@@ -191,6 +191,7 @@ class GateDisplay:
         if kind not in _KINDS:
             raise ValueError(f"kind must be one of {_KINDS}; got {kind!r}.")
         # make_ax first: it raises the ImportError that names the install command.
+        new_ax = ax is None
         self.figure_, self.ax_ = make_ax(ax, type(self).__name__)
         from matplotlib.colors import BoundaryNorm, ListedColormap
         from matplotlib.lines import Line2D
@@ -216,7 +217,9 @@ class GateDisplay:
                 x_edges, y_edges, hard, cmap=cmap, norm=norm, shading="flat", **kw
             )
             handles = [Patch(color=c, label=lab) for c, lab in zip(colors, labels, strict=True)]
-            if one:
+            if one and new_ax:
+                # The band's height means nothing; keep the ticks of an axes
+                # the caller gave (it may also hold the probability curves).
                 ax.set_yticks([])
         elif one:
             x = self.grid_values[0]
