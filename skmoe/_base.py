@@ -19,8 +19,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._progress import PROGRESS, progress
 from ._online import OnlineMethod, online_partial_fit
+from ._progress import PROGRESS, progress
 from ._threading import blas_single_threaded, blockwise_posterior
 from .exceptions import DegenerateExpertWarning
 from .experts._sets import check_expert_kind
