@@ -258,19 +258,6 @@ def _mn_second_moment(xb, yb, swb, resp, cols, spec):
     return _raw_second_moment(_cols(xb, cols), weights * targets.sum(axis=1))
 
 
-def _glm_moment_sums(xb, swb, resp, ecols, t_of_y, yb):
-    X = _cols(xb, ecols)
-    w_rows = (resp * swb[:, None]).sum(axis=1)
-    W = resp * swb[:, None]
-    return w_rows @ X, float(w_rows.sum()), t_of_y(yb) @ W, W.sum(axis=0)
-
-
-def _glm_sq(xb, swb, resp, ecols, mean):
-    X = _cols(xb, ecols)
-    w_rows = (resp * swb[:, None]).sum(axis=1)
-    return w_rows @ (X - mean) ** 2
-
-
 # ---------------------------------------------------------------------- #
 # The data on the workers
 # ---------------------------------------------------------------------- #
@@ -752,9 +739,9 @@ class _DaskEM:
             )
             experts._fit_from_stats(A, b, syy, y_shift)
         elif self.kind == "glm":
-            _fit_glm(self, experts, resp)
+            _fit_glm(self, experts, resp, sums[0])
         else:
-            _fit_logistic(self, experts, resp, iteration)
+            _fit_logistic(self, experts, resp, sums[0], iteration)
 
     def _m_step(self, gate, experts, resp, iteration, sums=None):
         if sums is None:
@@ -859,9 +846,144 @@ class _DaskEM:
         )
 
 
-def _fit_glm(em, experts, resp):
-    raise NotImplementedError("GLM experts on Dask: not yet")
+# ---------------------------------------------------------------------- #
+# Poisson / binomial experts: _GLMSet.fit with its sums over Dask blocks
+# ---------------------------------------------------------------------- #
+def _glm_sums(xb, yb, swb, resp, ecols, experts):
+    W = resp * swb[:, None]
+    w_rows = W.sum(axis=1)
+    return w_rows @ _cols(xb, ecols), float(w_rows.sum()), experts._sufficient(yb) @ W
 
 
-def _fit_logistic(em, experts, resp, iteration):
-    raise NotImplementedError("LogisticExpert on Dask: not yet")
+def _glm_sq(xb, swb, resp, ecols, mean):
+    w_rows = (resp * swb[:, None]).sum(axis=1)
+    return w_rows @ (_cols(xb, ecols) - mean) ** 2
+
+
+def _glm_problem(xb, yb, swb, resp, ecols, mean, scale, experts):
+    from .experts._glm import GLMProblem
+
+    Z = (_cols(xb, ecols) - mean) / scale
+    return GLMProblem(Z, experts._sufficient(yb), resp * swb[:, None], experts._family())
+
+
+def _glm_ll(xb, yb, swb, resp, ecols, mean, scale, experts, V, c):
+    return _glm_problem(xb, yb, swb, resp, ecols, mean, scale, experts).log_likelihood(V, c)
+
+
+def _glm_gh(xb, yb, swb, resp, ecols, mean, scale, experts, V, c):
+    return _glm_problem(xb, yb, swb, resp, ecols, mean, scale, experts).grad_hess(V, c)
+
+
+class _DaskGLMProblem:
+    """:class:`~skmoe.experts._glm.GLMProblem` with its sums mapped over Dask blocks."""
+
+    def __init__(self, em, experts, resp, mean, scale, mass):
+        self.em, self.resp, self._mass = em, resp, mass
+        self.shared = (em.ecols, mean, scale, experts)
+        self.n_features = em.d_expert
+        self.n_experts = experts.n_experts
+
+    def mass(self):
+        return self._mass.copy()
+
+    def _map(self, func, V, c):
+        d = self.em.data
+        return _ordered_sum(d.map(func, d.x, d.y, d.sw, self.resp, shared=(*self.shared, V, c)))
+
+    def log_likelihood(self, V, c):
+        return self._map(_glm_ll, V, c)
+
+    def grad_hess(self, V, c):
+        return self._map(_glm_gh, V, c)
+
+
+def _fit_glm(em, experts, resp, mass):
+    from .experts._glm import fit_glm_problem
+
+    data = em.data
+    sx, total, tW = _ordered_sum(data.map(_glm_sums, data.x, data.y, data.sw, resp, shared=(em.ecols, experts)))
+    # _weighted_moments(X, w_rows), reduced.
+    w_sum = total
+    total = max(total, 1e-300)
+    mean = sx / total
+    var = _ordered_sum(data.map(_glm_sq, data.x, data.sw, resp, shared=(em.ecols, mean))) / total
+    scale = np.sqrt(var)
+    scale[~(scale > 1e-12 * (1.0 + np.abs(mean)))] = 1.0
+    experts._ridge = experts.alpha * float(w_sum)
+    experts._scale = scale
+    if experts.coef is None:
+        V = np.zeros((experts.n_experts, em.d_expert))
+        c = experts._initial_intercept(tW / np.maximum(mass, 1e-300))
+    else:
+        V = experts.coef.T * scale
+        c = experts.intercept + mean @ experts.coef
+    problem = _DaskGLMProblem(em, experts, resp, mean, scale, mass)
+    V, c, experts.n_iter = fit_glm_problem(problem, V, c, experts._ridge, experts.max_iter, experts.tol)
+    experts.coef = np.ascontiguousarray((V / scale).T)
+    experts.intercept = c - mean @ experts.coef
+    experts.n_features = em.d_expert
+
+
+# ---------------------------------------------------------------------- #
+# Logistic experts: LogisticExpert.fit inside _ClassifierSet, over Dask blocks
+# ---------------------------------------------------------------------- #
+def _row_weights(resp, swb):
+    return (resp * swb[:, None]).sum(axis=1)
+
+
+def _feature_moments(data, xs, ws):
+    """:func:`~skmoe._multinomial.feature_moments` reduced over blocks (two passes)."""
+    s, w = _ordered_sum(data.map(_weighted_sum, xs, ws))
+    mean = s / w
+    ss = _ordered_sum(data.map(_weighted_centred_sq, xs, ws, shared=(mean,)))
+    scale = np.sqrt(np.maximum(ss / w, 0.0))
+    scale[scale <= 1e-12 * (1.0 + np.abs(mean))] = 1.0
+    return mean, scale
+
+
+def _fit_logistic(em, experts, resp, mass, iteration):
+    from .exceptions import ExpertFitError
+
+    data = em.data
+    d = em.d_expert
+    xs = data.x if em.ecols is None else data.map(_cols, data.x, shared=(em.ecols,), compute=False)
+    if iteration == 0:
+        # _ClassifierSet.fit: the standardisation is fixed once, from the
+        # sample-weighted X.
+        moments = _feature_moments(data, xs, data.map(_row_weights, resp, data.sw, compute=False))
+        for est in experts.ests:
+            est._fixed_moments = moments
+    C = experts.n_classes
+    classes = np.arange(C)
+    for k, est in enumerate(experts.ests):
+        try:
+            est._validate_params()
+            warm = (
+                est.warm_start
+                and hasattr(est, "_V")
+                and np.array_equal(getattr(est, "classes_", None), classes)
+                and est._V.shape[0] == d
+            )
+            mean, scale = est._fixed_moments
+            if warm:
+                V0 = est.coef_ * scale[:, None]
+                c0 = est.intercept_ + mean @ est.coef_
+            else:
+                V0 = np.zeros((d, C))
+                c0 = np.zeros(C)
+            problem = _DaskMultinomialProblem(data, resp, em.ecols, ("expert", k, C), d, C, float(mass[k]))
+            est._V, est._c, _, est.n_iter_ = fit_multinomial_problem(
+                problem, alpha=est.alpha, mean=mean, scale=scale, V0=V0, c0=c0,
+                max_iter=est.max_iter, tol=est.tol,
+            )
+        except Exception as exc:
+            where = "initial M-step" if iteration == 0 else f"EM iteration {iteration}"
+            raise ExpertFitError(
+                f"Expert {k} ({experts.names[k]!r}, {type(est).__name__}) raised in its fit "
+                f"during the {where} on Dask blocks: {type(exc).__name__}: {exc}"
+            ) from exc
+        est._mean, est._scale = mean, scale
+        est.classes_ = classes
+        est.coef_, est.intercept_ = raw_coefficients(est._V, est._c, mean, scale)
+        est.n_features_in_ = d

@@ -77,36 +77,71 @@ def fit_canonical_glm(Z, t, W, V, c, family, ridge, max_iter, tol):
     n_iter : int
         Newton steps of the slowest expert.
     """
-    n, d = Z.shape
-    K = W.shape[1]
-    mass = W.sum(axis=0)
+    return fit_glm_problem(GLMProblem(Z, t, W, family), V, c, ridge, max_iter, tol)
+
+
+class GLMProblem:
+    """The data of :func:`fit_canonical_glm`, seen only through sums over rows.
+
+    The Newton solver needs, at given coefficients, each expert's weighted
+    log-likelihood, its gradient and its Hessian: all sums over rows, so
+    blocks of rows add up (``skmoe._dask`` maps them over the blocks of a
+    Dask array and runs :func:`fit_glm_problem` unchanged).
+    """
+
+    def __init__(self, Z, t, W, family):
+        self.Z, self.t, self.W, self.family = Z, t, W, family
+        self.n_features = Z.shape[1]
+        self.n_experts = W.shape[1]
+        self.positive = W > 0
+
+    def mass(self):
+        """``sum_i W_ik``, shape (K,)."""
+        return self.W.sum(axis=0)
+
+    def log_likelihood(self, V, c):
+        """``sum_i W_ik (t_i eta_ik - b(eta_ik))`` (no penalty), shape (K,)."""
+        eta = self.Z @ V.T + c
+        with np.errstate(over="ignore", invalid="ignore"):
+            terms = self.t[:, None] * eta - self.family.cumulant(eta)
+            terms = np.where(self.positive, terms, 0.0)
+            return np.einsum("ik,ik->k", self.W, terms)
+
+    def grad_hess(self, V, c):
+        """Unpenalised gradient blocks ``(R^T Z, sum_i R_ik)`` and Hessians ``[Z, 1]^T diag(W v) [Z, 1]``."""
+        Z, W, positive = self.Z, self.W, self.positive
+        eta = Z @ V.T + c
+        with np.errstate(over="ignore", invalid="ignore"):
+            mu, v = self.family.mean_var(eta)
+            R = np.where(positive, W * (self.t[:, None] - mu), 0.0)
+            Wv = np.where(positive, W * v, 0.0)
+        H = weighted_linear_stats(Z, np.zeros(Z.shape[0]), Wv)[0]
+        return R.T @ Z, R.sum(axis=0), H
+
+
+def fit_glm_problem(problem, V, c, ridge, max_iter, tol):
+    """:func:`fit_canonical_glm` on a :class:`GLMProblem` (or any object of its protocol)."""
+    d = problem.n_features
+    K = problem.n_experts
+    mass = problem.mass()
     V = V.copy()
     c = c.copy()
     P = np.repeat(np.asarray(ridge, dtype=np.float64)[:, None], d, axis=1)
-    positive = W > 0
 
     def objective(V_, c_):
-        eta = Z @ V_.T + c_
         with np.errstate(over="ignore", invalid="ignore"):
-            terms = t[:, None] * eta - family.cumulant(eta)
-            terms = np.where(positive, terms, 0.0)
-            obj = np.einsum("ik,ik->k", W, terms) - 0.5 * np.einsum("kj,kj->k", P, V_ * V_)
-        return eta, np.where(np.isfinite(obj), obj, -np.inf)
+            obj = problem.log_likelihood(V_, c_) - 0.5 * np.einsum("kj,kj->k", P, V_ * V_)
+        return np.where(np.isfinite(obj), obj, -np.inf)
 
-    eta, obj = objective(V, c)
+    obj = objective(V, c)
     active = mass > 0
-    zeros = np.zeros(n)
     n_iter = 0
     while n_iter < max_iter:
         n_iter += 1
-        with np.errstate(over="ignore", invalid="ignore"):
-            mu, v = family.mean_var(eta)
-            R = np.where(positive, W * (t[:, None] - mu), 0.0)
-            Wv = np.where(positive, W * v, 0.0)
+        RZ, Rsum, H = problem.grad_hess(V, c)
         G = np.empty((K, d + 1))
-        G[:, :d] = R.T @ Z - P * V
-        G[:, d] = R.sum(axis=0)
-        H = weighted_linear_stats(Z, zeros, Wv)[0]
+        G[:, :d] = RZ - P * V
+        G[:, d] = Rsum
         idx = np.arange(d)
         step = np.zeros((K, d + 1))
         for k in np.flatnonzero(active):
@@ -130,7 +165,7 @@ def fit_canonical_glm(Z, t, W, V, c, family, ridge, max_iter, tol):
                 break
             V_try = V + size[:, None] * step[:, :d]
             c_try = c + size * step[:, d]
-            _, obj_try = objective(V_try, c_try)
+            obj_try = objective(V_try, c_try)
             good = pending & (obj_try >= obj - 1e-13 * (1.0 + np.abs(obj)))
             V_new[good], c_new[good], obj_new[good] = V_try[good], c_try[good], obj_try[good]
             pending &= ~good
@@ -141,7 +176,6 @@ def fit_canonical_glm(Z, t, W, V, c, family, ridge, max_iter, tol):
         active &= ~(0.5 * decrement <= tol * np.maximum(mass, 1e-300))
         if not active.any():
             break
-        eta = Z @ V.T + c
     return V, c, n_iter
 
 
