@@ -397,6 +397,17 @@ def test_lower_bounds_all_same_for_any_n_jobs_and_warm_start():
     assert_array_equal(a.lower_bounds_all_[0], a.lower_bounds_)
 
 
+def test_convergence_display_after_partial_fit():
+    # partial_fit records lower_bounds_ only: the display must not show the
+    # restarts of the earlier fit as if they were current.
+    X, y = load_mcycle(return_X_y=True)
+    moe = MixtureOfExpertsRegressor(n_experts=2, n_init=2, random_state=0).fit(X, y)
+    moe.partial_fit(X[:60], y[:60])
+    disp = ConvergenceDisplay.from_estimator(moe)
+    assert len(disp.lines_) == 1
+    assert_allclose(disp.lines_[0].get_ydata(), moe.lower_bounds_)
+
+
 def test_convergence_display_bad_input():
     with pytest.raises(NotFittedError):
         ConvergenceDisplay.from_estimator(MixtureOfExpertsRegressor())

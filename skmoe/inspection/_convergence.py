@@ -88,12 +88,17 @@ class ConvergenceDisplay:
         """
         check_is_fitted(estimator)
         name = type(estimator).__name__
-        if getattr(estimator, "lower_bounds_all_", None) is not None:
-            curves = list(estimator.lower_bounds_all_)
-            # fit keeps the first restart with the largest final objective.
-            best = max(range(len(curves)), key=lambda i: (curves[i][-1], -i))
-            disp = cls(curves, best_index=best, title=name)
-        elif getattr(estimator, "lower_bounds_", None) is not None:
+        current = getattr(estimator, "lower_bounds_", None)
+        curves = list(getattr(estimator, "lower_bounds_all_", None) or [])
+        # The selected restart is the one whose history is lower_bounds_.  A
+        # fit path that records no restarts (partial_fit, say) may leave an
+        # older fit's lower_bounds_all_ behind: then only lower_bounds_ holds.
+        selected = [
+            i for i, c in enumerate(curves) if current is not None and np.array_equal(c, current)
+        ]
+        if selected:
+            disp = cls(curves, best_index=selected[0], title=name)
+        elif current is not None:
             disp = cls([estimator.lower_bounds_], best_index=0, title=name)
         elif getattr(estimator, "loss_curve_", None) is not None:
             disp = cls(
