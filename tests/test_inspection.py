@@ -326,6 +326,26 @@ def test_predictive_density_equals_gaussian_mixture(mcycle):
     assert disp.colorbar_ is not None
 
 
+def test_predictive_density_student_t_experts(mcycle):
+    from scipy.stats import t
+
+    from skmoe.experts import StudentTExpert
+
+    X, y, _ = mcycle
+    moe = MixtureOfExpertsRegressor(StudentTExpert(), n_experts=3, max_iter=30, random_state=0)
+    with _no_check():
+        moe.fit(X, y)
+    disp = PredictiveDistributionDisplay.from_estimator(
+        moe, X, y, grid_resolution=10, y_resolution=50, y_range=(-150, 100)
+    )
+    Z = disp.x_values[:, None]
+    df = np.array([e.df_ for e in moe.experts_])
+    scale = np.array([e.scale_ for e in moe.experts_])
+    pdf = t.pdf(disp.y_values[:, None, None], df, loc=moe.predict_experts(Z)[None], scale=scale)
+    expected = np.einsum("xk,yxk->yx", moe.predict_gate(Z), pdf)
+    assert_allclose(disp.density, expected, rtol=1e-9, atol=1e-300)
+
+
 def test_predictive_density_integrates_to_one(mcycle):
     X, y, moe = mcycle
     # Fine y grid over a wide range: every column is a probability density.

@@ -30,7 +30,9 @@ class PredictiveDistributionDisplay:
     standard deviation would hide.  The data can be overlaid.  For
     :class:`~skmoe.MixtureOfExpertsRegressor` with continuous experts
     (Gaussian, Student-t); counts and proportions (Poisson, binomial experts)
-    have no density and are refused, and so are classifiers.
+    have no density and are refused, and so are classifiers.  The density is
+    that of :meth:`~skmoe.MixtureOfExpertsRegressor.log_likelihood`: the full
+    gate, without ``top_k`` truncation.
 
     Parameters
     ----------
