@@ -1,0 +1,289 @@
+"""Exact data-parallel EM on Dask arrays, and joblib's dask backend.
+
+Oracle: the in-memory fit on the same data with the same ``random_state``.
+The Dask fit maps every pass over the rows over the blocks of X and adds the
+block results, so the two fits agree up to the rounding of sums taken in
+another order: 1e-8 is asked, far above rounding and far below any
+difference a wrong statistic, a wrong initial draw or a missed re-seed would
+make.  Everything runs on one loopback ``LocalCluster`` per module.
+"""
+
+import sys
+import warnings
+
+from skmoe.exceptions import DegenerateExpertWarning
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+joblib = pytest.importorskip("joblib")
+
+from sklearn.base import clone  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.linear_model import Ridge  # noqa: E402
+from sklearn.model_selection import KFold, cross_val_score  # noqa: E402
+from sklearn.tree import DecisionTreeRegressor  # noqa: E402
+
+from skmoe import MixtureOfExpertsClassifier, MixtureOfExpertsRegressor  # noqa: E402
+from skmoe.experts import BinomialExpert, LogisticExpert, PoissonExpert  # noqa: E402
+from skmoe.gating import GaussianGate, SoftmaxGate  # noqa: E402
+
+RTOL = 1e-8
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=False,
+        protocol="tcp",
+        host="127.0.0.1",
+        dashboard_address=None,
+    )
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def _switching_data(n=600, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.uniform(-2, 2, size=(n, 3))
+    y = np.where(X[:, 0] > 0, 2.0 * X[:, 1] + 1.0, -X[:, 2] - 1.0) + 0.1 * rng.randn(n)
+    return X, y
+
+
+def _fit_both(est, X, y, sample_weight=None, chunks=250, **kw):
+    """The same estimator fitted in memory and on a Dask array with uneven row blocks."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", DegenerateExpertWarning)
+        ref = clone(est).fit(X, y, sample_weight=sample_weight)
+        Xd = da.from_array(X, chunks=(chunks, X.shape[1]))
+        yd = da.from_array(y, chunks=chunks) if kw.get("dask_y", True) else y
+        sw = sample_weight
+        if sw is not None and kw.get("dask_sw", True):
+            sw = da.from_array(sw, chunks=chunks)
+        got = clone(est).fit(Xd, yd, sample_weight=sw)
+    return ref, got
+
+
+def _assert_same_fit(ref, got, X):
+    assert got.n_iter_ == ref.n_iter_
+    assert got.converged_ == ref.converged_
+    assert got.n_reseeds_ == ref.n_reseeds_
+    assert_allclose(got.lower_bounds_, ref.lower_bounds_, rtol=RTOL, atol=RTOL)
+    assert got.n_features_in_ == ref.n_features_in_
+    for name in ("coef_", "intercept_", "weights_", "means_", "covariances_"):
+        if hasattr(ref.gate_, name):
+            assert_allclose(getattr(got.gate_, name), getattr(ref.gate_, name), rtol=RTOL, atol=RTOL)
+    for e_ref, e_got in zip(ref.experts_, got.experts_):
+        assert_allclose(e_got.coef_, e_ref.coef_, rtol=RTOL, atol=RTOL)
+        assert_allclose(e_got.intercept_, e_ref.intercept_, rtol=RTOL, atol=RTOL)
+    # A normal fitted estimator: NumPy parameters, predicts on NumPy arrays.
+    assert isinstance(got.predict_gate(X), np.ndarray)
+    if hasattr(ref, "predict_proba"):
+        assert_allclose(got.predict_proba(X), ref.predict_proba(X), rtol=RTOL, atol=RTOL)
+    else:
+        assert_allclose(got.predict(X), ref.predict(X), rtol=RTOL, atol=RTOL)
+        if hasattr(ref, "noise_variance_"):
+            assert_allclose(got.noise_variance_, ref.noise_variance_, rtol=RTOL)
+
+
+@pytest.mark.parametrize(
+    "gate, init_params",
+    [
+        (SoftmaxGate(), "kmeans"),
+        ("constant", "random"),
+        (GaussianGate(covariance_type="tied"), "random"),
+        (GaussianGate(covariance_type="diag"), "kmeans"),
+    ],
+    ids=["softmax-kmeans", "constant-random", "gaussian_tied", "gaussian_diag"],
+)
+def test_linear_experts_equal_in_memory_fit(client, gate, init_params):
+    X, y = _switching_data()
+    sw = np.random.RandomState(1).uniform(0.2, 3.0, size=y.shape[0])
+    est = MixtureOfExpertsRegressor(
+        n_experts=3, gate=gate, init_params=init_params, random_state=0, max_iter=10
+    )
+    ref, got = _fit_both(est, X, y, sample_weight=sw)
+    assert ref.n_iter_ > 3
+    _assert_same_fit(ref, got, X)
+
+
+def test_feature_subsets_numpy_y_and_weights(client):
+    # y and sample_weight given as NumPy arrays; gate and experts see
+    # different columns; a restart (n_init=2) picks the same winner.
+    X, y = _switching_data(n=500, seed=3)
+    sw = np.random.RandomState(2).randint(0, 3, size=y.shape[0]).astype(float)
+    est = MixtureOfExpertsRegressor(
+        n_experts=2, gate_features=[0], expert_features=[1, 2], n_init=2, random_state=1,
+        max_iter=6,
+    )
+    ref, got = _fit_both(est, X, y, sample_weight=sw, chunks=170, dask_y=False, dask_sw=False)
+    _assert_same_fit(ref, got, X)
+
+
+def test_reseeding_is_reproduced(client):
+    # Random initial centres on this data leave an expert without data: the
+    # re-seed ranks all rows by log-likelihood; the Dask fit must re-seed
+    # the same rows at the same iterations.
+    X, y = _switching_data(n=1500)
+    est = MixtureOfExpertsRegressor(
+        n_experts=3, gate="constant", init_params="random", random_state=0, max_iter=8
+    )
+    ref, got = _fit_both(est, X, y, chunks=400)
+    assert ref.n_reseeds_ > 0
+    _assert_same_fit(ref, got, X)
+
+
+def test_kmeans_subsample_initialisation(client):
+    # Above 20 000 rows k-means runs on a subsample of the positive-weight
+    # rows drawn from the RandomState stream: same rows in both fits.
+    rng = np.random.RandomState(0)
+    n = 20_300
+    X = rng.uniform(-2, 2, size=(n, 2))
+    y = np.where(X[:, 0] > 0, X[:, 1], -X[:, 1]) + 0.2 * rng.randn(n)
+    sw = np.ones(n)
+    sw[rng.choice(n, 500, replace=False)] = 0.0
+    est = MixtureOfExpertsRegressor(n_experts=2, gate="constant", random_state=0, max_iter=3)
+    ref, got = _fit_both(est, X, y, sample_weight=sw, chunks=6000)
+    _assert_same_fit(ref, got, X)
+
+
+def test_logistic_experts_classifier(client):
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-2, 2, size=(400, 2))
+    labels = np.where(X[:, 0] > 0, X[:, 1] > 0.3, (X[:, 1] < -0.5) + 2 * (X[:, 1] > 1))
+    y = np.array(["a", "b", "c"])[labels.astype(int)]
+    est = MixtureOfExpertsClassifier(
+        LogisticExpert(max_iter=3), n_experts=2, gate=SoftmaxGate(max_iter=2), random_state=0,
+        max_iter=4,
+    )
+    ref, got = _fit_both(est, X, y, chunks=150, dask_y=False)
+    np.testing.assert_array_equal(got.classes_, ref.classes_)
+    _assert_same_fit(ref, got, X)
+
+
+@pytest.mark.parametrize(
+    "expert",
+    [PoissonExpert(max_iter=3), BinomialExpert(n_trials=4, max_iter=3)],
+    ids=["poisson", "binomial"],
+)
+def test_glm_experts(client, expert):
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-2, 2, size=(400, 2))
+    eta = np.where(X[:, 0] > 0, 1.0 + 0.5 * X[:, 1], 0.2 - 0.8 * X[:, 1])
+    if isinstance(expert, PoissonExpert):
+        y = rng.poisson(np.exp(eta)).astype(float)
+    else:
+        y = rng.binomial(4, 1.0 / (1.0 + np.exp(-eta))) / 4.0
+    est = MixtureOfExpertsRegressor(expert, n_experts=2, gate="constant", random_state=0, max_iter=5)
+    ref, got = _fit_both(est, X, y, chunks=150)
+    _assert_same_fit(ref, got, X)
+
+
+def test_warm_start_continues_like_in_memory(client):
+    X, y = _switching_data(n=400)
+    Xd = da.from_array(X, chunks=(150, 3))
+    kw = dict(n_experts=2, gate="constant", random_state=0, max_iter=3, warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = MixtureOfExpertsRegressor(**kw).fit(X, y).fit(X, y)
+        got = MixtureOfExpertsRegressor(**kw).fit(Xd, y).fit(Xd, y)
+    _assert_same_fit(ref, got, X)
+
+
+# ---------------------------------------------------------------------- #
+# What is refused, and bad input
+# ---------------------------------------------------------------------- #
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(experts=DecisionTreeRegressor()), "partial_fit"),
+        (dict(experts=[("a", Ridge()), ("b", DecisionTreeRegressor())]), "additive"),
+        (dict(m_step="stochastic"), "partial_fit"),
+        (dict(gate="hierarchical"), "HierarchicalGate"),
+    ],
+)
+def test_unsupported_models_point_to_partial_fit(client, kwargs, match):
+    X, y = _switching_data(n=100)
+    est = MixtureOfExpertsRegressor(random_state=0, **kwargs)
+    with pytest.raises(NotImplementedError, match=match) as info:
+        est.fit(da.from_array(X, chunks=(50, 3)), y)
+    assert "partial_fit" in str(info.value)
+    assert not hasattr(est, "gate_")
+
+
+def test_bad_input_is_refused_before_fitting(client):
+    X, y = _switching_data(n=100)
+    est = MixtureOfExpertsRegressor(random_state=0)
+    Xnan = X.copy()
+    Xnan[37, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        est.fit(da.from_array(Xnan, chunks=(50, 3)), y)
+    with pytest.raises(ValueError, match=r"y must have shape \(100,\)"):
+        est.fit(da.from_array(X, chunks=(50, 3)), y[:90])
+    with pytest.raises(ValueError, match="Negative"):
+        est.fit(da.from_array(X, chunks=(50, 3)), y, sample_weight=-np.ones(100))
+    with pytest.raises(ValueError, match="2-D"):
+        est.fit(da.from_array(y, chunks=50), y)
+    assert not hasattr(est, "gate_")
+
+
+def test_missing_dask_gives_install_command(monkeypatch):
+    from skmoe import _dask
+
+    monkeypatch.setitem(sys.modules, "dask", None)
+    with pytest.raises(ImportError, match=r'pip install "skmoe\[dask\]"'):
+        _dask._import_dask()
+
+
+# ---------------------------------------------------------------------- #
+# joblib's dask backend: restarts, expert refits, cross-validation
+# ---------------------------------------------------------------------- #
+def _ran_on_dask(client, func):
+    with distributed.get_task_stream(client) as ts:
+        with joblib.parallel_config(backend="dask"):
+            out = func()
+    assert len(ts.data) > 0, "nothing ran on the Dask workers"
+    return out
+
+
+def test_joblib_dask_backend_restarts(client):
+    X, y = _switching_data(n=300)
+    kw = dict(n_experts=3, n_init=3, random_state=0)
+    seq = MixtureOfExpertsRegressor(**kw).fit(X, y)
+    par = _ran_on_dask(client, lambda: MixtureOfExpertsRegressor(n_jobs=2, **kw).fit(X, y))
+    assert par.lower_bound_ == seq.lower_bound_
+    np.testing.assert_array_equal(par.lower_bounds_, seq.lower_bounds_)
+    np.testing.assert_array_equal(par.predict(X), seq.predict(X))
+
+
+def test_joblib_dask_backend_heterogeneous_experts(client):
+    X, y = _switching_data(n=300)
+    experts = [
+        ("tree", DecisionTreeRegressor(max_depth=3)),
+        ("ridge", Ridge()),
+        ("rand_tree", DecisionTreeRegressor(max_depth=2, splitter="random")),
+    ]
+    kw = dict(random_state=0, max_iter=10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        seq = MixtureOfExpertsRegressor(experts, **kw).fit(X, y)
+        par = _ran_on_dask(client, lambda: MixtureOfExpertsRegressor(experts, n_jobs=2, **kw).fit(X, y))
+    np.testing.assert_array_equal(par.lower_bounds_, seq.lower_bounds_)
+    np.testing.assert_array_equal(par.predict(X), seq.predict(X))
+
+
+def test_joblib_dask_backend_cross_val_score(client):
+    X, y = _switching_data(n=300)
+    est = MixtureOfExpertsRegressor(n_experts=2, random_state=0)
+    cv = KFold(3, shuffle=True, random_state=0)
+    seq = cross_val_score(est, X, y, cv=cv)
+    par = _ran_on_dask(client, lambda: cross_val_score(est, X, y, cv=cv, n_jobs=2))
+    np.testing.assert_array_equal(par, seq)
