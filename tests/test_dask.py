@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 joblib = pytest.importorskip("joblib")
@@ -184,6 +185,21 @@ def test_glm_experts(client, expert):
         y = rng.binomial(4, 1.0 / (1.0 + np.exp(-eta))) / 4.0
     est = MixtureOfExpertsRegressor(expert, n_experts=2, gate="constant", random_state=0, max_iter=5)
     ref, got = _fit_both(est, X, y, chunks=150)
+    _assert_same_fit(ref, got, X)
+
+
+def test_without_distributed_client_local_scheduler(client, monkeypatch):
+    # No distributed Client: the blocks go through dask's local scheduler
+    # (dask.delayed / persist) instead of the futures API; same result.
+    def no_client():
+        raise ValueError("No clients found")
+
+    monkeypatch.setattr(distributed, "default_client", no_client)
+    X, y = _switching_data(n=300, seed=5)
+    est = MixtureOfExpertsRegressor(n_experts=2, random_state=0, max_iter=4)
+    with distributed.get_task_stream(client) as ts, dask.config.set(scheduler="threads"):
+        ref, got = _fit_both(est, X, y, chunks=150)
+    assert len(ts.data) == 0  # nothing went to the cluster
     _assert_same_fit(ref, got, X)
 
 
