@@ -40,12 +40,19 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 from ._kernels._config import GATE_FLOOR
 from ._threading import blas_single_threaded
 from ._multinomial import feature_moments, fit_multinomial, raw_coefficients, softmax_log_proba
-from .experts._glm import BinomialExpert, PoissonExpert, _GLMSet, _weighted_moments, fit_canonical_glm
+from .experts._glm import BinomialExpert, PoissonExpert, _GLMSet, _weighted_moments
 from .experts._linear import LinearExpert, solve_weighted_linear, weighted_linear_stats
 from .experts._logistic import LogisticExpert
 from .experts._sets import _LinearGaussianSet
 from .gating import ConstantGate, GaussianGate, SoftmaxGate
 
+
+# scikit-learn >= 1.7 refuses all-zero weights unless told otherwise.
+_ZERO_OK = (
+    {"allow_all_zero_weights": True}
+    if "allow_all_zero_weights" in inspect.signature(_check_sample_weight).parameters
+    else {}
+)
 
 _SUPPORTED_EXPERTS = (
     "LinearExpert, LogisticExpert, PoissonExpert, BinomialExpert and estimators whose "
@@ -211,11 +218,42 @@ class _LinearSetUpdater:
         s.n_features = X.shape[1]
 
 
+def _standardizer(mean, scale):
+    """The matrix mapping ``[x, 1]`` to ``[(x - mean) / scale, 1]``."""
+    d = mean.size
+    T = np.eye(d + 1)
+    T[np.arange(d), np.arange(d)] = 1.0 / scale
+    T[:d, d] = -mean / scale
+    return T
+
+
+def _capped(old, new, max_step):
+    """``new``, moved back towards ``old`` so no entry changes by more than ``max_step``."""
+    step = new - old
+    big = float(np.max(np.abs(step))) if step.size else 0.0
+    if not np.isfinite(big):
+        return old
+    if big > max_step:
+        step = step * (max_step / big)
+    return old + step
+
+
 class _GLMSetUpdater:
-    """Poisson / binomial experts: one Newton step on the chunk, damped by gamma."""
+    """Poisson / binomial experts: a stochastic Newton step on averaged expansions.
+
+    As for the softmax models (:class:`_MultinomialSurrogate`): each chunk's
+    weighted negative log-likelihood per unit of weight is expanded to second
+    order about the current coefficients, the expansions are averaged with
+    the online-EM step sizes, and the coefficients minimise the average plus
+    the ridge (``alpha`` per unit of weight, the batch objective's
+    ``alpha * N`` divided by ``N``).
+    """
+
+    max_step = 5.0
 
     def __init__(self, eset):
         self.eset = eset
+        self.H = None
 
     def start(self, X, y, W, wsum, ctx):
         s = self.eset
@@ -224,25 +262,51 @@ class _GLMSetUpdater:
         # One standardisation for the whole stream: the ridge (on
         # standardised slopes) is then one fixed function of the coefficients.
         self.mean, self.scale = _weighted_moments(X, W.sum(axis=1))
-        self._finish(ctx)
+        self.T = _standardizer(self.mean, self.scale)
+        self._finish(X, ctx)
 
     def step(self, X, y, W, wsum, gamma, ctx):
         s = self.eset
-        Z = (X - self.mean) / self.scale
-        V = s.coef.T * self.scale
-        c = s.intercept + self.mean @ s.coef
-        # Per unit of weight the batch objective's ridge alpha * N is alpha.
-        V_new, c_new, s.n_iter = fit_canonical_glm(
-            Z, s._sufficient(y), W / wsum, V, c, s._family(), s.alpha, 1, s.tol
-        )
-        V = _mix(V, V_new, gamma)
-        c = _mix(c, c_new, gamma)
-        s.coef = np.ascontiguousarray((V / self.scale).T)
-        s.intercept = c - self.mean @ s.coef
-        s.n_features = X.shape[1]
-        self._finish(ctx)
+        d, K = s.coef.shape
+        p = d + 1
+        t = s._sufficient(y)
+        theta = np.empty((K, p))
+        theta[:, :d] = s.coef.T * self.scale
+        theta[:, d] = s.intercept + self.mean @ s.coef
+        with np.errstate(over="ignore", invalid="ignore"):
+            mu, v = s._family().mean_var(X @ s.coef + s.intercept)
+            R = W * (mu - t[:, None])
+            Wv = W * v
+        ok = np.all(np.isfinite(R), axis=0) & np.all(np.isfinite(Wv), axis=0)
+        R[:, ~ok] = 0.0
+        Wv[:, ~ok] = 0.0
+        g = np.empty((p, K))
+        g[:d] = X.T @ R
+        g[d] = R.sum(axis=0)
+        g = (self.T @ g / wsum).T
+        H = weighted_linear_stats(X, np.zeros(X.shape[0]), np.ascontiguousarray(Wv))[0]
+        H = np.einsum("ab,kbc,dc->kad", self.T, H, self.T) / wsum
+        h = g - np.einsum("kab,kb->ka", H, theta)
+        if self.H is None:
+            self.H, self.h = H, h
+        else:
+            self.H = _mix(self.H, H, gamma)
+            self.h = _mix(self.h, h, gamma)
+        for k in np.flatnonzero(ok):
+            M = self.H[k].copy()
+            M[np.arange(d), np.arange(d)] += s.alpha[k]
+            M[np.diag_indices(p)] += 1e-12 * (1.0 + np.trace(M) / p)
+            try:
+                new = linalg.solve(M, -self.h[k], assume_a="sym", check_finite=False)
+            except (linalg.LinAlgError, ValueError):
+                new = linalg.lstsq(M, -self.h[k], check_finite=False)[0]
+            theta[k] = _capped(theta[k], new, self.max_step)
+        s.coef = np.ascontiguousarray((theta[:, :d] / self.scale).T)
+        s.intercept = theta[:, d] - self.mean @ s.coef
+        self._finish(X, ctx)
 
-    def _finish(self, ctx):
+    def _finish(self, X, ctx):
+        self.eset.n_features = X.shape[1]
         self.eset._ridge = self.eset.alpha * ctx["n_seen"]
         self.eset._scale = self.scale
 
@@ -267,12 +331,8 @@ class _MultinomialSurrogate:
     max_step = 5.0
 
     def __init__(self, mean, scale):
-        d = mean.size
         self.mean, self.scale = mean, scale
-        T = np.eye(d + 1)
-        T[np.arange(d), np.arange(d)] = 1.0 / scale
-        T[:d, d] = -mean / scale
-        self.T = T  # maps [x, 1] to [z, 1]
+        self.T = _standardizer(mean, scale)
         self.H = None
         self.h = None
 
@@ -314,22 +374,20 @@ class _MultinomialSurrogate:
         pen = np.full(p, alpha)
         pen[d] = 0.0
         M[np.diag_indices_from(M)] += np.tile(pen, K)
-        # The softmax is invariant to a common shift of the intercepts (and,
-        # unpenalised, of the slopes): a tiny ridge picks the centred solution.
-        M[np.diag_indices_from(M)] += 1e-10 * (1.0 + np.trace(M) / M.shape[0])
+        # The softmax is invariant to adding one vector to every class's
+        # parameters: the quadratic is flat along those directions.  A
+        # penalty on the class mean of theta (zero at the solution, which is
+        # centred) makes the system well conditioned without changing the
+        # probabilities; otherwise rounding noise along the flat directions
+        # could dominate the step (and its cap).
+        lam = 1.0 + np.trace(M) / M.shape[0]
+        M += np.kron(np.full((K, K), lam / K), np.eye(p))
+        M[np.diag_indices_from(M)] += 1e-12 * lam
         try:
             theta = linalg.solve(M, -self.h, assume_a="sym", check_finite=False)
         except (linalg.LinAlgError, ValueError):
             theta = linalg.lstsq(M, -self.h, check_finite=False)[0]
-        new = theta.reshape(K, p).T
-        old = np.vstack([V, c[None, :]])
-        step = new - old
-        big = float(np.max(np.abs(step))) if step.size else 0.0
-        if not np.isfinite(big):
-            return V, c
-        if big > self.max_step:
-            step *= self.max_step / big
-        new = old + step
+        new = _capped(np.vstack([V, c[None, :]]), theta.reshape(K, p).T, self.max_step)
         c_new = new[d] - new[d].mean()
         return new[:d].copy(), c_new
 
@@ -658,7 +716,11 @@ def online_partial_fit(est, X, y, sample_weight=None, classes=None):
     X, y = validate_data(
         est, X, y, reset=fresh, dtype=np.float64, y_numeric=not est._is_classifier
     )
-    sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+    # An all-zero chunk is a no-op for the stream, not an error.
+    sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True, **_ZERO_OK)
+    wsum = float(sw.sum())
+    if fresh and not wsum > 0:
+        raise ValueError("The first chunk given to partial_fit has no positive sample_weight.")
     if est._is_classifier:
         est.classes_ = _check_classes(est, classes, fresh)
         y_enc = _encode_labels(est, y)
@@ -666,7 +728,6 @@ def online_partial_fit(est, X, y, sample_weight=None, classes=None):
         y_enc = est._check_y(X, y, sw)
     else:
         y_enc = est._encode_y(y)
-    wsum = float(sw.sum())
     if fresh:
         named = est._named_experts()
         est._gate_cols = est._resolve_features(est.gate_features, "gate_features")
@@ -677,8 +738,6 @@ def online_partial_fit(est, X, y, sample_weight=None, classes=None):
                 f"The first chunk given to partial_fit needs n_samples >= n_experts, got "
                 f"n_samples={X.shape[0]} and n_experts={n_experts}."
             )
-        if not wsum > 0:
-            raise ValueError("The first chunk given to partial_fit has no positive sample_weight.")
         rng = np.random.RandomState(check_random_state(est.random_state).randint(np.iinfo(np.int32).max))
         gate = est._make_gate()
         gate._initialize(est._gx(X), n_experts, sample_weight=sw)
