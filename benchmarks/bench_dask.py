@@ -67,7 +67,9 @@ from skmoe import MixtureOfExpertsRegressor
 kw = dict(n_experts=K, random_state=0, max_iter=max_iter)
 """
 
-IN_MEMORY = COMMON + r"""
+IN_MEMORY = (
+    COMMON
+    + r"""
 X = np.load(os.path.join(folder, "X.npy"))
 y = np.load(os.path.join(folder, "y.npy"))
 # JIT caches warm, so that compilation is not counted.
@@ -84,8 +86,11 @@ np.save(os.path.join(folder, "pred_mem.npy"), est.predict(X[:10000]))
 print(json.dumps(dict(fit_s=secs, n_iter=int(est.n_iter_), lb=est.lower_bound_, reset=reset,
                       before=before, peak=peak, x_bytes=int(X.nbytes))))
 """
+)
 
-DASK = COMMON + r"""
+DASK = (
+    COMMON
+    + r"""
 import dask, dask.array as da
 from distributed import Client, LocalCluster
 
@@ -139,12 +144,16 @@ if __name__ == "__main__":
     print(json.dumps(dict(fit_s=secs, n_iter=int(est.n_iter_), lb=est.lower_bound_, reset=reset,
                           before=before, peak=peak, workers=workers_out, n_blocks=len(starts))))
 """
+)
 
 
 def _run(code, args, env):
     out = subprocess.run(
         [sys.executable, "-c", code, *map(str, args)],
-        check=True, capture_output=True, text=True, env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -173,25 +182,41 @@ def main():
         )
         mem = _run(IN_MEMORY, [folder, args.k, args.max_iter], env)
         dsk = _run(DASK, [folder, args.k, args.max_iter, args.chunk, args.workers], env)
-        diff = np.max(np.abs(np.load(os.path.join(folder, "pred_mem.npy"))
-                             - np.load(os.path.join(folder, "pred_dask.npy"))))
-    print(f"n={args.n} d={args.d} K={args.k}: X is {x_mib:.0f} MiB; Dask: {dsk['n_blocks']} blocks "
-          f"of {args.chunk} rows, {args.workers} worker processes x 1 thread")
-    print("| fit | time s | EM iterations | process | RSS before MiB | peak RSS MiB | increase MiB | increase / X |")
+        diff = np.max(
+            np.abs(
+                np.load(os.path.join(folder, "pred_mem.npy"))
+                - np.load(os.path.join(folder, "pred_dask.npy"))
+            )
+        )
+    print(
+        f"n={args.n} d={args.d} K={args.k}: X is {x_mib:.0f} MiB; Dask: {dsk['n_blocks']} blocks "
+        f"of {args.chunk} rows, {args.workers} worker processes x 1 thread"
+    )
+    print(
+        "| fit | time s | EM iterations | process | RSS before MiB | peak RSS MiB | increase MiB | increase / X |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     inc = mem["peak"] - mem["before"]
-    print(f"| in memory | {mem['fit_s']:.1f} | {mem['n_iter']} | the process | {mem['before'] / mib:.0f} | "
-          f"{mem['peak'] / mib:.0f} | {inc / mib:.0f} | {inc / mib / x_mib:.2f} |")
+    print(
+        f"| in memory | {mem['fit_s']:.1f} | {mem['n_iter']} | the process | {mem['before'] / mib:.0f} | "
+        f"{mem['peak'] / mib:.0f} | {inc / mib:.0f} | {inc / mib / x_mib:.2f} |"
+    )
     inc = dsk["peak"] - dsk["before"]
-    print(f"| Dask | {dsk['fit_s']:.1f} | {dsk['n_iter']} | client | {dsk['before'] / mib:.0f} | "
-          f"{dsk['peak'] / mib:.0f} | {inc / mib:.0f} | {inc / mib / x_mib:.2f} |")
+    print(
+        f"| Dask | {dsk['fit_s']:.1f} | {dsk['n_iter']} | client | {dsk['before'] / mib:.0f} | "
+        f"{dsk['peak'] / mib:.0f} | {inc / mib:.0f} | {inc / mib / x_mib:.2f} |"
+    )
     for name, w in dsk["workers"].items():
         inc = w["peak"] - w["before"]
-        print(f"| | | | worker {name} | {w['before'] / mib:.0f} | {w['peak'] / mib:.0f} | "
-              f"{inc / mib:.0f} | {inc / mib / x_mib:.2f} |")
-    print(f"time Dask / in memory: {dsk['fit_s'] / mem['fit_s']:.2f}; lower bound in memory "
-          f"{mem['lb']:.12g}, Dask {dsk['lb']:.12g} (difference {abs(mem['lb'] - dsk['lb']):.2g}); "
-          f"largest prediction difference on 10 000 rows {diff:.2g}")
+        print(
+            f"| | | | worker {name} | {w['before'] / mib:.0f} | {w['peak'] / mib:.0f} | "
+            f"{inc / mib:.0f} | {inc / mib / x_mib:.2f} |"
+        )
+    print(
+        f"time Dask / in memory: {dsk['fit_s'] / mem['fit_s']:.2f}; lower bound in memory "
+        f"{mem['lb']:.12g}, Dask {dsk['lb']:.12g} (difference {abs(mem['lb'] - dsk['lb']):.2g}); "
+        f"largest prediction difference on 10 000 rows {diff:.2g}"
+    )
     if not (mem["reset"] and dsk["reset"]):
         print("(the high-water mark could not be reset: peaks are since process start)")
 

@@ -98,7 +98,12 @@ def _prepare_sw(swb):
 
 
 def _sw_checks(swb):
-    return bool(np.all(np.isfinite(swb))), bool(np.all(swb >= 0)), float(swb.sum()), int(np.count_nonzero(swb > 0))
+    return (
+        bool(np.all(np.isfinite(swb))),
+        bool(np.all(swb >= 0)),
+        float(swb.sum()),
+        int(np.count_nonzero(swb > 0)),
+    )
 
 
 def _weighted_sum(xb, swb):
@@ -269,6 +274,11 @@ class _BlockData:
 
         self.dask = dask
         self.delayed = dask.delayed
+        if not hasattr(X, "chunks"):
+            raise TypeError(
+                f"X is a {type(X).__name__}; fit takes a Dask array. Convert a Dask DataFrame "
+                "with X.to_dask_array(lengths=True)."
+            )
         if X.ndim != 2:
             raise ValueError(
                 f"Expected a 2-D Dask array X of shape (n_samples, n_features); got "
@@ -288,7 +298,11 @@ class _BlockData:
         X = X.rechunk({1: -1})
         self.bounds = np.concatenate([[0], np.cumsum(row_chunks)]).astype(np.int64)
         y = self._as_rows(da, y, row_chunks, "y")
-        sw = None if sample_weight is None else self._as_rows(da, sample_weight, row_chunks, "sample_weight")
+        sw = (
+            None
+            if sample_weight is None
+            else self._as_rows(da, sample_weight, row_chunks, "sample_weight")
+        )
         try:  # a distributed Client, if one is active: its futures API has less overhead
             from distributed import default_client
 
@@ -333,9 +347,7 @@ class _BlockData:
             if v.ndim == 2 and v.shape[1] == 1:
                 v = v.ravel()
         if v.ndim != 1 or v.shape[0] != self.n:
-            raise ValueError(
-                f"{name} must have shape ({self.n},) to match X; got shape {v.shape}."
-            )
+            raise ValueError(f"{name} must have shape ({self.n},) to match X; got shape {v.shape}.")
         if is_dask_collection(v):
             return v.rechunk((row_chunks,))
         return da.from_array(v, chunks=(row_chunks,))
@@ -361,7 +373,8 @@ class _BlockData:
             for s in shared
         ]
         tasks = [
-            dl(func, pure=False)(*[arg[i] for arg in per_block], *shared) for i in range(self.n_blocks)
+            dl(func, pure=False)(*[arg[i] for arg in per_block], *shared)
+            for i in range(self.n_blocks)
         ]
         if compute:
             return list(self.dask.compute(tasks)[0])
@@ -412,7 +425,9 @@ class _DaskMultinomialProblem:
 
     def raw_second_moment(self):
         d = self.data
-        return _ordered_sum(d.map(_mn_second_moment, d.x, d.y, d.sw, self.resp, shared=(self.cols, self.spec)))
+        return _ordered_sum(
+            d.map(_mn_second_moment, d.x, d.y, d.sw, self.resp, shared=(self.cols, self.spec))
+        )
 
 
 # ---------------------------------------------------------------------- #
@@ -456,8 +471,7 @@ def _check_supported(est, named):
         names = sorted({type(e).__name__ for _, e in named})
         raise NotImplementedError(
             f"The experts {names} (m_step={est.m_step!r}) have no additive sufficient "
-            "statistics, so they cannot be fitted exactly block by block. "
-            + _partial_fit_hint(est)
+            "statistics, so they cannot be fitted exactly block by block. " + _partial_fit_hint(est)
         )
     gate = est._make_gate()
     if type(gate) not in (SoftmaxGate, ConstantGate, GaussianGate):
@@ -486,6 +500,11 @@ def fit_dask(est, X, y, sample_weight=None):
     Returns
     -------
     est : the fitted estimator, with NumPy parameters.
+
+    Notes
+    -----
+    ``n_jobs`` is not used: the parallelism is the cluster's.  Restarts
+    (``n_init``) run one after the other, each over all the blocks.
     """
     dask = _import_dask()
     named = est._named_experts()
@@ -536,6 +555,7 @@ def fit_dask(est, X, y, sample_weight=None):
             f"{est.n_iter_} iterations (last change of the mean log-likelihood "
             f"above tol={est.tol}). Try a larger max_iter or tol.",
             ConvergenceWarning,
+            stacklevel=3,
         )
     if est.n_reseeds_ > 3:
         warnings.warn(
@@ -543,6 +563,7 @@ def fit_dask(est, X, y, sample_weight=None):
             "the fit; the data may not support this many experts. Consider fewer "
             "experts, a larger gate penalty, or more restarts (n_init).",
             DegenerateExpertWarning,
+            stacklevel=3,
         )
     return est
 
@@ -564,7 +585,11 @@ def _validate_y(est, data, named, kind):
                 f"{type(est).__name__} needs at least 2 classes with positive sample_weight; "
                 f"only class {classes[np.argmax(weighted)]!r} has any weight."
             )
-        if est.warm_start and hasattr(est, "classes_") and not np.array_equal(est.classes_, classes):
+        if (
+            est.warm_start
+            and hasattr(est, "classes_")
+            and not np.array_equal(est.classes_, classes)
+        ):
             raise ValueError(
                 f"warm_start=True needs the same classes as the previous fit {est.classes_.tolist()}; "
                 f"got {classes.tolist()}."
@@ -600,17 +625,28 @@ class _DaskEM:
     def _initial_resp(self, K, rng):
         est, data = self.est, self.data
         if K == 1:
-            return data.map(np.ones, [(b1 - b0, 1) for b0, b1 in zip(data.bounds[:-1], data.bounds[1:])], compute=False)
+            return data.map(
+                np.ones,
+                [(b1 - b0, 1) for b0, b1 in zip(data.bounds[:-1], data.bounds[1:], strict=True)],
+                compute=False,
+            )
         yf = None if est._is_classifier else est._y_features
         s, w = _ordered_sum(data.map(_z_sums, data.x, data.y, data.sw, shared=(yf,)))
         mean = s / w
-        std = np.sqrt(np.maximum(_ordered_sum(data.map(_z_sq, data.x, data.y, data.sw, shared=(yf, mean))) / w, 0.0))
+        std = np.sqrt(
+            np.maximum(
+                _ordered_sum(data.map(_z_sq, data.x, data.y, data.sw, shared=(yf, mean))) / w, 0.0
+            )
+        )
         std[std <= 1e-12] = 1.0
         if est.init_params == "kmeans":
             from ._base import _KMEANS_MAX_ROWS
 
             km = KMeans(
-                n_clusters=K, n_init=1, random_state=rng.randint(np.iinfo(np.int32).max), copy_x=False
+                n_clusters=K,
+                n_init=1,
+                random_state=rng.randint(np.iinfo(np.int32).max),
+                copy_x=False,
             )
             if data.n <= _KMEANS_MAX_ROWS:
                 local = [slice(None)] * data.n_blocks
@@ -621,8 +657,12 @@ class _DaskEM:
                 if n_pos > _KMEANS_MAX_ROWS:
                     ranks = np.sort(rng.choice(n_pos, size=_KMEANS_MAX_ROWS, replace=False))
                     starts = np.concatenate([[0], np.cumsum([p.size for p in positive])])
-                    local = [positive[i][ranks[(ranks >= starts[i]) & (ranks < starts[i + 1])] - starts[i]]
-                             for i in range(data.n_blocks)]
+                    local = [
+                        positive[i][
+                            ranks[(ranks >= starts[i]) & (ranks < starts[i + 1])] - starts[i]
+                        ]
+                        for i in range(data.n_blocks)
+                    ]
                 else:
                     local = positive
             parts = data.map(_take_rows, data.x, data.y, data.sw, local, shared=(yf, mean, std))
@@ -631,21 +671,31 @@ class _DaskEM:
             with warnings.catch_warnings(), blas_single_threaded():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 km.fit(Z, sample_weight=sw)
-            return data.map(_init_kmeans, data.x, data.y, shared=(yf, mean, std, km, K), compute=False)
+            return data.map(
+                _init_kmeans, data.x, data.y, shared=(yf, mean, std, km, K), compute=False
+            )
         idx = rng.choice(data.n, size=K, replace=False)
         block = np.searchsorted(data.bounds, idx, side="right") - 1
         local = [[] for _ in range(data.n_blocks)]
-        for j, (i, r) in enumerate(zip(block, idx)):
+        for i, r in zip(block, idx, strict=True):
             local[i].append(r - data.bounds[i])
-        rows = data.map(_take_rows, data.x, data.y, data.sw, [np.asarray(v, dtype=np.intp) for v in local],
-                        shared=(yf, mean, std))
+        rows = data.map(
+            _take_rows,
+            data.x,
+            data.y,
+            data.sw,
+            [np.asarray(v, dtype=np.intp) for v in local],
+            shared=(yf, mean, std),
+        )
         # Back to the order of the draw.
         found = {}
         for i in range(data.n_blocks):
             for pos, r in enumerate(local[i]):
                 found[r + data.bounds[i]] = rows[i][0][pos]
         centres = np.array([found[r] for r in idx])
-        return data.map(_init_random, data.x, data.y, shared=(yf, mean, std, centres, K), compute=False)
+        return data.map(
+            _init_random, data.x, data.y, shared=(yf, mean, std, centres, K), compute=False
+        )
 
     def _initialize_gate(self, gate, K):
         from .gating import GaussianGate, SoftmaxGate
@@ -654,7 +704,11 @@ class _DaskEM:
         if isinstance(gate, SoftmaxGate):
             # feature_moments(X, sw), reduced: mean first, then the centred squares.
             gate._initialize(np.zeros((1, self.d_gate)), K, sample_weight=np.ones(1))
-            cols = data.map(_cols, data.x, shared=(self.gcols,), compute=False) if self.gcols is not None else data.x
+            cols = (
+                data.map(_cols, data.x, shared=(self.gcols,), compute=False)
+                if self.gcols is not None
+                else data.x
+            )
             s, w = _ordered_sum(data.map(_weighted_sum, cols, data.sw))
             mean = s / w
             ss = _ordered_sum(data.map(_weighted_centred_sq, cols, data.sw, shared=(mean,)))
@@ -666,8 +720,12 @@ class _DaskEM:
             gate._validate_params()
             gate.n_experts_ = K
             gate.n_features_in_ = self.d_gate
-            uniform = data.map(np.full, [(b1 - b0, K) for b0, b1 in zip(data.bounds[:-1], data.bounds[1:])],
-                               shared=(1.0 / K,), compute=False)
+            uniform = data.map(
+                np.full,
+                [(b1 - b0, K) for b0, b1 in zip(data.bounds[:-1], data.bounds[1:], strict=True)],
+                shared=(1.0 / K,),
+                compute=False,
+            )
             self._gaussian_m_step(gate, uniform)
         else:
             gate._initialize(np.zeros((1, self.d_gate)), K, sample_weight=np.ones(1))
@@ -676,12 +734,22 @@ class _DaskEM:
     def _gaussian_m_step(self, gate, resp):
         data = self.data
         ct = gate.covariance_type
-        first = _ordered_sum(data.map(_gauss_first, data.x, data.sw, resp, shared=(self.gcols, ct in ("diag", "spherical"))))
+        first = _ordered_sum(
+            data.map(
+                _gauss_first,
+                data.x,
+                data.sw,
+                resp,
+                shared=(self.gcols, ct in ("diag", "spherical")),
+            )
+        )
         nk = first[0] + 10 * np.finfo(np.float64).eps
         means = first[1] / nk[:, None]
         d = self.d_gate
         if ct in ("full", "tied"):
-            scatter = _ordered_sum(data.map(_gauss_scatter, data.x, data.sw, resp, shared=(self.gcols, means)))
+            scatter = _ordered_sum(
+                data.map(_gauss_scatter, data.x, data.sw, resp, shared=(self.gcols, means))
+            )
             if ct == "full":
                 covariances = scatter / nk[:, None, None]
                 for k in range(len(nk)):
@@ -718,12 +786,23 @@ class _DaskEM:
             self._gaussian_m_step(gate, resp)
         else:
             problem = _DaskMultinomialProblem(
-                self.data, resp, self.gcols, ("gate", None, None), self.d_gate, gate.n_experts_,
+                self.data,
+                resp,
+                self.gcols,
+                ("gate", None, None),
+                self.d_gate,
+                gate.n_experts_,
                 self.data.sw_sum,
             )
             gate._V, gate._c, _, gate.n_iter_ = fit_multinomial_problem(
-                problem, alpha=gate.alpha, mean=gate._mean, scale=gate._scale, V0=gate._V,
-                c0=gate._c, max_iter=gate.max_iter, tol=gate.tol,
+                problem,
+                alpha=gate.alpha,
+                mean=gate._mean,
+                scale=gate._scale,
+                V0=gate._V,
+                c0=gate._c,
+                max_iter=gate.max_iter,
+                tol=gate.tol,
                 state=getattr(gate, "_solver_state", None),
             )
             gate._sync()
@@ -752,7 +831,9 @@ class _DaskEM:
     # -- E-step and re-seeding ----------------------------------------- #
     def _e_step(self, gate, experts):
         data = self.data
-        out = data.map(_e_step, data.x, data.y, shared=(gate, experts, self.gcols, self.ecols), compute=False)
+        out = data.map(
+            _e_step, data.x, data.y, shared=(gate, experts, self.gcols, self.ecols), compute=False
+        )
         sums = _ordered_sum(data.map(_e_sums, out, data.y, data.sw))
         resp = data.map(_get, out, shared=(0,), compute=False)
         ll = data.map(_get, out, shared=(1,), compute=False)
@@ -902,7 +983,9 @@ def _fit_glm(em, experts, resp, mass):
     from .experts._glm import fit_glm_problem
 
     data = em.data
-    sx, total, tW = _ordered_sum(data.map(_glm_sums, data.x, data.y, data.sw, resp, shared=(em.ecols, experts)))
+    sx, total, tW = _ordered_sum(
+        data.map(_glm_sums, data.x, data.y, data.sw, resp, shared=(em.ecols, experts))
+    )
     # _weighted_moments(X, w_rows), reduced.
     w_sum = total
     total = max(total, 1e-300)
@@ -919,7 +1002,9 @@ def _fit_glm(em, experts, resp, mass):
         V = experts.coef.T * scale
         c = experts.intercept + mean @ experts.coef
     problem = _DaskGLMProblem(em, experts, resp, mean, scale, mass)
-    V, c, experts.n_iter = fit_glm_problem(problem, V, c, experts._ridge, experts.max_iter, experts.tol)
+    V, c, experts.n_iter = fit_glm_problem(
+        problem, V, c, experts._ridge, experts.max_iter, experts.tol
+    )
     experts.coef = np.ascontiguousarray((V / scale).T)
     experts.intercept = c - mean @ experts.coef
     experts.n_features = em.d_expert
@@ -972,10 +1057,18 @@ def _fit_logistic(em, experts, resp, mass, iteration):
             else:
                 V0 = np.zeros((d, C))
                 c0 = np.zeros(C)
-            problem = _DaskMultinomialProblem(data, resp, em.ecols, ("expert", k, C), d, C, float(mass[k]))
+            problem = _DaskMultinomialProblem(
+                data, resp, em.ecols, ("expert", k, C), d, C, float(mass[k])
+            )
             est._V, est._c, _, est.n_iter_ = fit_multinomial_problem(
-                problem, alpha=est.alpha, mean=mean, scale=scale, V0=V0, c0=c0,
-                max_iter=est.max_iter, tol=est.tol,
+                problem,
+                alpha=est.alpha,
+                mean=mean,
+                scale=scale,
+                V0=V0,
+                c0=c0,
+                max_iter=est.max_iter,
+                tol=est.tol,
             )
         except Exception as exc:
             where = "initial M-step" if iteration == 0 else f"EM iteration {iteration}"
