@@ -329,7 +329,6 @@ class _BlockData:
         if not all(c[1] for c in checks):
             raise ValueError("Negative values in data passed to `sample_weight`")
         self.sw_sum = _ordered_sum([c[2] for c in checks])
-        self.n_positive = [c[3] for c in checks]
         if not self.sw_sum > 0:
             raise ValueError("sample_weight sums to zero; at least one row needs positive weight.")
         self.y = None
@@ -369,7 +368,7 @@ class _BlockData:
         # Shared arguments (the gate, the experts, coefficients) become one
         # key each rather than one copy per task.
         shared = [
-            s if (callable(s) or _is_delayed(s)) else dl(s, pure=False, traverse=False)
+            s if (callable(s) or is_dask_collection(s)) else dl(s, pure=False, traverse=False)
             for s in shared
         ]
         tasks = [
@@ -385,10 +384,6 @@ class _BlockData:
         if self.client is not None:
             return self.client.gather(handles)
         return list(self.dask.compute(handles)[0])
-
-
-def _is_delayed(obj):
-    return type(obj).__module__.startswith("dask")
 
 
 def _ordered_sum(parts):
@@ -469,6 +464,12 @@ def _check_supported(est, named):
     kind = _expert_kind(est, named)
     if kind is None:
         names = sorted({type(e).__name__ for _, e in named})
+        if names == ["LinearExpert"] and est.m_step == "weighted":
+            raise NotImplementedError(
+                "LinearExpert experts with different alpha values are fitted one by one in "
+                "memory (a QR solve per expert), not from shared Gram matrices; give them one "
+                "alpha to fit on Dask blocks. " + _partial_fit_hint(est)
+            )
         raise NotImplementedError(
             f"The experts {names} (m_step={est.m_step!r}) have no additive sufficient "
             "statistics, so they cannot be fitted exactly block by block. " + _partial_fit_hint(est)
