@@ -132,6 +132,11 @@ def test_feature_subsets_numpy_y_and_weights(client):
     )
     ref, got = _fit_both(est, X, y, sample_weight=sw, chunks=170, dask_y=False, dask_sw=False)
     _assert_same_fit(ref, got, X)
+    # The fitted estimator travels to the workers: predicting block by block
+    # (the user guide's idiom) gives the row-wise in-memory predictions.
+    Xd = da.from_array(X, chunks=(170, 3))
+    blockwise = Xd.map_blocks(got.predict, drop_axis=1, dtype=np.float64).compute()
+    assert_allclose(blockwise, got.predict(X), rtol=1e-12)
 
 
 def test_reseeding_is_reproduced(client):
