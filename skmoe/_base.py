@@ -375,10 +375,11 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         Online EM (Cappé & Moulines 2009): an E-step on the chunk, running
         averages of the experts' sufficient statistics with step size
         ``(t + learning_offset) ** -learning_decay``, an M-step from the
-        averages, and a damped stochastic step for the parts of the model
-        without finite statistics (softmax gate, logistic and GLM experts);
-        estimator experts are updated through their own ``partial_fit`` with
-        weights ``r_ik * sample_weight_i``.  The first call initialises the
+        averages, and a stochastic Newton step on averaged second-order
+        expansions of the loss for the parts of the model without finite
+        statistics (softmax gate, logistic and GLM experts); estimator
+        experts are updated through their own ``partial_fit`` with weights
+        ``r_ik * sample_weight_i``.  The first call initialises the
         model on its chunk (``init_params``, ``random_state``); after ``fit``
         it continues from the fitted model.  Memory is one chunk's.  See
         :mod:`skmoe._online` and the user guide, "Streaming with partial_fit".

@@ -172,10 +172,10 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         """One step of online EM on a chunk of data.
 
         As :meth:`MixtureOfExpertsRegressor.partial_fit`: an E-step on the
-        chunk, then running averages of sufficient statistics or damped
-        stochastic steps (the softmax gate and the logistic experts take a
-        few warm-started quasi-Newton iterations on the chunk, weighted by
-        ``(t + learning_offset) ** -learning_decay``); estimator experts
+        chunk, then running averages, with step size
+        ``(t + learning_offset) ** -learning_decay``, of sufficient statistics
+        or of second-order expansions of the loss (the softmax gate and the
+        logistic experts take a stochastic Newton step); estimator experts
         with a ``partial_fit`` taking ``sample_weight`` (``SGDClassifier``
         with a probabilistic loss) use their own.  Available when every expert
         and the gate can be updated online; otherwise accessing it raises an

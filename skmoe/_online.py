@@ -14,20 +14,21 @@ stochastic-approximation EM:
    sufficient statistics (built-in linear-Gaussian experts: ``X1^T W X1``,
    ``X1^T W y``, ``sum W y^2`` and the masses; the constant gate's masses;
    the Gaussian gate's masses, first and second moments).  Parts of the
-   model without finite statistics take a **stochastic step** instead,
-   ``theta <- theta + gamma_t (T_t(theta) - theta)`` with ``T_t`` a few
-   warm-started quasi-Newton (softmax gate, logistic experts) or one Newton
-   (Poisson and binomial experts) iterations on the chunk's weighted
-   objective; estimator experts with a ``partial_fit(X, y, sample_weight)``
-   (``SGDRegressor``, ``SGDClassifier``...) are handed the chunk with weights
-   ``r_ik * w_i`` and use their own learning rate.
+   model without finite statistics (softmax gate, logistic, Poisson and
+   binomial experts) average, with the same step sizes, the second-order
+   expansion of each chunk's weighted loss about the parameters of its
+   E-step, and take the minimiser of the averaged quadratic: a stochastic
+   Newton step (:class:`_MultinomialSurrogate`, :class:`_GLMSetUpdater`).
+   Estimator experts with a ``partial_fit(X, y, sample_weight)``
+   (``SGDRegressor``, ``SGDClassifier``...) are handed the chunk with
+   weights ``r_ik * w_i`` and use their own learning rate.
 
 The first call initialises the model on its chunk as ``fit`` does (k-means
 or random initial responsibilities, an initial M-step) and then takes the
 first online step on the same chunk.  ``partial_fit`` after ``fit`` starts
 the running statistics from the first chunk's E-step under the fitted
 parameters.  Memory is that of one chunk: nothing of earlier chunks is kept
-but the O(K d^2) statistics.
+but the statistics (O(K^2 d^2) numbers).
 """
 
 import inspect
