@@ -347,11 +347,11 @@ class SparseMoERegressor(RegressorMixin, _BaseSparseMoE):
     expert_load_ : ndarray of shape (n_experts,)
         Fraction of the routing slots of the training rows that each expert
         receives from the fitted model (no noise, no dropping).
-    expert_load_curve_ : ndarray of shape (n_iter_, n_experts)
+    expert_load_curve_ : ndarray of shape (n_epochs, n_experts)
         The same during each training epoch.
     dropped_fraction_ : float
         Fraction of slots dropped by the capacity limit in the last epoch.
-    dropped_fraction_curve_ : ndarray of shape (n_iter_,)
+    dropped_fraction_curve_ : ndarray of shape (n_epochs,)
     backend_ : str
         Expert computation used in training: "dense", "grouped" or "padded".
     device_ : str
@@ -459,9 +459,9 @@ class SparseMoEClassifier(ClassifierMixin, _BaseSparseMoE):
     validation_loss_curve_ : list of float or None
     best_loss_ : float
     expert_load_ : ndarray of shape (n_experts,)
-    expert_load_curve_ : ndarray of shape (n_iter_, n_experts)
+    expert_load_curve_ : ndarray of shape (n_epochs, n_experts)
     dropped_fraction_ : float
-    dropped_fraction_curve_ : ndarray of shape (n_iter_,)
+    dropped_fraction_curve_ : ndarray of shape (n_epochs,)
     backend_ : str
     device_ : str
     n_features_in_ : int
