@@ -39,14 +39,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._kernels._config import GATE_FLOOR
-from ._threading import blas_single_threaded
 from ._multinomial import feature_moments, fit_multinomial, raw_coefficients, softmax_log_proba
+from ._threading import blas_single_threaded
 from .experts._glm import BinomialExpert, PoissonExpert, _GLMSet, _weighted_moments
 from .experts._linear import LinearExpert, solve_weighted_linear, weighted_linear_stats
 from .experts._logistic import LogisticExpert
 from .experts._sets import _LinearGaussianSet
 from .gating import ConstantGate, GaussianGate, SoftmaxGate
-
 
 # scikit-learn >= 1.7 refuses all-zero weights unless told otherwise.
 _ZERO_OK = (
@@ -105,17 +104,13 @@ def online_support_problem(est):
     except Exception:  # noqa: BLE001 - invalid parameters: partial_fit reports them
         return None
     gate = est.gate
-    gate_type = None
     if isinstance(gate, str):
-        gate_type = {"softmax": SoftmaxGate, "constant": ConstantGate, "gaussian": GaussianGate}.get(gate)
-        if gate_type is None and gate == "hierarchical":
+        if gate == "hierarchical":
             return (
                 f"{name}.partial_fit supports the softmax, constant and Gaussian gates; "
                 "gate='hierarchical' has no online M-step. Use fit."
             )
-    elif type(gate) in (SoftmaxGate, ConstantGate, GaussianGate):
-        gate_type = type(gate)
-    elif hasattr(gate, "_m_step"):
+    elif type(gate) not in (SoftmaxGate, ConstantGate, GaussianGate) and hasattr(gate, "_m_step"):
         return (
             f"{name}.partial_fit supports SoftmaxGate, ConstantGate and GaussianGate; the gate "
             f"{type(gate).__name__} has no online M-step. Use fit."
@@ -408,7 +403,7 @@ class _EstimatorSetUpdater:
         self.n_classes = n_classes
         self.var_floor = var_floor
         self.kinds = []
-        for name, est in zip(eset.names, eset.ests):
+        for name, est in zip(eset.names, eset.ests, strict=True):
             kind = _expert_kind(est)
             if kind is None or kind == "glm":  # guarded by online_support_problem
                 raise ValueError(
@@ -478,7 +473,7 @@ class _EstimatorSetUpdater:
     def start(self, X, y, W, wsum, ctx):
         fresh = ctx["fresh"]
         ctx = self._context(X, y, W, wsum, ctx)
-        for k, (kind, est) in enumerate(zip(self.kinds, self.eset.ests)):
+        for k, (kind, est) in enumerate(zip(self.kinds, self.eset.ests, strict=True)):
             w = np.ascontiguousarray(W[:, k])
             if kind == "linear":
                 self.linear[k] = _LinearStats(X, y, W[:, k : k + 1], wsum)
@@ -494,7 +489,7 @@ class _EstimatorSetUpdater:
 
     def step(self, X, y, W, wsum, gamma, ctx):
         ctx = self._context(X, y, W, wsum, ctx)
-        for k, (kind, est) in enumerate(zip(self.kinds, self.eset.ests)):
+        for k, (kind, est) in enumerate(zip(self.kinds, self.eset.ests, strict=True)):
             w = np.ascontiguousarray(W[:, k])
             if kind == "linear":
                 self.linear[k].update(X, y, W[:, k : k + 1], wsum, gamma)
@@ -589,7 +584,7 @@ class _GaussianUpdater:
         self._set()
 
     def step(self, X, resp, sw, wsum, gamma, ctx):
-        self.stats = tuple(_mix(o, n, gamma) for o, n in zip(self.stats, self._chunk(X, resp, sw, wsum)))
+        self.stats = tuple(_mix(o, n, gamma) for o, n in zip(self.stats, self._chunk(X, resp, sw, wsum), strict=True))
         self._set()
 
     def _set(self):
