@@ -466,13 +466,15 @@ class _EstimatorSetUpdater:
     def _context(self, X, y, W, wsum, ctx):
         if self.classifier and "logistic" in self.kinds:
             ctx["targets"] = _one_hot(y, self.n_classes)
-            if "moments" not in ctx:
-                ctx["moments"] = feature_moments(X, W.sum(axis=1))
         return ctx
 
     def start(self, X, y, W, wsum, ctx):
         fresh = ctx["fresh"]
         ctx = self._context(X, y, W, wsum, ctx)
+        if fresh and "targets" in ctx:
+            # One standardisation for the stream, from the first chunk (as
+            # fit fixes it from the sample-weighted X).
+            ctx["moments"] = feature_moments(X, W.sum(axis=1))
         for k, (kind, est) in enumerate(zip(self.kinds, self.eset.ests, strict=True)):
             w = np.ascontiguousarray(W[:, k])
             if kind == "linear":
