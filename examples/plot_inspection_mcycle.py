@@ -1,7 +1,7 @@
 """
-=====================================================
+======================================================
 Inspecting a mixture of experts on the motorcycle data
-=====================================================
+======================================================
 
 The four displays of :mod:`skmoe.inspection` on one fitted model of the
 motorcycle crash data (head acceleration against time after impact):
