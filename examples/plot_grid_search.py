@@ -54,8 +54,10 @@ results = search.cv_results_
 order = np.argsort(results["rank_test_log_likelihood"])
 for i in order[:10]:
     params = ", ".join(f"{k}={v!r}" for k, v in results["params"][i].items())
-    print(f"log-lik {results['mean_test_log_likelihood'][i]:7.3f}  "
-          f"R2 {results['mean_test_r2'][i]:.3f}  {params}")
+    print(
+        f"log-lik {results['mean_test_log_likelihood'][i]:7.3f}  "
+        f"R2 {results['mean_test_r2'][i]:.3f}  {params}"
+    )
 ridge_r2 = cross_val_score(Ridge(alpha=0.1), X, y, cv=cv, scoring="r2").mean()
 print(f"Ridge(alpha=0.1) alone: R2 {ridge_r2:.3f}")
 
@@ -67,8 +69,11 @@ fig, ax = plt.subplots(figsize=(6.5, 4.5))
 n_exp = np.array([p["n_experts"] for p in results["params"]])
 for k in (1, 2, 3):
     sel = n_exp == k
-    ax.scatter(results["mean_test_r2"][sel], results["mean_test_log_likelihood"][sel],
-               label=f"{k} expert{'s' if k > 1 else ''}")
+    ax.scatter(
+        results["mean_test_r2"][sel],
+        results["mean_test_log_likelihood"][sel],
+        label=f"{k} expert{'s' if k > 1 else ''}",
+    )
 ax.axvline(ridge_r2, color="k", ls="--", lw=1, label="Ridge alone (R²)")
 ax.set_xlabel("mean held-out R²")
 ax.set_ylabel("mean held-out log-likelihood per patient")

@@ -57,8 +57,10 @@ for name, model in models.items():
     # The gate and the logistic experts want standardised features.
     fitted[name] = make_pipeline(StandardScaler(), model).fit(X_train, y_train)
     proba = fitted[name].predict_proba(X_test)
-    print(f"{name:30s} accuracy {accuracy_score(y_test, proba.argmax(1)):.3f}  "
-          f"log-loss {log_loss(y_test, proba):.3f}")
+    print(
+        f"{name:30s} accuracy {accuracy_score(y_test, proba.argmax(1)):.3f}  "
+        f"log-loss {log_loss(y_test, proba):.3f}"
+    )
 
 # %%
 # The gate of the heterogeneous mixture on the test tumours: the share of
@@ -74,8 +76,10 @@ expert_pred = moe.classes_[moe.predict_experts(Z_test).argmax(2)]  # (n, n_exper
 for k, name in enumerate(names):
     mine = owner == k
     acc = np.mean(expert_pred[mine, k] == y_test[mine]) if mine.any() else np.nan
-    print(f"{name:12s} gate mass {gate[:, k].mean():.2f}, owns {mine.sum():3d} tumours, "
-          f"accuracy there {acc:.3f}")
+    print(
+        f"{name:12s} gate mass {gate[:, k].mean():.2f}, owns {mine.sum():3d} tumours, "
+        f"accuracy there {acc:.3f}"
+    )
 
 # %%
 # The tumours on their first two principal components, coloured by the expert

@@ -61,8 +61,13 @@ ax.scatter(X[:, 0], y, s=8, c="0.6")
 ax.fill_between(grid[:, 0], low, high, color="C0", alpha=0.15, label="90% interval")
 ax.plot(grid[:, 0], best.predict(grid), "k", lw=2, label="mixture mean")
 for k, name in enumerate(["line", "svr", "tree"]):
-    ax.plot(grid[:, 0], np.where(gate[:, k] > 0.3, experts[:, k], np.nan), lw=1.5,
-            color=f"C{k + 1}", label=f"{name} (where its gate > 0.3)")
+    ax.plot(
+        grid[:, 0],
+        np.where(gate[:, k] > 0.3, experts[:, k], np.nan),
+        lw=1.5,
+        color=f"C{k + 1}",
+        label=f"{name} (where its gate > 0.3)",
+    )
 ax.set_xlabel("time after impact (ms)")
 ax.set_ylabel("head acceleration (g)")
 ax.legend(loc="lower right")

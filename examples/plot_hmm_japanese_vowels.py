@@ -48,8 +48,13 @@ def load_japanese_vowels(split):
     spec = importlib.util.find_spec("aeon")
     if spec is None:
         raise ImportError("This example reads aeon's data files: pip install --no-deps aeon")
-    path = (Path(spec.submodule_search_locations[0]) / "datasets" / "data"
-            / "JapaneseVowels" / f"JapaneseVowels_{split}.ts")
+    path = (
+        Path(spec.submodule_search_locations[0])
+        / "datasets"
+        / "data"
+        / "JapaneseVowels"
+        / f"JapaneseVowels_{split}.ts"
+    )
     sequences, labels = [], []
     in_data = False
     for line in path.read_text().splitlines():
@@ -69,8 +74,10 @@ def load_japanese_vowels(split):
 X_train, y_train = load_japanese_vowels("TRAIN")
 X_test, y_test = load_japanese_vowels("TEST")
 lengths = [len(s) for s in X_train + X_test]
-print(f"{len(X_train)} training and {len(X_test)} test utterances, "
-      f"{min(lengths)} to {max(lengths)} frames of {X_train[0].shape[1]} coefficients")
+print(
+    f"{len(X_train)} training and {len(X_test)} test utterances, "
+    f"{min(lengths)} to {max(lengths)} frames of {X_train[0].shape[1]} coefficients"
+)
 
 # %%
 # Three utterances of three speakers: the first four cepstrum coefficients

@@ -63,10 +63,14 @@ t_gnp = 1951.25 + np.arange(len(gnp)) / 4
 ms, order, means, proba = fit_switching_means(gnp, 2)
 P = ms.transition_matrix_[np.ix_(order, order)]
 print(f"mean growth per quarter: recession {means[0]:.2f}%, expansion {means[1]:.2f}%")
-print(f"expected duration: recession {1 / (1 - P[0, 0]):.1f} quarters, "
-      f"expansion {1 / (1 - P[1, 1]):.1f} quarters")
-print(f"quarters where P(recession) > 0.5 agrees with the NBER dating: "
-      f"{np.mean((proba[:, 0] > 0.5) == nber):.0%}")
+print(
+    f"expected duration: recession {1 / (1 - P[0, 0]):.1f} quarters, "
+    f"expansion {1 / (1 - P[1, 1]):.1f} quarters"
+)
+print(
+    f"quarters where P(recession) > 0.5 agrees with the NBER dating: "
+    f"{np.mean((proba[:, 0] > 0.5) == nber):.0%}"
+)
 
 
 def shade(ax, t, flag):
@@ -92,8 +96,16 @@ fig.tight_layout()
 # GDP growth to 2009: two regimes, then three
 # -------------------------------------------
 # NBER peaks and troughs (as fractional years of their quarters) in 1959-2009.
-peaks_troughs = [(1960.25, 1961.0), (1969.75, 1970.75), (1973.75, 1975.0), (1980.0, 1980.5),
-                 (1981.5, 1982.75), (1990.5, 1991.0), (2001.0, 2001.75), (2007.75, 2009.25)]
+peaks_troughs = [
+    (1960.25, 1961.0),
+    (1969.75, 1970.75),
+    (1973.75, 1975.0),
+    (1980.0, 1980.5),
+    (1981.5, 1982.75),
+    (1990.5, 1991.0),
+    (2001.0, 2001.75),
+    (2007.75, 2009.25),
+]
 macro = sm.datasets.macrodata.load_pandas().data
 gdp = 400 * np.diff(np.log(macro["realgdp"].to_numpy()))
 t_gdp = (macro["year"] + (macro["quarter"] - 1) / 4).to_numpy()[1:]
@@ -110,14 +122,18 @@ axes[0].set_ylabel("GDP growth (%, annual rate)")
 for ax, n_regimes in zip(axes[1:], [2, 3], strict=True):
     ms, order, means, proba = fit_switching_means(gdp, n_regimes)
     sd = np.sqrt(ms.noise_variance_[order])
-    print(f"{n_regimes} regimes: means {np.round(means, 2)}, standard deviations "
-          f"{np.round(sd, 2)}, BIC {ms.bic(np.zeros((len(gdp), 1)), gdp):.1f}")
+    print(
+        f"{n_regimes} regimes: means {np.round(means, 2)}, standard deviations "
+        f"{np.round(sd, 2)}, BIC {ms.bic(np.zeros((len(gdp), 1)), gdp):.1f}"
+    )
     for k in range(n_regimes):
         ax.plot(t_gdp, proba[:, k], label=f"mean {means[k]:.1f}%, sd {sd[k]:.1f}")
     ax.set_ylabel(f"{n_regimes} regimes:\nsmoothed probability")
     ax.legend(loc="center left", fontsize="small")
-print(f"3 regimes: quarters where P(lowest-mean regime) > 0.5 agrees with the NBER "
-      f"dating: {np.mean((proba[:, 0] > 0.5) == recession):.0%}")
+print(
+    f"3 regimes: quarters where P(lowest-mean regime) > 0.5 agrees with the NBER "
+    f"dating: {np.mean((proba[:, 0] > 0.5) == recession):.0%}"
+)
 axes[-1].set_xlabel("year")
 fig.tight_layout()
 plt.show()

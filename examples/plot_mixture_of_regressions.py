@@ -54,8 +54,10 @@ models = {
 cv = KFold(10, shuffle=True, random_state=0)
 for name, model in models.items():
     scores = cross_val_score(model, X, y, cv=cv, scoring=log_likelihood_scorer)
-    print(f"{name:28s} held-out log-likelihood per run {scores.mean():6.3f} "
-          f"(+/- {scores.std() / np.sqrt(len(scores)):.3f})")
+    print(
+        f"{name:28s} held-out log-likelihood per run {scores.mean():6.3f} "
+        f"(+/- {scores.std() / np.sqrt(len(scores)):.3f})"
+    )
 
 # %%
 # The fitted constant-gate mixture: its two lines, each run coloured by its

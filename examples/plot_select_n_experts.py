@@ -40,14 +40,20 @@ best_bic, table = select_n_experts(template, X, y, n_experts=candidates, criteri
 frame = table.to_frame()
 print(frame[["n_experts", "log_likelihood", "n_parameters", "bic", "icl", "aic"]].round(1))
 for criterion in ("bic", "icl", "aic"):
-    print(f"{criterion.upper()} chooses {int(frame.loc[frame[criterion].idxmin(), 'n_experts'])} "
-          "experts")
+    print(
+        f"{criterion.upper()} chooses {int(frame.loc[frame[criterion].idxmin(), 'n_experts'])} "
+        "experts"
+    )
 
 # %%
 # Ten-fold cross-validation of the held-out log-likelihood (shuffled folds:
 # the rows are sorted by time).
 best_cv, cv_table = select_n_experts(
-    template, X, y, n_experts=candidates, criterion="cv",
+    template,
+    X,
+    y,
+    n_experts=candidates,
+    criterion="cv",
     cv=KFold(10, shuffle=True, random_state=0),
 )
 cv_frame = cv_table.to_frame()
@@ -63,8 +69,10 @@ axes[0].set_xlabel("number of experts")
 axes[0].set_ylabel("criterion")
 axes[0].legend()
 axes[1].errorbar(
-    cv_frame["n_experts"], cv_frame["mean_test_log_likelihood"],
-    yerr=cv_frame["std_test_log_likelihood"] / np.sqrt(10), fmt="o-",
+    cv_frame["n_experts"],
+    cv_frame["mean_test_log_likelihood"],
+    yerr=cv_frame["std_test_log_likelihood"] / np.sqrt(10),
+    fmt="o-",
 )
 axes[1].set_xlabel("number of experts")
 axes[1].set_ylabel("held-out log-likelihood per point")

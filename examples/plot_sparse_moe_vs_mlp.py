@@ -51,7 +51,11 @@ X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, random_sta
 
 models = {
     "SparseMoEClassifier (8 x 32 units, top-2)": SparseMoEClassifier(
-        hidden_layer_sizes=(32,), n_experts=8, top_k=2, batch_size=64, max_epochs=100,
+        hidden_layer_sizes=(32,),
+        n_experts=8,
+        top_k=2,
+        batch_size=64,
+        max_epochs=100,
         random_state=0,
     ),
     "MLPClassifier (64 units)": MLPClassifier(
@@ -64,9 +68,11 @@ for name, model in models.items():
     fitted[name] = make_pipeline(StandardScaler(), model).fit(X_train, y_train)
     seconds = time.perf_counter() - start
     proba = fitted[name].predict_proba(X_test)
-    print(f"{name:42s} accuracy {np.mean(proba.argmax(1) == y_test):.3f}  "
-          f"log-loss {log_loss(y_test, proba):.3f}  fit {seconds:.1f} s "
-          f"({model.n_iter_} epochs)")
+    print(
+        f"{name:42s} accuracy {np.mean(proba.argmax(1) == y_test):.3f}  "
+        f"log-loss {log_loss(y_test, proba):.3f}  fit {seconds:.1f} s "
+        f"({model.n_iter_} epochs)"
+    )
 
 # %%
 # The router's choices: average gate weight of each expert per digit (test

@@ -59,7 +59,8 @@ def _public_names(module):
         return [n for n in module.__all__ if n != "__version__"]
     # skmoe.exceptions has no __all__: its public classes are the API.
     return [
-        n for n, obj in vars(module).items()
+        n
+        for n, obj in vars(module).items()
         if not n.startswith("_") and inspect.isclass(obj) and obj.__module__ == module.__name__
     ]
 
