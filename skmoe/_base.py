@@ -382,7 +382,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         ``r_ik * sample_weight_i``.  The first call initialises the
         model on its chunk (``init_params``, ``random_state``); after ``fit``
         it continues from the fitted model.  Memory is one chunk's.  See
-        :mod:`skmoe._online` and the user guide, "Streaming with partial_fit".
+        ``skmoe/_online.py`` and the user guide, "Streaming with partial_fit".
 
         Available when every expert can be updated online (``LinearExpert``,
         ``LogisticExpert``, ``PoissonExpert``, ``BinomialExpert``, or an
