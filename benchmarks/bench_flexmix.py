@@ -41,7 +41,9 @@ Stopping rules (one start each, see ``--n-init``):
 * mixtools: ``L_t - L_{t-1} < epsilon`` (absolute, on the total
   log-likelihood; a decrease triggers a random restart); its default
   ``epsilon=1e-8`` would be 1e-14 per row at n=10^6, so ``epsilon`` is set to
-  ``tol * n`` (``--tol``), the same per-row rule as skmoe; ``maxit=10000``;
+  ``tol * n`` (``--tol``), the same per-row rule as skmoe, capped at 0.5
+  (mixtools enters its loop with ``diff = 1``, so an epsilon of 1 or more
+  would stop it before the first iteration); ``maxit=10000``;
   random initial parameters from ``regmix.init``.
 * skmoe: ``|L_t - L_{t-1}| / n < tol`` with ``tol=1e-6`` (``--tol``; its
   default is 1e-4), which is flexmix's rule when the mean log-likelihood
@@ -116,11 +118,14 @@ if (method %in% c("flexmix_multinom", "flexmix_constant")) {
               k = fit@k, restarts = 0)
 } else {
   suppressMessages(library(mixtools))
+  # mixtools starts its loop with diff = 1 and runs while diff > epsilon, so
+  # epsilon must stay below 1 (at n = 10^6, tol * n would be 1: no iteration).
+  eps <- min(tol * n, 0.5)
   if (method == "regmixEM") {
-    tm <- system.time(fit <- regmixEM(y, X, k = K, epsilon = tol * n))
+    tm <- system.time(fit <- regmixEM(y, X, k = K, epsilon = eps))
     G <- matrix(log(fit$lambda), nrow = 1)
   } else {
-    tm <- system.time(fit <- hmeEM(y, X, k = 2, epsilon = tol * n))
+    tm <- system.time(fit <- hmeEM(y, X, k = 2, epsilon = eps))
     # hmeEM: P(component 1 | x) = inv.logit(w0 + w1 x[, 1]); component 2 is the reference.
     G <- rbind(c(fit$w[1], 0), c(fit$w[2], 0))
     if (ncol(X) > 1) G <- rbind(G, matrix(0, ncol(X) - 1, 2))
@@ -365,6 +370,11 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--r-timeout", type=float, default=600.0, help="cap per Rscript run (s)")
     parser.add_argument("--no-r", action="store_true", help="skip the R fits")
+    parser.add_argument(
+        "--r-methods", nargs="+", default=None,
+        choices=sorted({m for p in PROBLEMS.values() for m in p[3]}),
+        help="run only these R fits (default: all of each problem's)",
+    )
     parser.add_argument("--json", help="also write the raw results to this file")
     args = parser.parse_args()
     if args.quick:
@@ -402,7 +412,10 @@ def main():
                     np.savetxt(csv, np.column_stack([y, X]), delimiter=",", fmt="%.17g",
                                header=cols, comments="")
                 r_results = {}
-                for method in methods if rscript is not None else []:
+                run_methods = [
+                    m for m in methods if args.r_methods is None or m in args.r_methods
+                ]
+                for method in run_methods if rscript is not None else []:
                     prev = last.get(method)
                     predicted = None if prev is None else prev[1] * n / prev[0]
                     if predicted is not None and predicted > 3 * args.r_timeout:
