@@ -433,8 +433,11 @@ def _partial_fit_hint(est):
         f"Exact data-parallel EM on Dask needs experts and a gate whose M-step is a "
         f"function of sums over rows: LinearExpert, PoissonExpert or BinomialExpert in "
         f"MixtureOfExpertsRegressor, LogisticExpert in MixtureOfExpertsClassifier, and the "
-        f"'softmax', 'constant' or 'gaussian' gate. For other experts, stream the Dask "
-        f"blocks through {type(est).__name__}.partial_fit (mini-batch EM) instead."
+        f"'softmax', 'constant' or 'gaussian' gate. Otherwise stream the Dask blocks "
+        f"through {type(est).__name__}.partial_fit (online EM; it takes the built-in "
+        f"experts and any expert with its own partial_fit(X, y, sample_weight), e.g. "
+        f"SGDRegressor or SGDClassifier, but not trees or SVMs), or call fit on "
+        f"X.compute() if the data fit in memory."
     )
 
 
