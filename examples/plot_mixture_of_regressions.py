@@ -60,9 +60,9 @@ for name, model in models.items():
     )
 
 # %%
-# The fitted constant-gate mixture: its two lines, each run coloured by its
-# posterior probability of belonging to the first line, and the mixing
-# proportions (the same everywhere, as mixtools' ``lambda``).
+# The fitted constant-gate mixture: its mixing proportions (the same
+# everywhere, as mixtools' ``lambda``); left, its two lines, each run coloured
+# by its posterior probability of belonging to the first line.
 moe = models['two lines, gate="constant"'].fit(X, y)
 print("mixing proportions:", np.round(moe.predict_gate(X[:1])[0], 3))
 print("noise standard deviations:", np.round(np.sqrt(moe.noise_variance_), 4))
@@ -82,9 +82,8 @@ ax.set_ylabel("equivalence ratio E")
 ax.legend(loc="lower left")
 fig.colorbar(sc, ax=ax, label="responsibility of expert 0")
 
-# %%
-# The predictive density of E at NOx = 1.5: two bumps for the mixture, one
-# bump in between for the single line.
+# Right: the predictive density of E at NOx = 1.5, two bumps for the mixture,
+# one bump in between for the single line.
 x0 = np.array([[1.5]])
 e = np.linspace(0.4, 1.4, 400)
 means = moe.predict_experts(x0)[0]
