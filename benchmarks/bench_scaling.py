@@ -30,6 +30,7 @@ Usage::
 """
 
 import argparse
+import json
 import os
 import platform
 import time
@@ -132,6 +133,10 @@ def main():
     parser.add_argument("--repeats", type=int, default=3, help="fits per point (median)")
     parser.add_argument("--max-iter", type=int, default=20, help="EM iterations per fit")
     parser.add_argument("--plot", default=None, help="PNG path (default benchmarks/scaling.png)")
+    parser.add_argument("--json", help="also write the measurements to this file")
+    parser.add_argument(
+        "--from-json", help="do not measure: print the tables and plot from a file --json wrote"
+    )
     args = parser.parse_args()
     if args.max_iter < 2:
         parser.error("--max-iter must be at least 2")
@@ -140,14 +145,20 @@ def main():
         args.repeats = 1
     plot = args.plot or (None if args.quick else os.path.join(os.path.dirname(__file__), "scaling.png"))
 
-    machine_info()
-    print(f"max_iter={args.max_iter}, tol=0, repeats={args.repeats}")
-    X, y, _ = make_moe_regression(500, 3, 2, random_state=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        MixtureOfExpertsRegressor(n_experts=2, max_iter=3, tol=0.0, random_state=0).fit(X, y)
-
-    results = {name: run_series(name, grids[name], args) for name in args.series}
+    if args.from_json:
+        with open(args.from_json) as f:
+            results = json.load(f)["results"]
+    else:
+        machine_info()
+        print(f"max_iter={args.max_iter}, tol=0, repeats={args.repeats}")
+        X, y, _ = make_moe_regression(500, 3, 2, random_state=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            MixtureOfExpertsRegressor(n_experts=2, max_iter=3, tol=0.0, random_state=0).fit(X, y)
+        results = {name: run_series(name, grids[name], args) for name in args.series}
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(dict(args=vars(args), results=results), f, indent=1)
 
     print()
     print("| series | n | d | K | fit time (s) | fit with max_iter=1 (s) | per EM iteration (ms) | per iteration per row (ns) |")
@@ -177,6 +188,7 @@ def main():
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import NullFormatter, ScalarFormatter
 
         fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 3.8), squeeze=False)
         for ax, (name, rows) in zip(axes[0], results.items()):
@@ -188,7 +200,11 @@ def main():
             ax.loglog(x, it[-1] * x / x[-1], "k:", lw=1, label="slope 1 (linear)")
             if name != "n":
                 ax.loglog(x, it[-1] * (x / x[-1]) ** 2, "k--", lw=1, label="slope 2")
-            fixed = {k: grids[name][k] for k in ("n", "d", "K") if k in grids[name]}
+            if name != "n":
+                ax.set_xticks(x)
+                ax.xaxis.set_major_formatter(ScalarFormatter())
+                ax.xaxis.set_minor_formatter(NullFormatter())
+            fixed = {k: rows[0][k] for k in ("n", "d", "K") if k != name}
             ax.set_title(", ".join(f"{k}={v:g}" for k, v in fixed.items()), fontsize=10)
             ax.set_xlabel(name)
             ax.set_ylabel("seconds")
