@@ -8,8 +8,9 @@ nitrogen oxides (NOx) in the exhaust for various equivalence ratios E (the
 richness of the air and fuel mixture).  NOx peaks near E = 1 and falls on
 either side, so *given* an NOx level there are two plausible equivalence
 ratios, a lean one and a rich one: the conditional law of E given NOx is
-bimodal.  This is the textbook example of a finite mixture of regressions
-(mixtools' ``NOdata`` and ``regmixEM``, Hurn, Justel & Robert 2003).
+bimodal.  Brinkman's engine study is the textbook example of a finite
+mixture of regressions (Hurn, Justel & Robert 2003; mixtools ships another
+extract of it as ``NOdata`` for its ``regmixEM``).
 
 With ``gate="constant"`` the mixture of experts *is* that classical model:
 two lines and a mixing proportion that does not depend on NOx.  With the
