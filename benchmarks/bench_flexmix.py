@@ -55,7 +55,7 @@ Stopping rules (one start each, see ``--n-init``):
 Usage::
 
     python benchmarks/bench_flexmix.py                 # n = 10^3 .. 10^6 (about an hour)
-    python benchmarks/bench_flexmix.py --quick         # n = 1000, 3000: under a minute
+    python benchmarks/bench_flexmix.py --quick         # n = 1000, one start: under a minute
     python benchmarks/bench_flexmix.py --n 1000 100000 --problems softmax --r-timeout 600
     python benchmarks/bench_flexmix.py --json out.json # also save the raw results
 
@@ -243,7 +243,11 @@ class _Pinned:
 
 def fit_skmoe(X, y, K, gate, args, one_cpu, n_init):
     est = MixtureOfExpertsRegressor(
-        n_experts=K, gate=gate, tol=args.tol, max_iter=1000, n_init=n_init,
+        n_experts=K,
+        gate=gate,
+        tol=args.tol,
+        max_iter=1000,
+        n_init=n_init,
         random_state=args.seed,
     )
     with _Pinned(one_cpu):
@@ -253,8 +257,14 @@ def fit_skmoe(X, y, K, gate, args, one_cpu, n_init):
     ll = float(est.log_likelihood(X, y).sum())
     beta, sigma, g = skmoe_params(est)
     return dict(
-        status="ok", time=elapsed, cpu=cpu, ll=ll, ll_py=mixture_loglik(X, y, beta, sigma, g),
-        iter=int(est.n_iter_), converged=bool(est.converged_), k=K,
+        status="ok",
+        time=elapsed,
+        cpu=cpu,
+        ll=ll,
+        ll_py=mixture_loglik(X, y, beta, sigma, g),
+        iter=int(est.n_iter_),
+        converged=bool(est.converged_),
+        k=K,
     )
 
 
@@ -292,9 +302,14 @@ def fit_r(rscript, script, method, csv, K, X, y, args, tmp):
         return dict(status="error", message=" ".join(errors)[:200])
     r = _parse_r_output(out)
     return dict(
-        status="ok", time=r["time"], cpu=r["cpu"], ll=r["ll"],
+        status="ok",
+        time=r["time"],
+        cpu=r["cpu"],
+        ll=r["ll"],
         ll_py=mixture_loglik(X, y, r["beta"], r["sigma"][0], r["gate"]),
-        iter=int(r["iter"]), converged=bool(r["converged"]), k=int(r["k"]),
+        iter=int(r["iter"]),
+        converged=bool(r["converged"]),
+        k=int(r["k"]),
         restarts=int(r["restarts"]),
     )
 
@@ -305,7 +320,9 @@ def warm_up(args):
         warnings.simplefilter("ignore", ConvergenceWarning)  # tiny problems, tight tol
         for gate in ("softmax", "constant"):
             X, y, _ = make_moe_regression(300, 2, 3, gate=gate, random_state=1)
-            MixtureOfExpertsRegressor(n_experts=3, gate=gate, tol=args.tol, random_state=0).fit(X, y)
+            MixtureOfExpertsRegressor(n_experts=3, gate=gate, tol=args.tol, random_state=0).fit(
+                X, y
+            )
             MixtureOfExpertsRegressor(n_experts=2, gate=gate, tol=args.tol, random_state=0).fit(
                 X[:, :1], y
             )
@@ -359,11 +376,14 @@ def main():
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--n", type=int, nargs="+", default=[10**3, 10**4, 10**5, 10**6])
-    parser.add_argument("--quick", action="store_true", help="n = 1000, 3000 and a 60 s R cap")
+    parser.add_argument("--quick", action="store_true", help="n = 1000, n_init=1 only, 30 s R cap")
     parser.add_argument("--problems", nargs="+", choices=list(PROBLEMS), default=list(PROBLEMS))
     parser.add_argument("--tol", type=float, default=1e-6, help="per-row stopping tolerance")
     parser.add_argument(
-        "--n-init", type=int, nargs="+", default=[1, 3],
+        "--n-init",
+        type=int,
+        nargs="+",
+        default=[1, 3],
         help="skmoe restarts: n_init=1 is timed on all CPUs and on one; larger values add rows "
         "(R: one start each)",
     )
@@ -371,15 +391,18 @@ def main():
     parser.add_argument("--r-timeout", type=float, default=600.0, help="cap per Rscript run (s)")
     parser.add_argument("--no-r", action="store_true", help="skip the R fits")
     parser.add_argument(
-        "--r-methods", nargs="+", default=None,
+        "--r-methods",
+        nargs="+",
+        default=None,
         choices=sorted({m for p in PROBLEMS.values() for m in p[3]}),
         help="run only these R fits (default: all of each problem's)",
     )
     parser.add_argument("--json", help="also write the raw results to this file")
     args = parser.parse_args()
     if args.quick:
-        args.n = [1000, 3000]
-        args.r_timeout = min(args.r_timeout, 60.0)
+        args.n = [1000]
+        args.n_init = [1]
+        args.r_timeout = min(args.r_timeout, 30.0)
     if max(args.n) > N_GEN:
         parser.error(f"--n must be at most {N_GEN}")
 
@@ -409,18 +432,23 @@ def main():
                 csv = os.path.join(tmp, f"{problem}_{n}.csv")
                 if rscript is not None:
                     cols = ",".join(["y"] + [f"x{j + 1}" for j in range(d)])
-                    np.savetxt(csv, np.column_stack([y, X]), delimiter=",", fmt="%.17g",
-                               header=cols, comments="")
+                    np.savetxt(
+                        csv,
+                        np.column_stack([y, X]),
+                        delimiter=",",
+                        fmt="%.17g",
+                        header=cols,
+                        comments="",
+                    )
                 r_results = {}
-                run_methods = [
-                    m for m in methods if args.r_methods is None or m in args.r_methods
-                ]
+                run_methods = [m for m in methods if args.r_methods is None or m in args.r_methods]
                 for method in run_methods if rscript is not None else []:
                     prev = last.get(method)
                     predicted = None if prev is None else prev[1] * n / prev[0]
                     if predicted is not None and predicted > 3 * args.r_timeout:
                         res = dict(
-                            status="skipped", time=predicted,
+                            status="skipped",
+                            time=predicted,
                             reason=f"{prev[1]:.0f} s at n={prev[0]} predicts ~{predicted:.0f} s",
                         )
                     else:
@@ -440,8 +468,9 @@ def main():
                         f"({'1 CPU' if one_cpu else 'all CPUs'})"
                     )
                     print(f"  {problem} n={n} {label}: {_fmt_time(res)}", flush=True)
-                    rows.append(dict(problem=problem, n=n, label=label, result=res,
-                                     versus=r_results))
+                    rows.append(
+                        dict(problem=problem, n=n, label=label, result=res, versus=r_results)
+                    )
                 if rscript is not None:
                     os.remove(csv)
     print()

@@ -103,7 +103,9 @@ def slope(x, t):
 def run_series(name, spec, args):
     rows = []
     if name == "n":
-        X_all, y_all, _ = make_moe_regression(max(spec["values"]), spec["d"], spec["K"], random_state=0)
+        X_all, y_all, _ = make_moe_regression(
+            max(spec["values"]), spec["d"], spec["K"], random_state=0
+        )
     for v in spec["values"]:
         n = v if name == "n" else spec["n"]
         d = v if name == "d" else spec["d"]
@@ -143,7 +145,9 @@ def main():
     grids = QUICK if args.quick else FULL
     if args.quick:
         args.repeats = 1
-    plot = args.plot or (None if args.quick else os.path.join(os.path.dirname(__file__), "scaling.png"))
+    plot = args.plot or (
+        None if args.quick else os.path.join(os.path.dirname(__file__), "scaling.png")
+    )
 
     if args.from_json:
         with open(args.from_json) as f:
@@ -161,7 +165,9 @@ def main():
                 json.dump(dict(args=vars(args), results=results), f, indent=1)
 
     print()
-    print("| series | n | d | K | fit time (s) | fit with max_iter=1 (s) | per EM iteration (ms) | per iteration per row (ns) |")
+    print(
+        "| series | n | d | K | fit time (s) | fit with max_iter=1 (s) | per EM iteration (ms) | per iteration per row (ns) |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for name, rows in results.items():
         for r in rows:
@@ -170,8 +176,10 @@ def main():
                 f"{r['per_iter'] * 1e3:.3f} | {r['per_iter'] / r['n'] * 1e9:.1f} |"
             )
     print()
-    print("| series | slope of fit time (all points) | slope of fit time (upper half) | "
-          "slope of per-iteration time (all) | slope of per-iteration time (upper half) |")
+    print(
+        "| series | slope of fit time (all points) | slope of fit time (upper half) | "
+        "slope of per-iteration time (all) | slope of per-iteration time (upper half) |"
+    )
     print("|---|---|---|---|---|")
     for name, rows in results.items():
         x = np.array([r[name] for r in rows], dtype=float)
@@ -191,7 +199,7 @@ def main():
         from matplotlib.ticker import NullFormatter, ScalarFormatter
 
         fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 3.8), squeeze=False)
-        for ax, (name, rows) in zip(axes[0], results.items()):
+        for ax, (name, rows) in zip(axes[0], results.items(), strict=True):
             x = np.array([r[name] for r in rows], dtype=float)
             fit = np.array([r["fit"] for r in rows])
             it = np.array([r["per_iter"] for r in rows])
