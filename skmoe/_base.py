@@ -557,7 +557,9 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         """Give experts whose responsibility mass collapsed the worst-explained rows."""
         n, K = resp.shape
         w_mean = sw.sum() / n
-        mass = (sw @ resp) / w_mean
+        # einsum, not ``sw @ resp``: NumPy would call a threaded BLAS gemv whose
+        # spinning workers cost milliseconds per call on a busy machine.
+        mass = np.einsum("i,ik->k", sw, resp) / w_mean
         min_mass = max(1.0, min(X.shape[1] + 1.0, n / (2.0 * K)))
         dead = np.flatnonzero(mass < min_mass)
         if dead.size == 0:
@@ -609,7 +611,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             if log_px is not None:
                 ll = ll + log_px
             penalty = gate._penalty() + getattr(experts, "penalty", lambda: 0.0)()
-            lb = float((sw @ ll - penalty) / sw_sum)
+            lb = float((np.einsum("i,i->", sw, ll) - penalty) / sw_sum)
             history.append(lb)
             change = lb - lb_prev
             report.step(

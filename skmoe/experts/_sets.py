@@ -106,7 +106,7 @@ class _LinearGaussianSet:
         # Centring y by its weighted mean keeps y^2 sums small and the RSS
         # formula (syy - 2 beta.b + beta A beta) free of cancellation.
         w_all = W.sum(axis=1)
-        y_shift = float(w_all @ y / max(w_all.sum(), 1e-300))
+        y_shift = float(np.einsum("i,i->", w_all, y) / max(w_all.sum(), 1e-300))
         A, b, syy = weighted_linear_stats(X, y - y_shift, W)
         return self._fit_from_stats(A, b, syy, y_shift)
 
