@@ -47,7 +47,7 @@ Stopping rules (one start each, see ``--n-init``):
   random initial parameters from ``regmix.init``.
 * skmoe: ``|L_t - L_{t-1}| / n < tol`` with ``tol=1e-6`` (``--tol``; its
   default is 1e-4), which is flexmix's rule when the mean log-likelihood
-  is about 1 in absolute value (it is 0.8-1.0 here); ``max_iter=1000``;
+  is about 1 in absolute value (it is 1.1-1.5 here); ``max_iter=1000``;
   k-means initialisation on (X, y); default softmax gate (a generalised EM
   step of at most 2 L-BFGS iterations, L2 penalty ``alpha=1e-2`` on the
   standardised gate coefficients).
