@@ -315,17 +315,10 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
                 f"Expected n_samples >= n_experts, got n_samples={X.shape[0]} and "
                 f"n_experts={n_experts}."
             )
-        rng = check_random_state(self.random_state)
-        warm = self.warm_start and hasattr(self, "gate_")
+        warm, seeds = self._start_seeds(n_experts)
         if warm:
-            if self._expert_set.n_experts != n_experts:
-                raise ValueError(
-                    "warm_start=True needs the same number of experts as the previous fit "
-                    f"({self._expert_set.n_experts}); got {n_experts}."
-                )
-            runs = [self._run_em(X, y_enc, sw, named, rng.randint(np.iinfo(np.int32).max), 0, None, warm=True)]
+            runs = [self._run_em(X, y_enc, sw, named, seeds[0], 0, None, warm=True)]
         else:
-            seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_init)
             parallel_inits = self.n_init > 1 and self.n_jobs not in (None, 1)
             inner_jobs = None if parallel_inits else self.n_jobs
             jobs = (
@@ -336,35 +329,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
                 runs = Parallel(n_jobs=self.n_jobs, prefer="threads")(jobs)
             else:
                 runs = [f(*a, **kw) for f, a, kw in jobs]
-        # First-best on ties, so the choice does not depend on run order.
-        best = max(range(len(runs)), key=lambda i: (runs[i]["lower_bound"], -i))
-        run = runs[best]
-        self.gate_ = run["gate"]
-        self._expert_set = run["experts"]
-        self.experts_ = run["experts"].estimators()
-        self.n_experts_ = n_experts
-        self.n_iter_ = run["n_iter"]
-        self.converged_ = run["converged"]
-        self.lower_bound_ = run["lower_bound"]
-        self.lower_bounds_ = run["lower_bounds"]
-        # Every restart's history, in restart order (ConvergenceDisplay).
-        self.lower_bounds_all_ = [r["lower_bounds"] for r in runs]
-        self.n_reseeds_ = run["n_reseeds"]
-        self._after_fit()
-        if not self.converged_:
-            warnings.warn(
-                f"Best of {len(runs)} EM restart(s) did not converge after "
-                f"{self.n_iter_} iterations (last change of the mean log-likelihood "
-                f"above tol={self.tol}). Try a larger max_iter or tol.",
-                ConvergenceWarning,
-            )
-        if self.n_reseeds_ > _RESEED_WARN_AFTER:
-            warnings.warn(
-                f"Experts lost their data and were re-seeded {self.n_reseeds_} times during "
-                "the fit; the data may not support this many experts. Consider fewer "
-                "experts, a larger gate penalty, or more restarts (n_init).",
-                DegenerateExpertWarning,
-            )
+        self._keep_best_run(runs, n_experts)
         return self
 
     @OnlineMethod
@@ -405,6 +370,56 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             The updated estimator.
         """
         return online_partial_fit(self, X, y, sample_weight)
+
+    def _start_seeds(self, n_experts):
+        """Whether this fit warm-starts, and the seed of each EM run.
+
+        One seed (warm start) or ``n_init`` seeds, all drawn from
+        ``random_state`` before any run, so the runs do not depend on the
+        order or the engine (threads, Dask) they run in.
+        """
+        rng = check_random_state(self.random_state)
+        warm = self.warm_start and hasattr(self, "gate_")
+        if warm and self._expert_set.n_experts != n_experts:
+            raise ValueError(
+                "warm_start=True needs the same number of experts as the previous fit "
+                f"({self._expert_set.n_experts}); got {n_experts}."
+            )
+        return warm, rng.randint(np.iinfo(np.int32).max, size=1 if warm else self.n_init)
+
+    def _keep_best_run(self, runs, n_experts):
+        """Set the fitted state from the best EM run and warn about the fit."""
+        # First-best on ties, so the choice does not depend on run order.
+        best = max(range(len(runs)), key=lambda i: (runs[i]["lower_bound"], -i))
+        run = runs[best]
+        self.gate_ = run["gate"]
+        self._expert_set = run["experts"]
+        self.experts_ = run["experts"].estimators()
+        self.n_experts_ = n_experts
+        self.n_iter_ = run["n_iter"]
+        self.converged_ = run["converged"]
+        self.lower_bound_ = run["lower_bound"]
+        self.lower_bounds_ = run["lower_bounds"]
+        # Every restart's history, in restart order (ConvergenceDisplay).
+        self.lower_bounds_all_ = [r["lower_bounds"] for r in runs]
+        self.n_reseeds_ = run["n_reseeds"]
+        self._after_fit()
+        if not self.converged_:
+            warnings.warn(
+                f"Best of {len(runs)} EM restart(s) did not converge after "
+                f"{self.n_iter_} iterations (last change of the mean log-likelihood "
+                f"above tol={self.tol}). Try a larger max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        if self.n_reseeds_ > _RESEED_WARN_AFTER:
+            warnings.warn(
+                f"Experts lost their data and were re-seeded {self.n_reseeds_} times during "
+                "the fit; the data may not support this many experts. Consider fewer "
+                "experts, a larger gate penalty, or more restarts (n_init).",
+                DegenerateExpertWarning,
+                stacklevel=3,
+            )
 
     def _after_fit(self):
         """Hook for subclasses to expose fitted state (e.g. noise variances)."""

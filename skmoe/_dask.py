@@ -47,12 +47,10 @@ import warnings
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 
 from ._kernels._config import ABS_VARIANCE_FLOOR, GATE_FLOOR
 from ._multinomial import _raw_second_moment, fit_multinomial_problem, raw_coefficients
 from ._threading import blas_single_threaded, blockwise_posterior
-from .exceptions import DegenerateExpertWarning
 
 _INSTALL = 'pip install "skmoe[dask]"'
 
@@ -528,47 +526,10 @@ def fit_dask(est, X, y, sample_weight=None):
             f"Expected n_samples >= n_experts, got n_samples={data.n} and n_experts={n_experts}."
         )
     em = _DaskEM(est, data, kind)
-    rng = check_random_state(est.random_state)
-    warm = est.warm_start and hasattr(est, "gate_")
-    if warm:
-        if est._expert_set.n_experts != n_experts:
-            raise ValueError(
-                "warm_start=True needs the same number of experts as the previous fit "
-                f"({est._expert_set.n_experts}); got {n_experts}."
-            )
-        runs = [em.run(named, rng.randint(np.iinfo(np.int32).max), 0, warm=True)]
-    else:
-        seeds = rng.randint(np.iinfo(np.int32).max, size=est.n_init)
-        # Restarts run one after the other: each is spread over the cluster.
-        runs = [em.run(named, seed, i, warm=False) for i, seed in enumerate(seeds)]
-    best = max(range(len(runs)), key=lambda i: (runs[i]["lower_bound"], -i))
-    run = runs[best]
-    est.gate_ = run["gate"]
-    est._expert_set = run["experts"]
-    est.experts_ = run["experts"].estimators()
-    est.n_experts_ = n_experts
-    est.n_iter_ = run["n_iter"]
-    est.converged_ = run["converged"]
-    est.lower_bound_ = run["lower_bound"]
-    est.lower_bounds_ = run["lower_bounds"]
-    est.n_reseeds_ = run["n_reseeds"]
-    est._after_fit()
-    if not est.converged_:
-        warnings.warn(
-            f"Best of {len(runs)} EM restart(s) did not converge after "
-            f"{est.n_iter_} iterations (last change of the mean log-likelihood "
-            f"above tol={est.tol}). Try a larger max_iter or tol.",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
-    if est.n_reseeds_ > 3:
-        warnings.warn(
-            f"Experts lost their data and were re-seeded {est.n_reseeds_} times during "
-            "the fit; the data may not support this many experts. Consider fewer "
-            "experts, a larger gate penalty, or more restarts (n_init).",
-            DegenerateExpertWarning,
-            stacklevel=3,
-        )
+    warm, seeds = est._start_seeds(n_experts)
+    # Restarts run one after the other: each is spread over the cluster.
+    runs = [em.run(named, seed, i, warm=warm) for i, seed in enumerate(seeds)]
+    est._keep_best_run(runs, n_experts)
     return est
 
 
