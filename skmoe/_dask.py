@@ -48,7 +48,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 
-from ._kernels._config import ABS_VARIANCE_FLOOR, GATE_FLOOR
+from ._kernels._config import ABS_VARIANCE_FLOOR
 from ._multinomial import _raw_second_moment, fit_multinomial_problem, raw_coefficients
 from ._threading import blas_single_threaded, blockwise_posterior
 
@@ -726,20 +726,7 @@ class _DaskEM:
             covariances = first[2] / nk[:, None] - means**2 + gate.reg_covar
             if ct == "spherical":
                 covariances = covariances.mean(axis=1)
-        from sklearn.mixture._gaussian_mixture import _compute_precision_cholesky
-
-        gate.weights_ = np.maximum(nk / nk.sum(), GATE_FLOOR)
-        gate.weights_ /= gate.weights_.sum()
-        gate.means_ = means
-        gate.covariances_ = covariances
-        try:
-            with blas_single_threaded():
-                gate.precisions_cholesky_ = _compute_precision_cholesky(covariances, ct)
-        except ValueError as exc:
-            raise ValueError(
-                "GaussianGate: an expert's input covariance became singular; increase "
-                f"reg_covar (now {gate.reg_covar}) or use fewer experts. ({exc})"
-            ) from None
+        gate._set_parameters(nk, means, covariances)
 
     def _gate_m_step(self, gate, resp, mass):
         from .gating import ConstantGate, GaussianGate

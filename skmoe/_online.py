@@ -590,8 +590,6 @@ class _GaussianUpdater:
         self._set()
 
     def _set(self):
-        from sklearn.mixture._gaussian_mixture import _compute_precision_cholesky
-
         g = self.gate
         nk, sx, sxx = self.stats
         nk = nk + 10 * np.finfo(float).eps
@@ -608,17 +606,7 @@ class _GaussianUpdater:
             cov = np.maximum(sxx / nk[:, None] - m * m, 0.0) + reg
             if g.covariance_type == "spherical":
                 cov = cov.mean(axis=1)
-        w = np.maximum(nk / nk.sum(), GATE_FLOOR)
-        g.weights_ = w / w.sum()
-        g.means_ = m + self.shift
-        g.covariances_ = cov
-        try:
-            g.precisions_cholesky_ = _compute_precision_cholesky(cov, g.covariance_type)
-        except ValueError as exc:
-            raise ValueError(
-                "GaussianGate: an expert's input covariance became singular in partial_fit; "
-                f"increase reg_covar (now {g.reg_covar}) or use fewer experts. ({exc})"
-            ) from None
+        g._set_parameters(nk, m + self.shift, cov, where=" in partial_fit")
 
 
 def _gate_updater(gate):

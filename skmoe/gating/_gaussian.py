@@ -86,15 +86,26 @@ class GaussianGate(BaseGate):
                 covariances += (weighted[:, k] * diff.T) @ diff
             covariances /= nk.sum()
             covariances.flat[:: X.shape[1] + 1] += self.reg_covar
-        self.weights_ = np.maximum(nk / nk.sum(), GATE_FLOOR)
-        self.weights_ /= self.weights_.sum()
+        self._set_parameters(nk, means, covariances)
+
+    def _set_parameters(self, nk, means, covariances, where=""):
+        """Set the fitted parameters from the M-step's masses, means and covariances.
+
+        Shared by the in-memory, Dask and online M-steps, which differ only
+        in how they obtain these (rows, sums over blocks, running averages).
+        """
+        weights = np.maximum(nk / nk.sum(), GATE_FLOOR)
+        self.weights_ = weights / weights.sum()
         self.means_ = means
         self.covariances_ = covariances
         try:
-            self.precisions_cholesky_ = _compute_precision_cholesky(covariances, self.covariance_type)
+            with blas_single_threaded():
+                self.precisions_cholesky_ = _compute_precision_cholesky(
+                    covariances, self.covariance_type
+                )
         except ValueError as exc:
             raise ValueError(
-                "GaussianGate: an expert's input covariance became singular; increase "
+                f"GaussianGate: an expert's input covariance became singular{where}; increase "
                 f"reg_covar (now {self.reg_covar}) or use fewer experts. ({exc})"
             ) from None
 
