@@ -42,25 +42,7 @@ COMMON = r"""
 import gc, json, os, resource, sys, time, warnings
 import numpy as np
 
-def rss():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-def hwm():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-def reset_hwm():
-    gc.collect()
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
+from _procmem import hwm, reset_hwm, rss
 
 folder, K, max_iter = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 from skmoe import MixtureOfExpertsRegressor
@@ -178,7 +160,8 @@ def main():
         del X, y
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
-            [os.path.dirname(os.path.dirname(os.path.abspath(__file__))), env.get("PYTHONPATH", "")]
+            [os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+             os.path.dirname(os.path.abspath(__file__)), env.get("PYTHONPATH", "")]
         )
         mem = _run(IN_MEMORY, [folder, args.k, args.max_iter], env)
         dsk = _run(DASK, [folder, args.k, args.max_iter, args.chunk, args.workers], env)

@@ -35,16 +35,7 @@ import json, os, resource, sys, time, tracemalloc, warnings
 import numpy as np
 from skmoe import MixtureOfExpertsRegressor
 
-def rss():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-def hwm():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+from _procmem import hwm, reset_hwm, rss
 
 folder, K, max_iter, trace = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
 X = np.load(os.path.join(folder, "X.npy"))
@@ -52,17 +43,10 @@ y = np.load(os.path.join(folder, "y.npy"))
 # Warm the JIT caches on a tiny problem first so that compilation memory is
 # not counted against the fit.
 MixtureOfExpertsRegressor(n_experts=K, random_state=0, max_iter=3).fit(X[:2000], y[:2000])
-import gc
-gc.collect()
 # Reset the kernel's high-water mark (VmHWM) so that the peak read after the
 # fit is the fit's own; where that is not allowed, the high-water mark so far
 # is reported and the increase is a lower bound.
-try:
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
-    reset = True
-except OSError:
-    reset = False
+reset = reset_hwm()
 before = rss()
 peak_before = hwm() if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 if trace:
@@ -95,7 +79,8 @@ def main():
         del X, y
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
-            [os.path.dirname(os.path.dirname(os.path.abspath(__file__))), env.get("PYTHONPATH", "")]
+            [os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+             os.path.dirname(os.path.abspath(__file__)), env.get("PYTHONPATH", "")]
         )
         for trace in ("0", "1"):
             out = subprocess.run(

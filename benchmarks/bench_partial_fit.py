@@ -31,16 +31,10 @@ import time
 import numpy as np
 from scipy.special import logsumexp
 
+from _procmem import vm_kib  # benchmarks/ is on sys.path when run as a script
+
 from skmoe import MixtureOfExpertsRegressor
 from skmoe.datasets import make_moe_regression
-
-
-def vm_kib(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return -1
 
 
 def true_model(n_features, n_experts, seed):
