@@ -29,9 +29,8 @@ import sys
 import time
 
 import numpy as np
-from scipy.special import logsumexp
-
 from _procmem import vm_kib  # benchmarks/ is on sys.path when run as a script
+from scipy.special import logsumexp
 
 from skmoe import MixtureOfExpertsRegressor
 from skmoe.datasets import make_moe_regression
