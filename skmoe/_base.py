@@ -565,7 +565,11 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         return blockwise_posterior(log_gate, log_lik)
 
     def _m_step(self, X, y, sw, resp, gate, experts, iteration, init, rng):
-        experts.fit(self._ex(X), y, resp * sw[:, None], iteration=iteration, init=init, rng=rng)
+        # Unit sample weights (the default) leave the responsibilities as
+        # they are: no (n_samples, n_experts) product per iteration.  Expert
+        # sets only read W.
+        W = resp if np.all(sw == 1.0) else resp * sw[:, None]
+        experts.fit(self._ex(X), y, W, iteration=iteration, init=init, rng=rng)
         gate._m_step(self._gx(X), resp, sw)
 
     def _reseed(self, X, resp, ll, sw, rng):

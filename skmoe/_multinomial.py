@@ -40,12 +40,11 @@ does not depend on the number of threads.
 import numpy as np
 from scipy import linalg
 
-from ._kernels import log_softmax, softmax_regression_loss_grad
+from ._kernels import linear_log_softmax, softmax_regression_loss_grad
+from ._kernels._config import THREAD_BLOCK_ROWS
+from ._kernels._estep import _linear_log_softmax_into
 from ._threading import blas_single_threaded, block_bounds, map_blocks
 
-# Rows per block of the parallel loss/gradient: blocks of about this many
-# rows, a function of n_samples only.
-_BLOCK_ROWS = 4096
 # Rows per chunk of the BLAS-based passes over X (moments, Gram matrices).
 _CHUNK_ROWS = 16384
 _EPS = np.finfo(np.float64).eps
@@ -60,7 +59,7 @@ def loss_grad_blocks(X, W, b, targets, weights):
     ``n_samples`` alone and the block results are summed in block order, so
     the result is the same whatever the number of threads.
     """
-    bounds = block_bounds(X.shape[0], _BLOCK_ROWS)
+    bounds = block_bounds(X.shape[0], THREAD_BLOCK_ROWS)
     if len(bounds) == 2:
         return softmax_regression_loss_grad(X, W, b, targets, weights)
     results = map_blocks(
@@ -80,20 +79,21 @@ def loss_grad_blocks(X, W, b, targets, weights):
 def softmax_log_proba(X, coef, intercept):
     """``log_softmax(X @ coef + intercept)`` over fixed row blocks, in parallel.
 
-    Each block's logits are formed by one single-threaded BLAS call and
-    turned into log-probabilities by the :func:`~skmoe._kernels.log_softmax`
-    kernel; only block-sized temporaries are made.
+    Each block is one call of the fused kernel
+    :func:`~skmoe._kernels.linear_log_softmax` (no logits matrix is formed,
+    no BLAS call is made: at the gate's few columns a BLAS matmul costs more
+    than the whole fused pass).
     """
     n = X.shape[0]
+    bounds = block_bounds(n, THREAD_BLOCK_ROWS)
+    if len(bounds) == 2:
+        return linear_log_softmax(X, coef, intercept)
     out = np.empty((n, coef.shape[1]))
 
     def block(a, z):
-        logits = X[a:z] @ coef
-        logits += intercept
-        out[a:z] = log_softmax(logits)
+        _linear_log_softmax_into(X[a:z], coef, intercept, out[a:z])
 
-    with blas_single_threaded():
-        map_blocks(block, block_bounds(n, _BLOCK_ROWS))
+    map_blocks(block, bounds)
     return out
 
 

@@ -116,25 +116,22 @@ def blas_single_threaded():
                 _limiter = None
 
 
-def blockwise_posterior(log_gate, log_lik, block_rows=8192):
+def blockwise_posterior(log_gate, log_lik, block_rows=None):
     """:func:`~skmoe._kernels.posterior_from_logs` on fixed row blocks, in parallel.
 
     The kernel works row by row, so the result is identical to one call on
-    all rows; only block-sized temporaries are made besides the outputs.
+    all rows; each block writes straight into its rows of the outputs.
     """
-    from ._kernels import posterior_from_logs
+    from ._kernels._config import THREAD_BLOCK_ROWS
+    from ._kernels._estep import _posterior_into
 
     n = log_gate.shape[0]
-    bounds = block_bounds(n, block_rows)
-    if len(bounds) == 2:
-        return posterior_from_logs(log_gate, log_lik)
-    resp = np.empty(log_gate.shape, dtype=log_gate.dtype)
-    log_norm = np.empty(n, dtype=resp.dtype)
+    bounds = block_bounds(n, block_rows or THREAD_BLOCK_ROWS)
+    resp = np.empty(log_gate.shape, dtype=np.float64)
+    log_norm = np.empty(n, dtype=np.float64)
 
     def block(a, z):
-        r, ln = posterior_from_logs(log_gate[a:z], log_lik[a:z])
-        resp[a:z] = r
-        log_norm[a:z] = ln
+        _posterior_into(log_gate[a:z], log_lik[a:z], resp[a:z], log_norm[a:z])
 
     map_blocks(block, bounds)
     return resp, log_norm

@@ -204,3 +204,40 @@ def linear_sufficient_stats(X, y, W):
     b = np.einsum("ik,ia,i->ka", W, X1, y)
     syy = (y * y) @ W
     return A, b, syy
+
+
+def linear_log_softmax(X, W, b):
+    """``log_softmax(X @ W + b)`` with the logits formed explicitly."""
+    return log_softmax(_f64(X) @ _f64(W) + _f64(b))
+
+
+def linear_gaussian_log_density(X, y, coef, intercept, var):
+    """``gaussian_log_density(y, X @ coef + intercept, var)``."""
+    return gaussian_log_density(y, _f64(X) @ _f64(coef) + _f64(intercept), var)
+
+
+def weighted_mean(y, W):
+    """``sum_ik W_ik y_i / sum_ik W_ik`` (0 for zero total weight)."""
+    w = _f64(W).sum(axis=1)
+    total = w.sum()
+    return float(w @ _f64(y) / total) if total > 0 else 0.0
+
+
+def fast_exp(x):
+    """The C library's ``exp``."""
+    return np.exp(np.float64(x))
+
+
+def fast_log(x):
+    """The C library's ``log``."""
+    return np.log(np.float64(x))
+
+
+def tile_dot(a, b, n):
+    """``a[:n] . b[:n]``."""
+    return float(_f64(a)[:n] @ _f64(b)[:n])
+
+
+def tile_sum(a, n):
+    """``sum(a[:n])``."""
+    return float(_f64(a)[:n].sum())

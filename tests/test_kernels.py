@@ -27,7 +27,6 @@ from skmoe._kernels._config import GATE_FLOOR, PROBA_FLOOR
 from . import naive
 
 
-
 def _discover_kernels():
     """Every public ``@njit`` function defined in a module of ``skmoe._kernels``,
     exported or not (a kernel on its way in is covered before it is wired)."""
@@ -824,3 +823,161 @@ def test_linear_sufficient_stats_any_row_count_and_blocks_add_up(n):
         halves = [kernels.linear_sufficient_stats(X[s], y[s], W[s]) for s in (slice(0, cut), slice(cut, n))]
         for j, e in enumerate(expected):
             assert_allclose(halves[0][j] + halves[1][j], e, rtol=1e-12, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- #
+# The tiled kernels: inputs of several tiles (ROW_TILE rows each) and a
+# partial last tile, so that the tile loops and their remainders are run.
+# --------------------------------------------------------------------------- #
+_MULTI = 2 * 256 + 37  # two full tiles and a partial one (ROW_TILE = 256)
+
+
+def _posterior_multi_tile(dt):
+    r = _rng(90)
+    lg = np.log(r.dirichlet(np.ones(4), size=_MULTI))
+    ll = 3.0 * r.randn(_MULTI, 4)
+    ll[300] = -np.inf  # a row with no support in the second tile
+    return (lg.astype(dt), ll.astype(dt))
+
+
+def _log_softmax_multi_tile(dt):
+    return ((5.0 * _rng(91).randn(_MULTI, 3)).astype(dt),)
+
+
+def _srl_multi_tile(dt):
+    r = _rng(92)
+    w = r.uniform(0, 2, _MULTI)
+    w[::7] = 0.0
+    X = r.randn(_MULTI, 5)
+    X[::7] = np.nan  # zero-weight rows may hold anything
+    return (X.astype(dt), r.randn(5, 3).astype(dt), r.randn(3).astype(dt),
+            _soft_targets(r, _MULTI, 3).astype(dt), w.astype(dt))
+
+
+def _lss_multi_tile(dt):
+    r = _rng(93)
+    return (r.randn(_MULTI, 3).astype(dt), r.randn(_MULTI).astype(dt),
+            r.uniform(0, 1, (_MULTI, 4)).astype(dt))
+
+
+def _lls_random(dt):
+    r = _rng(94)
+    return (r.randn(40, 3).astype(dt), r.randn(3, 4).astype(dt), r.randn(4).astype(dt))
+
+
+def _lls_multi_tile_huge(dt):
+    r = _rng(95)
+    W = 30.0 * r.randn(2, 5)
+    return (r.randn(_MULTI, 2).astype(dt), W.astype(dt), r.randn(5).astype(dt))
+
+
+def _lgd_random(dt):
+    r = _rng(96)
+    return (r.randn(30, 2).astype(dt), r.randn(30).astype(dt), r.randn(2, 3).astype(dt),
+            r.randn(3).astype(dt), r.uniform(0.1, 3.0, 3).astype(dt))
+
+
+def _lgd_multi_tile_extreme(dt):
+    r = _rng(97)
+    y = r.randn(_MULTI)
+    y[5] = 1e6  # far in the tail of every expert
+    return (r.randn(_MULTI, 4).astype(dt), y.astype(dt), r.randn(4, 2).astype(dt),
+            r.randn(2).astype(dt), np.array([1e-6, 50.0]).astype(dt))
+
+
+def _wm_random(dt):
+    r = _rng(98)
+    return ((r.randn(_MULTI) + 100.0).astype(dt), r.dirichlet(np.ones(3), size=_MULTI).astype(dt))
+
+
+def _wm_zero_weights(dt):
+    return (np.array([1.0, 2.0], dt), np.zeros((2, 3), dt))
+
+
+def _exp_args(x):
+    return lambda dt: (dt(x),)
+
+
+def _dot_random(dt):
+    r = _rng(99)
+    return (r.randn(300).astype(dt), r.randn(300).astype(dt), 297)
+
+
+def _dot_short(dt):
+    return (np.array([1.0, 2.0, 3.0], dt), np.array([4.0, 5.0, 6.0], dt), 2)
+
+
+def _sum_random(dt):
+    return ((_rng(100).randn(300) + 1.0).astype(dt), 261)
+
+
+CASES["posterior_from_logs"].append(("multi_tile", _posterior_multi_tile))
+CASES["log_softmax"].append(("multi_tile", _log_softmax_multi_tile))
+CASES["softmax_regression_loss_grad"].append(("multi_tile_nan_in_zero_weight_rows", _srl_multi_tile))
+CASES["linear_sufficient_stats"].append(("multi_tile", _lss_multi_tile))
+_NEW_CASES = {
+    "linear_log_softmax": [("random", _lls_random), ("multi_tile_huge", _lls_multi_tile_huge)],
+    "linear_gaussian_log_density": [("random", _lgd_random), ("multi_tile_extreme", _lgd_multi_tile_extreme)],
+    "weighted_mean": [("random", _wm_random), ("zero_weights", _wm_zero_weights)],
+    "fast_exp": [(f"x={x}", _exp_args(x)) for x in (0.0, 1.0, -1.0, 0.5, -20.0, -700.0, 88.0)],
+    "fast_log": [(f"x={x}", _exp_args(x)) for x in (1.0, 2.0, 3.0, 0.75, 1e-30, 1e30, 1.4142135)],
+    "tile_dot": [("random", _dot_random), ("short", _dot_short)],
+    "tile_sum": [("random", _sum_random)],
+}
+CASES.update(_NEW_CASES)
+ALL_CASES.extend(
+    pytest.param(name, builder, id=f"{name}-{case_id}")
+    for name, builder_list in [
+        ("posterior_from_logs", [CASES["posterior_from_logs"][-1]]),
+        ("log_softmax", [CASES["log_softmax"][-1]]),
+        ("softmax_regression_loss_grad", [CASES["softmax_regression_loss_grad"][-1]]),
+        ("linear_sufficient_stats", [CASES["linear_sufficient_stats"][-1]]),
+        *_NEW_CASES.items(),
+    ]
+    if name in KERNELS
+    for case_id, builder in builder_list
+)
+
+
+def _ulp_error(actual, expected):
+    return np.abs(actual - expected) / np.spacing(np.abs(expected))
+
+
+def test_fast_exp_and_log_within_one_ulp_of_numpy():
+    """The vectorisable exp and log against the C library on 10^6 points each."""
+    from numba import njit
+
+    from skmoe._kernels._vector import fast_exp, fast_log
+
+    @njit
+    def vexp(x, out):
+        for i in range(x.size):
+            out[i] = fast_exp(x[i])
+
+    @njit
+    def vlog(x, out):
+        for i in range(x.size):
+            out[i] = fast_log(x[i])
+
+    r = _rng(101)
+    x = np.concatenate([r.uniform(-745.0, 709.7, 500_000), r.uniform(-2.0, 2.0, 500_000)])
+    out = np.empty_like(x)
+    vexp(x, out)
+    normal = np.exp(x) > np.finfo(float).tiny
+    assert _ulp_error(out[normal], np.exp(x[normal])).max() <= 1.0
+    # Subnormal results: off by at most one subnormal step.
+    assert np.abs(out[~normal] - np.exp(x[~normal])).max() <= np.finfo(float).smallest_subnormal
+    special = np.array([-np.inf, -1e300, -745.3, 709.79, 710.0, np.inf, np.nan, 0.0, -0.0])
+    out = np.empty_like(special)
+    vexp(special, out)
+    with np.errstate(over="ignore"):
+        assert_array_equal(out, np.exp(special))
+
+    x = np.concatenate([np.exp(r.uniform(-700.0, 700.0, 500_000)), r.uniform(1.0, 64.0, 500_000)])
+    x = np.concatenate([x, [1.0, 2.0, np.finfo(float).tiny, np.finfo(float).max, np.sqrt(2.0), 0.7071067811865476]])
+    out = np.empty_like(x)
+    vlog(x, out)
+    ref = np.log(x)
+    nonzero = ref != 0
+    assert _ulp_error(out[nonzero], ref[nonzero]).max() <= 1.0
+    assert_array_equal(out[~nonzero], 0.0)

@@ -4,8 +4,6 @@ Kept in one place so that a change of policy (e.g. the probability floor) is
 made once and the tests' NumPy twins can import the very same constants.
 """
 
-import numpy as np
-
 # ``cache=True`` so a second process loads compiled code from disk instead of
 # re-compiling (the "fresh process fits in < 3 s" target); ``nogil=True`` so
 # joblib's threading backend can run restarts and expert refits side by side.
@@ -26,7 +24,15 @@ GATE_FLOOR = 1e-300
 # minimum protects the constant-target case where var(y) == 0.
 ABS_VARIANCE_FLOOR = 1e-12
 
-# Passes over the rows that are split across threads (the experts'
-# sufficient statistics, their predictions) use blocks of about this many
-# rows; the blocks depend on n_samples only, never on the thread count.
-GRAM_CHUNK_ROWS = 8192
+# Passes over the rows that are split across threads (E-step, the gate's
+# loss and gradient, the experts' sufficient statistics, their predictions)
+# use blocks of about this many rows; the blocks depend on n_samples only,
+# never on the thread count.  Large, because the kernels tile their rows
+# themselves: a block only has to amortise the thread pool's dispatch
+# (~20 us), and fewer blocks mean fewer partial sums to add.
+THREAD_BLOCK_ROWS = 32768
+
+# The vectorised kernels work on tiles of this many rows held column by
+# column (see ``_vector.py``): small enough that a tile of a few columns
+# stays in the L1 cache, large enough for the vector loops to amortise.
+ROW_TILE = 256

@@ -1,12 +1,42 @@
-"""E-step kernels: combine gate and expert log-likelihoods in log space."""
+"""E-step kernels: combine gate and expert log-likelihoods in log space.
+
+All three work on tiles of :data:`~skmoe._kernels._config.ROW_TILE` rows held
+column by column, with the vectorisable :func:`~skmoe._kernels._vector.fast_exp`
+and :func:`~skmoe._kernels._vector.fast_log` (see ``_vector.py``).  Every row
+is computed independently of the others, so the results do not depend on
+how the rows are split into blocks or threads.
+"""
 
 import numpy as np
 from numba import njit
 
-from ._config import JIT_KWARGS
+from ._config import ROW_TILE
+from ._vector import VECTOR_JIT_KWARGS, fast_exp, fast_log
 
 
-@njit(**JIT_KWARGS)
+@njit(**VECTOR_JIT_KWARGS)
+def _tile_logsumexp(v, nb, m, s):
+    """Row-wise ``m + log(sum_k exp(v[k] - m))`` of a tile; ``v`` becomes the exponentials.
+
+    ``m`` receives the row maxima, ``s`` the sums of ``exp(v - m)``; returns
+    nothing, the caller reads ``m``, ``s`` and the overwritten ``v``.
+    """
+    K = v.shape[0]
+    for j in range(nb):
+        m[j] = v[0, j]
+    for k in range(1, K):
+        for j in range(nb):
+            m[j] = v[k, j] if v[k, j] > m[j] else m[j]
+    for j in range(nb):
+        s[j] = 0.0
+    for k in range(K):
+        for j in range(nb):
+            e = fast_exp(v[k, j] - m[j])
+            v[k, j] = e
+            s[j] += e
+
+
+@njit(**VECTOR_JIT_KWARGS)
 def posterior_from_logs(log_gate, log_lik):
     """Row-normalise ``log_gate + log_lik`` into responsibilities.
 
@@ -23,48 +53,124 @@ def posterior_from_logs(log_gate, log_lik):
         ``log sum_k g_k(x_i) p_k(y_i|x_i)``, the per-sample log-likelihood.
     """
     n, K = log_gate.shape
-    resp = np.empty((n, K), dtype=log_gate.dtype)
-    log_norm = np.empty(n, dtype=log_gate.dtype)
-    for i in range(n):
-        m = -np.inf
-        for k in range(K):
-            v = log_gate[i, k] + log_lik[i, k]
-            resp[i, k] = v
-            if v > m:
-                m = v
-        if m == -np.inf:
-            # Every expert gives zero density: share the row equally rather
-            # than produce NaN; the caller floors densities so this is rare.
-            for k in range(K):
-                resp[i, k] = 1.0 / K
-            log_norm[i] = -np.inf
-            continue
-        s = 0.0
-        for k in range(K):
-            e = np.exp(resp[i, k] - m)
-            resp[i, k] = e
-            s += e
-        inv = 1.0 / s
-        for k in range(K):
-            resp[i, k] *= inv
-        log_norm[i] = m + np.log(s)
+    resp = np.empty((n, K), dtype=np.float64)
+    log_norm = np.empty(n, dtype=np.float64)
+    _posterior_into(log_gate, log_lik, resp, log_norm)
     return resp, log_norm
 
 
-@njit(**JIT_KWARGS)
+@njit(**VECTOR_JIT_KWARGS)
+def _posterior_into(log_gate, log_lik, resp, log_norm):
+    """:func:`posterior_from_logs` writing into ``resp`` and ``log_norm`` (e.g. row slices)."""
+    n, K = log_gate.shape
+    v = np.empty((K, ROW_TILE))
+    m = np.empty(ROW_TILE)
+    s = np.empty(ROW_TILE)
+    for a in range(0, n, ROW_TILE):
+        nb = min(ROW_TILE, n - a)
+        for j in range(nb):
+            for k in range(K):
+                v[k, j] = log_gate[a + j, k] + log_lik[a + j, k]
+        _tile_logsumexp(v, nb, m, s)
+        for j in range(nb):
+            log_norm[a + j] = m[j] + fast_log(s[j])
+            s[j] = 1.0 / s[j]
+        for j in range(nb):
+            for k in range(K):
+                resp[a + j, k] = v[k, j] * s[j]
+        for j in range(nb):
+            if not m[j] > -np.inf:
+                # Every expert gives zero density: share the row equally
+                # rather than produce NaN; the callers floor densities, so
+                # this is rare.
+                log_norm[a + j] = -np.inf
+                for k in range(K):
+                    resp[a + j, k] = 1.0 / K
+
+
+@njit(**VECTOR_JIT_KWARGS)
 def log_softmax(logits):
     """Row-wise ``logits - logsumexp(logits)``, returned as a new array."""
     n, K = logits.shape
-    out = np.empty((n, K), dtype=logits.dtype)
-    for i in range(n):
-        m = logits[i, 0]
-        for k in range(1, K):
-            if logits[i, k] > m:
-                m = logits[i, k]
-        s = 0.0
-        for k in range(K):
-            s += np.exp(logits[i, k] - m)
-        lse = m + np.log(s)
-        for k in range(K):
-            out[i, k] = logits[i, k] - lse
+    out = np.empty((n, K), dtype=np.float64)
+    v = np.empty((K, ROW_TILE))
+    m = np.empty(ROW_TILE)
+    s = np.empty(ROW_TILE)
+    for a in range(0, n, ROW_TILE):
+        nb = min(ROW_TILE, n - a)
+        for j in range(nb):
+            for k in range(K):
+                v[k, j] = logits[a + j, k]
+        _tile_logsumexp(v, nb, m, s)
+        for j in range(nb):
+            s[j] = m[j] + fast_log(s[j])
+        for j in range(nb):
+            for k in range(K):
+                out[a + j, k] = logits[a + j, k] - s[j]
     return out
+
+
+@njit(**VECTOR_JIT_KWARGS)
+def _tile_linear(X, a, nb, W, b, xt, z):
+    """Logits of one tile: ``z[k, j] = b[k] + X[a + j] . W[:, k]``.
+
+    ``xt`` receives the tile of X transposed (``xt[t, j] = X[a + j, t]``), so
+    that the products run over contiguous rows; callers reuse it.
+    """
+    d = X.shape[1]
+    K = W.shape[1]
+    for j in range(nb):
+        for t in range(d):
+            xt[t, j] = X[a + j, t]
+    for k in range(K):
+        bk = b[k]
+        for j in range(nb):
+            z[k, j] = bk
+    for t in range(d):
+        for k in range(K):
+            w = W[t, k]
+            for j in range(nb):
+                z[k, j] += xt[t, j] * w
+
+
+@njit(**VECTOR_JIT_KWARGS)
+def linear_log_softmax(X, W, b):
+    """``log_softmax(X @ W + b)`` in one pass, without forming the logits.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    W : ndarray of shape (n_features, n_classes)
+    b : ndarray of shape (n_classes,)
+
+    Returns
+    -------
+    out : ndarray of shape (n_samples, n_classes)
+    """
+    out = np.empty((X.shape[0], W.shape[1]), dtype=np.float64)
+    _linear_log_softmax_into(X, W, b, out)
+    return out
+
+
+@njit(**VECTOR_JIT_KWARGS)
+def _linear_log_softmax_into(X, W, b, out):
+    """:func:`linear_log_softmax` writing into ``out`` (e.g. a row slice)."""
+    n, d = X.shape
+    K = W.shape[1]
+    xt = np.empty((d, ROW_TILE))
+    z = np.empty((K, ROW_TILE))
+    v = np.empty((K, ROW_TILE))
+    m = np.empty(ROW_TILE)
+    s = np.empty(ROW_TILE)
+    for a in range(0, n, ROW_TILE):
+        nb = min(ROW_TILE, n - a)
+        _tile_linear(X, a, nb, W, b, xt, z)
+        for k in range(K):
+            for j in range(nb):
+                v[k, j] = z[k, j]
+        _tile_logsumexp(v, nb, m, s)
+        for j in range(nb):
+            s[j] = m[j] + fast_log(s[j])
+        for j in range(nb):
+            for k in range(K):
+                out[a + j, k] = z[k, j] - s[j]

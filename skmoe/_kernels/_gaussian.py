@@ -3,7 +3,9 @@
 import numpy as np
 from numba import njit
 
-from ._config import JIT_KWARGS
+from ._config import JIT_KWARGS, ROW_TILE
+from ._estep import _tile_linear
+from ._vector import VECTOR_JIT_KWARGS
 
 _LOG_2PI = np.log(2.0 * np.pi)
 
@@ -31,3 +33,49 @@ def gaussian_log_density(y, mean, var):
             r = y[i] - mean[i, k]
             out[i, k] = -0.5 * (_LOG_2PI + log_var[k] + r * r * inv_var[k])
     return out
+
+
+@njit(**VECTOR_JIT_KWARGS)
+def linear_gaussian_log_density(X, y, coef, intercept, var):
+    """``log N(y_i; x_i . coef[:, k] + intercept_k, var_k)`` in one pass.
+
+    :func:`gaussian_log_density` with the means formed tile by tile (the
+    (n_samples, n_experts) matrix of means is never made).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+    coef : ndarray of shape (n_features, n_experts)
+    intercept : ndarray of shape (n_experts,)
+    var : ndarray of shape (n_experts,), strictly positive
+
+    Returns
+    -------
+    out : ndarray of shape (n_samples, n_experts)
+    """
+    out = np.empty((X.shape[0], coef.shape[1]), dtype=np.float64)
+    _linear_gaussian_log_density_into(X, y, coef, intercept, var, out)
+    return out
+
+
+@njit(**VECTOR_JIT_KWARGS)
+def _linear_gaussian_log_density_into(X, y, coef, intercept, var, out):
+    """:func:`linear_gaussian_log_density` writing into ``out`` (e.g. a row slice)."""
+    n, d = X.shape
+    K = coef.shape[1]
+    const = np.empty(K)
+    inv_var = np.empty(K)
+    for k in range(K):
+        const[k] = -0.5 * (_LOG_2PI + np.log(var[k]))
+        inv_var[k] = -0.5 / var[k]
+    xt = np.empty((d, ROW_TILE))
+    z = np.empty((K, ROW_TILE))
+    for a in range(0, n, ROW_TILE):
+        nb = min(ROW_TILE, n - a)
+        _tile_linear(X, a, nb, coef, intercept, xt, z)
+        for j in range(nb):
+            yj = y[a + j]
+            for k in range(K):
+                r = yj - z[k, j]
+                out[a + j, k] = const[k] + r * r * inv_var[k]

@@ -3,19 +3,20 @@
 import numpy as np
 from numba import njit
 
-from ._config import JIT_KWARGS
+from ._config import ROW_TILE
+from ._vector import VECTOR_JIT_KWARGS, tile_dot
 
 
-@njit(**JIT_KWARGS)
+@njit(**VECTOR_JIT_KWARGS)
 def linear_sufficient_stats(X, y, W):
     """``X1^T diag(W_k) X1``, ``X1^T diag(W_k) y`` and ``sum_i W_ik y_i^2`` for every k.
 
-    ``X1 = [X, 1]``.  All three come from the upper triangle of the outer
-    product ``v_i v_i^T`` of ``v_i = [x_i, 1, y_i]``, formed once per row and
-    added into the K weighted sums: half the flops of K separate Gram
-    matrices (symmetry), no temporary of the size of X, and the inner loop
-    is an elementwise update over contiguous memory.  Rows are taken four at
-    a time so each running sum is read and written once per four rows.
+    ``X1 = [X, 1]``.  All three are the upper triangle of
+    ``sum_i W_ik v_i v_i^T`` with ``v_i = [x_i, 1, y_i]``: half the flops of
+    K separate Gram matrices (symmetry) and no temporary of the size of X.
+    The rows are taken a tile at a time, held column by column, and every
+    entry is a vectorised dot product over the tile's rows
+    (:func:`~skmoe._kernels._vector.tile_dot`).
 
     Parameters
     ----------
@@ -35,38 +36,24 @@ def linear_sufficient_stats(X, y, W):
     p = d + 2
     q = p * (p + 1) // 2
     S = np.zeros((K, q))
-    v = np.empty(p)
-    P = np.zeros((4, q))
-    wr = np.zeros((4, K))
-    for i0 in range(0, n, 4):
-        m = min(4, n - i0)
-        for r in range(4):
-            if r < m:
-                i = i0 + r
-                for j in range(d):
-                    v[j] = X[i, j]
-                v[d] = 1.0
-                v[d + 1] = y[i]
-                for k in range(K):
-                    wr[r, k] = W[i, k]
-            else:
-                for j in range(p):
-                    v[j] = 0.0
-                for k in range(K):
-                    wr[r, k] = 0.0
+    v = np.empty((p, ROW_TILE))
+    wv = np.empty((p, ROW_TILE))
+    for a0 in range(0, n, ROW_TILE):
+        nb = min(ROW_TILE, n - a0)
+        for j in range(nb):
+            for t in range(d):
+                v[t, j] = X[a0 + j, t]
+            v[d, j] = 1.0
+            v[d + 1, j] = y[a0 + j]
+        for k in range(K):
+            for a in range(p):
+                for j in range(nb):
+                    wv[a, j] = W[a0 + j, k] * v[a, j]
             idx = 0
             for a in range(p):
-                va = v[a]
                 for c in range(a, p):
-                    P[r, idx] = va * v[c]
+                    S[k, idx] += tile_dot(wv[a], v[c], nb)
                     idx += 1
-        for k in range(K):
-            w0 = wr[0, k]
-            w1 = wr[1, k]
-            w2 = wr[2, k]
-            w3 = wr[3, k]
-            for t in range(q):
-                S[k, t] += (w0 * P[0, t] + w1 * P[1, t]) + (w2 * P[2, t] + w3 * P[3, t])
     A = np.empty((K, d + 1, d + 1))
     b = np.empty((K, d + 1))
     syy = np.empty(K)
@@ -84,3 +71,23 @@ def linear_sufficient_stats(X, y, W):
                 else:
                     syy[k] = val
     return A, b, syy
+
+
+@njit(**VECTOR_JIT_KWARGS)
+def weighted_mean(y, W):
+    """``sum_ik W_ik y_i / sum_ik W_ik`` (0 when the weights sum to zero).
+
+    A kernel rather than ``np.einsum``: NumPy's reductions take a different
+    summation order for unaligned input (an array unpickled on a Dask
+    worker, say), and this value must be the same everywhere.
+    """
+    n, K = W.shape
+    num = 0.0
+    den = 0.0
+    for i in range(n):
+        w = 0.0
+        for k in range(K):
+            w += W[i, k]
+        num += w * y[i]
+        den += w
+    return num / den if den > 0.0 else 0.0

@@ -3,7 +3,9 @@
 import numpy as np
 from numba import njit
 
-from ._config import JIT_KWARGS
+from ._config import JIT_KWARGS, ROW_TILE
+from ._estep import _tile_linear, _tile_logsumexp
+from ._vector import VECTOR_JIT_KWARGS, fast_log, tile_dot, tile_sum
 
 
 @njit(**JIT_KWARGS)
@@ -58,15 +60,16 @@ def softmax_cross_entropy(logits, targets, weights):
     return row_loss.sum(), grad
 
 
-@njit(**JIT_KWARGS)
+@njit(**VECTOR_JIT_KWARGS)
 def softmax_regression_loss_grad(X, W, b, targets, weights):
     """Loss and parameter gradient of weighted soft-target softmax regression.
 
     The fully fused form of :func:`softmax_cross_entropy`: the logits
-    ``X W + b`` and the per-row gradient are formed one row at a time, so the
-    pass reads X once and allocates nothing of size n.  One ``exp`` per
-    entry (the exponentials of the normaliser are reused for the
-    probabilities) and one ``log`` per row.
+    ``X W + b`` and the per-row gradient are formed one tile of rows at a
+    time (held column by column, see ``_vector.py``), so the pass reads X
+    once and allocates nothing of size n.  One ``exp`` per entry (the
+    exponentials of the normaliser are reused for the probabilities) and one
+    ``log`` per row, both vectorised.
 
     Parameters
     ----------
@@ -75,7 +78,8 @@ def softmax_regression_loss_grad(X, W, b, targets, weights):
     b : ndarray of shape (n_classes,)
     targets : ndarray of shape (n_samples, n_classes)
     weights : ndarray of shape (n_samples,)
-        Rows of zero weight are skipped entirely (their X may be anything).
+        Rows of zero weight contribute nothing (their X may be anything,
+        even NaN).
 
     Returns
     -------
@@ -88,51 +92,49 @@ def softmax_regression_loss_grad(X, W, b, targets, weights):
     """
     n, d = X.shape
     K = W.shape[1]
-    # W transposed, so that each logit is a dot product over a contiguous
-    # row held in a register accumulator, and each class's gradient row is
-    # an elementwise update over contiguous memory.
-    Wt = np.empty((K, d))
-    for j in range(d):
-        for k in range(K):
-            Wt[k, j] = W[j, k]
-    gWt = np.zeros((K, d))
+    gW = np.zeros((d, K))
     gb = np.zeros(K)
-    z = np.empty(K)
     loss = 0.0
-    for i in range(n):
-        w = weights[i]
-        if w == 0.0:
-            continue
-        xi = X[i]
-        m = -np.inf
+    xt = np.empty((d, ROW_TILE))
+    z = np.empty((K, ROW_TILE))
+    e = np.empty((K, ROW_TILE))
+    t = np.empty((K, ROW_TILE))
+    m = np.empty(ROW_TILE)
+    s = np.empty(ROW_TILE)
+    tsum = np.empty(ROW_TILE)
+    row_loss = np.empty(ROW_TILE)
+    wt = np.empty(ROW_TILE)
+    for a in range(0, n, ROW_TILE):
+        nb = min(ROW_TILE, n - a)
+        _tile_linear(X, a, nb, W, b, xt, z)
+        for j in range(nb):
+            wt[j] = weights[a + j]
+            tsum[j] = 0.0
+            row_loss[j] = 0.0
+            for k in range(K):
+                t[k, j] = targets[a + j, k]
         for k in range(K):
-            acc = np.float64(b[k])
-            for j in range(d):
-                acc += xi[j] * Wt[k, j]
-            z[k] = acc
-            if acc > m:
-                m = acc
-        # -sum_k t_k log p_k = sum_k t_k (m - z_k) + t_sum log(sum_k exp(z_k - m));
-        # z_k - m is formed once and exp(z_k - m) is kept for p_k.
-        t_sum = 0.0
-        tz = 0.0
-        s = 0.0
+            for j in range(nb):
+                e[k, j] = z[k, j]
+                tsum[j] += t[k, j]
+                row_loss[j] -= t[k, j] * z[k, j]
+        _tile_logsumexp(e, nb, m, s)
+        for j in range(nb):
+            # -sum_k t_k log p_k = t_sum * lse - sum_k t_k z_k
+            lse = m[j] + fast_log(s[j])
+            keep = wt[j] != 0.0
+            row_loss[j] = wt[j] * (tsum[j] * lse + row_loss[j]) if keep else 0.0
+            s[j] = wt[j] * tsum[j] / s[j]
         for k in range(K):
-            t = targets[i, k]
-            t_sum += t
-            tz += t * (m - z[k])
-            e = np.exp(z[k] - m)
-            z[k] = e
-            s += e
-        loss += w * (tz + t_sum * np.log(s))
-        c = w * t_sum / s
+            for j in range(nb):
+                g = s[j] * e[k, j] - wt[j] * t[k, j]
+                e[k, j] = g if wt[j] != 0.0 else 0.0
+        for t_ in range(d):
+            for j in range(nb):
+                xt[t_, j] = xt[t_, j] if wt[j] != 0.0 else 0.0
+        loss += tile_sum(row_loss, nb)
         for k in range(K):
-            g = c * z[k] - w * targets[i, k]
-            gb[k] += g
-            for j in range(d):
-                gWt[k, j] += xi[j] * g
-    gW = np.empty((d, K))
-    for j in range(d):
-        for k in range(K):
-            gW[j, k] = gWt[k, j]
+            gb[k] += tile_sum(e[k], nb)
+            for t_ in range(d):
+                gW[t_, k] += tile_dot(xt[t_], e[k], nb)
     return loss, gW, gb

@@ -8,8 +8,9 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from .._kernels import gaussian_log_density, linear_sufficient_stats
-from .._kernels._config import GRAM_CHUNK_ROWS
+from .._kernels import linear_gaussian_log_density, linear_sufficient_stats
+from .._kernels._config import THREAD_BLOCK_ROWS
+from .._kernels._gaussian import _linear_gaussian_log_density_into
 from .._threading import blas_single_threaded, block_bounds, map_blocks
 
 
@@ -36,13 +37,13 @@ def weighted_linear_stats(X, y, W):
     -----
     The statistics add up over blocks of rows, which is what mini-batch EM
     and map-reduce over Dask blocks rely on.  Each block of about
-    ``GRAM_CHUNK_ROWS`` rows is one call of the Numba kernel
+    ``THREAD_BLOCK_ROWS`` rows is one call of the Numba kernel
     :func:`~skmoe._kernels.linear_sufficient_stats` (symmetric: half the
     flops of K Gram matrices, no copy of X); the blocks run in parallel
     threads and are added up in block order, so the result does not depend
     on the number of threads.
     """
-    bounds = block_bounds(X.shape[0], GRAM_CHUNK_ROWS)
+    bounds = block_bounds(X.shape[0], THREAD_BLOCK_ROWS)
     results = map_blocks(
         lambda a, z: linear_sufficient_stats(X[a:z], y[a:z], W[a:z]), bounds
     )
@@ -69,27 +70,30 @@ def linear_predict(X, coef, intercept):
         out[a:z] += intercept
 
     with blas_single_threaded():
-        map_blocks(block, block_bounds(n, GRAM_CHUNK_ROWS))
+        map_blocks(block, block_bounds(n, THREAD_BLOCK_ROWS))
     return out
 
 
 def linear_gaussian_log_prob(X, y, coef, intercept, variance):
     """``log N(y_i; x_i . coef_k + intercept_k, variance_k)``, shape (n_samples, K).
 
-    :func:`linear_predict` and :func:`~skmoe._kernels.gaussian_log_density`
-    fused over fixed row blocks in parallel: the (n_samples, K) matrix of
-    means is never formed, only block-sized pieces of it.
+    The fused kernel :func:`~skmoe._kernels.linear_gaussian_log_density`
+    over fixed row blocks in parallel: the (n_samples, K) matrix of means is
+    never formed, and no BLAS call is made.
     """
     n = X.shape[0]
-    out = np.empty((n, coef.shape[1]))
+    coef_t = np.ascontiguousarray(coef, dtype=np.float64)  # (n_features, K)
+    intercept = np.asarray(intercept, dtype=np.float64)
+    variance = np.asarray(variance, dtype=np.float64)
+    bounds = block_bounds(n, THREAD_BLOCK_ROWS)
+    if len(bounds) == 2:
+        return linear_gaussian_log_density(X, y, coef_t, intercept, variance)
+    out = np.empty((n, coef_t.shape[1]))
 
     def block(a, z):
-        means = X[a:z] @ coef
-        means += intercept
-        out[a:z] = gaussian_log_density(y[a:z], means, variance)
+        _linear_gaussian_log_density_into(X[a:z], y[a:z], coef_t, intercept, variance, out[a:z])
 
-    with blas_single_threaded():
-        map_blocks(block, block_bounds(n, GRAM_CHUNK_ROWS))
+    map_blocks(block, bounds)
     return out
 
 

@@ -23,6 +23,7 @@ from sklearn.base import clone, is_classifier
 
 from .._kernels import gaussian_log_density, log_proba_of_labels
 from .._kernels._config import PROBA_FLOOR
+from .._kernels._linear import weighted_mean
 from ..exceptions import ExpertFitError
 from ._linear import (
     LinearExpert,
@@ -104,9 +105,15 @@ class _LinearGaussianSet:
 
     def fit(self, X, y, W, iteration=0, init=0, rng=None):
         # Centring y by its weighted mean keeps y^2 sums small and the RSS
-        # formula (syy - 2 beta.b + beta A beta) free of cancellation.
-        w_all = W.sum(axis=1)
-        y_shift = float(np.einsum("i,i->", w_all, y) / max(w_all.sum(), 1e-300))
+        # formula (syy - 2 beta.b + beta A beta) free of cancellation.  Any
+        # value near that mean serves (the algebra is exact for every
+        # shift), and within one EM run the row sums of W -- the sample
+        # weights, as responsibilities sum to one -- do not change: the shift
+        # is computed at the initial M-step and kept, which saves two passes
+        # over W per iteration.
+        if iteration == 0 or getattr(self, "_y_shift", None) is None:
+            self._y_shift = float(weighted_mean(y, W))
+        y_shift = self._y_shift
         A, b, syy = weighted_linear_stats(X, y - y_shift, W)
         return self._fit_from_stats(A, b, syy, y_shift)
 
