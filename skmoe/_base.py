@@ -600,6 +600,9 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         if warm:
             gate = copy.deepcopy(self.gate_)
             experts = copy.deepcopy(self._expert_set)
+            # The built-in linear set keeps a centring shift of y for one EM
+            # run; a warm start may bring new data.
+            vars(experts).pop("_y_shift", None)
         else:
             gate = self._make_gate()
             gate._initialize(self._gx(X), len(named), sample_weight=sw)

@@ -48,7 +48,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 
-from ._kernels._config import ABS_VARIANCE_FLOOR
+from ._kernels._config import absolute_variance_floor
 from ._multinomial import _raw_second_moment, fit_multinomial_problem, raw_coefficients
 from ._threading import blas_single_threaded, blockwise_posterior
 
@@ -571,7 +571,7 @@ def _validate_y(est, data, named, kind):
     s, w = _ordered_sum(data.map(_weighted_sum, col, data.sw))
     mean = float(s[0] / w)
     var_y = float(_ordered_sum(data.map(_weighted_centred_sq, col, data.sw, shared=(mean,)))[0] / w)
-    est._var_floor = max(est.variance_floor * var_y, ABS_VARIANCE_FLOOR * (1.0 + mean * mean))
+    est._var_floor = max(est.variance_floor * var_y, absolute_variance_floor(mean))
 
 
 class _DaskEM:

@@ -429,3 +429,25 @@ def test_predictions_finite_far_outside_the_training_range():
     assert not np.isnan(gate).any()
     assert_allclose(gate.sum(axis=1), 1.0)
     assert np.all(np.isfinite(moe.log_likelihood(X_far, np.zeros(4))))
+
+
+def test_target_far_from_zero_gives_the_same_experts():
+    """A target mean of 1e7 changes nothing but the intercepts (the noise
+    variances were once floored at 1e-12 * mean**2 = 100), also when a warm
+    start brings the shifted data (the linear experts centre y with a shift
+    computed once per EM run)."""
+    X, y, _ = make_moe_regression(2000, 2, 3, random_state=3)
+    kw = dict(n_experts=3, random_state=0, tol=1e-8, max_iter=200)
+    base = MixtureOfExpertsRegressor(**kw).fit(X, y)
+    far = MixtureOfExpertsRegressor(**kw).fit(X, y + 1e7)
+    assert_allclose(far.lower_bound_, base.lower_bound_, rtol=1e-9)
+    for e_far, e in zip(far.experts_, base.experts_):
+        assert_allclose(e_far.coef_, e.coef_, rtol=1e-6, atol=1e-8)
+        assert_allclose(e_far.intercept_ - 1e7, e.intercept_, atol=1e-6)
+    assert_allclose(far.noise_variance_, base.noise_variance_, rtol=1e-6)
+    warm = MixtureOfExpertsRegressor(warm_start=True, **kw).fit(X, y)
+    warm.fit(X, y + 1e7)
+    # From a start whose intercepts are 1e7 off EM stops (tol=1e-8 on the
+    # change) within ~1e-9 of the same optimum.
+    assert_allclose(warm.lower_bound_, base.lower_bound_, rtol=1e-8)
+    assert_allclose(warm.noise_variance_, base.noise_variance_, rtol=1e-4)

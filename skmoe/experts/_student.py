@@ -45,7 +45,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._kernels import student_t_log_density, student_t_weights
-from .._kernels._config import ABS_VARIANCE_FLOOR
+from .._kernels._config import absolute_variance_floor
 from ._families import PredictiveLaw
 from ._linear import linear_predict, solve_weighted_linear, weighted_linear_stats
 
@@ -342,7 +342,7 @@ class StudentTExpert(RegressorMixin, BaseEstimator):
         total = sw.sum()
         mean = float(sw @ y) / total
         var_y = float(sw @ (y - mean) ** 2) / total
-        floor = max(1e-10 * var_y, ABS_VARIANCE_FLOOR * (1.0 + mean * mean))
+        floor = max(1e-10 * var_y, absolute_variance_floor(mean))
         W = np.ascontiguousarray(sw[:, None])
         fitted = _StudentTSet([self], floor)
         previous = -np.inf

@@ -24,7 +24,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
 from .._base import BaseMixtureOfExperts
-from .._kernels._config import ABS_VARIANCE_FLOOR
+from .._kernels._config import absolute_variance_floor
 from .._threading import blas_single_threaded
 from ..experts import LinearExpert, LogisticExpert
 from ..experts._sets import (
@@ -742,7 +742,7 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
     def _check_y(self, y):
         y = np.asarray(y, dtype=np.float64)
         mean = float(y.mean())
-        self._var_floor = max(self.variance_floor * float(y.var()), ABS_VARIANCE_FLOOR * (1.0 + mean * mean))
+        self._var_floor = max(self.variance_floor * float(y.var()), absolute_variance_floor(mean))
         return y
 
     def _encode_y(self, y):
