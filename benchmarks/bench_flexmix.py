@@ -227,18 +227,32 @@ def skmoe_params(est):
 # Fits
 # --------------------------------------------------------------------------- #
 class _Pinned:
-    """Pin the calling thread to one CPU (skmoe's thread pool then runs serially)."""
+    """Pin every thread of this process to one CPU (skmoe's thread pool then runs serially).
+
+    ``sched_setaffinity(0, ...)`` pins only the calling thread on Linux; the
+    thread pool's workers, started by the warm-up fit, keep their own
+    affinity, so each thread listed in ``/proc/self/task`` is pinned.
+    """
 
     def __init__(self, one_cpu):
         self.one_cpu = one_cpu
 
+    @staticmethod
+    def _threads():
+        try:
+            return [int(t) for t in os.listdir("/proc/self/task")]
+        except OSError:  # not Linux: the calling thread only
+            return [0]
+
     def __enter__(self):
         self.saved = os.sched_getaffinity(0)
         if self.one_cpu:
-            os.sched_setaffinity(0, {min(self.saved)})
+            for tid in self._threads():
+                os.sched_setaffinity(tid, {min(self.saved)})
 
     def __exit__(self, *exc):
-        os.sched_setaffinity(0, self.saved)
+        for tid in self._threads():
+            os.sched_setaffinity(tid, self.saved)
 
 
 def fit_skmoe(X, y, K, gate, args, one_cpu, n_init):
