@@ -50,6 +50,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ._kernels._config import absolute_variance_floor
 from ._multinomial import _raw_second_moment, fit_multinomial_problem, raw_coefficients
+from ._progress import progress
 from ._threading import blas_single_threaded, blockwise_posterior
 
 _INSTALL = 'pip install "skmoe[dask]"'
@@ -839,6 +840,9 @@ class _DaskEM:
         lb = -np.inf
         n_iter = 0
         name = type(est).__name__
+        # The same reporter as the in-memory EM: lines for an integer
+        # verbose, a tqdm bar per restart for verbose="progress".
+        report = progress(est.verbose, total=est.max_iter, desc=f"{name} restart {init}")
         for n_iter in range(1, est.max_iter + 1):
             resp, ll, sums = self._e_step(gate, experts)
             mass, swll = sums[0], sums[3]
@@ -846,11 +850,11 @@ class _DaskEM:
             lb = float((swll - penalty) / sw_sum)
             history.append(lb)
             change = lb - lb_prev
-            if est.verbose:
-                print(
-                    f"[{name}] restart {init} iteration {n_iter}: "
-                    f"mean log-likelihood {lb:.8g} (change {change:.3g})"
-                )
+            report.step(
+                f"[{name}] restart {init} iteration {n_iter}: "
+                f"mean log-likelihood {lb:.8g} (change {change:.3g})",
+                loglik=f"{lb:.6g}",
+            )
             if abs(change) < est.tol:
                 converged = True
                 break
@@ -861,13 +865,13 @@ class _DaskEM:
             if dead.size:
                 n_reseeds += dead.size
                 lb_prev = -np.inf
-                if est.verbose:
-                    print(
-                        f"[{name}] restart {init} iteration {n_iter}: re-seeded collapsed "
-                        f"expert(s) {dead.tolist()} with the worst-explained rows"
-                    )
+                report.write(
+                    f"[{name}] restart {init} iteration {n_iter}: re-seeded collapsed "
+                    f"expert(s) {dead.tolist()} with the worst-explained rows"
+                )
             # The E-step's sums serve the M-step unless a re-seed changed resp.
             self._m_step(gate, experts, resp, n_iter, None if dead.size else sums[:3])
+        report.close()
         return dict(
             gate=gate,
             experts=experts,

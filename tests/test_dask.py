@@ -322,3 +322,48 @@ def test_joblib_dask_backend_cross_val_score(client):
     seq = cross_val_score(est, X, y, cv=cv)
     par = _ran_on_dask(client, lambda: cross_val_score(est, X, y, cv=cv, n_jobs=2))
     np.testing.assert_array_equal(par, seq)
+
+
+def test_dask_fit_reports_progress_like_the_in_memory_fit(client, monkeypatch, capsys):
+    """verbose="progress": one bar per restart, stepped once per EM iteration
+    with the objective; integer verbose: the in-memory fit's lines."""
+    import skmoe._progress as progress_mod
+
+    class FakeTqdm:
+        instances = []
+
+        def __init__(self, total=None, desc=None, leave=True):
+            self.total, self.desc, self.n, self.postfixes, self.closed = total, desc, 0, [], False
+            FakeTqdm.instances.append(self)
+
+        def update(self, n=1):
+            self.n += n
+
+        def set_postfix(self, postfix, refresh=True):
+            self.postfixes.append(dict(postfix))
+
+        def write(self, line):
+            pass
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setattr(progress_mod, "_import_tqdm", lambda: FakeTqdm)
+    X, y = _switching_data(n=400)
+    Xd, yd = da.from_array(X, chunks=(150, 3)), da.from_array(y, chunks=150)
+    capsys.readouterr()
+    est = MixtureOfExpertsRegressor(n_experts=2, n_init=2, random_state=0, verbose="progress")
+    est.fit(Xd, yd)
+    assert capsys.readouterr().out == ""
+    bars = FakeTqdm.instances
+    assert [b.desc for b in bars] == [f"MixtureOfExpertsRegressor restart {i}" for i in range(2)]
+    for bar, history in zip(bars, est.lower_bounds_all_, strict=True):
+        assert bar.closed and bar.total == est.max_iter and bar.n == len(history)
+        assert [p["loglik"] for p in bar.postfixes] == [f"{v:.6g}" for v in history]
+
+    lines = {}
+    for name, data in (("memory", (X, y)), ("dask", (Xd, yd))):
+        MixtureOfExpertsRegressor(n_experts=2, random_state=0, verbose=1).fit(*data)
+        lines[name] = [ln for ln in capsys.readouterr().out.splitlines() if "iteration" in ln]
+    assert len(lines["dask"]) == len(lines["memory"]) > 1
+    assert [ln.split(":")[0] for ln in lines["dask"]] == [ln.split(":")[0] for ln in lines["memory"]]
