@@ -28,3 +28,35 @@ def pytest_configure(config):
 @pytest.fixture
 def rng():
     return np.random.RandomState(0)
+
+
+class FakeTqdm:
+    """A stand-in for tqdm's bar class that records what the progress reporter did."""
+
+    instances = []
+
+    def __init__(self, total=None, desc=None, leave=True):
+        self.total, self.desc, self.n, self.postfixes, self.closed, self.written = total, desc, 0, [], False, []
+        FakeTqdm.instances.append(self)
+
+    def update(self, n=1):
+        self.n += n
+
+    def set_postfix(self, postfix, refresh=True):
+        self.postfixes.append(dict(postfix))
+
+    def write(self, line):
+        self.written.append(line)
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.fixture
+def fake_tqdm(monkeypatch):
+    """skmoe's ``verbose="progress"`` bars become :class:`FakeTqdm` instances."""
+    import skmoe._progress as progress_mod
+
+    FakeTqdm.instances = []
+    monkeypatch.setattr(progress_mod, "_import_tqdm", lambda: FakeTqdm)
+    return FakeTqdm

@@ -324,38 +324,16 @@ def test_joblib_dask_backend_cross_val_score(client):
     np.testing.assert_array_equal(par, seq)
 
 
-def test_dask_fit_reports_progress_like_the_in_memory_fit(client, monkeypatch, capsys):
+def test_dask_fit_reports_progress_like_the_in_memory_fit(client, fake_tqdm, capsys):
     """verbose="progress": one bar per restart, stepped once per EM iteration
     with the objective; integer verbose: the in-memory fit's lines."""
-    import skmoe._progress as progress_mod
-
-    class FakeTqdm:
-        instances = []
-
-        def __init__(self, total=None, desc=None, leave=True):
-            self.total, self.desc, self.n, self.postfixes, self.closed = total, desc, 0, [], False
-            FakeTqdm.instances.append(self)
-
-        def update(self, n=1):
-            self.n += n
-
-        def set_postfix(self, postfix, refresh=True):
-            self.postfixes.append(dict(postfix))
-
-        def write(self, line):
-            pass
-
-        def close(self):
-            self.closed = True
-
-    monkeypatch.setattr(progress_mod, "_import_tqdm", lambda: FakeTqdm)
     X, y = _switching_data(n=400)
     Xd, yd = da.from_array(X, chunks=(150, 3)), da.from_array(y, chunks=150)
     capsys.readouterr()
     est = MixtureOfExpertsRegressor(n_experts=2, n_init=2, random_state=0, verbose="progress")
     est.fit(Xd, yd)
     assert capsys.readouterr().out == ""
-    bars = FakeTqdm.instances
+    bars = fake_tqdm.instances
     assert [b.desc for b in bars] == [f"MixtureOfExpertsRegressor restart {i}" for i in range(2)]
     for bar, history in zip(bars, est.lower_bounds_all_, strict=True):
         assert bar.closed and bar.total == est.max_iter and bar.n == len(history)

@@ -496,33 +496,6 @@ def test_import_and_error_without_matplotlib():
 # ---------------------------------------------------------------------- #
 # verbose="progress": an optional tqdm bar
 # ---------------------------------------------------------------------- #
-class FakeTqdm:
-    instances = []
-
-    def __init__(self, total=None, desc=None, leave=True):
-        self.total, self.desc, self.n, self.postfixes, self.closed, self.written = total, desc, 0, [], False, []
-        FakeTqdm.instances.append(self)
-
-    def update(self, n=1):
-        self.n += n
-
-    def set_postfix(self, postfix, refresh=True):
-        self.postfixes.append(dict(postfix))
-
-    def write(self, line):
-        self.written.append(line)
-
-    def close(self):
-        self.closed = True
-
-
-@pytest.fixture
-def fake_tqdm(monkeypatch):
-    FakeTqdm.instances = []
-    monkeypatch.setattr(progress_mod, "_import_tqdm", lambda: FakeTqdm)
-    return FakeTqdm
-
-
 def test_em_progress_bar(fake_tqdm, capsys):
     X, y = load_mcycle(return_X_y=True)
     capsys.readouterr()
@@ -574,6 +547,8 @@ def test_progress_without_tqdm_prints_lines(monkeypatch, capsys):
 
 def test_progress_uses_tqdm_auto(monkeypatch):
     import types
+
+    from .conftest import FakeTqdm
 
     module = types.ModuleType("tqdm.auto")
     module.tqdm = FakeTqdm

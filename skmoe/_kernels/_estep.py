@@ -89,10 +89,26 @@ def _posterior_into(log_gate, log_lik, resp, log_norm):
 
 
 @njit(**VECTOR_JIT_KWARGS)
+def _tile_log_softmax(z, nb, a, out, v, m, s):
+    """``out[a + j, k] = z[k, j] - logsumexp_k z[k, j]`` for the ``nb`` rows of a tile."""
+    K = z.shape[0]
+    for k in range(K):
+        for j in range(nb):
+            v[k, j] = z[k, j]
+    _tile_logsumexp(v, nb, m, s)
+    for j in range(nb):
+        s[j] = m[j] + fast_log(s[j])
+    for j in range(nb):
+        for k in range(K):
+            out[a + j, k] = z[k, j] - s[j]
+
+
+@njit(**VECTOR_JIT_KWARGS)
 def log_softmax(logits):
     """Row-wise ``logits - logsumexp(logits)``, returned as a new array."""
     n, K = logits.shape
     out = np.empty((n, K), dtype=np.float64)
+    z = np.empty((K, ROW_TILE))
     v = np.empty((K, ROW_TILE))
     m = np.empty(ROW_TILE)
     s = np.empty(ROW_TILE)
@@ -100,13 +116,8 @@ def log_softmax(logits):
         nb = min(ROW_TILE, n - a)
         for j in range(nb):
             for k in range(K):
-                v[k, j] = logits[a + j, k]
-        _tile_logsumexp(v, nb, m, s)
-        for j in range(nb):
-            s[j] = m[j] + fast_log(s[j])
-        for j in range(nb):
-            for k in range(K):
-                out[a + j, k] = logits[a + j, k] - s[j]
+                z[k, j] = logits[a + j, k]
+        _tile_log_softmax(z, nb, a, out, v, m, s)
     return out
 
 
@@ -165,12 +176,4 @@ def _linear_log_softmax_into(X, W, b, out):
     for a in range(0, n, ROW_TILE):
         nb = min(ROW_TILE, n - a)
         _tile_linear(X, a, nb, W, b, xt, z)
-        for k in range(K):
-            for j in range(nb):
-                v[k, j] = z[k, j]
-        _tile_logsumexp(v, nb, m, s)
-        for j in range(nb):
-            s[j] = m[j] + fast_log(s[j])
-        for j in range(nb):
-            for k in range(K):
-                out[a + j, k] = z[k, j] - s[j]
+        _tile_log_softmax(z, nb, a, out, v, m, s)
