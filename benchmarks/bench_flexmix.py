@@ -79,6 +79,7 @@ import time
 import warnings
 
 import numpy as np
+from _machine import cpu_model  # benchmarks/ is on sys.path when run as a script
 from scipy.special import logsumexp
 from scipy.stats import norm
 from sklearn.exceptions import ConvergenceWarning
@@ -149,17 +150,6 @@ close(con)
 # --------------------------------------------------------------------------- #
 # Machine
 # --------------------------------------------------------------------------- #
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def _r_versions(rscript):
     if rscript is None:
         return None
@@ -182,7 +172,7 @@ def machine_info(rscript):
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "nproc": os.cpu_count(),
         "cpus_available": len(os.sched_getaffinity(0)),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "python": platform.python_version(),
         "numpy": np.__version__,

@@ -47,6 +47,7 @@ import warnings
 
 import torch
 import torch.nn.functional as F
+from _machine import cpu_model  # benchmarks/ is on sys.path when run as a script
 
 from skmoe.neural._layer import SparseMoELayer
 from skmoe.neural._routing import top_k_gates
@@ -192,13 +193,7 @@ def machine():
         python=platform.python_version(), torch=torch.__version__, threads=torch.get_num_threads()
     )
     info["nproc"] = os.cpu_count()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            info["cpu"] = next(
-                line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")
-            )
-    except (OSError, StopIteration):
-        info["cpu"] = platform.processor()
+    info["cpu"] = cpu_model()
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name()
     return info

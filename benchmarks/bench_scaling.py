@@ -37,6 +37,7 @@ import time
 import warnings
 
 import numpy as np
+from _machine import cpu_model  # benchmarks/ is on sys.path when run as a script
 from sklearn.exceptions import ConvergenceWarning
 
 import skmoe
@@ -55,24 +56,13 @@ QUICK = {
 }
 
 
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def machine_info():
     import numba
     import sklearn
 
     print(f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"nproc: {os.cpu_count()} (available to this process: {len(os.sched_getaffinity(0))})")
-    print(f"cpu: {_cpu_model()}")
+    print(f"cpu: {cpu_model()}")
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(
         f"python {platform.python_version()}, numpy {np.__version__}, scikit-learn "

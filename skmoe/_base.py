@@ -616,14 +616,9 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
                 resp = gate._arrange_responsibilities(self._gx(X), resp, sw)
             self._m_step(X, y, sw, resp, gate, experts, 0, init, rng)
         sw_sum = sw.sum()
-        lb_prev = -np.inf
-        history = []
-        converged = False
-        n_reseeds = 0
-        lb = -np.inf
-        n_iter = 0
-        report = progress(self.verbose, total=self.max_iter, desc=f"{type(self).__name__} restart {init}")
-        for n_iter in range(1, self.max_iter + 1):
+        state = {}
+
+        def e_step():
             resp, ll = self._e_step(X, y, gate, experts)
             # The EM objective: weighted mean log-likelihood minus the gate's
             # penalty, the quantity EM never decreases.
@@ -632,12 +627,56 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             log_px = gate._log_marginal(self._gx(X))
             if log_px is not None:
                 ll = ll + log_px
+            state["resp"], state["ll"] = resp, ll
             penalty = gate._penalty() + getattr(experts, "penalty", lambda: 0.0)()
-            lb = float((np.einsum("i,i->", sw, ll) - penalty) / sw_sum)
+            return float((np.einsum("i,i->", sw, ll) - penalty) / sw_sum)
+
+        def reseed():
+            state["resp"], dead = self._reseed(X, state["resp"], state["ll"], sw, rng)
+            return dead
+
+        def m_step(n_iter, dead):
+            self._m_step(X, y, sw, state["resp"], gate, experts, n_iter, init, rng)
+
+        return self._iterate_em(init, gate, experts, e_step, reseed, m_step)
+
+    def _iterate_em(self, init, gate, experts, e_step, reseed, m_step):
+        """The EM iterations of one restart, shared by the in-memory and the Dask fit.
+
+        Parameters
+        ----------
+        init : int
+            The restart's index (for the progress report).
+        gate, experts : objects
+            Returned in the result; the steps update them in place.
+        e_step : callable ``() -> float``
+            E-step; returns the EM objective (keeps what the next steps need).
+        reseed : callable ``() -> ndarray``
+            Re-seeds collapsed experts; returns their indices (empty if none).
+        m_step : callable ``(n_iter, dead) -> None``
+            M-step; ``dead`` is what ``reseed`` returned.
+
+        Returns
+        -------
+        dict
+            ``gate``, ``experts``, ``lower_bound``, ``lower_bounds``,
+            ``n_iter``, ``converged`` and ``n_reseeds``.
+        """
+        name = type(self).__name__
+        lb_prev = -np.inf
+        history = []
+        converged = False
+        n_reseeds = 0
+        lb = -np.inf
+        n_iter = 0
+        # Lines for an integer verbose, a tqdm bar per restart for "progress".
+        report = progress(self.verbose, total=self.max_iter, desc=f"{name} restart {init}")
+        for n_iter in range(1, self.max_iter + 1):
+            lb = e_step()
             history.append(lb)
             change = lb - lb_prev
             report.step(
-                f"[{type(self).__name__}] restart {init} iteration {n_iter}: "
+                f"[{name}] restart {init} iteration {n_iter}: "
                 f"mean log-likelihood {lb:.8g} (change {change:.3g})",
                 loglik=f"{lb:.6g}",
             )
@@ -647,16 +686,16 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             if n_iter == self.max_iter:
                 break
             lb_prev = lb
-            resp, dead = self._reseed(X, resp, ll, sw, rng)
+            dead = reseed()
             if dead.size:
                 n_reseeds += dead.size
                 lb_prev = -np.inf  # the objective jumps; don't call that convergence
                 report.write(
-                    f"[{type(self).__name__}] restart {init} iteration {n_iter}: "
+                    f"[{name}] restart {init} iteration {n_iter}: "
                     f"re-seeded collapsed expert(s) {dead.tolist()} with the "
                     "worst-explained rows"
                 )
-            self._m_step(X, y, sw, resp, gate, experts, n_iter, init, rng)
+            m_step(n_iter, dead)
         report.close()
         return dict(
             gate=gate,

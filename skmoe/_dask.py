@@ -50,7 +50,6 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ._kernels._config import absolute_variance_floor
 from ._multinomial import _raw_second_moment, fit_multinomial_problem, raw_coefficients
-from ._progress import progress
 from ._threading import blas_single_threaded, blockwise_posterior
 
 _INSTALL = 'pip install "skmoe[dask]"'
@@ -747,18 +746,7 @@ class _DaskEM:
                 gate.n_experts_,
                 self.data.sw_sum,
             )
-            gate._V, gate._c, _, gate.n_iter_ = fit_multinomial_problem(
-                problem,
-                alpha=gate.alpha,
-                mean=gate._mean,
-                scale=gate._scale,
-                V0=gate._V,
-                c0=gate._c,
-                max_iter=gate.max_iter,
-                tol=gate.tol,
-                state=getattr(gate, "_solver_state", None),
-            )
-            gate._sync()
+            gate._fit_problem(problem)
 
     def _expert_m_step(self, experts, resp, sums, iteration):
         data = self.data
@@ -833,54 +821,24 @@ class _DaskEM:
             resp = self._initial_resp(K, rng)
             self._m_step(gate, experts, resp, 0)
         sw_sum = self.data.sw_sum
-        lb_prev = -np.inf
-        history = []
-        converged = False
-        n_reseeds = 0
-        lb = -np.inf
-        n_iter = 0
-        name = type(est).__name__
-        # The same reporter as the in-memory EM: lines for an integer
-        # verbose, a tqdm bar per restart for verbose="progress".
-        report = progress(est.verbose, total=est.max_iter, desc=f"{name} restart {init}")
-        for n_iter in range(1, est.max_iter + 1):
+        state = {}
+
+        def e_step():
             resp, ll, sums = self._e_step(gate, experts)
-            mass, swll = sums[0], sums[3]
+            state.update(resp=resp, ll=ll, sums=sums)
             penalty = gate._penalty() + getattr(experts, "penalty", lambda: 0.0)()
-            lb = float((swll - penalty) / sw_sum)
-            history.append(lb)
-            change = lb - lb_prev
-            report.step(
-                f"[{name}] restart {init} iteration {n_iter}: "
-                f"mean log-likelihood {lb:.8g} (change {change:.3g})",
-                loglik=f"{lb:.6g}",
-            )
-            if abs(change) < est.tol:
-                converged = True
-                break
-            if n_iter == est.max_iter:
-                break
-            lb_prev = lb
-            resp, dead = self._reseed(resp, ll, mass, rng)
-            if dead.size:
-                n_reseeds += dead.size
-                lb_prev = -np.inf
-                report.write(
-                    f"[{name}] restart {init} iteration {n_iter}: re-seeded collapsed "
-                    f"expert(s) {dead.tolist()} with the worst-explained rows"
-                )
+            return float((sums[3] - penalty) / sw_sum)
+
+        def reseed():
+            state["resp"], dead = self._reseed(state["resp"], state["ll"], state["sums"][0], rng)
+            return dead
+
+        def m_step(n_iter, dead):
             # The E-step's sums serve the M-step unless a re-seed changed resp.
-            self._m_step(gate, experts, resp, n_iter, None if dead.size else sums[:3])
-        report.close()
-        return dict(
-            gate=gate,
-            experts=experts,
-            lower_bound=lb,
-            lower_bounds=np.asarray(history),
-            n_iter=n_iter,
-            converged=converged,
-            n_reseeds=n_reseeds,
-        )
+            sums = None if dead.size else state["sums"][:3]
+            self._m_step(gate, experts, state["resp"], n_iter, sums)
+
+        return est._iterate_em(init, gate, experts, e_step, reseed, m_step)
 
 
 # ---------------------------------------------------------------------- #

@@ -6,9 +6,10 @@ import numpy as np
 from sklearn.utils._param_validation import Interval
 
 from .._multinomial import (
+    MultinomialProblem,
     MultinomialSolverState,
     feature_moments,
-    fit_multinomial,
+    fit_multinomial_problem,
     raw_coefficients,
     softmax_log_proba,
 )
@@ -95,10 +96,16 @@ class SoftmaxGate(BaseGate):
         self.coef_, self.intercept_ = raw_coefficients(self._V, self._c, self._mean, self._scale)
 
     def _m_step(self, X, resp, sample_weight):
-        self._V, self._c, _, self.n_iter_ = fit_multinomial(
-            X,
-            resp,
-            sample_weight,
+        self._fit_problem(MultinomialProblem(X, resp, sample_weight))
+
+    def _fit_problem(self, problem):
+        """The M-step on a :class:`~skmoe._multinomial.MultinomialProblem`.
+
+        Or on anything of its protocol: ``skmoe._dask`` passes one whose sums
+        run over the blocks of a Dask array.
+        """
+        self._V, self._c, _, self.n_iter_ = fit_multinomial_problem(
+            problem,
             alpha=self.alpha,
             mean=self._mean,
             scale=self._scale,
