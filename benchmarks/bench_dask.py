@@ -160,8 +160,11 @@ def main():
         del X, y
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
-            [os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-             os.path.dirname(os.path.abspath(__file__)), env.get("PYTHONPATH", "")]
+            [
+                os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                os.path.dirname(os.path.abspath(__file__)),
+                env.get("PYTHONPATH", ""),
+            ]
         )
         mem = _run(IN_MEMORY, [folder, args.k, args.max_iter], env)
         dsk = _run(DASK, [folder, args.k, args.max_iter, args.chunk, args.workers], env)

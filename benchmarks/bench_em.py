@@ -101,8 +101,10 @@ def main():
         gate_iters.append(getattr(gate, "n_iter_", -1))
 
     med_em, med_floor, med_floor1 = np.median(t_em), np.median(t_floor), np.median(t_floor1)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}, "
-          f"load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}, "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
     print(f"n={n} d={d} K={K} repeats={args.repeats}")
     print("floor, default BLAS threads (s): " + " ".join(f"{t:.3f}" for t in t_floor))
     print("floor, 1 BLAS thread (s):        " + " ".join(f"{t:.3f}" for t in t_floor1))
@@ -110,10 +112,14 @@ def main():
     print("EM iteration CPU time (s):       " + " ".join(f"{t:.3f}" for t in cpu_em))
     print("gate quasi-Newton steps per M-step: " + " ".join(str(g) for g in gate_iters))
     print("objective after each E-step: " + " ".join(f"{v:.6f}" for v in lbs))
-    print(f"median EM iteration {med_em:.3f} s; median floor {med_floor:.3f} s (default BLAS threads), "
-          f"{med_floor1:.3f} s (1 BLAS thread)")
-    print(f"ratio EM / floor: {med_em / med_floor:.2f} (default BLAS threads), "
-          f"{med_em / med_floor1:.2f} (1 BLAS thread); target <= 2")
+    print(
+        f"median EM iteration {med_em:.3f} s; median floor {med_floor:.3f} s (default BLAS threads), "
+        f"{med_floor1:.3f} s (1 BLAS thread)"
+    )
+    print(
+        f"ratio EM / floor: {med_em / med_floor:.2f} (default BLAS threads), "
+        f"{med_em / med_floor1:.2f} (1 BLAS thread); target <= 2"
+    )
 
 
 if __name__ == "__main__":

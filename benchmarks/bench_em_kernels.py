@@ -84,7 +84,11 @@ def run(checkout, n, repeats):
     env["PYTHONPATH"] = checkout + os.pathsep + env.get("PYTHONPATH", "")
     out = subprocess.run(
         [sys.executable, "-c", CHILD, str(n), str(repeats)],
-        env=env, cwd=checkout, capture_output=True, text=True, check=True,
+        env=env,
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -111,7 +115,9 @@ def main():
 
     print(f"n={args.n}, d=2, K=3; medians over {args.rounds} processes x {args.repeats} fits")
     names = list(checkouts)
-    print("| quantity | " + " | ".join(names) + (" | baseline / this |" if len(names) == 2 else " |"))
+    print(
+        "| quantity | " + " | ".join(names) + (" | baseline / this |" if len(names) == 2 else " |")
+    )
     print("|---" * (len(names) + 1 + (len(names) == 2)) + "|")
     rows = [("whole fit (s)", "fit", None)] + [
         (f"{p} (ms)", None, p) for p in results[names[-1]][0]["parts"]
@@ -127,7 +133,9 @@ def main():
         r = results[nm][0]
         print(f"{nm}: {r['n_iter']} EM iterations, log-likelihood {r['ll']:.9f}")
     if len(names) == 2:
-        print(f"log-likelihood difference: {results[names[1]][0]['ll'] - results[names[0]][0]['ll']:+.3e}")
+        print(
+            f"log-likelihood difference: {results[names[1]][0]['ll'] - results[names[0]][0]['ll']:+.3e}"
+        )
 
 
 if __name__ == "__main__":

@@ -63,8 +63,10 @@ def main():
     from skmoe import MixtureOfExpertsRegressor
     from skmoe.datasets import make_moe_regression
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}, "
-          f"load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}, "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
 
     # Fresh processes first: the parent has not compiled anything, but the
     # on-disk cache is warmed by one untimed run.
@@ -105,10 +107,14 @@ def main():
     print("warm fit, sklearn LinearRegression (s):         " + fmt(t_lr))
     mf, mb = np.median(t_fresh), np.median(t_fresh_base)
     mm, mg, ml = np.median(t_moe), np.median(t_gmm), np.median(t_lr)
-    print(f"median fresh-process skmoe {mf:.2f} s (target < 3), sklearn GaussianMixture {mb:.2f} s, "
-          f"ratio {mf / mb:.2f}")
-    print(f"median warm fit skmoe {mm:.3f} s (target < 1), GaussianMixture {mg:.3f} s (ratio {mm / mg:.2f}), "
-          f"LinearRegression {ml:.3f} s (ratio {mm / ml:.1f})")
+    print(
+        f"median fresh-process skmoe {mf:.2f} s (target < 3), sklearn GaussianMixture {mb:.2f} s, "
+        f"ratio {mf / mb:.2f}"
+    )
+    print(
+        f"median warm fit skmoe {mm:.3f} s (target < 1), GaussianMixture {mg:.3f} s (ratio {mm / mg:.2f}), "
+        f"LinearRegression {ml:.3f} s (ratio {mm / ml:.1f})"
+    )
 
 
 if __name__ == "__main__":

@@ -55,7 +55,9 @@ DATASETS = {
     "mcycle": lambda: load_mcycle(return_X_y=True),
     "diabetes": lambda: load_diabetes(return_X_y=True),
     "auto": lambda: _rdataset(
-        "ISLR", "Auto", "mpg",
+        "ISLR",
+        "Auto",
+        "mpg",
         ["cylinders", "displacement", "horsepower", "weight", "acceleration", "year"],
     ),
     "wage": lambda: _rdataset("ISLR", "Wage", "wage", ["year", "age"]),
@@ -94,9 +96,13 @@ def models(n_init, seed):
         "MoE softmax gate": lambda: MixtureOfExpertsRegressor(gate=SoftmaxGate(), **common),
         "MoE constant gate": lambda: MixtureOfExpertsRegressor(gate="constant", **common),
         "MoE Gaussian gate": lambda: MixtureOfExpertsRegressor(gate=GaussianGate(), **common),
-        "MoE HME depth 2": lambda: MixtureOfExpertsRegressor(gate=HierarchicalGate(depth=2), **common),
+        "MoE HME depth 2": lambda: MixtureOfExpertsRegressor(
+            gate=HierarchicalGate(depth=2), **common
+        ),
         "LinearRegression": lambda: GaussianBaseline(LinearRegression()),
-        "HistGradientBoosting": lambda: GaussianBaseline(HistGradientBoostingRegressor(random_state=seed)),
+        "HistGradientBoosting": lambda: GaussianBaseline(
+            HistGradientBoostingRegressor(random_state=seed)
+        ),
     }
 
 
@@ -107,7 +113,10 @@ def machine():
         load = float("nan")
     try:
         cpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        model = next((ln.split(":", 1)[1].strip() for ln in cpu.splitlines() if ln.startswith("Model name")), "?")
+        model = next(
+            (ln.split(":", 1)[1].strip() for ln in cpu.splitlines() if ln.startswith("Model name")),
+            "?",
+        )
     except OSError:
         model = "?"
     return (
@@ -126,7 +135,9 @@ def main():
     print(f"date {datetime.date.today()}; {machine()}")
     print(f"repeats={args.repeats} n_init={args.n_init}")
     print()
-    print("| data set | n x d | model | fit time (s), median | held-out mean log-lik, median [min, max] over folds |")
+    print(
+        "| data set | n x d | model | fit time (s), median | held-out mean log-lik, median [min, max] over folds |"
+    )
     print("|---|---|---|---|---|")
     for dname in args.datasets.split(","):
         X, y = DATASETS[dname]()

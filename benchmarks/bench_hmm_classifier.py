@@ -123,8 +123,14 @@ def main():
                 res = {}
                 for name, fn in (
                     ("hmmlearn", lambda s, S=S, cov=cov: hmmlearn_fit_predict(X, y, Xt, S, cov, s)),
-                    ("skmoe n_init=1", lambda s, S=S, cov=cov: skmoe_fit_predict(X, y, Xt, S, cov, s, 1)),
-                    ("skmoe n_init=3", lambda s, S=S, cov=cov: skmoe_fit_predict(X, y, Xt, S, cov, s, 3)),
+                    (
+                        "skmoe n_init=1",
+                        lambda s, S=S, cov=cov: skmoe_fit_predict(X, y, Xt, S, cov, s, 1),
+                    ),
+                    (
+                        "skmoe n_init=3",
+                        lambda s, S=S, cov=cov: skmoe_fit_predict(X, y, Xt, S, cov, s, 3),
+                    ),
                 ):
                     accs, times, iters = [], [], []
                     for seed in args.seeds:

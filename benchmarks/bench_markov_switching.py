@@ -62,7 +62,10 @@ def series():
 
 def fit_statsmodels(y, exog, tvtp):
     mod = MarkovRegression(
-        y, k_regimes=2, exog=exog, switching_variance=True,
+        y,
+        k_regimes=2,
+        exog=exog,
+        switching_variance=True,
         exog_tvtp=None if tvtp is None else np.c_[np.ones(len(y)), tvtp],
     )
     with warnings.catch_warnings():
@@ -85,7 +88,8 @@ def fit_skmoe(y, exog, tvtp, start, n_init):
         X = np.c_[X, tvtp]
         kw = dict(
             expert_features=kw.get("expert_features", list(range(d))),
-            transitions="input", transition_features=list(range(d, X.shape[1])),
+            transitions="input",
+            transition_features=list(range(d, X.shape[1])),
             transition_alpha=0.0,
         )
     ms = MarkovSwitchingRegressor(start=start, n_init=n_init, random_state=0, **kw)
@@ -94,15 +98,21 @@ def fit_skmoe(y, exog, tvtp, start, n_init):
         t0 = time.perf_counter()
         ms.fit(X, y)
         elapsed = time.perf_counter() - t0
-    return elapsed, float(ms.log_likelihood(X, y).sum()), f"{ms.n_iter_} EM + {ms.n_polish_iter_} L-BFGS"
+    return (
+        elapsed,
+        float(ms.log_likelihood(X, y).sum()),
+        f"{ms.n_iter_} EM + {ms.n_polish_iter_} L-BFGS",
+    )
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    print(f"# {platform.platform()}, Python {platform.python_version()}, nproc={os.cpu_count()}, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"# {platform.platform()}, Python {platform.python_version()}, nproc={os.cpu_count()}, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     # Compile / load the Numba kernels before timing.
     y, x = simulate(200, [0.9, 0.9], 3)
     fit_skmoe(y, x[:, None], None, "learned", 1)
@@ -126,8 +136,11 @@ def main():
             llf, its = out
             if ref is None:
                 ref = llf
-            print(f"| {name} | {len(y)} | {label} | {np.median(times):.3f} | {its} | {llf:.6f} | "
-                  f"{llf - ref:+.2e} |", flush=True)
+            print(
+                f"| {name} | {len(y)} | {label} | {np.median(times):.3f} | {its} | {llf:.6f} | "
+                f"{llf - ref:+.2e} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

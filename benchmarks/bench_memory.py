@@ -79,28 +79,42 @@ def main():
         del X, y
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
-            [os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-             os.path.dirname(os.path.abspath(__file__)), env.get("PYTHONPATH", "")]
+            [
+                os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                os.path.dirname(os.path.abspath(__file__)),
+                env.get("PYTHONPATH", ""),
+            ]
         )
         for trace in ("0", "1"):
             out = subprocess.run(
                 [sys.executable, "-c", CHILD, folder, str(args.k), str(args.max_iter), trace],
-                check=True, capture_output=True, text=True, env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+                env=env,
             )
             res = json.loads(out.stdout.strip().splitlines()[-1])
             xb = res["x_bytes"]
             inc = res["peak_after"] - res["rss_before"]
-            print(f"n={args.n} d={args.d} K={args.k}: X is {xb / 2**20:.0f} MiB; fit {res['fit_s']:.1f} s, "
-                  f"{res['n_iter']} EM iterations" + (" (tracemalloc on)" if trace == "1" else ""))
-            print(f"  RSS before fit {res['rss_before'] / 2**20:.0f} MiB, peak RSS after "
-                  f"{res['peak_after'] / 2**20:.0f} MiB: increase {inc / 2**20:.0f} MiB = "
-                  f"{inc / xb:.2f} x X (target < 3)")
+            print(
+                f"n={args.n} d={args.d} K={args.k}: X is {xb / 2**20:.0f} MiB; fit {res['fit_s']:.1f} s, "
+                f"{res['n_iter']} EM iterations" + (" (tracemalloc on)" if trace == "1" else "")
+            )
+            print(
+                f"  RSS before fit {res['rss_before'] / 2**20:.0f} MiB, peak RSS after "
+                f"{res['peak_after'] / 2**20:.0f} MiB: increase {inc / 2**20:.0f} MiB = "
+                f"{inc / xb:.2f} x X (target < 3)"
+            )
             if res["peak_before"] > res["rss_before"]:
-                print(f"  (high-water mark before the fit was already {res['peak_before'] / 2**20:.0f} MiB;"
-                      " the increase is a lower bound if the fit stayed below it)")
+                print(
+                    f"  (high-water mark before the fit was already {res['peak_before'] / 2**20:.0f} MiB;"
+                    " the increase is a lower bound if the fit stayed below it)"
+                )
             if res["traced_peak"] is not None:
-                print(f"  tracemalloc peak during fit {res['traced_peak'] / 2**20:.0f} MiB = "
-                      f"{res['traced_peak'] / xb:.2f} x X")
+                print(
+                    f"  tracemalloc peak during fit {res['traced_peak'] / 2**20:.0f} MiB = "
+                    f"{res['traced_peak'] / xb:.2f} x X"
+                )
 
 
 if __name__ == "__main__":

@@ -55,7 +55,11 @@ def draw(p, m, rng):
     G /= G.sum(axis=1, keepdims=True)
     u = rng.uniform(size=(m, 1))
     z = (u > np.cumsum(G, axis=1)[:, :-1]).sum(axis=1)
-    y = np.einsum("nd,nd->n", X, p.coef[z]) + p.intercept[z] + p.noise_std[z] * rng.standard_normal(m)
+    y = (
+        np.einsum("nd,nd->n", X, p.coef[z])
+        + p.intercept[z]
+        + p.noise_std[z] * rng.standard_normal(m)
+    )
     return X, y
 
 
@@ -117,7 +121,9 @@ def main():
     X_te, y_te = draw(p, args.holdout, np.random.default_rng([args.seed, 2 * 10**9]))
     X_tr, y_tr = draw(p, args.holdout, np.random.default_rng([args.seed, 2 * 10**9 + 1]))
     t = time.perf_counter()
-    batch = MixtureOfExpertsRegressor(n_experts=args.n_experts, random_state=0, max_iter=500).fit(X_tr, y_tr)
+    batch = MixtureOfExpertsRegressor(n_experts=args.n_experts, random_state=0, max_iter=500).fit(
+        X_tr, y_tr
+    )
     t_batch = time.perf_counter() - t
     ll_online = float(est.log_likelihood(X_te, y_te).mean())
     ll_batch = float(batch.log_likelihood(X_te, y_te).mean())

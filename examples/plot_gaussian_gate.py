@@ -45,7 +45,9 @@ experts = moe.predict_experts(grid)
 sd = np.sqrt(gate.covariances_.reshape(moe.n_experts_))
 bumps = gate.weights_ * norm.pdf(grid, loc=gate.means_[:, 0], scale=sd)
 
-fig, (ax, ax_px, ax_gate) = plt.subplots(3, 1, figsize=(7, 7.5), sharex=True, height_ratios=[3, 1, 1])
+fig, (ax, ax_px, ax_gate) = plt.subplots(
+    3, 1, figsize=(7, 7.5), sharex=True, height_ratios=[3, 1, 1]
+)
 ax.scatter(X[:, 0], y, s=10, c="k", label="data")
 ax.plot(grid[:, 0], mean, "C3", lw=2, label="predictive mean")
 ax.fill_between(grid[:, 0], q[:, 0], q[:, 1], color="C3", alpha=0.15, label="90% interval")

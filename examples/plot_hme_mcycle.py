@@ -57,7 +57,9 @@ for k in range(moe.n_experts_):
 ax.set_ylabel("head acceleration (g)")
 ax.legend(loc="lower right", fontsize=8, ncol=2)
 for j, name in enumerate(["root", "node 1 (experts 0, 1)", "node 2 (experts 2, 3)"]):
-    ax_nodes.plot(grid[:, 0], node_right[:, j], lw=1.5, ls=["-", "--", ":"][j], color="k", label=name)
+    ax_nodes.plot(
+        grid[:, 0], node_right[:, j], lw=1.5, ls=["-", "--", ":"][j], color="k", label=name
+    )
 ax_nodes.set_ylabel("P(right)")
 ax_nodes.legend(loc="center right", fontsize=7)
 ax_gate.stackplot(

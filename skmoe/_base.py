@@ -19,8 +19,9 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._em import iterate_em
 from ._online import OnlineMethod, online_partial_fit
-from ._progress import PROGRESS, progress
+from ._progress import PROGRESS
 from ._threading import blas_single_threaded, blockwise_posterior
 from .exceptions import DegenerateExpertWarning
 from .experts._sets import check_expert_kind
@@ -209,7 +210,9 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             named = [(f"expert{k}", self._default_expert()) for k in range(n_wanted)]
         elif isinstance(self.experts, list):
             if len(self.experts) == 0:
-                raise ValueError("experts is an empty list; give at least one (name, estimator) pair.")
+                raise ValueError(
+                    "experts is an empty list; give at least one (name, estimator) pair."
+                )
             named = []
             for item in self.experts:
                 if not (
@@ -263,7 +266,11 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         """
         if hasattr(self.gate_features, "transform"):
             return True
-        ests = [e for _, e in self._expert_list()] if isinstance(self.experts, list) else [self.experts]
+        ests = (
+            [e for _, e in self._expert_list()]
+            if isinstance(self.experts, list)
+            else [self.experts]
+        )
         return any(getattr(e, "_input_is_sequences", False) for e in ests)
 
     def _validate_fit_data(self, X, y, sample_weight):
@@ -638,74 +645,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         def m_step(n_iter, dead):
             self._m_step(X, y, sw, state["resp"], gate, experts, n_iter, init, rng)
 
-        return self._iterate_em(init, gate, experts, e_step, reseed, m_step)
-
-    def _iterate_em(self, init, gate, experts, e_step, reseed, m_step):
-        """The EM iterations of one restart, shared by the in-memory and the Dask fit.
-
-        Parameters
-        ----------
-        init : int
-            The restart's index (for the progress report).
-        gate, experts : objects
-            Returned in the result; the steps update them in place.
-        e_step : callable ``() -> float``
-            E-step; returns the EM objective (keeps what the next steps need).
-        reseed : callable ``() -> ndarray``
-            Re-seeds collapsed experts; returns their indices (empty if none).
-        m_step : callable ``(n_iter, dead) -> None``
-            M-step; ``dead`` is what ``reseed`` returned.
-
-        Returns
-        -------
-        dict
-            ``gate``, ``experts``, ``lower_bound``, ``lower_bounds``,
-            ``n_iter``, ``converged`` and ``n_reseeds``.
-        """
-        name = type(self).__name__
-        lb_prev = -np.inf
-        history = []
-        converged = False
-        n_reseeds = 0
-        lb = -np.inf
-        n_iter = 0
-        # Lines for an integer verbose, a tqdm bar per restart for "progress".
-        report = progress(self.verbose, total=self.max_iter, desc=f"{name} restart {init}")
-        for n_iter in range(1, self.max_iter + 1):
-            lb = e_step()
-            history.append(lb)
-            change = lb - lb_prev
-            report.step(
-                f"[{name}] restart {init} iteration {n_iter}: "
-                f"mean log-likelihood {lb:.8g} (change {change:.3g})",
-                loglik=f"{lb:.6g}",
-            )
-            if abs(change) < self.tol:
-                converged = True
-                break
-            if n_iter == self.max_iter:
-                break
-            lb_prev = lb
-            dead = reseed()
-            if dead.size:
-                n_reseeds += dead.size
-                lb_prev = -np.inf  # the objective jumps; don't call that convergence
-                report.write(
-                    f"[{name}] restart {init} iteration {n_iter}: "
-                    f"re-seeded collapsed expert(s) {dead.tolist()} with the "
-                    "worst-explained rows"
-                )
-            m_step(n_iter, dead)
-        report.close()
-        return dict(
-            gate=gate,
-            experts=experts,
-            lower_bound=lb,
-            lower_bounds=np.asarray(history),
-            n_iter=n_iter,
-            converged=converged,
-            n_reseeds=n_reseeds,
-        )
+        return iterate_em(self, init, gate, experts, e_step, reseed, m_step)
 
     # ------------------------------------------------------------------ #
     # Shared prediction API
@@ -724,9 +664,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         if y.ndim == 2 and y.shape[1] == 1:
             y = y.ravel()
         if y.ndim != 1 or y.shape[0] != X.shape[0]:
-            raise ValueError(
-                f"y must have shape ({X.shape[0]},) to match X; got shape {y.shape}."
-            )
+            raise ValueError(f"y must have shape ({X.shape[0]},) to match X; got shape {y.shape}.")
         return X, self._encode_y(y)
 
     def predict_gate(self, X):

@@ -158,7 +158,11 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
                 f"{type(self).__name__} needs at least 2 classes with positive sample_weight; "
                 f"only class {classes[np.argmax(weighted)]!r} has any weight."
             )
-        if self.warm_start and hasattr(self, "classes_") and not np.array_equal(self.classes_, classes):
+        if (
+            self.warm_start
+            and hasattr(self, "classes_")
+            and not np.array_equal(self.classes_, classes)
+        ):
             raise ValueError(
                 f"warm_start=True needs the same classes as the previous fit {self.classes_.tolist()}; "
                 f"got {classes.tolist()}."

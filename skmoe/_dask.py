@@ -48,6 +48,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 
+from ._em import iterate_em
 from ._kernels._config import absolute_variance_floor
 from ._multinomial import _raw_second_moment, fit_multinomial_problem, raw_coefficients
 from ._threading import blas_single_threaded, blockwise_posterior
@@ -838,7 +839,7 @@ class _DaskEM:
             sums = None if dead.size else state["sums"][:3]
             self._m_step(gate, experts, state["resp"], n_iter, sums)
 
-        return est._iterate_em(init, gate, experts, e_step, reseed, m_step)
+        return iterate_em(est, init, gate, experts, e_step, reseed, m_step)
 
 
 # ---------------------------------------------------------------------- #

@@ -59,7 +59,9 @@ _LOG_2PI = np.log(2.0 * np.pi)
 _CHUNK_ROWS = 4096
 
 
-def mixture_loglik_derivatives(theta, Zg, Ze, y, sample_weight, n_experts, alpha=0.0, penalty_scale=None):
+def mixture_loglik_derivatives(
+    theta, Zg, Ze, y, sample_weight, n_experts, alpha=0.0, penalty_scale=None
+):
     """Penalised log-likelihood of a linear-Gaussian mixture, its gradient and Hessian.
 
     Parameters
@@ -133,9 +135,15 @@ def mixture_loglik_derivatives(theta, Zg, Ze, y, sample_weight, n_experts, alpha
 
         # Gate-gate: sum_i w_i [diag(r - g) - (r r^T - g g^T)]_{jl} zg zg^T.
         r1, g1 = R[:, 1:], G[:, 1:]
-        C = (r1 - g1)[:, :, None] * eye_m - (r1[:, :, None] * r1[:, None, :] - g1[:, :, None] * g1[:, None, :])
+        C = (r1 - g1)[:, :, None] * eye_m - (
+            r1[:, :, None] * r1[:, None, :] - g1[:, :, None] * g1[:, None, :]
+        )
         zz = (zg[:, :, None] * zg[:, None, :]).reshape(z - a, q * q)
-        H_gg += ((C * w[:, None, None]).reshape(z - a, m * m).T @ zz).reshape(m, m, q, q).transpose(0, 2, 1, 3)
+        H_gg += (
+            ((C * w[:, None, None]).reshape(z - a, m * m).T @ zz)
+            .reshape(m, m, q, q)
+            .transpose(0, 2, 1, 3)
+        )
 
         # Gate-expert: sum_i w_i r_ik (1[k = j] - r_ij) zg c_k^T.
         B = R[:, None, :] * (onehot[None, :, :] - r1[:, :, None])  # (n, m, K)
@@ -311,7 +319,7 @@ def standard_errors(moe, X, y, sample_weight=None):
             "strict local maximum of the (penalised) likelihood (EM stopped early, an "
             "expert collapsed, or the model is not identifiable, e.g. collinear features). "
             "Standard errors of the affected parameters are NaN: "
-            f"{[n for n, b in zip(names, bad) if b]}.",
+            f"{[n for n, b in zip(names, bad, strict=False) if b]}.",
             UserWarning,
             stacklevel=3,
         )

@@ -248,9 +248,7 @@ def _precondition(state, problem, mean, scale, alpha, wsum):
     return factor
 
 
-def fit_multinomial(
-    X, targets, weights, *, alpha, mean, scale, V0, c0, max_iter, tol, state=None
-):
+def fit_multinomial(X, targets, weights, *, alpha, mean, scale, V0, c0, max_iter, tol, state=None):
     """Minimise the weighted soft-target cross-entropy plus ``alpha/2 ||V||^2``.
 
     The objective is divided by ``sum(weights)`` inside the solver so that
@@ -295,7 +293,13 @@ def fit_multinomial(
     """
     return fit_multinomial_problem(
         MultinomialProblem(X, targets, weights),
-        alpha=alpha, mean=mean, scale=scale, V0=V0, c0=c0, max_iter=max_iter, tol=tol,
+        alpha=alpha,
+        mean=mean,
+        scale=scale,
+        V0=V0,
+        c0=c0,
+        max_iter=max_iter,
+        tol=tol,
         state=state,
     )
 
@@ -367,7 +371,7 @@ def _fit_multinomial(problem, alpha, mean, scale, V0, c0, max_iter, tol, state):
             q -= a * y
             alphas.append(a)
         r = state.gamma * apply_h0(q)
-        for (s, y, rho), a in zip(state.pairs, reversed(alphas)):
+        for (s, y, rho), a in zip(state.pairs, reversed(alphas), strict=False):
             beta = rho * np.vdot(y, r)
             r += (a - beta) * s
         direction = -r
@@ -405,7 +409,9 @@ def _fit_multinomial(problem, alpha, mean, scale, V0, c0, max_iter, tol, state):
                     break
                 # Safeguarded quadratic interpolation of the step.
                 denom = 2.0 * (f_new - f - step * slope)
-                trial = -slope * step * step / denom if denom > 0 and np.isfinite(denom) else 0.5 * step
+                trial = (
+                    -slope * step * step / denom if denom > 0 and np.isfinite(denom) else 0.5 * step
+                )
                 step = min(max(trial, 0.1 * step), 0.5 * step)
         if not accepted:
             break

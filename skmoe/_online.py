@@ -175,7 +175,9 @@ class _LinearStats:
         self.A, self.b, self.syy = self._chunk(X, y, W, wsum)
 
     def _chunk(self, X, y, W, wsum):
-        A, b, syy = weighted_linear_stats(X, np.ascontiguousarray(y - self.y_shift), np.ascontiguousarray(W))
+        A, b, syy = weighted_linear_stats(
+            X, np.ascontiguousarray(y - self.y_shift), np.ascontiguousarray(W)
+        )
         return A / wsum, b / wsum, syy / wsum
 
     def update(self, X, y, W, wsum, gamma):
@@ -421,8 +423,16 @@ class _EstimatorSetUpdater:
             mean, scale = ctx["moments"]
             V0, c0 = np.zeros((X.shape[1], C)), np.zeros(C)
             V, c, _, est.n_iter_ = fit_multinomial(
-                X, ctx["targets"], w, alpha=est.alpha * ctx["wsum"] / ctx["n_seen"], mean=mean,
-                scale=scale, V0=V0, c0=c0, max_iter=est.max_iter, tol=est.tol,
+                X,
+                ctx["targets"],
+                w,
+                alpha=est.alpha * ctx["wsum"] / ctx["n_seen"],
+                mean=mean,
+                scale=scale,
+                V0=V0,
+                c0=c0,
+                max_iter=est.max_iter,
+                tol=est.tol,
             )
         else:
             # Continue a batch fit: its classes may be a subset of the
@@ -586,7 +596,10 @@ class _GaussianUpdater:
         self._set()
 
     def step(self, X, resp, sw, wsum, gamma, ctx):
-        self.stats = tuple(_mix(o, n, gamma) for o, n in zip(self.stats, self._chunk(X, resp, sw, wsum), strict=True))
+        self.stats = tuple(
+            _mix(o, n, gamma)
+            for o, n in zip(self.stats, self._chunk(X, resp, sw, wsum), strict=True)
+        )
         self._set()
 
     def _set(self):
@@ -626,7 +639,9 @@ def _expert_updater(est, eset):
         return _GLMSetUpdater(eset)
     if hasattr(eset, "ests"):
         n_classes = len(est.classes_) if est._is_classifier else None
-        return _EstimatorSetUpdater(eset, est._is_classifier, n_classes, getattr(est, "_var_floor", None))
+        return _EstimatorSetUpdater(
+            eset, est._is_classifier, n_classes, getattr(est, "_var_floor", None)
+        )
     raise ValueError(
         f"partial_fit has no online M-step for these experts ({type(eset).__name__}); "
         f"it supports {_SUPPORTED_EXPERTS}."
@@ -686,8 +701,6 @@ def _encode_labels(est, y):
     return idx.astype(np.intp)
 
 
-
-
 def online_partial_fit(est, X, y, sample_weight=None, classes=None):
     """One online-EM step of ``est`` on the chunk ``(X, y)``; see the module docstring."""
     problem = online_support_problem(est)
@@ -699,11 +712,11 @@ def online_partial_fit(est, X, y, sample_weight=None, classes=None):
     if state is not None and (not fitted or state.gate is not est.gate_):
         state = None
     fresh = not fitted
-    X, y = validate_data(
-        est, X, y, reset=fresh, dtype=np.float64, y_numeric=not est._is_classifier
-    )
+    X, y = validate_data(est, X, y, reset=fresh, dtype=np.float64, y_numeric=not est._is_classifier)
     # An all-zero chunk is a no-op for the stream, not an error.
-    sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True, **_ZERO_OK)
+    sw = _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True, **_ZERO_OK
+    )
     wsum = float(sw.sum())
     if fresh and not wsum > 0:
         raise ValueError("The first chunk given to partial_fit has no positive sample_weight.")
@@ -724,7 +737,9 @@ def online_partial_fit(est, X, y, sample_weight=None, classes=None):
                 f"The first chunk given to partial_fit needs n_samples >= n_experts, got "
                 f"n_samples={X.shape[0]} and n_experts={n_experts}."
             )
-        rng = np.random.RandomState(check_random_state(est.random_state).randint(np.iinfo(np.int32).max))
+        rng = np.random.RandomState(
+            check_random_state(est.random_state).randint(np.iinfo(np.int32).max)
+        )
         gate = est._make_gate()
         gate._initialize(est._gx(X), n_experts, sample_weight=sw)
         experts = est._make_expert_set(named, rng, None)

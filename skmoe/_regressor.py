@@ -336,7 +336,9 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         """
         q = np.atleast_1d(np.asarray(quantiles, dtype=np.float64))
         if q.ndim != 1 or q.size == 0 or not np.all((q > 0) & (q < 1)):
-            raise ValueError(f"quantiles must be a 1-D list of numbers in (0, 1); got {quantiles!r}.")
+            raise ValueError(
+                f"quantiles must be a 1-D list of numbers in (0, 1); got {quantiles!r}."
+            )
         gate, means, var, law = self._mixture(X)
         if law is not None:
             return law.mixture_quantiles(gate, q)

@@ -38,8 +38,7 @@ class ResultTable(dict):
             import pandas as pd
         except ImportError as exc:  # pragma: no cover - pandas is a test dependency
             raise ImportError(
-                "to_frame needs pandas: pip install pandas (or use the table as a dict of "
-                "arrays)."
+                "to_frame needs pandas: pip install pandas (or use the table as a dict of arrays)."
             ) from exc
         return pd.DataFrame({k: np.asarray(v) for k, v in self.items()})
 
@@ -55,13 +54,16 @@ class ResultTable(dict):
 
         names = list(self)
         cells = [[fmt(v) for v in self[name]] for name in names]
-        widths = [max([len(str(n))] + [len(c) for c in col]) for n, col in zip(names, cells)]
+        widths = [
+            max([len(str(n))] + [len(c) for c in col]) for n, col in zip(names, cells, strict=False)
+        ]
         # Text columns left-aligned, numbers right-aligned.
         left = [np.asarray(self[name]).dtype.kind in "OUS" for name in names]
 
         def row(items):
             return "  ".join(
-                s.ljust(w) if lft else s.rjust(w) for s, w, lft in zip(items, widths, left)
+                s.ljust(w) if lft else s.rjust(w)
+                for s, w, lft in zip(items, widths, left, strict=False)
             ).rstrip()
 
         lines = [row([str(n) for n in names])]

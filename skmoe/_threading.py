@@ -72,7 +72,7 @@ def map_blocks(func, bounds):
     than one CPU; the list of results is always in block order, so reducing
     it in list order is deterministic.
     """
-    jobs = list(zip(bounds[:-1], bounds[1:]))
+    jobs = list(zip(bounds[:-1], bounds[1:], strict=False))
     if len(jobs) == 1 or available_cpus() == 1:
         return [func(a, b) for a, b in jobs]
     return list(_get_pool().map(lambda job: func(*job), jobs))

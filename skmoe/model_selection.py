@@ -74,7 +74,9 @@ def _check_n_experts(n_experts):
     values = list(n_experts)
     if not values:
         raise ValueError(f"{hint}; got an empty sequence {n_experts!r}.")
-    bad = [v for v in values if isinstance(v, (bool, np.bool_)) or not isinstance(v, Integral) or v < 1]
+    bad = [
+        v for v in values if isinstance(v, (bool, np.bool_)) or not isinstance(v, Integral) or v < 1
+    ]
     if bad:
         raise ValueError(f"{hint}; got the invalid value(s) {bad!r}.")
     return np.array(sorted({int(v) for v in values}), dtype=np.intp)
@@ -121,7 +123,9 @@ def _fit_criteria(estimator, X, y, sw, weighted):
 
 def _fit_score(estimator, X, y, sw, train, test, weighted):
     estimator.fit(
-        _safe_indexing(X, train), _safe_indexing(y, train), sample_weight=sw[train] if weighted else None
+        _safe_indexing(X, train),
+        _safe_indexing(y, train),
+        sample_weight=sw[train] if weighted else None,
     )
     return log_likelihood_scorer(
         estimator, _safe_indexing(X, test), _safe_indexing(y, test), sw[test] if weighted else None
@@ -129,7 +133,7 @@ def _fit_score(estimator, X, y, sw, train, test, weighted):
 
 
 def _reissue(caught_by_candidate, labels):
-    for label, caught in zip(labels, caught_by_candidate):
+    for label, caught in zip(labels, caught_by_candidate, strict=False):
         seen = set()
         for category, message in caught:
             if category in seen:

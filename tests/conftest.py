@@ -2,6 +2,20 @@ import os
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests are deterministic (derandomize: the same examples on every
+# run and machine) and time-bounded (few examples, no per-example deadline on
+# a shared 2-core machine).  Each test may lower max_examples further.
+settings.register_profile(
+    "skmoe",
+    derandomize=True,
+    max_examples=25,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile("skmoe")
 
 
 def pytest_configure(config):
@@ -36,7 +50,14 @@ class FakeTqdm:
     instances = []
 
     def __init__(self, total=None, desc=None, leave=True):
-        self.total, self.desc, self.n, self.postfixes, self.closed, self.written = total, desc, 0, [], False, []
+        self.total, self.desc, self.n, self.postfixes, self.closed, self.written = (
+            total,
+            desc,
+            0,
+            [],
+            False,
+            [],
+        )
         FakeTqdm.instances.append(self)
 
     def update(self, n=1):

@@ -163,7 +163,9 @@ def binomial_log_density(successes, trials, eta):
     log_p = -np.logaddexp(0.0, -eta)
     log_q = -np.logaddexp(0.0, eta)
     with np.errstate(invalid="ignore"):
-        return log_comb + np.where(s > 0, s * log_p, 0.0) + np.where(m - s > 0, (m - s) * log_q, 0.0)
+        return (
+            log_comb + np.where(s > 0, s * log_p, 0.0) + np.where(m - s > 0, (m - s) * log_q, 0.0)
+        )
 
 
 def forward_backward(log_start, log_trans, log_emit):

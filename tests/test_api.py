@@ -165,9 +165,12 @@ def test_regression_predictive_distribution():
     Q = moe.predict_quantiles(X[:20], qs)
     sd = np.sqrt(moe.noise_variance_)
     for i in range(20):
-        cdf = lambda t: (gate[i] * norm.cdf((t - means[i]) / sd)).sum()  # noqa: E731
+
+        def excess(t, i=i, q=0.5):
+            return (gate[i] * norm.cdf((t - means[i]) / sd)).sum() - q
+
         for j, q in enumerate(qs):
-            ref = brentq(lambda t: cdf(t) - q, -100, 100, xtol=1e-12)
+            ref = brentq(excess, -100, 100, args=(i, q), xtol=1e-12)
             assert abs(Q[i, j] - ref) < 1e-7
     assert np.all(np.diff(Q, axis=1) > 0)
 
@@ -179,14 +182,19 @@ def test_regression_predictive_distribution():
     from scipy.stats import kstest
 
     for i in range(5):
-        cdf = lambda t, i=i: (gate[i] * norm.cdf((np.asarray(t)[:, None] - means[i]) / sd)).sum(axis=1)  # noqa: E731
+
+        def cdf(t, i=i):
+            return (gate[i] * norm.cdf((np.asarray(t)[:, None] - means[i]) / sd)).sum(axis=1)
+
         assert kstest(S[i], cdf).pvalue > 1e-3
     assert_array_equal(S, moe.sample_y(X[:5], n_samples=20000, random_state=0))
 
 
 def test_likelihood_methods_are_consistent():
     X, y = piecewise_data()
-    moe = MixtureOfExpertsRegressor(n_experts=2, gate=SoftmaxGate(alpha=0.5), random_state=0).fit(X, y)
+    moe = MixtureOfExpertsRegressor(n_experts=2, gate=SoftmaxGate(alpha=0.5), random_state=0).fit(
+        X, y
+    )
     ll = moe.log_likelihood(X, y)
     assert ll.shape == (X.shape[0],)
     # lower_bound_ is the mean log-likelihood minus the gate penalty per sample
@@ -194,7 +202,9 @@ def test_likelihood_methods_are_consistent():
     resp = moe.responsibilities(X, y)
     assert_allclose(resp.sum(axis=1), 1.0)
     # Bayes' rule by hand
-    dens = moe.predict_gate(X) * norm.pdf(y[:, None], moe.predict_experts(X), np.sqrt(moe.noise_variance_))
+    dens = moe.predict_gate(X) * norm.pdf(
+        y[:, None], moe.predict_experts(X), np.sqrt(moe.noise_variance_)
+    )
     assert_allclose(resp, dens / dens.sum(axis=1, keepdims=True), rtol=1e-8, atol=1e-12)
     assert_allclose(ll, np.log(dens.sum(axis=1)), rtol=1e-10)
     n, d, K = X.shape[0], X.shape[1], 2
@@ -321,8 +331,12 @@ def test_integer_sample_weight_equals_repeated_rows_at_m_step_level():
     assert_allclose(a.variance, b.variance, rtol=1e-8)
 
     named = [("r", Ridge(alpha=0.1))] * 3
-    a = _RegressorSet(named, "weighted", None, np.random.RandomState(0), 1e-9).fit(X, y, resp * sw[:, None])
-    b = _RegressorSet(named, "weighted", None, np.random.RandomState(0), 1e-9).fit(X[rep], y[rep], resp[rep])
+    a = _RegressorSet(named, "weighted", None, np.random.RandomState(0), 1e-9).fit(
+        X, y, resp * sw[:, None]
+    )
+    b = _RegressorSet(named, "weighted", None, np.random.RandomState(0), 1e-9).fit(
+        X[rep], y[rep], resp[rep]
+    )
     assert_allclose(a.predict(X), b.predict(X), rtol=1e-8, atol=1e-10)
     assert_allclose(a.variance, b.variance, rtol=1e-8)
 

@@ -344,4 +344,6 @@ def test_dask_fit_reports_progress_like_the_in_memory_fit(client, fake_tqdm, cap
         MixtureOfExpertsRegressor(n_experts=2, random_state=0, verbose=1).fit(*data)
         lines[name] = [ln for ln in capsys.readouterr().out.splitlines() if "iteration" in ln]
     assert len(lines["dask"]) == len(lines["memory"]) > 1
-    assert [ln.split(":")[0] for ln in lines["dask"]] == [ln.split(":")[0] for ln in lines["memory"]]
+    assert [ln.split(":")[0] for ln in lines["dask"]] == [
+        ln.split(":")[0] for ln in lines["memory"]
+    ]

@@ -88,8 +88,12 @@ def test_lower_bound_never_decreases_heavy_gate_penalty(capsys):
     for seed in range(5):
         X, y, _ = make_moe_regression(n_samples=80, n_features=3, n_experts=2, random_state=seed)
         moe = MixtureOfExpertsRegressor(
-            n_experts=2, gate=SoftmaxGate(alpha=20.0, tol=1e-10, max_iter=1000),
-            max_iter=300, tol=1e-9, random_state=seed, verbose=1,
+            n_experts=2,
+            gate=SoftmaxGate(alpha=20.0, tol=1e-10, max_iter=1000),
+            max_iter=300,
+            tol=1e-9,
+            random_state=seed,
+            verbose=1,
         )
         capsys.readouterr()
         moe.fit(X, y)
@@ -110,7 +114,12 @@ def test_classifier_lower_bound_never_decreases(capsys, expert_alpha):
         )
         clf = MixtureOfExpertsClassifier(
             LogisticExpert(alpha=expert_alpha, tol=1e-8, max_iter=300),
-            n_experts=2, gate=_exact_gate(), max_iter=60, tol=1e-9, random_state=seed, verbose=1,
+            n_experts=2,
+            gate=_exact_gate(),
+            max_iter=60,
+            tol=1e-9,
+            random_state=seed,
+            verbose=1,
         )
         capsys.readouterr()
         with warnings.catch_warnings():
@@ -123,9 +132,13 @@ def test_classifier_lower_bound_never_decreases(capsys, expert_alpha):
 def test_lower_bound_is_the_final_objective(gate):
     """A final E-step: lower_bound_ is the weighted mean log-likelihood of the
     fitted model minus the gate penalty, so fit and log_likelihood agree."""
-    X, y, _ = make_moe_regression(n_samples=120, n_features=2, n_experts=2, gate=gate, random_state=0)
+    X, y, _ = make_moe_regression(
+        n_samples=120, n_features=2, n_experts=2, gate=gate, random_state=0
+    )
     sw = np.random.RandomState(0).uniform(0.1, 3.0, 120)
-    moe = MixtureOfExpertsRegressor(n_experts=2, gate=gate, random_state=0).fit(X, y, sample_weight=sw)
+    moe = MixtureOfExpertsRegressor(n_experts=2, gate=gate, random_state=0).fit(
+        X, y, sample_weight=sw
+    )
     ll = moe.log_likelihood(X, y)
     expected = (sw @ ll - moe.gate_._penalty()) / sw.sum()
     assert_allclose(moe.lower_bound_, expected, rtol=1e-12, atol=1e-12)
@@ -183,10 +196,17 @@ def _assert_same_fit(a, b, X, y):
 
 REG_ESTIMATORS = {
     "linear-ninit3": dict(n_experts=3, n_init=3),
-    "tree-ninit3": dict(experts=DecisionTreeRegressor(max_depth=3), n_experts=3, n_init=3, max_iter=20),
-    "tree-ninit1": dict(experts=DecisionTreeRegressor(max_depth=3), n_experts=3, n_init=1, max_iter=20),
+    "tree-ninit3": dict(
+        experts=DecisionTreeRegressor(max_depth=3), n_experts=3, n_init=3, max_iter=20
+    ),
+    "tree-ninit1": dict(
+        experts=DecisionTreeRegressor(max_depth=3), n_experts=3, n_init=1, max_iter=20
+    ),
     "tree-stochastic": dict(
-        experts=DecisionTreeRegressor(max_depth=3), n_experts=2, n_init=2, m_step="stochastic",
+        experts=DecisionTreeRegressor(max_depth=3),
+        n_experts=2,
+        n_init=2,
+        m_step="stochastic",
         max_iter=15,
     ),
 }
@@ -209,8 +229,12 @@ def test_n_jobs_does_not_change_the_classifier():
     fits = []
     for n_jobs in (1, 2):
         clf = MixtureOfExpertsClassifier(
-            DecisionTreeClassifier(max_depth=2), n_experts=2, n_init=2, max_iter=10,
-            random_state=3, n_jobs=n_jobs,
+            DecisionTreeClassifier(max_depth=2),
+            n_experts=2,
+            n_init=2,
+            max_iter=10,
+            random_state=3,
+            n_jobs=n_jobs,
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -251,7 +275,9 @@ def test_random_state_instance_is_consumed_not_reset():
 # --------------------------------------------------------------------------- #
 @pytest.mark.parametrize("gate", ["softmax", "constant"])
 def test_warm_start_continues_from_previous_solution(gate):
-    X, y, _ = make_moe_regression(n_samples=300, n_features=2, n_experts=3, gate=gate, random_state=5)
+    X, y, _ = make_moe_regression(
+        n_samples=300, n_features=2, n_experts=3, gate=gate, random_state=5
+    )
     g = _exact_gate() if gate == "softmax" else "constant"
     kw = dict(n_experts=3, gate=g, tol=0.0, random_state=0)
     with warnings.catch_warnings():
@@ -324,7 +350,9 @@ def test_collapsed_expert_is_reseeded(monkeypatch, capsys):
     back (re-seed it with the worst-explained rows) and end with two live
     experts that fit as well as an ordinary start."""
     X, y, truth = make_moe_regression(n_samples=300, n_features=1, n_experts=2, random_state=0)
-    normal = MixtureOfExpertsRegressor(n_experts=2, random_state=0, tol=1e-8, max_iter=500).fit(X, y)
+    normal = MixtureOfExpertsRegressor(n_experts=2, random_state=0, tol=1e-8, max_iter=500).fit(
+        X, y
+    )
 
     def dead_start(self, X, y, sw, n_experts, rng):
         resp = np.zeros((X.shape[0], n_experts))
@@ -344,7 +372,9 @@ def test_collapsed_expert_is_reseeded(monkeypatch, capsys):
     assert np.all(np.isfinite(moe.predict(X)))
 
 
-@pytest.mark.parametrize("experts", [None, DecisionTreeRegressor(max_depth=2)], ids=["linear", "tree"])
+@pytest.mark.parametrize(
+    "experts", [None, DecisionTreeRegressor(max_depth=2)], ids=["linear", "tree"]
+)
 def test_too_many_experts_warns_degenerate(experts, capsys):
     """Far more experts than the data support: experts keep collapsing,
     are re-seeded, and the user is told; the fit still ends usable."""
@@ -441,7 +471,7 @@ def test_target_far_from_zero_gives_the_same_experts():
     base = MixtureOfExpertsRegressor(**kw).fit(X, y)
     far = MixtureOfExpertsRegressor(**kw).fit(X, y + 1e7)
     assert_allclose(far.lower_bound_, base.lower_bound_, rtol=1e-9)
-    for e_far, e in zip(far.experts_, base.experts_):
+    for e_far, e in zip(far.experts_, base.experts_, strict=False):
         assert_allclose(e_far.coef_, e.coef_, rtol=1e-6, atol=1e-8)
         assert_allclose(e_far.intercept_ - 1e7, e.intercept_, atol=1e-6)
     assert_allclose(far.noise_variance_, base.noise_variance_, rtol=1e-6)

@@ -92,8 +92,13 @@ def simulate(family, n, seed, gate="softmax", n_trials=1):
         y = eta_z + scale[z] * rng.standard_t(df[z])
         extra = np.column_stack([np.log(scale), np.log(df)])
     truth = Truth(
-        coef=coef, intercept=intercept, extra=extra, gate_coef=gate_coef,
-        gate_intercept=gate_intercept, weights=weights, z=z,
+        coef=coef,
+        intercept=intercept,
+        extra=extra,
+        gate_coef=gate_coef,
+        gate_intercept=gate_intercept,
+        weights=weights,
+        z=z,
     )
     return X, y, truth
 
@@ -121,7 +126,9 @@ class FamilyOracle:
         self.m = n_trials
         if family == "binomial":
             self.s = np.rint(y * n_trials)
-            self.log_comb = gammaln(n_trials + 1) - gammaln(self.s + 1) - gammaln(n_trials - self.s + 1)
+            self.log_comb = (
+                gammaln(n_trials + 1) - gammaln(self.s + 1) - gammaln(n_trials - self.s + 1)
+            )
 
     def pack(self, beta, extra, V, c):
         parts = [beta.ravel(), np.zeros(0) if extra is None else extra.ravel()]
@@ -177,14 +184,20 @@ class FamilyOracle:
         r = y - eta
         delta = r * r / s2
         lp = (
-            gammaln(0.5 * (v + 1)) - gammaln(0.5 * v) - 0.5 * np.log(np.pi * v) - log_s
+            gammaln(0.5 * (v + 1))
+            - gammaln(0.5 * v)
+            - 0.5 * np.log(np.pi * v)
+            - log_s
             - 0.5 * (v + 1) * np.log1p(delta / v)
         )
         u = (v + 1) / (v + delta)
         d_eta = u * r / s2
         d_log_s = -1.0 + u * delta
         d_v = 0.5 * (
-            digamma(0.5 * (v + 1)) - digamma(0.5 * v) - 1.0 / v - np.log1p(delta / v)
+            digamma(0.5 * (v + 1))
+            - digamma(0.5 * v)
+            - 1.0 / v
+            - np.log1p(delta / v)
             + (v + 1) * delta / (v * (v + delta))
         )
         return lp, d_eta, np.stack([d_log_s, d_v * v], axis=2)
@@ -235,7 +248,10 @@ class FamilyOracle:
             return -f, -g
 
         res = minimize(
-            neg, theta0, jac=True, method="L-BFGS-B",
+            neg,
+            theta0,
+            jac=True,
+            method="L-BFGS-B",
             options=dict(maxiter=20000, maxcor=30, gtol=1e-11, ftol=1e-15),
         )
         return res.x, -res.fun
@@ -272,7 +288,9 @@ class FamilyOracle:
                 tp, tm = theta.copy(), theta.copy()
                 tp[j] += h
                 tm[j] -= h
-                H[:, a] = (self.value_and_grad(tp)[1][idx] - self.value_and_grad(tm)[1][idx]) / (2 * h)
+                H[:, a] = (self.value_and_grad(tp)[1][idx] - self.value_and_grad(tm)[1][idx]) / (
+                    2 * h
+                )
         finally:
             self.alpha, self.expert_alpha = alpha, expert_alpha
         return -0.5 * (H + H.T) * self.n, idx
@@ -333,22 +351,32 @@ FAMILY_CASES = [
 
 
 @pytest.mark.parametrize(
-    "family, expert, gate, n, seed, n_trials", [c[1:] for c in FAMILY_CASES],
+    "family, expert, gate, n, seed, n_trials",
+    [c[1:] for c in FAMILY_CASES],
     ids=[c[0] for c in FAMILY_CASES],
 )
 def test_family_mixture_matches_scipy_and_recovers_truth(family, expert, gate, n, seed, n_trials):
     X, y, truth = simulate(family, n, seed, gate=gate, n_trials=n_trials)
     K = 2
-    gate_obj = SoftmaxGate(alpha=GATE_ALPHA, max_iter=2000, tol=1e-10) if gate == "softmax" else "constant"
+    gate_obj = (
+        SoftmaxGate(alpha=GATE_ALPHA, max_iter=2000, tol=1e-10) if gate == "softmax" else "constant"
+    )
     moe = MixtureOfExpertsRegressor(
-        clone(expert), n_experts=K, gate=gate_obj, max_iter=5000, tol=1e-10, n_init=2,
+        clone(expert),
+        n_experts=K,
+        gate=gate_obj,
+        max_iter=5000,
+        tol=1e-10,
+        n_init=2,
         random_state=seed,
     )
     _fit_quietly(moe, X, y)
     assert moe.converged_
     alpha = GATE_ALPHA if gate == "softmax" else 0.0
     expert_alpha = 0.0 if family == "t" else expert.alpha
-    oracle = FamilyOracle(X, y, K, family, gate, alpha, n_trials=n_trials, expert_alpha=expert_alpha)
+    oracle = FamilyOracle(
+        X, y, K, family, gate, alpha, n_trials=n_trials, expert_alpha=expert_alpha
+    )
     theta_fit = oracle.from_model(moe)
 
     # (a) the library's likelihood is the family's exact one.
@@ -357,12 +385,18 @@ def test_family_mixture_matches_scipy_and_recovers_truth(family, expert, gate, n
 
     # (b) EM reached the optimum scipy finds from the true parameters.
     theta_true = oracle.from_raw(
-        truth.coef, truth.intercept, truth.extra, truth.gate_coef, truth.gate_intercept,
+        truth.coef,
+        truth.intercept,
+        truth.extra,
+        truth.gate_coef,
+        truth.gate_intercept,
         truth.weights,
     )
     _, f_opt = oracle.maximise(theta_true)
     gap = moe.lower_bound_ - f_opt
-    assert abs(gap) < LOGLIK_GAP, f"EM objective {moe.lower_bound_} vs scipy {f_opt} (gap {gap:.2e})"
+    assert abs(gap) < LOGLIK_GAP, (
+        f"EM objective {moe.lower_bound_} vs scipy {f_opt} (gap {gap:.2e})"
+    )
 
     # (c) a stationary point of the exact objective.
     _, grad = oracle.value_and_grad(theta_fit)
@@ -370,7 +404,9 @@ def test_family_mixture_matches_scipy_and_recovers_truth(family, expert, gate, n
 
     # (d) the truth, up to a permutation of experts, every parameter within
     # MAX_Z standard errors (observed information at the estimate).
-    perm = _best_permutation(_expert_vectors(oracle, theta_fit), _expert_vectors(oracle, theta_true))
+    perm = _best_permutation(
+        _expert_vectors(oracle, theta_fit), _expert_vectors(oracle, theta_true)
+    )
     assert sorted(perm) == list(range(K))
     theta_p = oracle.permute(theta_fit, perm)
     info, idx = oracle.information(theta_p)
@@ -407,7 +443,9 @@ def test_single_poisson_expert_matches_statsmodels_and_sklearn(weighted):
     sw = sw if weighted else None
     ours = PoissonExpert(alpha=0.0).fit(X, y, sample_weight=sw)
     glm = sm.GLM(
-        y, sm.add_constant(X, prepend=False), family=sm.families.Poisson(),
+        y,
+        sm.add_constant(X, prepend=False),
+        family=sm.families.Poisson(),
         freq_weights=sw,
     ).fit(tol=1e-13, maxiter=200)
     skl = PoissonRegressor(alpha=0.0, solver="newton-cholesky", tol=1e-12, max_iter=1000).fit(
@@ -434,7 +472,8 @@ def test_single_binomial_expert_matches_statsmodels():
     s = rng.binomial(m, expit(-0.3 + X @ np.array([1.2, -0.8])))
     ours = BinomialExpert(n_trials=m, alpha=0.0).fit(X, s / m)
     glm = sm.GLM(
-        np.column_stack([s, m - s]), sm.add_constant(X, prepend=False),
+        np.column_stack([s, m - s]),
+        sm.add_constant(X, prepend=False),
         family=sm.families.Binomial(),
     ).fit(tol=1e-13, maxiter=200)
     assert_allclose(np.append(ours.coef_, ours.intercept_), glm.params, rtol=1e-8, atol=1e-10)
@@ -447,7 +486,8 @@ def test_single_binomial_expert_matches_statsmodels():
     trials = rng.randint(1, 9, n)
     s2 = rng.binomial(trials, expit(0.2 + X @ np.array([0.5, 1.0])))
     glm2 = sm.GLM(
-        np.column_stack([s2, trials - s2]), sm.add_constant(X, prepend=False),
+        np.column_stack([s2, trials - s2]),
+        sm.add_constant(X, prepend=False),
         family=sm.families.Binomial(),
     ).fit(tol=1e-13, maxiter=200)
     ours2 = BinomialExpert(alpha=0.0).fit(
@@ -557,7 +597,11 @@ def test_fixed_df_above_cap_warns_and_is_capped():
 # --------------------------------------------------------------------------- #
 @pytest.mark.parametrize(
     "family, expert",
-    [("poisson", PoissonExpert()), ("binomial", BinomialExpert(n_trials=3)), ("t", StudentTExpert())],
+    [
+        ("poisson", PoissonExpert()),
+        ("binomial", BinomialExpert(n_trials=3)),
+        ("t", StudentTExpert()),
+    ],
     ids=["poisson", "binomial", "t"],
 )
 def test_em_never_decreases_the_likelihood(family, expert):
@@ -657,7 +701,12 @@ def test_t_std_is_infinite_when_df_at_most_two():
 
 @pytest.mark.parametrize(
     "expert, per_expert",
-    [(PoissonExpert(), 3), (BinomialExpert(), 3), (StudentTExpert(df=3.0), 4), (StudentTExpert(), 5)],
+    [
+        (PoissonExpert(), 3),
+        (BinomialExpert(), 3),
+        (StudentTExpert(df=3.0), 4),
+        (StudentTExpert(), 5),
+    ],
     ids=["poisson", "binomial", "t-fixed-df", "t-estimated-df"],
 )
 def test_parameter_count(expert, per_expert):
@@ -749,7 +798,8 @@ def test_families_cannot_be_mixed_or_resampled(no_em):
 
 
 @pytest.mark.parametrize(
-    "expert", [PoissonExpert(), BinomialExpert(), StudentTExpert()],
+    "expert",
+    [PoissonExpert(), BinomialExpert(), StudentTExpert()],
     ids=["poisson", "binomial", "t"],
 )
 def test_param_validation_and_sklearn_api(expert):

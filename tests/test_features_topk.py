@@ -18,7 +18,9 @@ def data(n=400, seed=0):
 
 def test_gate_and_experts_see_their_columns_only():
     X, y = data()
-    moe = MixtureOfExpertsRegressor(gate_features=[0], expert_features=[1], random_state=0).fit(X, y)
+    moe = MixtureOfExpertsRegressor(gate_features=[0], expert_features=[1], random_state=0).fit(
+        X, y
+    )
     assert moe.gate_.coef_.shape == (1, 2)
     assert all(e.coef_.shape == (1,) for e in moe.experts_)
     assert moe.score(X, y) > 0.98
@@ -41,7 +43,9 @@ def test_feature_specifications_are_equivalent(gate_features, expert_features):
     pd = pytest.importorskip("pandas")
     X, y = data()
     df = pd.DataFrame(X, columns=["a", "b", "c"])
-    ref = MixtureOfExpertsRegressor(gate_features=[0], expert_features=[1], random_state=0).fit(X, y)
+    ref = MixtureOfExpertsRegressor(gate_features=[0], expert_features=[1], random_state=0).fit(
+        X, y
+    )
     got = MixtureOfExpertsRegressor(
         gate_features=gate_features, expert_features=expert_features, random_state=0
     ).fit(df, y)
@@ -93,7 +97,9 @@ def test_top_k_routing():
     two = MixtureOfExpertsRegressor(n_experts=3, top_k=2, random_state=0).fit(X, y)
     g2 = two.predict_gate(X)
     order = np.sort(gate, axis=1)
-    assert_allclose(np.sort(g2, axis=1)[:, 1:], order[:, 1:] / order[:, 1:].sum(axis=1, keepdims=True))
+    assert_allclose(
+        np.sort(g2, axis=1)[:, 1:], order[:, 1:] / order[:, 1:].sum(axis=1, keepdims=True)
+    )
     assert_allclose(two.gate_mass_dropped(X), order[:, 0], rtol=1e-10, atol=1e-300)
     # top_k >= n_experts drops nothing
     big = MixtureOfExpertsRegressor(n_experts=3, top_k=3, random_state=0).fit(X, y)
@@ -111,6 +117,8 @@ def test_top_k_classifier_and_tree_experts():
     g = clf.predict_gate(X)
     experts = clf.predict_experts(X)
     assert_allclose(proba, experts[np.arange(len(X)), g.argmax(axis=1)])
-    reg = MixtureOfExpertsRegressor(DecisionTreeRegressor(max_depth=2), n_experts=2, top_k=1, max_iter=5, random_state=0)
+    reg = MixtureOfExpertsRegressor(
+        DecisionTreeRegressor(max_depth=2), n_experts=2, top_k=1, max_iter=5, random_state=0
+    )
     reg.fit(X, X[:, 0])
     assert np.all(np.isfinite(reg.predict(X)))

@@ -150,15 +150,23 @@ class HMEOracle:
         g_logs = np.sum(r * (resid**2 * inv_var - 1.0), axis=0) / n
         # d ll / d logit_j = (mass below branch 1) - (mass through j) * expit(logit_j)
         D = np.column_stack(
-            [r[:, self.right[j]].sum(1) - r[:, self.below[j]].sum(1) * expit(logits[:, j]) for j in range(3)]
+            [
+                r[:, self.right[j]].sum(1) - r[:, self.below[j]].sum(1) * expit(logits[:, j])
+                for j in range(3)
+            ]
         )
-        g_delta = np.column_stack([(self.Z.T @ D).T - 0.5 * self.alpha * delta[:, :d], D.sum(0)]) / n
+        g_delta = (
+            np.column_stack([(self.Z.T @ D).T - 0.5 * self.alpha * delta[:, :d], D.sum(0)]) / n
+        )
         return ll.mean() - pen / n, np.concatenate([g_beta.ravel(), g_logs, g_delta.ravel()])
 
     def maximise(self, theta0):
         res = minimize(
-            lambda t: tuple(-v for v in self.value_and_grad(t)), theta0, jac=True,
-            method="L-BFGS-B", options=dict(maxiter=20000, maxcor=30, gtol=1e-11, ftol=1e-15),
+            lambda t: tuple(-v for v in self.value_and_grad(t)),
+            theta0,
+            jac=True,
+            method="L-BFGS-B",
+            options=dict(maxiter=20000, maxcor=30, gtol=1e-11, ftol=1e-15),
         )
         return res.x, -res.fun
 
@@ -196,7 +204,9 @@ def _tree_relabelling(perm):
 
 def _relabel(oracle, theta, perm):
     beta, log_s, delta = oracle.unpack(theta)
-    new_delta = np.array([(-1.0 if flip else 1.0) * delta[j] for j, flip in _tree_relabelling(perm)])
+    new_delta = np.array(
+        [(-1.0 if flip else 1.0) * delta[j] for j, flip in _tree_relabelling(perm)]
+    )
     return oracle.pack(beta[perm], log_s[perm], new_delta)
 
 
@@ -215,8 +225,9 @@ def test_depth_one_hme_is_the_softmax_gate(K):
     sw = np.random.RandomState(K).uniform(0.2, 2.0, 300)
     gate_kw = dict(alpha=0.05, tol=1e-12, max_iter=1000)
     fits = [
-        MixtureOfExpertsRegressor(n_experts=K, gate=gate, max_iter=2000, tol=1e-12, random_state=0)
-        .fit(X, y, sample_weight=sw)
+        MixtureOfExpertsRegressor(
+            n_experts=K, gate=gate, max_iter=2000, tol=1e-12, random_state=0
+        ).fit(X, y, sample_weight=sw)
         for gate in (SoftmaxGate(**gate_kw), HierarchicalGate(depth=1, branching=K, **gate_kw))
     ]
     soft, hme = fits
@@ -246,8 +257,12 @@ def test_depth_one_hme_is_the_softmax_gate_classifier():
     gate_kw = dict(alpha=0.05, tol=1e-12, max_iter=1000)
     soft, hme = (
         MixtureOfExpertsClassifier(
-            LogisticExpert(alpha=1e-2, tol=1e-10, max_iter=1000), n_experts=2, gate=gate,
-            max_iter=100, tol=1e-10, random_state=0,
+            LogisticExpert(alpha=1e-2, tol=1e-10, max_iter=1000),
+            n_experts=2,
+            gate=gate,
+            max_iter=100,
+            tol=1e-10,
+            random_state=0,
         ).fit(X, y)
         for gate in (SoftmaxGate(**gate_kw), HierarchicalGate(depth=1, **gate_kw))
     )
@@ -292,8 +307,11 @@ def test_hme_lower_bound_never_decreases(depth, branching, n_seeds, capsys):
         sw = np.random.RandomState(seed).uniform(0.2, 2.0, 120) if seed % 2 else None
         moe = MixtureOfExpertsRegressor(
             gate=_exact_hme(depth=depth, branching=branching, alpha=[1e-2, 1.0][seed % 2]),
-            max_iter=60, tol=1e-9, init_params="random" if seed % 3 == 0 else "kmeans",
-            random_state=seed, verbose=1,
+            max_iter=60,
+            tol=1e-9,
+            init_params="random" if seed % 3 == 0 else "kmeans",
+            random_state=seed,
+            verbose=1,
         )
         out = _fit_traced(moe, capsys, X, y, sw)
         assert moe.n_experts_ == branching**depth
@@ -311,9 +329,13 @@ def test_gaussian_gate_joint_lower_bound_never_decreases(covariance_type, capsys
         X, y, _ = make_moe_regression(n_samples=100, n_features=2, n_experts=3, random_state=seed)
         sw = np.random.RandomState(seed).uniform(0.2, 2.0, 100) if seed % 2 else None
         moe = MixtureOfExpertsRegressor(
-            n_experts=3, gate=GaussianGate(covariance_type=covariance_type, reg_covar=0.0),
-            max_iter=100, tol=1e-10, init_params="random" if seed % 3 == 0 else "kmeans",
-            random_state=seed, verbose=1,
+            n_experts=3,
+            gate=GaussianGate(covariance_type=covariance_type, reg_covar=0.0),
+            max_iter=100,
+            tol=1e-10,
+            init_params="random" if seed % 3 == 0 else "kmeans",
+            random_state=seed,
+            verbose=1,
         )
         out = _fit_traced(moe, capsys, X, y, sw)
         n_steps += _assert_monotone(moe, out, seed)
@@ -339,7 +361,10 @@ def test_hme_matches_scipy_and_recovers_truth(seed):
     X, y, truth = make_hme_regression(n, seed)
     moe = MixtureOfExpertsRegressor(
         gate=HierarchicalGate(depth=2, alpha=alpha, tol=1e-10, max_iter=1000),
-        max_iter=3000, tol=1e-10, n_init=3, random_state=seed,
+        max_iter=3000,
+        tol=1e-10,
+        n_init=3,
+        random_state=seed,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
@@ -355,7 +380,9 @@ def test_hme_matches_scipy_and_recovers_truth(seed):
     assert_allclose(f_fit, moe.lower_bound_, rtol=0, atol=1e-9)
     # (b) EM reached the optimum scipy finds from the true parameters, and
     # (c) its solution is a stationary point of the exact objective.
-    theta_true = oracle.from_raw(truth["coef"], truth["intercept"], truth["noise"], truth["a"], truth["b"])
+    theta_true = oracle.from_raw(
+        truth["coef"], truth["intercept"], truth["noise"], truth["a"], truth["b"]
+    )
     _, f_opt = oracle.maximise(theta_true)
     gap = moe.lower_bound_ - f_opt
     assert abs(gap) < LOGLIK_GAP, f"EM {moe.lower_bound_} vs scipy {f_opt} (gap {gap:.2e})"
@@ -391,7 +418,9 @@ def _gmm_with(gate):
 
 
 def _gmm_m_step(X, resp, covariance_type, reg_covar):
-    gm = GaussianMixture(n_components=resp.shape[1], covariance_type=covariance_type, reg_covar=reg_covar)
+    gm = GaussianMixture(
+        n_components=resp.shape[1], covariance_type=covariance_type, reg_covar=reg_covar
+    )
     with np.errstate(divide="ignore"):
         gm._m_step(X, np.log(resp))
     return gm
@@ -408,7 +437,9 @@ def test_gaussian_gate_m_step_is_gaussian_mixture_m_step(covariance_type):
     gate._m_step(X, resp, np.ones(200))
     gm = _gmm_m_step(X, resp, covariance_type, 1e-3)
     for attr in ["weights_", "means_", "covariances_", "precisions_cholesky_"]:
-        assert_allclose(getattr(gate, attr), getattr(gm, attr), rtol=1e-10, atol=1e-12, err_msg=attr)
+        assert_allclose(
+            getattr(gate, attr), getattr(gm, attr), rtol=1e-10, atol=1e-12, err_msg=attr
+        )
     # The gate is the mixture's posterior, log p(x) its score, and the
     # parameter count (BIC / AIC) the mixture's.
     assert_allclose(gate.predict_proba(X), gm.predict_proba(X), rtol=1e-10, atol=1e-14)
@@ -419,14 +450,19 @@ def test_gaussian_gate_m_step_is_gaussian_mixture_m_step(covariance_type):
     gate._m_step(X, resp, sw.astype(float))
     rep = _gmm_m_step(X.repeat(sw, axis=0), resp.repeat(sw, axis=0), covariance_type, 1e-3)
     for attr in ["weights_", "means_", "covariances_"]:
-        assert_allclose(getattr(gate, attr), getattr(rep, attr), rtol=1e-9, atol=1e-12, err_msg=attr)
+        assert_allclose(
+            getattr(gate, attr), getattr(rep, attr), rtol=1e-9, atol=1e-12, err_msg=attr
+        )
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_gaussian_gate_fits_every_covariance_type(covariance_type):
     X, y, _ = make_moe_regression(n_samples=400, n_features=2, n_experts=3, random_state=5)
     moe = MixtureOfExpertsRegressor(
-        n_experts=3, gate=GaussianGate(covariance_type=covariance_type), max_iter=1000, tol=1e-11,
+        n_experts=3,
+        gate=GaussianGate(covariance_type=covariance_type),
+        max_iter=1000,
+        tol=1e-11,
         random_state=0,
     ).fit(X, y)
     assert moe.converged_
@@ -514,7 +550,9 @@ def test_initial_clusters_placed_as_siblings_by_proximity():
     for branching, depth in [(3, 2), (2, 5)]:
         m = branching**depth
         groups = rng.permutation(m) // branching  # hidden sibling groups
-        centres = 100.0 * rng.standard_normal((m // branching, 3))[groups] + rng.standard_normal((m, 3))
+        centres = 100.0 * rng.standard_normal((m // branching, 3))[groups] + rng.standard_normal(
+            (m, 3)
+        )
         order = _tree_order(centres, rng.uniform(1, 2, m), branching)
         assert sorted(order) == list(range(m))
         assert all(len(set(groups[order[i : i + branching]])) == 1 for i in range(0, m, branching))
@@ -538,7 +576,9 @@ def test_gate_string_hierarchical_uses_the_default_tree():
 def test_hme_heterogeneous_experts_one_per_leaf():
     X, y, _ = make_hme_regression(150, 2)
     experts = [(f"e{k}", Ridge(alpha=1e-3)) for k in range(4)]
-    moe = MixtureOfExpertsRegressor(experts, gate=HierarchicalGate(depth=2), max_iter=10, random_state=0)
+    moe = MixtureOfExpertsRegressor(
+        experts, gate=HierarchicalGate(depth=2), max_iter=10, random_state=0
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         moe.fit(X, y)
@@ -585,7 +625,9 @@ def test_gaussian_gate_bad_covariance_type_raises():
         MixtureOfExpertsRegressor(gate=GaussianGate(reg_covar=-1.0)).fit(X, y)
 
 
-@pytest.mark.parametrize("gate", [HierarchicalGate(depth=2), GaussianGate(), SoftmaxGate()], ids=repr)
+@pytest.mark.parametrize(
+    "gate", [HierarchicalGate(depth=2), GaussianGate(), SoftmaxGate()], ids=repr
+)
 def test_constant_column_fits_without_linalg_warning(gate):
     # A column constant in some expert's weighted rows duplicates the
     # intercept; the linear experts' solve must not emit LinAlgWarning (a

@@ -61,7 +61,10 @@ def _hmmlearn_gaussian(p, covariance_type, n_iter=1):
         S, covariance_type=covariance_type, covars_prior=0.0, init_params="", n_iter=n_iter
     )
     h.startprob_, h.transmat_, h.means_, h.covars_ = (
-        p["startprob"], p["transmat"], p["means"], p["covars"]
+        p["startprob"],
+        p["transmat"],
+        p["means"],
+        p["covars"],
     )
     return h
 
@@ -379,7 +382,9 @@ def test_bad_input_errors():
     with pytest.raises(ValueError, match="lengths must be non-negative and sum"):
         GaussianHMMClassifier().fit(np.zeros((10, 2)), [0, 1], lengths=[5, 4])
     clf = GaussianHMMClassifier(random_state=0).fit(X, y)
-    with pytest.raises(ValueError, match="3 features per time step, but the estimator was fitted with 2"):
+    with pytest.raises(
+        ValueError, match="3 features per time step, but the estimator was fitted with 2"
+    ):
         clf.predict([np.zeros((4, 3))])
     with pytest.raises(ValueError, match="priors must be 2"):
         GaussianHMMClassifier(priors=[0.5, 0.2]).fit(X, y)

@@ -77,7 +77,9 @@ def _tight(gate, n_experts=3, **kwargs):
     ],
 )
 def test_information_matches_finite_difference_hessian(gate, weighted):
-    X, y, _ = make_moe_regression(n_samples=300, n_features=2, n_experts=3, noise=0.5, random_state=0)
+    X, y, _ = make_moe_regression(
+        n_samples=300, n_features=2, n_experts=3, noise=0.5, random_state=0
+    )
     w = np.random.RandomState(1).randint(1, 4, size=300).astype(float) if weighted else np.ones(300)
     moe = _tight(gate).fit(X, y, sample_weight=w if weighted else None)
     table = moe.standard_errors(X, y, sample_weight=w if weighted else None)
@@ -110,8 +112,15 @@ def test_information_matches_finite_difference_hessian(gate, weighted):
     gate_params[:, 1:] = theta[:gate_rows].reshape(K - 1, -1).T
     logits = Xg @ gate_params[:-1] + gate_params[-1]
     assert_allclose(np.exp(log_softmax(logits, axis=1)), moe.predict_gate(X), rtol=1e-8, atol=1e-12)
-    assert table.parameter[0] == ("gate[1 vs 0]:x0" if gate != "constant" else "gate[1 vs 0]:intercept")
-    assert list(table.parameter[-4:]) == ["expert2:x0", "expert2:x1", "expert2:intercept", "expert2:log_sigma"]
+    assert table.parameter[0] == (
+        "gate[1 vs 0]:x0" if gate != "constant" else "gate[1 vs 0]:intercept"
+    )
+    assert list(table.parameter[-4:]) == [
+        "expert2:x0",
+        "expert2:x1",
+        "expert2:intercept",
+        "expert2:log_sigma",
+    ]
 
 
 def test_one_expert_matches_statsmodels_ols():
@@ -131,7 +140,11 @@ def test_one_expert_matches_statsmodels_ols():
     assert_allclose(table.std_error[p], 1 / np.sqrt(2 * n), rtol=1e-8)
     assert np.isnan(table.z[p]) and np.isnan(table.p_value[p])
     assert list(table.parameter) == [
-        "expert0:x0", "expert0:x1", "expert0:x2", "expert0:intercept", "expert0:log_sigma"
+        "expert0:x0",
+        "expert0:x1",
+        "expert0:x2",
+        "expert0:intercept",
+        "expert0:log_sigma",
     ]
     # Integer weights act as repeated rows.
     reps = rng.randint(1, 4, size=n)
@@ -174,14 +187,23 @@ def test_standard_errors_match_the_spread_of_estimates():
 
 
 def test_feature_subsets_name_and_use_the_right_columns():
-    X, y, _ = make_moe_regression(n_samples=300, n_features=3, n_experts=2, noise=0.5, random_state=2)
+    X, y, _ = make_moe_regression(
+        n_samples=300, n_features=3, n_experts=2, noise=0.5, random_state=2
+    )
     moe = _tight(SoftmaxGate(alpha=0.0, tol=1e-10, max_iter=1000), n_experts=2)
     moe.set_params(gate_features=[2], expert_features=[0, 1]).fit(X, y)
     table = moe.standard_errors(X, y)
     assert list(table.parameter) == [
-        "gate[1 vs 0]:x2", "gate[1 vs 0]:intercept",
-        "expert0:x0", "expert0:x1", "expert0:intercept", "expert0:log_sigma",
-        "expert1:x0", "expert1:x1", "expert1:intercept", "expert1:log_sigma",
+        "gate[1 vs 0]:x2",
+        "gate[1 vs 0]:intercept",
+        "expert0:x0",
+        "expert0:x1",
+        "expert0:intercept",
+        "expert0:log_sigma",
+        "expert1:x0",
+        "expert1:x1",
+        "expert1:intercept",
+        "expert1:log_sigma",
     ]
     w = np.ones(300)
 
@@ -195,10 +217,16 @@ def test_table_api_and_feature_names():
     pd = pytest.importorskip("pandas")
     X, y, _ = make_moe_regression(n_samples=200, n_features=2, n_experts=2, random_state=0)
     Xdf = pd.DataFrame(X, columns=["age", "dose"])
-    table = MixtureOfExpertsRegressor(n_experts=2, random_state=0).fit(Xdf, y).standard_errors(Xdf, y)
+    table = (
+        MixtureOfExpertsRegressor(n_experts=2, random_state=0).fit(Xdf, y).standard_errors(Xdf, y)
+    )
     frame = table.to_frame()
     assert list(frame.columns) == ["parameter", "estimate", "std_error", "z", "p_value"]
-    assert list(frame.parameter[:3]) == ["gate[1 vs 0]:age", "gate[1 vs 0]:dose", "gate[1 vs 0]:intercept"]
+    assert list(frame.parameter[:3]) == [
+        "gate[1 vs 0]:age",
+        "gate[1 vs 0]:dose",
+        "gate[1 vs 0]:intercept",
+    ]
     assert table.covariance.shape == table.information.shape == (11, 11)
     assert "expert1:log_sigma" in repr(table)
     assert np.all(np.isfinite(table.std_error)) and np.all(table.std_error > 0)

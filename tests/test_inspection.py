@@ -122,7 +122,9 @@ def test_gate_display_curves_equal_predict_gate(data2d, gate):
     # Hard regions over the same grid: the mesh's array is argmax of the gate.
     disp = GateDisplay.from_estimator(moe, X, features=[1], kind="regions", grid_resolution=37)
     assert_array_equal(np.asarray(disp.surface_.get_array()).ravel(), np.argmax(expected, axis=1))
-    assert [t.get_text() for t in disp.legend_.get_texts()] == [f"expert {k}" for k in range(moe.n_experts_)]
+    assert [t.get_text() for t in disp.legend_.get_texts()] == [
+        f"expert {k}" for k in range(moe.n_experts_)
+    ]
 
 
 def test_gate_display_reference_value(data2d, reg2d):
@@ -216,7 +218,9 @@ def test_gate_display_bad_input(mcycle, data2d, reg2d):
         GateDisplay.from_estimator(reg2d, data2d[0], features=[1, -1])
     with pytest.raises(ValueError, match="kind must be one of"):
         GateDisplay.from_estimator(moe, X, kind="hard")
-    with pytest.raises(ValueError, match="X has 2 features, but MixtureOfExpertsRegressor was fitted with 1"):
+    with pytest.raises(
+        ValueError, match="X has 2 features, but MixtureOfExpertsRegressor was fitted with 1"
+    ):
         GateDisplay.from_estimator(moe, data2d[0])
     with pytest.raises(ValueError, match="reference must be"):
         GateDisplay.from_estimator(moe, X, reference=[0.0, 1.0])
@@ -261,7 +265,9 @@ def test_experts_display_regressor(mcycle):
         assert_allclose(line.get_ydata(), means[:, k])
     assert_allclose(disp.scatter_.get_offsets(), np.column_stack([X[:, 0], y]))
     resp = moe.responsibilities(X, y)
-    assert_allclose(disp.scatter_.get_facecolors(), np.clip(resp @ to_rgba_array(["C0", "C1", "C2"]), 0, 1))
+    assert_allclose(
+        disp.scatter_.get_facecolors(), np.clip(resp @ to_rgba_array(["C0", "C1", "C2"]), 0, 1)
+    )
     assert (disp.ax_.get_xlabel(), disp.ax_.get_ylabel()) == ("x0", "y")
 
     # min_gate hides an expert's curve where the gate does not use it.
@@ -358,7 +364,9 @@ def test_predictive_density_integrates_to_one(mcycle):
     assert disp.scatter_ is None and disp.colorbar_ is None
     # Default y range: the 0.1%-99.9% predictive quantiles (and the data),
     # so at least ~99.8% of each column's mass is on the map.
-    disp = PredictiveDistributionDisplay.from_estimator(moe, X, y, grid_resolution=12, y_resolution=1500)
+    disp = PredictiveDistributionDisplay.from_estimator(
+        moe, X, y, grid_resolution=12, y_resolution=1500
+    )
     mass = np.trapezoid(disp.density, disp.y_values, axis=0)
     assert np.all(mass > 0.997) and np.all(mass < 1.0 + 1e-4)
     assert disp.y_values[0] <= y.min() and disp.y_values[-1] >= y.max()
@@ -499,10 +507,15 @@ def test_import_and_error_without_matplotlib():
 def test_em_progress_bar(fake_tqdm, capsys):
     X, y = load_mcycle(return_X_y=True)
     capsys.readouterr()
-    moe = MixtureOfExpertsRegressor(n_experts=2, n_init=2, random_state=0, verbose="progress").fit(X, y)
+    moe = MixtureOfExpertsRegressor(n_experts=2, n_init=2, random_state=0, verbose="progress").fit(
+        X, y
+    )
     assert capsys.readouterr().out == ""  # the bar replaces the lines
     bars = fake_tqdm.instances
-    assert [b.desc for b in bars] == ["MixtureOfExpertsRegressor restart 0", "MixtureOfExpertsRegressor restart 1"]
+    assert [b.desc for b in bars] == [
+        "MixtureOfExpertsRegressor restart 0",
+        "MixtureOfExpertsRegressor restart 1",
+    ]
     for bar, history in zip(bars, moe.lower_bounds_all_, strict=True):
         assert bar.total == moe.max_iter and bar.closed
         assert bar.n == len(history)
@@ -559,7 +572,13 @@ def test_progress_uses_tqdm_auto(monkeypatch):
         rep.step("line", a="1")
         rep.step("line")
     (bar,) = FakeTqdm.instances
-    assert (bar.total, bar.desc, bar.n, bar.postfixes, bar.closed) == (5, "d", 2, [{"a": "1"}], True)
+    assert (bar.total, bar.desc, bar.n, bar.postfixes, bar.closed) == (
+        5,
+        "d",
+        2,
+        [{"a": "1"}],
+        True,
+    )
 
 
 def test_verbose_string_is_validated():
@@ -575,7 +594,13 @@ def test_neural_progress_bar(fake_tqdm, capsys, data2d):
     X, y = data2d[:2]
     capsys.readouterr()
     net = SparseMoERegressor(
-        (8,), n_experts=2, top_k=1, max_epochs=3, batch_size=64, device="cpu", random_state=0,
+        (8,),
+        n_experts=2,
+        top_k=1,
+        max_epochs=3,
+        batch_size=64,
+        device="cpu",
+        random_state=0,
         verbose="progress",
     )
     with _no_check():
@@ -584,6 +609,8 @@ def test_neural_progress_bar(fake_tqdm, capsys, data2d):
     (bar,) = fake_tqdm.instances
     assert bar.total == 3 and bar.n == net.n_iter_ == 3 and bar.closed
     assert [p["loss"] for p in bar.postfixes] == [f"{v:.4g}" for v in net.loss_curve_]
-    assert [p["val_loss"] for p in bar.postfixes] == [f"{v:.4g}" for v in net.validation_loss_curve_]
+    assert [p["val_loss"] for p in bar.postfixes] == [
+        f"{v:.4g}" for v in net.validation_loss_curve_
+    ]
     with pytest.raises(InvalidParameterError, match="verbose"):
         SparseMoERegressor(verbose="bars", device="cpu").fit(X, y)

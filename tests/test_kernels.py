@@ -261,7 +261,6 @@ def _lpl_other_floor(dt):
     return (p.astype(dt), r.randint(2, size=20).astype(np.int32), 0.05)
 
 
-
 def _node_log_proba(r, n, branching, depth):
     n_nodes = (branching**depth - 1) // (branching - 1)
     return _normalised_log(r.randn(n * n_nodes, branching)).reshape(n, n_nodes, branching)
@@ -298,7 +297,6 @@ def _tree_up_ternary(dt):
     resp[0] = np.eye(9)[4]  # all mass on one leaf
     resp[1] = 0.0  # a zero-weight row
     return (resp.astype(dt), 3, 2)
-
 
 
 def _t_random(dt):
@@ -420,7 +418,7 @@ def _assert_close(actual, expected, dtype, what):
     actual, expected = _as_tuple(actual), _as_tuple(expected)
     assert len(actual) == len(expected), what
     rtol = RTOL[dtype]
-    for j, (a, e) in enumerate(zip(actual, expected)):
+    for j, (a, e) in enumerate(zip(actual, expected, strict=False)):
         a = np.asarray(a)
         e = np.asarray(e, dtype=np.float64)
         assert a.shape == e.shape, f"{what}, output {j}: shape {a.shape} != {e.shape}"
@@ -429,7 +427,11 @@ def _assert_close(actual, expected, dtype, what):
         scale = max(1.0, float(np.max(np.abs(finite)))) if finite.size else 1.0
         # Same -inf / +inf / NaN pattern, and close elsewhere.
         assert_allclose(
-            a.astype(np.float64), e, rtol=rtol, atol=rtol * scale, equal_nan=True,
+            a.astype(np.float64),
+            e,
+            rtol=rtol,
+            atol=rtol * scale,
+            equal_nan=True,
             err_msg=f"{what}, output {j}",
         )
 
@@ -487,15 +489,15 @@ def test_kernel_does_not_write_its_inputs(name, builder, dtype):
     before = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
     reference = _as_tuple(kernel(*args))
     # Writeable inputs come back untouched ...
-    for a, b in zip(args, before):
+    for a, b in zip(args, before, strict=False):
         if isinstance(a, np.ndarray):
             assert_array_equal(a, b, err_msg=f"{name} modified an input")
     # ... and read-only inputs are accepted and give the very same result.
     ro = _readonly(args)
     result = _as_tuple(kernel(*ro))
-    for r, e in zip(result, reference):
+    for r, e in zip(result, reference, strict=False):
         assert_array_equal(r, e, err_msg=f"{name}: read-only inputs changed the result")
-    for a, b in zip(ro, before):
+    for a, b in zip(ro, before, strict=False):
         if isinstance(a, np.ndarray):
             assert_array_equal(a, b)
 
@@ -506,7 +508,7 @@ def test_kernel_independent_of_memory_layout(name, builder):
     args = builder(np.float64)
     reference = _as_tuple(kernel(*args))
     result = _as_tuple(kernel(*_fortran_or_strided(args)))
-    for r, e in zip(result, reference):
+    for r, e in zip(result, reference, strict=False):
         # Same arithmetic in the same order: equal up to the last bit, except
         # that BLAS-free loops over a different layout may not reassociate.
         assert_allclose(r, e, rtol=1e-13, atol=0, equal_nan=True, err_msg=name)
@@ -816,11 +818,14 @@ def test_linear_sufficient_stats_any_row_count_and_blocks_add_up(n):
     r = _rng(83)
     X, y, W = r.randn(n, 3), r.randn(n), r.uniform(0, 1, (n, 2))
     expected = naive.linear_sufficient_stats(X, y, W)
-    for a, e in zip(kernels.linear_sufficient_stats(X, y, W), expected):
+    for a, e in zip(kernels.linear_sufficient_stats(X, y, W), expected, strict=False):
         assert_allclose(a, e, rtol=1e-12, atol=1e-12)
     if n > 1:
         cut = n // 2
-        halves = [kernels.linear_sufficient_stats(X[s], y[s], W[s]) for s in (slice(0, cut), slice(cut, n))]
+        halves = [
+            kernels.linear_sufficient_stats(X[s], y[s], W[s])
+            for s in (slice(0, cut), slice(cut, n))
+        ]
         for j, e in enumerate(expected):
             assert_allclose(halves[0][j] + halves[1][j], e, rtol=1e-12, atol=1e-12)
 
@@ -850,14 +855,22 @@ def _srl_multi_tile(dt):
     w[::7] = 0.0
     X = r.randn(_MULTI, 5)
     X[::7] = np.nan  # zero-weight rows may hold anything
-    return (X.astype(dt), r.randn(5, 3).astype(dt), r.randn(3).astype(dt),
-            _soft_targets(r, _MULTI, 3).astype(dt), w.astype(dt))
+    return (
+        X.astype(dt),
+        r.randn(5, 3).astype(dt),
+        r.randn(3).astype(dt),
+        _soft_targets(r, _MULTI, 3).astype(dt),
+        w.astype(dt),
+    )
 
 
 def _lss_multi_tile(dt):
     r = _rng(93)
-    return (r.randn(_MULTI, 3).astype(dt), r.randn(_MULTI).astype(dt),
-            r.uniform(0, 1, (_MULTI, 4)).astype(dt))
+    return (
+        r.randn(_MULTI, 3).astype(dt),
+        r.randn(_MULTI).astype(dt),
+        r.uniform(0, 1, (_MULTI, 4)).astype(dt),
+    )
 
 
 def _lls_random(dt):
@@ -873,16 +886,26 @@ def _lls_multi_tile_huge(dt):
 
 def _lgd_random(dt):
     r = _rng(96)
-    return (r.randn(30, 2).astype(dt), r.randn(30).astype(dt), r.randn(2, 3).astype(dt),
-            r.randn(3).astype(dt), r.uniform(0.1, 3.0, 3).astype(dt))
+    return (
+        r.randn(30, 2).astype(dt),
+        r.randn(30).astype(dt),
+        r.randn(2, 3).astype(dt),
+        r.randn(3).astype(dt),
+        r.uniform(0.1, 3.0, 3).astype(dt),
+    )
 
 
 def _lgd_multi_tile_extreme(dt):
     r = _rng(97)
     y = r.randn(_MULTI)
     y[5] = 1e6  # far in the tail of every expert
-    return (r.randn(_MULTI, 4).astype(dt), y.astype(dt), r.randn(4, 2).astype(dt),
-            r.randn(2).astype(dt), np.array([1e-6, 50.0]).astype(dt))
+    return (
+        r.randn(_MULTI, 4).astype(dt),
+        y.astype(dt),
+        r.randn(4, 2).astype(dt),
+        r.randn(2).astype(dt),
+        np.array([1e-6, 50.0]).astype(dt),
+    )
 
 
 def _wm_random(dt):
@@ -913,11 +936,16 @@ def _sum_random(dt):
 
 CASES["posterior_from_logs"].append(("multi_tile", _posterior_multi_tile))
 CASES["log_softmax"].append(("multi_tile", _log_softmax_multi_tile))
-CASES["softmax_regression_loss_grad"].append(("multi_tile_nan_in_zero_weight_rows", _srl_multi_tile))
+CASES["softmax_regression_loss_grad"].append(
+    ("multi_tile_nan_in_zero_weight_rows", _srl_multi_tile)
+)
 CASES["linear_sufficient_stats"].append(("multi_tile", _lss_multi_tile))
 _NEW_CASES = {
     "linear_log_softmax": [("random", _lls_random), ("multi_tile_huge", _lls_multi_tile_huge)],
-    "linear_gaussian_log_density": [("random", _lgd_random), ("multi_tile_extreme", _lgd_multi_tile_extreme)],
+    "linear_gaussian_log_density": [
+        ("random", _lgd_random),
+        ("multi_tile_extreme", _lgd_multi_tile_extreme),
+    ],
     "weighted_mean": [("random", _wm_random), ("zero_weights", _wm_zero_weights)],
     "fast_exp": [(f"x={x}", _exp_args(x)) for x in (0.0, 1.0, -1.0, 0.5, -20.0, -700.0, 88.0)],
     "fast_log": [(f"x={x}", _exp_args(x)) for x in (1.0, 2.0, 3.0, 0.75, 1e-30, 1e30, 1.4142135)],
@@ -974,7 +1002,9 @@ def test_fast_exp_and_log_within_one_ulp_of_numpy():
         assert_array_equal(out, np.exp(special))
 
     x = np.concatenate([np.exp(r.uniform(-700.0, 700.0, 500_000)), r.uniform(1.0, 64.0, 500_000)])
-    x = np.concatenate([x, [1.0, 2.0, np.finfo(float).tiny, np.finfo(float).max, np.sqrt(2.0), 0.7071067811865476]])
+    x = np.concatenate(
+        [x, [1.0, 2.0, np.finfo(float).tiny, np.finfo(float).max, np.sqrt(2.0), 0.7071067811865476]]
+    )
     out = np.empty_like(x)
     vlog(x, out)
     ref = np.log(x)

@@ -103,7 +103,9 @@ def _check_against_statsmodels(ms, X, y, res):
     assert_allclose(llo, res.llf_obs, rtol=0, atol=1e-10)
     assert_allclose(ms.filtered_regime_proba(X, y), res.filtered_marginal_probabilities, atol=1e-10)
     assert_allclose(ms.smoothed_regime_proba(X, y), res.smoothed_marginal_probabilities, atol=1e-10)
-    assert_allclose(ms.predicted_regime_proba(X, y), res.predicted_marginal_probabilities, atol=1e-10)
+    assert_allclose(
+        ms.predicted_regime_proba(X, y), res.predicted_marginal_probabilities, atol=1e-10
+    )
 
 
 @pytest.mark.parametrize("case", ["fedfunds_const", "areturns_lag"])
@@ -136,13 +138,20 @@ def test_loglik_matches_statsmodels_known_start(areturns_lag):
 def test_loglik_matches_statsmodels_time_varying(fedfunds_tvtp):
     X, y, mod, res = fedfunds_tvtp
     ms = _unfitted_shell(
-        X, y, start="steady-state", transitions="input", expert_features=[0], transition_features=[1]
+        X,
+        y,
+        start="steady-state",
+        transitions="input",
+        expert_features=[0],
+        transition_features=[1],
     )
     _set_statsmodels_params(ms, mod, res.params)
     _check_against_statsmodels(ms, X, y, res)
     # statsmodels' (left-stochastic) per-step matrices, transposed
     A = ms.predict_transition_matrix(X)
-    assert_allclose(A, np.transpose(mod.regime_transition_matrix(res.params), (2, 1, 0)), atol=1e-13)
+    assert_allclose(
+        A, np.transpose(mod.regime_transition_matrix(res.params), (2, 1, 0)), atol=1e-13
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -218,7 +227,12 @@ def _simulate(n, stay, rng, two_inputs=False):
 
 @pytest.mark.parametrize(
     "transitions, start",
-    [("homogeneous", "steady-state"), ("homogeneous", "learned"), ("input", "steady-state"), ("input", "learned")],
+    [
+        ("homogeneous", "steady-state"),
+        ("homogeneous", "learned"),
+        ("input", "steady-state"),
+        ("input", "learned"),
+    ],
 )
 def test_polish_gradient_is_exact(transitions, start):
     """Fisher's identity (with the stationary start differentiated through the
@@ -255,7 +269,9 @@ def test_converges_with_rare_and_frequent_switches(stay):
     # ... at least as good as EM alone run to a tight tolerance.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        em = MarkovSwitchingRegressor(n_init=2, polish=False, max_iter=2000, tol=1e-10, random_state=0).fit(X, y)
+        em = MarkovSwitchingRegressor(
+            n_init=2, polish=False, max_iter=2000, tol=1e-10, random_state=0
+        ).fit(X, y)
     assert ms.lower_bound_ >= em.lower_bound_ - 1e-7
     # The regimes and their persistence are recovered.
     order = np.argsort(ms._expert_set.coef[0])[::-1]  # regime 0 has the larger slope
@@ -288,7 +304,11 @@ def test_lengths_are_independent_series():
     # The first row of each series gets the start distribution.
     pred = ms.predicted_regime_proba(X, y, lengths=lengths)
     assert_allclose(pred[[0, 150, 151]], np.tile(ms.start_proba_, (3, 1)), rtol=1e-12)
-    for p in (ms.filtered_regime_proba(X, y, lengths), ms.smoothed_regime_proba(X, y, lengths), pred):
+    for p in (
+        ms.filtered_regime_proba(X, y, lengths),
+        ms.smoothed_regime_proba(X, y, lengths),
+        pred,
+    ):
         assert p.shape == (400, 2)
         assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)
     # One-step-ahead predictive mean and std are those of the predicted mixture.
@@ -384,7 +404,10 @@ def test_feature_names_and_dataframe():
     X, y, _ = _simulate(200, [0.95, 0.95], rng, two_inputs=True)
     df = pd.DataFrame(X, columns=["signal", "driver"])
     ms = MarkovSwitchingRegressor(
-        transitions="input", expert_features=["signal"], transition_features=["driver"], random_state=0
+        transitions="input",
+        expert_features=["signal"],
+        transition_features=["driver"],
+        random_state=0,
     ).fit(df, y)
     assert list(ms.feature_names_in_) == ["signal", "driver"]
     assert ms.transition_coef_.shape == (2, 1, 2)
@@ -396,7 +419,9 @@ def test_feature_names_and_dataframe():
 def test_series_shorter_than_n_regimes():
     rng = np.random.RandomState(9)
     X, y, _ = _simulate(50, [0.9, 0.9], rng)
-    with pytest.raises(ValueError, match="at least n_regimes=3 observations.*series 1 has n_samples=2"):
+    with pytest.raises(
+        ValueError, match="at least n_regimes=3 observations.*series 1 has n_samples=2"
+    ):
         MarkovSwitchingRegressor(n_regimes=3).fit(X, y, lengths=[48, 2])
     with pytest.raises(ValueError, match="n_samples=1"):
         MarkovSwitchingRegressor().fit(X[:1], y[:1])

@@ -72,7 +72,9 @@ def test_results_table_matches_the_estimators_criteria():
     assert results.rank[results.best_index] == 1
     assert np.argmin(results.icl) == results.best_index
     for i, k in enumerate(results.n_experts):
-        moe = clone(MixtureOfExpertsRegressor(random_state=0)).set_params(n_experts=int(k)).fit(X, y)
+        moe = (
+            clone(MixtureOfExpertsRegressor(random_state=0)).set_params(n_experts=int(k)).fit(X, y)
+        )
         assert_allclose(results.bic[i], moe.bic(X, y), rtol=1e-10)
         assert_allclose(results.aic[i], moe.aic(X, y), rtol=1e-10)
         assert_allclose(results.icl[i], moe.icl(X, y), rtol=1e-10)
@@ -82,8 +84,15 @@ def test_results_table_matches_the_estimators_criteria():
     assert_allclose(best.bic(X, y), results.bic[results.best_index])
     frame = results.to_frame()
     assert list(frame.columns) == [
-        "n_experts", "log_likelihood", "n_parameters", "bic", "aic", "icl", "converged",
-        "n_iter", "rank",
+        "n_experts",
+        "log_likelihood",
+        "n_parameters",
+        "bic",
+        "aic",
+        "icl",
+        "converged",
+        "n_iter",
+        "rank",
     ]
     assert len(frame) == 3
     assert "n_experts" in repr(results)

@@ -66,8 +66,13 @@ def _scipy_fit(X, T, w, alpha, mean, scale):
         gV = (gW - np.outer(mean, gb)) / scale[:, None] + alpha * V
         return (loss + 0.5 * alpha * np.sum(V * V)) / wsum, np.concatenate([gV.ravel(), gb]) / wsum
 
-    res = minimize(fun, np.zeros(d * K + K), jac=True, method="L-BFGS-B",
-                   options={"maxiter": 5000, "gtol": 1e-12, "ftol": 1e-15})
+    res = minimize(
+        fun,
+        np.zeros(d * K + K),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": 5000, "gtol": 1e-12, "ftol": 1e-15},
+    )
     return res.fun * wsum
 
 
@@ -77,8 +82,16 @@ def test_exact_fit_reaches_the_scipy_optimum(alpha):
     mean, scale = feature_moments(X, w)
     d, K = X.shape[1], T.shape[1]
     V, c, obj, n_iter = fit_multinomial(
-        X, T, w, alpha=alpha, mean=mean, scale=scale, V0=np.zeros((d, K)), c0=np.zeros(K),
-        max_iter=1000, tol=1e-10,
+        X,
+        T,
+        w,
+        alpha=alpha,
+        mean=mean,
+        scale=scale,
+        V0=np.zeros((d, K)),
+        c0=np.zeros(K),
+        max_iter=1000,
+        tol=1e-10,
     )
     ref = _scipy_fit(X, T, w, alpha, mean, scale)
     assert obj <= ref * (1 + 1e-10)
@@ -100,7 +113,16 @@ def test_partial_steps_never_increase_the_objective_and_memory_helps():
         T_step = 0.9 * T + 0.1 * r.dirichlet(np.ones(K), size=X.shape[0])
         before = _objective(X, T_step, w, 1e-2, mean, scale, V, c)
         V, c, obj, _ = fit_multinomial(
-            X, T_step, w, alpha=1e-2, mean=mean, scale=scale, V0=V, c0=c, max_iter=1, tol=1e-8,
+            X,
+            T_step,
+            w,
+            alpha=1e-2,
+            mean=mean,
+            scale=scale,
+            V0=V,
+            c0=c,
+            max_iter=1,
+            tol=1e-8,
             state=state,
         )
         assert obj <= before * (1 + 1e-14), step
@@ -119,8 +141,16 @@ def test_zero_total_weight_returns_the_start():
     mean, scale = feature_moments(X, np.ones(50))
     V0 = np.ones((X.shape[1], T.shape[1]))
     V, c, _, n_iter = fit_multinomial(
-        X, T, np.zeros(50), alpha=1.0, mean=mean, scale=scale, V0=V0, c0=np.zeros(3),
-        max_iter=10, tol=1e-6,
+        X,
+        T,
+        np.zeros(50),
+        alpha=1.0,
+        mean=mean,
+        scale=scale,
+        V0=V0,
+        c0=np.zeros(3),
+        max_iter=10,
+        tol=1e-6,
     )
     assert n_iter == 0
     assert_array_equal(V, V0)
@@ -159,8 +189,11 @@ def test_row_block_passes_do_not_depend_on_the_number_of_threads(monkeypatch):
     monkeypatch.setattr(skthreading, "available_cpus", lambda: 1)
     serial = _run_all_passes(*args)
     for key in parallel:
-        for a, s in zip(np.atleast_1d(parallel[key]) if not isinstance(parallel[key], tuple) else parallel[key],
-                        np.atleast_1d(serial[key]) if not isinstance(serial[key], tuple) else serial[key]):
+        for a, s in zip(
+            np.atleast_1d(parallel[key]) if not isinstance(parallel[key], tuple) else parallel[key],
+            np.atleast_1d(serial[key]) if not isinstance(serial[key], tuple) else serial[key],
+            strict=False,
+        ):
             assert_array_equal(a, s, err_msg=key)
 
 
@@ -168,7 +201,7 @@ def test_row_block_passes_match_single_kernel_calls():
     X, W, b, T, w, y = _big()
     out = _run_all_passes(X, W, b, T, w, y)
     ref = softmax_regression_loss_grad(X, W, b, T, w)
-    for a, e in zip(out["loss_grad"], ref):
+    for a, e in zip(out["loss_grad"], ref, strict=False):
         assert_allclose(a, e, rtol=1e-10)
     assert_allclose(out["log_proba"], log_softmax(X @ W + b), rtol=1e-12, atol=1e-12)
     assert_allclose(out["predict"], X @ W + b, rtol=1e-12, atol=1e-12)
@@ -202,7 +235,10 @@ def test_default_gate_is_generalised_em_and_still_monotone():
     assert np.all(np.diff(lb) >= -1e-12 * np.abs(lb[1:]))
     # Exact M-steps reach the same optimum.
     exact = MixtureOfExpertsRegressor(
-        n_experts=3, random_state=0, tol=1e-8, max_iter=60,
+        n_experts=3,
+        random_state=0,
+        tol=1e-8,
+        max_iter=60,
         gate=SoftmaxGate(max_iter=1000, tol=1e-10),
     ).fit(X, y)
     assert_allclose(moe.lower_bound_, exact.lower_bound_, atol=1e-5)

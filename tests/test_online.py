@@ -54,7 +54,9 @@ def _params(est):
 def test_regressor_online_within_one_percent_of_batch(gate):
     X, y, _ = make_moe_regression(8000, n_features=3, n_experts=3, gate="softmax", random_state=0)
     batch = MixtureOfExpertsRegressor(n_experts=3, gate=gate, random_state=0).fit(X, y)
-    online = _stream(MixtureOfExpertsRegressor(n_experts=3, gate=gate, random_state=0), X, y, 200, epochs=2)
+    online = _stream(
+        MixtureOfExpertsRegressor(n_experts=3, gate=gate, random_state=0), X, y, 200, epochs=2
+    )
     ll_batch = batch.log_likelihood(X, y).mean()
     ll_online = online.log_likelihood(X, y).mean()
     assert abs(ll_online - ll_batch) <= 0.01 * abs(ll_batch), (ll_online, ll_batch)
@@ -84,7 +86,9 @@ def test_poisson_experts_online_within_one_percent_of_batch():
     log_rate = np.where(X[:, 0] > 0, 0.5 + 0.8 * X[:, 1], 1.5 - 0.5 * X[:, 1])
     y = rng.poisson(np.exp(log_rate)).astype(float)
     batch = MixtureOfExpertsRegressor(PoissonExpert(), n_experts=2, random_state=0).fit(X, y)
-    online = _stream(MixtureOfExpertsRegressor(PoissonExpert(), n_experts=2, random_state=0), X, y, 50, epochs=3)
+    online = _stream(
+        MixtureOfExpertsRegressor(PoissonExpert(), n_experts=2, random_state=0), X, y, 50, epochs=3
+    )
     ll_batch = batch.log_likelihood(X, y).mean()
     ll_online = online.log_likelihood(X, y).mean()
     assert abs(ll_online - ll_batch) <= 0.01 * abs(ll_batch), (ll_online, ll_batch)
@@ -119,7 +123,9 @@ def test_sample_weight_acts_as_repetition_in_the_statistics():
     X = rng.normal(size=(300, 2))
     y = X @ [1.0, 2.0] + rng.normal(size=300)
     w = rng.randint(1, 4, size=300).astype(float)
-    est = MixtureOfExpertsRegressor(n_experts=1, gate="constant", learning_decay=1.0, learning_offset=0.0)
+    est = MixtureOfExpertsRegressor(
+        n_experts=1, gate="constant", learning_decay=1.0, learning_offset=0.0
+    )
     for s in _chunks(300, 100):
         est.partial_fit(X[s], y[s], sample_weight=w[s])
     # Statistics are averaged per unit of weight, chunk by chunk: weighted
@@ -147,7 +153,9 @@ def test_expert_partial_fit_gets_the_chunks_with_weights():
 
 def test_sgd_classifier_experts():
     X, y, _ = make_moe_classification(2000, n_features=2, n_experts=2, random_state=1)
-    est = MixtureOfExpertsClassifier(SGDClassifier(loss="log_loss", random_state=0), n_experts=2, random_state=0)
+    est = MixtureOfExpertsClassifier(
+        SGDClassifier(loss="log_loss", random_state=0), n_experts=2, random_state=0
+    )
     _stream(est, X, y, 200, classes=[0, 1])
     assert est.score(X, y) > 0.75
     assert est.predict_proba(X).shape == (2000, 2)
@@ -161,7 +169,9 @@ def test_same_random_state_same_stream_same_model():
     a = _stream(MixtureOfExpertsRegressor(n_experts=3, random_state=7), X, y, 250)
     b = _stream(MixtureOfExpertsRegressor(n_experts=3, random_state=7, n_jobs=2), X, y, 250)
     assert_array_equal(_params(a), _params(b))
-    c = _stream(MixtureOfExpertsRegressor(n_experts=3, random_state=8, init_params="random"), X, y, 250)
+    c = _stream(
+        MixtureOfExpertsRegressor(n_experts=3, random_state=8, init_params="random"), X, y, 250
+    )
     assert not np.array_equal(_params(a), _params(c))
 
 
@@ -224,7 +234,9 @@ def test_classes_handling():
         est.partial_fit(X[:10], labels[:10], classes=["a", "b"])
     bad = labels[:10].copy()
     bad[3] = "z"
-    with pytest.raises(ValueError, match=r"labels \['z'\] that are not in classes \['a', 'b', 'c'\]"):
+    with pytest.raises(
+        ValueError, match=r"labels \['z'\] that are not in classes \['a', 'b', 'c'\]"
+    ):
         est.partial_fit(X[:10], bad)
 
 
@@ -238,7 +250,9 @@ def test_classes_optional_after_fit():
 def test_mismatched_features_error():
     X, y, _ = make_moe_regression(400, n_features=3, n_experts=2, random_state=10)
     est = MixtureOfExpertsRegressor(n_experts=2, random_state=0).partial_fit(X[:200], y[:200])
-    with pytest.raises(ValueError, match="X has 2 features, but MixtureOfExpertsRegressor is expecting 3"):
+    with pytest.raises(
+        ValueError, match="X has 2 features, but MixtureOfExpertsRegressor is expecting 3"
+    ):
         est.partial_fit(X[200:, :2], y[200:])
     pd = pytest.importorskip("pandas")
     df = pd.DataFrame(X, columns=["a", "b", "c"])
@@ -255,7 +269,10 @@ def test_first_chunk_smaller_than_n_experts():
 @pytest.mark.parametrize(
     "est, match",
     [
-        (MixtureOfExpertsRegressor(DecisionTreeRegressor()), r"expert 'expert0' \(DecisionTreeRegressor\)"),
+        (
+            MixtureOfExpertsRegressor(DecisionTreeRegressor()),
+            r"expert 'expert0' \(DecisionTreeRegressor\)",
+        ),
         (
             MixtureOfExpertsRegressor([("t", StudentTExpert()), ("u", StudentTExpert())]),
             r"expert 't' \(StudentTExpert\)",

@@ -100,7 +100,9 @@ class RegressionOracle:
         c = theta[i : i + K]
         return beta, log_s, V, c
 
-    def from_raw(self, coef, intercept, noise_std, gate_coef=None, gate_intercept=None, weights=None):
+    def from_raw(
+        self, coef, intercept, noise_std, gate_coef=None, gate_intercept=None, weights=None
+    ):
         """Parameters in the oracle's coordinates from raw-feature ones."""
         beta = np.column_stack([coef, intercept])
         if self.gate == "softmax":
@@ -147,7 +149,10 @@ class RegressionOracle:
             return -f, -g
 
         res = minimize(
-            neg, theta0, jac=True, method="L-BFGS-B",
+            neg,
+            theta0,
+            jac=True,
+            method="L-BFGS-B",
             options=dict(maxiter=20000, maxcor=30, gtol=1e-11, ftol=1e-15),
         )
         return res.x, -res.fun
@@ -183,7 +188,9 @@ class RegressionOracle:
                 tp, tm = theta.copy(), theta.copy()
                 tp[j] += h
                 tm[j] -= h
-                H[:, a] = (self.value_and_grad(tp)[1][idx] - self.value_and_grad(tm)[1][idx]) / (2 * h)
+                H[:, a] = (self.value_and_grad(tp)[1][idx] - self.value_and_grad(tm)[1][idx]) / (
+                    2 * h
+                )
         finally:
             self.alpha = alpha
         H = -0.5 * (H + H.T) * self.n
@@ -223,13 +230,17 @@ REGRESSION_CASES = [
 
 
 @pytest.mark.parametrize(
-    "K, gate, n, noise, seed", [c[1:] for c in REGRESSION_CASES], ids=[c[0] for c in REGRESSION_CASES]
+    "K, gate, n, noise, seed",
+    [c[1:] for c in REGRESSION_CASES],
+    ids=[c[0] for c in REGRESSION_CASES],
 )
 def test_regressor_matches_scipy_and_recovers_truth(K, gate, n, noise, seed):
     X, y, truth = make_moe_regression(
         n_samples=n, n_features=2, n_experts=K, gate=gate, noise=noise, random_state=seed
     )
-    gate_obj = SoftmaxGate(alpha=GATE_ALPHA, max_iter=2000, tol=1e-10) if gate == "softmax" else "constant"
+    gate_obj = (
+        SoftmaxGate(alpha=GATE_ALPHA, max_iter=2000, tol=1e-10) if gate == "softmax" else "constant"
+    )
     moe = MixtureOfExpertsRegressor(
         n_experts=K, gate=gate_obj, max_iter=3000, tol=1e-10, n_init=3, random_state=seed
     )
@@ -251,19 +262,27 @@ def test_regressor_matches_scipy_and_recovers_truth(K, gate, n, noise, seed):
 
     # (b) EM reached the optimum scipy finds from the true parameters.
     theta_true = oracle.from_raw(
-        truth.coef, truth.intercept, truth.noise_std, truth.gate_coef, truth.gate_intercept,
+        truth.coef,
+        truth.intercept,
+        truth.noise_std,
+        truth.gate_coef,
+        truth.gate_intercept,
         truth.weights,
     )
     theta_opt, f_opt = oracle.maximise(theta_true)
     gap = moe.lower_bound_ - f_opt
-    assert abs(gap) < LOGLIK_GAP, f"EM objective {moe.lower_bound_} vs scipy {f_opt} (gap {gap:.2e})"
+    assert abs(gap) < LOGLIK_GAP, (
+        f"EM objective {moe.lower_bound_} vs scipy {f_opt} (gap {gap:.2e})"
+    )
 
     # (c) EM's solution is a stationary point of the exact objective.
     _, grad = oracle.value_and_grad(theta_fit)
     assert np.max(np.abs(grad)) < 1e-4, f"max |grad| at EM solution {np.max(np.abs(grad)):.2e}"
 
     # (d) the truth is recovered up to a permutation of experts.
-    beta_fit = np.column_stack([[e.coef_ for e in moe.experts_], [e.intercept_ for e in moe.experts_]])
+    beta_fit = np.column_stack(
+        [[e.coef_ for e in moe.experts_], [e.intercept_ for e in moe.experts_]]
+    )
     beta_true = np.column_stack([truth.coef, truth.intercept])
     perm = _best_permutation(beta_fit, beta_true)
     assert sorted(perm) == list(range(K))
@@ -365,7 +384,10 @@ class ClassificationOracle:
             return -f, -g
 
         res = minimize(
-            neg, theta0, jac=True, method="L-BFGS-B",
+            neg,
+            theta0,
+            jac=True,
+            method="L-BFGS-B",
             options=dict(maxiter=20000, maxcor=30, gtol=1e-11, ftol=1e-15),
         )
         return res.x, -res.fun
@@ -387,7 +409,12 @@ def test_classifier_matches_scipy():
     """
     K, C, n, seed = 2, 3, 2000, 2
     X, y, truth = make_moe_classification(
-        n_samples=n, n_features=2, n_experts=K, n_classes=C, gate_scale=4.0, coef_scale=3.0,
+        n_samples=n,
+        n_features=2,
+        n_experts=K,
+        n_classes=C,
+        gate_scale=4.0,
+        coef_scale=3.0,
         random_state=seed,
     )
     ea, ga = 1e-3, GATE_ALPHA
@@ -395,7 +422,10 @@ def test_classifier_matches_scipy():
         LogisticExpert(alpha=ea, max_iter=2000, tol=1e-8),
         n_experts=K,
         gate=SoftmaxGate(alpha=ga, max_iter=2000, tol=1e-8),
-        max_iter=3000, tol=1e-9, n_init=2, random_state=seed,
+        max_iter=3000,
+        tol=1e-9,
+        n_init=2,
+        random_state=seed,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)

@@ -67,7 +67,9 @@ def test_wrong_shapes():
         est.fit(X, y, sample_weight=np.ones(3))
     assert RecordingRegressor.calls == 0
     est = MixtureOfExpertsRegressor(max_iter=5).fit(X, y)
-    with pytest.raises(ValueError, match="X has 3 features, but MixtureOfExpertsRegressor is expecting 2"):
+    with pytest.raises(
+        ValueError, match="X has 3 features, but MixtureOfExpertsRegressor is expecting 2"
+    ):
         est.predict(np.ones((4, 3)))
     with pytest.raises(ValueError, match=r"y must have shape \(40,\)"):
         est.log_likelihood(X, y[:10])
@@ -121,7 +123,9 @@ def test_expert_that_raises_is_named_with_the_iteration():
     est = MixtureOfExpertsRegressor(
         [("steady", LinearRegression()), ("flaky", RecordingRegressor(fail_on_call=2))], max_iter=5
     )
-    with pytest.raises(ExpertFitError, match=r"Expert 1 \('flaky', RecordingRegressor\).*EM iteration 1.*boom") as info:
+    with pytest.raises(
+        ExpertFitError, match=r"Expert 1 \('flaky', RecordingRegressor\).*EM iteration 1.*boom"
+    ) as info:
         est.fit(X, y)
     assert isinstance(info.value.__cause__, ArithmeticError)
     RecordingRegressor.calls = 0

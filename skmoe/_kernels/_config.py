@@ -36,6 +36,7 @@ def absolute_variance_floor(mean):
     """
     return max(ABS_VARIANCE_FLOOR, (64.0 * 2.220446049250313e-16 * float(mean)) ** 2)
 
+
 # Passes over the rows that are split across threads (E-step, the gate's
 # loss and gradient, the experts' sufficient statistics, their predictions)
 # use blocks of about this many rows; the blocks depend on n_samples only,

@@ -45,7 +45,9 @@ def student_t_log_density(y, loc, scale2, df):
         v = float(df[k])
         s2 = float(scale2[k])
         const[k] = (
-            math.lgamma(0.5 * (v + 1.0)) - math.lgamma(0.5 * v) - 0.5 * (_LOG_PI + math.log(v) + math.log(s2))
+            math.lgamma(0.5 * (v + 1.0))
+            - math.lgamma(0.5 * v)
+            - 0.5 * (_LOG_PI + math.log(v) + math.log(s2))
         )
         half[k] = 0.5 * (v + 1.0)
         inv[k] = 1.0 / (v * s2)

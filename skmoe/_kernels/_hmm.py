@@ -164,7 +164,11 @@ def forward_backward(log_start, log_trans, log_emit):
             else:
                 mm = -np.inf
                 for j in range(S):
-                    u = np.float64(log_trans[tt, i, j]) + np.float64(log_emit[t + 1, j]) + lb[t + 1, j]
+                    u = (
+                        np.float64(log_trans[tt, i, j])
+                        + np.float64(log_emit[t + 1, j])
+                        + lb[t + 1, j]
+                    )
                     if u > mm:
                         mm = u
                 if mm == -np.inf:

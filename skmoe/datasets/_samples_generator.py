@@ -79,10 +79,19 @@ def make_moe_regression(
     noise_std = np.broadcast_to(np.asarray(noise, dtype=np.float64), (n_experts,)).copy()
     u = rng.uniform(size=(n_samples, 1))
     z = (u > np.cumsum(G, axis=1)[:, :-1]).sum(axis=1)
-    y = np.einsum("nd,nd->n", X, coef[z]) + intercept[z] + noise_std[z] * rng.standard_normal(n_samples)
+    y = (
+        np.einsum("nd,nd->n", X, coef[z])
+        + intercept[z]
+        + noise_std[z] * rng.standard_normal(n_samples)
+    )
     params = Bunch(
-        coef=coef, intercept=intercept, noise_std=noise_std, gate_coef=W, gate_intercept=b,
-        weights=pi, labels=z,
+        coef=coef,
+        intercept=intercept,
+        noise_std=noise_std,
+        gate_coef=W,
+        gate_intercept=b,
+        weights=pi,
+        labels=z,
     )
     return X, y, params
 
@@ -143,5 +152,7 @@ def make_moe_classification(
     P /= P.sum(axis=1, keepdims=True)
     v = rng.uniform(size=(n_samples, 1))
     y = (v > np.cumsum(P, axis=1)[:, :-1]).sum(axis=1)
-    params = Bunch(coef=coef, intercept=intercept, gate_coef=W, gate_intercept=b, weights=pi, labels=z)
+    params = Bunch(
+        coef=coef, intercept=intercept, gate_coef=W, gate_intercept=b, weights=pi, labels=z
+    )
     return X, y, params

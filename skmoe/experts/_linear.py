@@ -44,9 +44,7 @@ def weighted_linear_stats(X, y, W):
     on the number of threads.
     """
     bounds = block_bounds(X.shape[0], THREAD_BLOCK_ROWS)
-    results = map_blocks(
-        lambda a, z: linear_sufficient_stats(X[a:z], y[a:z], W[a:z]), bounds
-    )
+    results = map_blocks(lambda a, z: linear_sufficient_stats(X[a:z], y[a:z], W[a:z]), bounds)
     A, b, syy = results[0]
     for A_block, b_block, syy_block in results[1:]:
         A += A_block

@@ -105,8 +105,16 @@ class LogisticExpert(ClassifierMixin, BaseEstimator):
             V0 = np.zeros((X.shape[1], len(classes)))
             c0 = np.zeros(len(classes))
         self._V, self._c, _, self.n_iter_ = fit_multinomial(
-            X, targets, sw, alpha=self.alpha, mean=mean, scale=scale, V0=V0, c0=c0,
-            max_iter=self.max_iter, tol=self.tol,
+            X,
+            targets,
+            sw,
+            alpha=self.alpha,
+            mean=mean,
+            scale=scale,
+            V0=V0,
+            c0=c0,
+            max_iter=self.max_iter,
+            tol=self.tol,
         )
         self._mean, self._scale = mean, scale
         self.classes_ = classes

@@ -61,7 +61,11 @@ def count_parameters(est, n_classes=None):
         return int(est._n_parameters())
     if hasattr(est, "coef_"):
         coef = np.atleast_2d(np.asarray(est.coef_))
-        n_int = np.size(getattr(est, "intercept_", 0.0)) if np.any(getattr(est, "intercept_", 0.0)) else 0
+        n_int = (
+            np.size(getattr(est, "intercept_", 0.0))
+            if np.any(getattr(est, "intercept_", 0.0))
+            else 0
+        )
         if n_classes is not None and n_classes > 2 and n_classes in coef.shape:
             n_feat = coef.size // n_classes
             return (n_feat + (1 if n_int else 0)) * (n_classes - 1)
@@ -170,7 +174,9 @@ class _EstimatorSet:
         for est in self.ests:
             # Warm starts make later M-steps cheap for iterative experts; it
             # never changes what a convex expert converges to.
-            if "warm_start" in est.get_params(deep=False) and type(est).__module__.startswith("skmoe"):
+            if "warm_start" in est.get_params(deep=False) and type(est).__module__.startswith(
+                "skmoe"
+            ):
                 est.set_params(warm_start=True)
         self.n_experts = len(self.ests)
         self.m_step = m_step
@@ -192,7 +198,15 @@ class _EstimatorSet:
                 rows[k] = np.sort(rng.choice(X.shape[0], size=m, replace=True, p=p))
         jobs = (
             delayed(_fit_one)(
-                est, X, targets, np.ascontiguousarray(W[:, k]), rows[k], k, self.names[k], iteration, init
+                est,
+                X,
+                targets,
+                np.ascontiguousarray(W[:, k]),
+                rows[k],
+                k,
+                self.names[k],
+                iteration,
+                init,
             )
             for k, est in enumerate(self.ests)
         )
@@ -222,7 +236,9 @@ class _RegressorSet(_EstimatorSet):
         self.var_floor = var_floor
 
     def predict(self, X):
-        return np.column_stack([np.asarray(est.predict(X), dtype=np.float64).ravel() for est in self.ests])
+        return np.column_stack(
+            [np.asarray(est.predict(X), dtype=np.float64).ravel() for est in self.ests]
+        )
 
     def _after_fit(self, X, y, W):
         # The noise variance always uses the exact weights, also in stochastic EM.
@@ -245,7 +261,7 @@ class _ClassifierSet(_EstimatorSet):
     def __init__(self, named_estimators, m_step, n_jobs, rng, n_classes):
         super().__init__(named_estimators, m_step, n_jobs, rng)
         self.n_classes = n_classes
-        for name, est in zip(self.names, self.ests):
+        for name, est in zip(self.names, self.ests, strict=False):
             if not hasattr(est, "predict_proba"):
                 raise ValueError(
                     f"Expert {name!r} ({type(est).__name__}) has no predict_proba; "

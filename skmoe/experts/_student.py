@@ -99,13 +99,16 @@ def ecme_df_step(delta, w, df_old):
 
     def objective(v):  # weighted mean of log t_v(delta), up to constants
         return float(
-            gammaln(0.5 * (v + 1.0)) - gammaln(0.5 * v) - 0.5 * np.log(v)
+            gammaln(0.5 * (v + 1.0))
+            - gammaln(0.5 * v)
+            - 0.5 * np.log(v)
             - 0.5 * (v + 1.0) * (w @ np.log1p(delta / v)) / m
         )
 
     def slope(v):  # 2 d objective / dv
         return float(
-            digamma(0.5 * (v + 1.0)) - digamma(0.5 * v)
+            digamma(0.5 * (v + 1.0))
+            - digamma(0.5 * v)
             + (w @ ((delta - 1.0) / (v + delta) - np.log1p(delta / v))) / m
         )
 
@@ -117,7 +120,9 @@ def ecme_df_step(delta, w, df_old):
         candidates.append(DF_MIN)
     if lo > 0.0 and hi < 0.0:
         candidates.append(
-            float(brentq(slope, DF_MIN, DF_MAX, xtol=1e-12, rtol=4 * np.finfo(float).eps, maxiter=200))
+            float(
+                brentq(slope, DF_MIN, DF_MAX, xtol=1e-12, rtol=4 * np.finfo(float).eps, maxiter=200)
+            )
         )
     return max(candidates, key=objective)
 
@@ -168,10 +173,12 @@ class _StudentTSet:
         if len(set(self.alpha)) == 1:
             beta = solve_weighted_linear(A, b, syy, self.alpha[0])[0]
         else:
-            beta = np.vstack([
-                solve_weighted_linear(A[k : k + 1], b[k : k + 1], syy[k : k + 1], a)[0]
-                for k, a in enumerate(self.alpha)
-            ])
+            beta = np.vstack(
+                [
+                    solve_weighted_linear(A[k : k + 1], b[k : k + 1], syy[k : k + 1], a)[0]
+                    for k, a in enumerate(self.alpha)
+                ]
+            )
         mass = W.sum(axis=0)
         new_coef = np.ascontiguousarray(beta[:, :-1].T)
         new_intercept = beta[:, -1] + y_shift

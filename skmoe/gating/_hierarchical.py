@@ -115,7 +115,9 @@ class HierarchicalGate(BaseGate):
         coef = np.empty_like(self._V)
         intercept = np.empty_like(self._c)
         for j in range(self.n_nodes_):
-            coef[j], intercept[j] = raw_coefficients(self._V[j], self._c[j], self._mean, self._scale)
+            coef[j], intercept[j] = raw_coefficients(
+                self._V[j], self._c[j], self._mean, self._scale
+            )
         self.coef_, self.intercept_ = coef, intercept
 
     def _m_step(self, X, resp, sample_weight):
@@ -125,9 +127,16 @@ class HierarchicalGate(BaseGate):
             # uses w_i (s_i p_ic - t_ic), i.e. the node is weighted by s_i.
             targets = np.ascontiguousarray(mass[:, j, :])
             self._V[j], self._c[j], _, _ = fit_multinomial(
-                X, targets, sample_weight, alpha=self.alpha, mean=self._mean,
-                scale=self._scale, V0=self._V[j], c0=self._c[j],
-                max_iter=self.max_iter, tol=self.tol,
+                X,
+                targets,
+                sample_weight,
+                alpha=self.alpha,
+                mean=self._mean,
+                scale=self._scale,
+                V0=self._V[j],
+                c0=self._c[j],
+                max_iter=self.max_iter,
+                tol=self.tol,
             )
         self._sync()
 

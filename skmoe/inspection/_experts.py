@@ -219,7 +219,9 @@ class ExpertsDisplay:
         )
         return disp.plot(ax=ax, **plot_kw)
 
-    def plot(self, ax=None, *, colors=None, min_gate=None, legend=True, line_kw=None, scatter_kw=None):
+    def plot(
+        self, ax=None, *, colors=None, min_gate=None, legend=True, line_kw=None, scatter_kw=None
+    ):
         """Draw the experts' curves and the shaded points.
 
         Parameters
@@ -247,7 +249,9 @@ class ExpertsDisplay:
         labels = expert_labels(n_experts, self.expert_names)
         colors = expert_colors(n_experts, colors)
         if min_gate is not None and self.gate_proba is None:
-            raise ValueError("min_gate needs the gate on the grid (gate_proba); this display has none.")
+            raise ValueError(
+                "min_gate needs the gate on the grid (gate_proba); this display has none."
+            )
         self.scatter_ = self.legend_ = None
         if self.x is not None:
             kw = dict(s=12, zorder=1)

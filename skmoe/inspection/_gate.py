@@ -241,7 +241,9 @@ class GateDisplay:
                         xx, yy, self.gate_proba[:, :, k], levels=levels, colors=[colors[k]], **kw
                     )
                 self.contours_.append(cs)
-            handles = [Line2D([], [], color=c, label=lab) for c, lab in zip(colors, labels, strict=True)]
+            handles = [
+                Line2D([], [], color=c, label=lab) for c, lab in zip(colors, labels, strict=True)
+            ]
         ax.set_xlabel(self.feature_names[0])
         if not one:
             ax.set_ylabel(self.feature_names[1])

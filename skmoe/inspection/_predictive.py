@@ -61,7 +61,9 @@ class PredictiveDistributionDisplay:
     skmoe.MixtureOfExpertsRegressor.predict_quantiles : quantiles of the same law.
     """
 
-    def __init__(self, x_values, y_values, density, *, feature_name, target_name="y", x=None, y=None):
+    def __init__(
+        self, x_values, y_values, density, *, feature_name, target_name="y", x=None, y=None
+    ):
         self.x_values = np.asarray(x_values)
         self.y_values = np.asarray(y_values)
         self.density = np.asarray(density)
@@ -147,7 +149,9 @@ class PredictiveDistributionDisplay:
         else:
             lo, hi = (float(v) for v in y_range)
             if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-                raise ValueError(f"{caller}: y_range must be two finite numbers lo < hi; got {y_range!r}.")
+                raise ValueError(
+                    f"{caller}: y_range must be two finite numbers lo < hi; got {y_range!r}."
+                )
         ys = grid_values(np.array([lo, hi]), y_resolution, caller)
         # One row per (x, y) cell: log p(y | x) of the fitted mixture.
         cells = np.repeat(Z, ys.size, axis=0)

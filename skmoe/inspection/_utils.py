@@ -119,7 +119,9 @@ def reference_row(X, reference, caller):
 
 def grid_values(column, grid_resolution, caller):
     if not isinstance(grid_resolution, numbers.Integral) or grid_resolution < 2:
-        raise ValueError(f"{caller}: grid_resolution must be an integer >= 2; got {grid_resolution!r}.")
+        raise ValueError(
+            f"{caller}: grid_resolution must be an integer >= 2; got {grid_resolution!r}."
+        )
     return np.linspace(column.min(), column.max(), int(grid_resolution))
 
 

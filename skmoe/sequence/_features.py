@@ -65,7 +65,9 @@ def check_sequences(
     if lengths is not None:
         lengths = column_or_1d(np.asarray(lengths))
         if lengths.dtype.kind not in "iu" and not (
-            lengths.dtype.kind == "f" and np.all(np.isfinite(lengths)) and np.all(lengths == np.round(lengths))
+            lengths.dtype.kind == "f"
+            and np.all(np.isfinite(lengths))
+            and np.all(lengths == np.round(lengths))
         ):
             raise ValueError(f"{who}lengths must hold integers; got {lengths.dtype}.")
         lengths = lengths.astype(np.intp)
@@ -373,9 +375,7 @@ def sequence_fit_input(moe, X, y):
     seqs = check_sequences(X, dtype="numeric", estimator=moe)
     y = column_or_1d(y, warn=True)
     if y.shape[0] != len(seqs):
-        raise ValueError(
-            f"Found {len(seqs)} sequences in X but {y.shape[0]} targets in y."
-        )
+        raise ValueError(f"Found {len(seqs)} sequences in X but {y.shape[0]} targets in y.")
     if not moe._is_classifier:
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
     gf = moe.gate_features

@@ -85,7 +85,9 @@ class GaussianEmission:
     def init(self, X, frame_weight, n_states, rng):
         """k-means means and the weighted covariance of all frames for every state."""
         # Best of 10 k-means runs, as hmmlearn does.
-        km = KMeans(n_clusters=n_states, n_init=10, random_state=rng.randint(np.iinfo(np.int32).max))
+        km = KMeans(
+            n_clusters=n_states, n_init=10, random_state=rng.randint(np.iinfo(np.int32).max)
+        )
         with warnings.catch_warnings():
             # Fewer distinct frames than states: k-means says so, the M-step copes.
             warnings.simplefilter("ignore", ConvergenceWarning)

@@ -128,7 +128,11 @@ class _BaseHMMClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             prior = class_weight / class_weight.sum()
         else:
             prior = np.asarray(self.priors, dtype=np.float64)
-            if prior.shape != (len(classes),) or np.any(prior < 0) or not np.isclose(prior.sum(), 1.0):
+            if (
+                prior.shape != (len(classes),)
+                or np.any(prior < 0)
+                or not np.isclose(prior.sum(), 1.0)
+            ):
                 raise ValueError(
                     f"priors must be {len(classes)} non-negative numbers summing to 1 (one per "
                     f"class, in the order of classes_ {classes.tolist()}); got {self.priors!r}."

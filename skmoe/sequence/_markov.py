@@ -256,8 +256,14 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
         bounds = _check_lengths(lengths, X.shape[0], min_length=self.n_regimes)
         self._expert_cols = self._resolve(self.expert_features, "expert_features")
         self._transition_cols = self._resolve(self.transition_features, "transition_features")
-        if self.transitions == "input" and self._transition_cols is not None and not self._transition_cols.size:
-            raise ValueError("transition_features selects no column; use transitions='homogeneous'.")
+        if (
+            self.transitions == "input"
+            and self._transition_cols is not None
+            and not self._transition_cols.size
+        ):
+            raise ValueError(
+                "transition_features selects no column; use transitions='homogeneous'."
+            )
         Xe, Xt = self._split(X)
         rng = check_random_state(self.random_state)
         seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_init)
@@ -300,7 +306,9 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
         if self.init_params == "kmeans":
             with warnings.catch_warnings(), blas_single_threaded():
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                km = KMeans(n_clusters=S, n_init=1, random_state=rng.randint(np.iinfo(np.int32).max))
+                km = KMeans(
+                    n_clusters=S, n_init=1, random_state=rng.randint(np.iinfo(np.int32).max)
+                )
                 return km.fit(Z).labels_.astype(np.intp)
         centres = Z[rng.choice(n, size=S, replace=False)]
         d2 = ((Z[:, None, :] - centres[None]) ** 2).sum(axis=2)
@@ -354,7 +362,9 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
             history.append(objective / n)
             # Converged: the optimiser stopped on its own criteria with a
             # small gradient, or EM itself had stalled below tol.
-            converged = gmax < 1e-5 or (len(history) > 1 and abs(history[-1] - history[-2]) < self.tol)
+            converged = gmax < 1e-5 or (
+                len(history) > 1 and abs(history[-1] - history[-2]) < self.tol
+            )
             if self.verbose:
                 print(
                     f"[{type(self).__name__}] restart {init} polish: {n_polish} L-BFGS iterations, "
@@ -393,7 +403,9 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
         elif ch.transitions == "homogeneous":
             self.start_proba_ = stationary_distribution(self.transition_matrix_)
         else:
-            self.start_proba_ = stationary_distributions(np.exp(ch.log_trans_rows(Xt[bounds[:-1]]))).mean(axis=0)
+            self.start_proba_ = stationary_distributions(
+                np.exp(ch.log_trans_rows(Xt[bounds[:-1]]))
+            ).mean(axis=0)
         self.start_proba_ = self.start_proba_ / self.start_proba_.sum()
         self.n_regimes_ = S
 
@@ -434,7 +446,9 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
                 if A is not None:
                     out[a + 1 : b] = filt[a : b - 1] @ A
                 else:
-                    out[a + 1 : b] = np.einsum("ti,tij->tj", filt[a : b - 1], np.exp(logA[a + 1 : b]))
+                    out[a + 1 : b] = np.einsum(
+                        "ti,tij->tj", filt[a : b - 1], np.exp(logA[a + 1 : b])
+                    )
         return out / out.sum(axis=1, keepdims=True)
 
     def filtered_regime_proba(self, X, y, lengths=None):
@@ -530,7 +544,9 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
         X = self._check_X(X)
         _, Xt = self._split(X)
         if Xt is None:
-            return np.broadcast_to(self.transition_matrix_, (X.shape[0],) + self.transition_matrix_.shape).copy()
+            return np.broadcast_to(
+                self.transition_matrix_, (X.shape[0],) + self.transition_matrix_.shape
+            ).copy()
         return np.exp(self._chain.log_trans_rows(Xt))
 
     def _stationary_rows(self, X):
@@ -642,7 +658,9 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
     1995).  Equivalent to statsmodels' ``MarkovRegression`` with
     ``switching_variance=True`` (and ``exog_tvtp`` for input transitions).
 """
-        + _COMMON_DOC.format(builtin="linear-Gaussian expert (:class:`~skmoe.experts.LinearExpert`, solved in closed form)")
+        + _COMMON_DOC.format(
+            builtin="linear-Gaussian expert (:class:`~skmoe.experts.LinearExpert`, solved in closed form)"
+        )
         + """    variance_floor : float, default=1e-6
         Noise variances are kept above ``variance_floor * var(y)``.
 
@@ -838,7 +856,9 @@ class MarkovSwitchingClassifier(ClassifierMixin, _BaseMarkovSwitching):
     HMM); fitted by EM with the smoothed regime probabilities as sample
     weights of each regime's classifier.
 """
-        + _COMMON_DOC.format(builtin="multinomial logistic expert (:class:`~skmoe.experts.LogisticExpert`)")
+        + _COMMON_DOC.format(
+            builtin="multinomial logistic expert (:class:`~skmoe.experts.LogisticExpert`)"
+        )
         + """
     Attributes
     ----------

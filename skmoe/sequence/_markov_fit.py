@@ -223,8 +223,16 @@ class RegimeChain:
             for i in range(S):
                 targets = np.ascontiguousarray(xi[rows, i, :])
                 V, c, _, _ = fit_multinomial(
-                    Z, targets, ones, alpha=self.alpha, mean=self.mean, scale=self.scale,
-                    V0=self.V[i], c0=self.c[i], max_iter=multinomial_iter, tol=1e-9,
+                    Z,
+                    targets,
+                    ones,
+                    alpha=self.alpha,
+                    mean=self.mean,
+                    scale=self.scale,
+                    V0=self.V[i],
+                    c0=self.c[i],
+                    max_iter=multinomial_iter,
+                    tol=1e-9,
                     state=self.states[i],
                 )
                 self.V[i], self.c[i] = V, c
@@ -435,7 +443,10 @@ class LinearGaussianPolish:
         theta0 = self.pack()
         f0, _ = self.value_and_grad(theta0)
         res = optimize.minimize(
-            self.value_and_grad, theta0, jac=True, method="L-BFGS-B",
+            self.value_and_grad,
+            theta0,
+            jac=True,
+            method="L-BFGS-B",
             options=dict(maxiter=max_iter, maxcor=20, ftol=1e-15, gtol=gtol),
         )
         theta = res.x if res.fun <= f0 else theta0

@@ -1,0 +1,81 @@
+"""The EM engine: the iterations of one restart, for every model and row engine.
+
+Every EM-trained model (the mixtures in memory and on Dask, the
+Markov-switching models) runs its restarts through :func:`iterate_em`; the
+models only say what their E-step, re-seed and M-step are.
+"""
+
+import numpy as np
+
+from ._progress import progress
+
+
+def iterate_em(est, init, gate, experts, e_step, reseed, m_step):
+    """The EM iterations of one restart, shared by the in-memory and the Dask fit.
+
+    Parameters
+    ----------
+    est : estimator
+        Supplies ``max_iter``, ``tol`` and ``verbose`` (and its class name
+        for the progress report).
+    init : int
+        The restart's index (for the progress report).
+    gate, experts : objects
+        Returned in the result; the steps update them in place.
+    e_step : callable ``() -> float``
+        E-step; returns the EM objective (keeps what the next steps need).
+    reseed : callable ``() -> ndarray``
+        Re-seeds collapsed experts; returns their indices (empty if none).
+    m_step : callable ``(n_iter, dead) -> None``
+        M-step; ``dead`` is what ``reseed`` returned.
+
+    Returns
+    -------
+    dict
+        ``gate``, ``experts``, ``lower_bound``, ``lower_bounds``,
+        ``n_iter``, ``converged`` and ``n_reseeds``.
+    """
+    name = type(est).__name__
+    lb_prev = -np.inf
+    history = []
+    converged = False
+    n_reseeds = 0
+    lb = -np.inf
+    n_iter = 0
+    # Lines for an integer verbose, a tqdm bar per restart for "progress".
+    report = progress(est.verbose, total=est.max_iter, desc=f"{name} restart {init}")
+    for n_iter in range(1, est.max_iter + 1):
+        lb = e_step()
+        history.append(lb)
+        change = lb - lb_prev
+        report.step(
+            f"[{name}] restart {init} iteration {n_iter}: "
+            f"mean log-likelihood {lb:.8g} (change {change:.3g})",
+            loglik=f"{lb:.6g}",
+        )
+        if abs(change) < est.tol:
+            converged = True
+            break
+        if n_iter == est.max_iter:
+            break
+        lb_prev = lb
+        dead = reseed()
+        if dead.size:
+            n_reseeds += dead.size
+            lb_prev = -np.inf  # the objective jumps; don't call that convergence
+            report.write(
+                f"[{name}] restart {init} iteration {n_iter}: "
+                f"re-seeded collapsed expert(s) {dead.tolist()} with the "
+                "worst-explained rows"
+            )
+        m_step(n_iter, dead)
+    report.close()
+    return dict(
+        gate=gate,
+        experts=experts,
+        lower_bound=lb,
+        lower_bounds=np.asarray(history),
+        n_iter=n_iter,
+        converged=converged,
+        n_reseeds=n_reseeds,
+    )
