@@ -72,14 +72,14 @@ def softmax_cross_entropy(logits, targets, weights):
     return float(loss), grad
 
 
-def softmax_regression_loss_grad(X, W, b, targets, weights):
-    """Loss of softmax regression ``softmax(X W + b)`` and its gradients in ``W`` and ``b``.
+def softmax_regression_loss_grad(X, W, b, targets, weights, shift=None):
+    """Loss of softmax regression ``softmax((X - shift) W + b)`` and its gradients in ``W``, ``b``.
 
     The chain rule on top of :func:`softmax_cross_entropy`:
     ``grad_W = X^T G``, ``grad_b = sum_i G_i``.  Rows of zero weight contribute
     nothing (they are dropped before the arithmetic, so 0 * inf cannot arise).
     """
-    X, W, b, t, w = _f64(X), _f64(W), _f64(b), _f64(targets), _f64(weights)
+    X, W, b, t, w = _shifted(X, shift), _f64(W), _f64(b), _f64(targets), _f64(weights)
     keep = w != 0
     X, t, w = X[keep], t[keep], w[keep]
     loss, G = softmax_cross_entropy(X @ W + b, t, w)
@@ -198,9 +198,17 @@ def forward_backward(log_start, log_trans, log_emit):
     return float(log_likelihood), la, gamma, xi
 
 
-def linear_sufficient_stats(X, y, W):
-    """``X1^T diag(W_k) X1``, ``X1^T diag(W_k) y`` and ``sum_i W_ik y_i^2`` with ``X1 = [X, 1]``."""
+def linear_sufficient_stats(X, y, W, x_shift=None, x_inv_scale=None, y_shift=0.0, y_inv_scale=1.0):
+    """``Z1^T diag(W_k) Z1``, ``Z1^T diag(W_k) u``, ``sum_i W_ik u_i^2``; ``Z1 = [Z, 1]``.
+
+    ``Z = (X - x_shift) * x_inv_scale``, ``u = (y - y_shift) * y_inv_scale``.
+    """
     X, y, W = _f64(X), _f64(y), _f64(W)
+    if x_shift is not None:
+        X = X - _f64(x_shift)
+    if x_inv_scale is not None:
+        X = X * _f64(x_inv_scale)
+    y = (y - y_shift) * y_inv_scale
     X1 = np.column_stack([X, np.ones(X.shape[0])])
     A = np.einsum("ik,ia,ib->kab", W, X1, X1)
     b = np.einsum("ik,ia,i->ka", W, X1, y)
@@ -208,14 +216,18 @@ def linear_sufficient_stats(X, y, W):
     return A, b, syy
 
 
-def linear_log_softmax(X, W, b):
-    """``log_softmax(X @ W + b)`` with the logits formed explicitly."""
-    return log_softmax(_f64(X) @ _f64(W) + _f64(b))
+def _shifted(X, shift):
+    return _f64(X) if shift is None else _f64(X) - _f64(shift)
 
 
-def linear_gaussian_log_density(X, y, coef, intercept, var):
-    """``gaussian_log_density(y, X @ coef + intercept, var)``."""
-    return gaussian_log_density(y, _f64(X) @ _f64(coef) + _f64(intercept), var)
+def linear_log_softmax(X, W, b, shift=None):
+    """``log_softmax((X - shift) @ W + b)`` with the logits formed explicitly."""
+    return log_softmax(_shifted(X, shift) @ _f64(W) + _f64(b))
+
+
+def linear_gaussian_log_density(X, y, coef, intercept, var, shift=None):
+    """``gaussian_log_density(y, (X - shift) @ coef + intercept, var)``."""
+    return gaussian_log_density(y, _shifted(X, shift) @ _f64(coef) + _f64(intercept), var)
 
 
 def weighted_mean(y, W):

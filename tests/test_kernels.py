@@ -1011,3 +1011,58 @@ def test_fast_exp_and_log_within_one_ulp_of_numpy():
     nonzero = ref != 0
     assert _ulp_error(out[nonzero], ref[nonzero]).max() <= 1.0
     assert_array_equal(out[~nonzero], 0.0)
+
+
+# --------------------------------------------------------------------------- #
+# Kernels that take a frame (column shift, inverse scale): against the twins
+# with the frame applied explicitly, on features far from zero.
+# --------------------------------------------------------------------------- #
+def _far_from_zero(n=300, d=3, seed=7):
+    r = _rng(seed)
+    spread = np.array([1.0, 1e-6, 1e3])[:d]
+    centre = np.array([1.7e9, -1e4, 5e11])[:d]
+    return r, r.randn(n, d) * spread + centre, spread, centre
+
+
+@pytest.mark.parametrize("n", [1, 7, 300, 1000])
+def test_framed_linear_sufficient_stats_against_twin(n):
+    r, X, spread, centre = _far_from_zero(n)
+    y = 1e-7 * r.randn(n) + 3e5
+    W = r.dirichlet(np.ones(2), size=n)
+    args = (X, y, W, centre, 1.0 / spread, 3e5, 1e7)
+    for a, e in zip(
+        kernels.linear_sufficient_stats(*args), naive.linear_sufficient_stats(*args), strict=True
+    ):
+        assert_allclose(a, e, rtol=1e-10, atol=1e-10 * np.abs(e).max())
+    # Without the frame the same call is the raw statistics.
+    raw = kernels.linear_sufficient_stats(X[:5], y[:5], W[:5])
+    for a, e in zip(raw, naive.linear_sufficient_stats(X[:5], y[:5], W[:5]), strict=True):
+        assert_allclose(a, e, rtol=1e-12)
+
+
+@pytest.mark.parametrize("n", [3, 300, 1000])
+def test_shifted_logit_kernels_against_twins(n):
+    r, X, spread, centre = _far_from_zero(n)
+    coef = r.randn(3, 4) / spread[:, None]
+    b = r.randn(4)
+    assert_allclose(
+        kernels.linear_log_softmax(X, coef, b, centre),
+        naive.linear_log_softmax(X, coef, b, centre),
+        rtol=1e-10,
+        atol=1e-10,
+    )
+    y = r.randn(n)
+    var = np.array([0.5, 1.0, 2.0, 1e-3])
+    assert_allclose(
+        kernels.linear_gaussian_log_density(X, y, coef, b, var, centre),
+        naive.linear_gaussian_log_density(X, y, coef, b, var, centre),
+        rtol=1e-10,
+    )
+    T = r.dirichlet(np.ones(4), size=n)
+    w = r.uniform(0, 2, n)
+    for a, e in zip(
+        kernels.softmax_regression_loss_grad(X, coef, b, T, w, centre),
+        naive.softmax_regression_loss_grad(X, coef, b, T, w, centre),
+        strict=True,
+    ):
+        assert_allclose(a, e, rtol=1e-9, atol=1e-9 * np.abs(e).max())

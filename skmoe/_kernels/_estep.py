@@ -122,17 +122,30 @@ def log_softmax(logits):
 
 
 @njit(**VECTOR_JIT_KWARGS)
-def _tile_linear(X, a, nb, W, b, xt, z):
-    """Logits of one tile: ``z[k, j] = b[k] + X[a + j] . W[:, k]``.
+def _as_shift(shift, d):
+    """``shift`` as a float64 vector of length ``d``; zeros when it is None."""
+    out = np.zeros(d)
+    if shift is not None:
+        for t in range(d):
+            out[t] = shift[t]
+    return out
 
-    ``xt`` receives the tile of X transposed (``xt[t, j] = X[a + j, t]``), so
-    that the products run over contiguous rows; callers reuse it.
+
+@njit(**VECTOR_JIT_KWARGS)
+def _tile_linear(X, a, nb, W, b, xt, z, shift):
+    """Logits of one tile: ``z[k, j] = b[k] + (X[a + j] - shift) . W[:, k]``.
+
+    ``xt`` receives the tile of X transposed and shifted (``xt[t, j] =
+    X[a + j, t] - shift[t]``), so that the products run over contiguous
+    rows; callers reuse it.  The shift (a column centre) is what keeps the
+    logits exact for features far from zero: ``x . w + b`` with the centre
+    folded into ``b`` cancels catastrophically at a 1e9 offset.
     """
     d = X.shape[1]
     K = W.shape[1]
     for j in range(nb):
         for t in range(d):
-            xt[t, j] = X[a + j, t]
+            xt[t, j] = X[a + j, t] - shift[t]
     for k in range(K):
         bk = b[k]
         for j in range(nb):
@@ -145,26 +158,28 @@ def _tile_linear(X, a, nb, W, b, xt, z):
 
 
 @njit(**VECTOR_JIT_KWARGS)
-def linear_log_softmax(X, W, b):
-    """``log_softmax(X @ W + b)`` in one pass, without forming the logits.
+def linear_log_softmax(X, W, b, shift=None):
+    """``log_softmax((X - shift) @ W + b)`` in one pass, without forming the logits.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
     W : ndarray of shape (n_features, n_classes)
     b : ndarray of shape (n_classes,)
+    shift : ndarray of shape (n_features,) or None
+        Column centres subtracted from X (None: zero).
 
     Returns
     -------
     out : ndarray of shape (n_samples, n_classes)
     """
     out = np.empty((X.shape[0], W.shape[1]), dtype=np.float64)
-    _linear_log_softmax_into(X, W, b, out)
+    _linear_log_softmax_into(X, W, b, out, _as_shift(shift, X.shape[1]))
     return out
 
 
 @njit(**VECTOR_JIT_KWARGS)
-def _linear_log_softmax_into(X, W, b, out):
+def _linear_log_softmax_into(X, W, b, out, shift):
     """:func:`linear_log_softmax` writing into ``out`` (e.g. a row slice)."""
     n, d = X.shape
     K = W.shape[1]
@@ -175,5 +190,5 @@ def _linear_log_softmax_into(X, W, b, out):
     s = np.empty(ROW_TILE)
     for a in range(0, n, ROW_TILE):
         nb = min(ROW_TILE, n - a)
-        _tile_linear(X, a, nb, W, b, xt, z)
+        _tile_linear(X, a, nb, W, b, xt, z, shift)
         _tile_log_softmax(z, nb, a, out, v, m, s)

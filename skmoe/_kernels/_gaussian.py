@@ -4,7 +4,7 @@ import numpy as np
 from numba import njit
 
 from ._config import JIT_KWARGS, ROW_TILE
-from ._estep import _tile_linear
+from ._estep import _as_shift, _tile_linear
 from ._vector import VECTOR_JIT_KWARGS
 
 _LOG_2PI = np.log(2.0 * np.pi)
@@ -36,8 +36,8 @@ def gaussian_log_density(y, mean, var):
 
 
 @njit(**VECTOR_JIT_KWARGS)
-def linear_gaussian_log_density(X, y, coef, intercept, var):
-    """``log N(y_i; x_i . coef[:, k] + intercept_k, var_k)`` in one pass.
+def linear_gaussian_log_density(X, y, coef, intercept, var, shift=None):
+    """``log N(y_i; (x_i - shift) . coef[:, k] + intercept_k, var_k)`` in one pass.
 
     :func:`gaussian_log_density` with the means formed tile by tile (the
     (n_samples, n_experts) matrix of means is never made).
@@ -49,18 +49,21 @@ def linear_gaussian_log_density(X, y, coef, intercept, var):
     coef : ndarray of shape (n_features, n_experts)
     intercept : ndarray of shape (n_experts,)
     var : ndarray of shape (n_experts,), strictly positive
+    shift : ndarray of shape (n_features,) or None
+        Column centres subtracted from X (None: zero); the intercept is
+        then the mean at ``x = shift``.
 
     Returns
     -------
     out : ndarray of shape (n_samples, n_experts)
     """
     out = np.empty((X.shape[0], coef.shape[1]), dtype=np.float64)
-    _linear_gaussian_log_density_into(X, y, coef, intercept, var, out)
+    _linear_gaussian_log_density_into(X, y, coef, intercept, var, out, _as_shift(shift, X.shape[1]))
     return out
 
 
 @njit(**VECTOR_JIT_KWARGS)
-def _linear_gaussian_log_density_into(X, y, coef, intercept, var, out):
+def _linear_gaussian_log_density_into(X, y, coef, intercept, var, out, shift):
     """:func:`linear_gaussian_log_density` writing into ``out`` (e.g. a row slice)."""
     n, d = X.shape
     K = coef.shape[1]
@@ -73,7 +76,7 @@ def _linear_gaussian_log_density_into(X, y, coef, intercept, var, out):
     z = np.empty((K, ROW_TILE))
     for a in range(0, n, ROW_TILE):
         nb = min(ROW_TILE, n - a)
-        _tile_linear(X, a, nb, coef, intercept, xt, z)
+        _tile_linear(X, a, nb, coef, intercept, xt, z, shift)
         for j in range(nb):
             yj = y[a + j]
             for k in range(K):

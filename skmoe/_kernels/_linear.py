@@ -8,10 +8,14 @@ from ._vector import VECTOR_JIT_KWARGS, tile_dot
 
 
 @njit(**VECTOR_JIT_KWARGS)
-def linear_sufficient_stats(X, y, W):
-    """``X1^T diag(W_k) X1``, ``X1^T diag(W_k) y`` and ``sum_i W_ik y_i^2`` for every k.
+def linear_sufficient_stats(X, y, W, x_shift=None, x_inv_scale=None, y_shift=0.0, y_inv_scale=1.0):
+    """``Z1^T diag(W_k) Z1``, ``Z1^T diag(W_k) u`` and ``sum_i W_ik u_i^2`` for every k.
 
-    ``X1 = [X, 1]``.  All three are the upper triangle of
+    ``Z1 = [Z, 1]`` with ``Z = (X - x_shift) * x_inv_scale`` and
+    ``u = (y - y_shift) * y_inv_scale``: the statistics in a centred, scaled
+    frame, formed in the tile copy (no temporary of the size of X).  Raw
+    sums of a feature near 1.7e9 (a timestamp) would cancel all the digits
+    of its spread; about its centre they keep them.  All three are the upper triangle of
     ``sum_i W_ik v_i v_i^T`` with ``v_i = [x_i, 1, y_i]``: half the flops of
     K separate Gram matrices (symmetry) and no temporary of the size of X.
     The rows are taken a tile at a time, held column by column, and every
@@ -24,6 +28,10 @@ def linear_sufficient_stats(X, y, W):
     y : ndarray of shape (n_samples,)
     W : ndarray of shape (n_samples, K)
         Weights, one column per problem.
+    x_shift, x_inv_scale : ndarray of shape (n_features,) or None
+        The frame of X (None: zeros and ones).
+    y_shift, y_inv_scale : float
+        The frame of y.
 
     Returns
     -------
@@ -33,6 +41,14 @@ def linear_sufficient_stats(X, y, W):
     """
     n, d = X.shape
     K = W.shape[1]
+    sh = np.zeros(d)
+    sc = np.ones(d)
+    if x_shift is not None:
+        for t in range(d):
+            sh[t] = x_shift[t]
+    if x_inv_scale is not None:
+        for t in range(d):
+            sc[t] = x_inv_scale[t]
     p = d + 2
     q = p * (p + 1) // 2
     S = np.zeros((K, q))
@@ -42,9 +58,9 @@ def linear_sufficient_stats(X, y, W):
         nb = min(ROW_TILE, n - a0)
         for j in range(nb):
             for t in range(d):
-                v[t, j] = X[a0 + j, t]
+                v[t, j] = (X[a0 + j, t] - sh[t]) * sc[t]
             v[d, j] = 1.0
-            v[d + 1, j] = y[a0 + j]
+            v[d + 1, j] = (y[a0 + j] - y_shift) * y_inv_scale
         for k in range(K):
             for a in range(p):
                 for j in range(nb):

@@ -4,7 +4,7 @@ import numpy as np
 from numba import njit
 
 from ._config import JIT_KWARGS, ROW_TILE
-from ._estep import _tile_linear, _tile_logsumexp
+from ._estep import _as_shift, _tile_linear, _tile_logsumexp
 from ._vector import VECTOR_JIT_KWARGS, fast_log, tile_dot, tile_sum
 
 
@@ -61,7 +61,7 @@ def softmax_cross_entropy(logits, targets, weights):
 
 
 @njit(**VECTOR_JIT_KWARGS)
-def softmax_regression_loss_grad(X, W, b, targets, weights):
+def softmax_regression_loss_grad(X, W, b, targets, weights, shift=None):
     """Loss and parameter gradient of weighted soft-target softmax regression.
 
     The fully fused form of :func:`softmax_cross_entropy`: the logits
@@ -80,18 +80,23 @@ def softmax_regression_loss_grad(X, W, b, targets, weights):
     weights : ndarray of shape (n_samples,)
         Rows of zero weight contribute nothing (their X may be anything,
         even NaN).
+    shift : ndarray of shape (n_features,) or None
+        Column centres: the model is ``softmax((x - shift) W + b)`` (None:
+        zero).  Centring here, not in ``b``, keeps logits and gradient exact
+        for features far from zero.
 
     Returns
     -------
     loss : float
-        ``-sum_i w_i sum_k t_ik log softmax(x_i W + b)_k``.
+        ``-sum_i w_i sum_k t_ik log softmax((x_i - shift) W + b)_k``.
     grad_W : ndarray of shape (n_features, n_classes)
-        ``X^T G`` with ``G_ik = w_i (s_i p_ik - t_ik)``, ``s_i = sum_k t_ik``.
+        ``(X - shift)^T G`` with ``G_ik = w_i (s_i p_ik - t_ik)``, ``s_i = sum_k t_ik``.
     grad_b : ndarray of shape (n_classes,)
         ``sum_i G_ik``.
     """
     n, d = X.shape
     K = W.shape[1]
+    sh = _as_shift(shift, d)
     gW = np.zeros((d, K))
     gb = np.zeros(K)
     loss = 0.0
@@ -106,7 +111,7 @@ def softmax_regression_loss_grad(X, W, b, targets, weights):
     wt = np.empty(ROW_TILE)
     for a in range(0, n, ROW_TILE):
         nb = min(ROW_TILE, n - a)
-        _tile_linear(X, a, nb, W, b, xt, z)
+        _tile_linear(X, a, nb, W, b, xt, z, sh)
         for j in range(nb):
             wt[j] = weights[a + j]
             tsum[j] = 0.0
