@@ -1,6 +1,6 @@
 """Tests of skmoe.neural: the sparse MoE layer against a float64 per-expert loop,
 the routing and auxiliary losses on hand-made routings, capacity dropping,
-and the two estimators (scikit-learn checks, Pipeline, GridSearchCV, pickle,
+and the two estimators (Pipeline, GridSearchCV, pickle,
 reproducibility, batch independence, import without torch).
 
 Everything runs on the CPU; CUDA-only paths (bfloat16 grouped matmul) are
@@ -26,11 +26,6 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
-from sklearn.utils.estimator_checks import (  # noqa: E402
-    check_dataframe_column_names_consistency,
-    check_param_validation,
-    parametrize_with_checks,
-)
 
 from skmoe.neural import SparseMoEClassifier, SparseMoERegressor  # noqa: E402
 from skmoe.neural._grouped import check_grouped_mm, grouped_mm_function  # noqa: E402
@@ -407,41 +402,10 @@ _SMALL = dict(
     random_state=0,
 )
 
-ESTIMATORS = [SparseMoERegressor(**_SMALL), SparseMoEClassifier(**_SMALL)]
-
-_SAMPLE_WEIGHT_REASON = (
-    "Training is mini-batch AdamW over shuffled rows: repeating a row changes "
-    "the number of rows per epoch, the batches and the validation split, so "
-    "the fit with integer weights follows a different optimisation path than "
-    "the fit on repeated rows (scikit-learn lists the same expected failure "
-    "for MLPRegressor's and MLPClassifier's stochastic solvers). Weights do "
-    "enter the losses exactly: see test_sample_weight_is_a_loss_weight and "
-    "test_zero_weight_rows_are_ignored."
-)
-
-
-def _expected_failed_checks(estimator):
-    return {"check_sample_weight_equivalence_on_dense_data": _SAMPLE_WEIGHT_REASON}
-
-
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
-def test_sklearn_compatible_estimator(estimator, check):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        check(estimator)
-
-
-@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
-def test_check_param_validation(estimator):
-    check_param_validation(type(estimator).__name__, estimator)
-
-
-@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
-def test_check_dataframe_column_names_consistency(estimator):
-    pytest.importorskip("pandas")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        check_dataframe_column_names_consistency(type(estimator).__name__, estimator)
+# scikit-learn's estimator checks, check_param_validation and
+# check_dataframe_column_names_consistency run on these estimators in
+# tests/test_common.py, with the instances and expected failures listed in
+# tests/_instances.py.
 
 
 def _clf_data(n=300, seed=0):
