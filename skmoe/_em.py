@@ -10,8 +10,8 @@ import numpy as np
 from ._progress import progress
 
 
-def iterate_em(est, init, gate, experts, e_step, reseed, m_step):
-    """The EM iterations of one restart, shared by the in-memory and the Dask fit.
+def iterate_em(est, init, gate, experts, e_step, reseed, m_step, *, tol=None, finish=None):
+    """The EM iterations of one restart, shared by every EM-trained model.
 
     Parameters
     ----------
@@ -28,6 +28,14 @@ def iterate_em(est, init, gate, experts, e_step, reseed, m_step):
         Re-seeds collapsed experts; returns their indices (empty if none).
     m_step : callable ``(n_iter, dead) -> None``
         M-step; ``dead`` is what ``reseed`` returned.
+    tol : float, default=None
+        Stop when the objective changes by less than this; None means
+        ``est.tol``.  (Markov switching hands over to its polish at a looser
+        tolerance.)
+    finish : callable ``(report) -> None``, default=None
+        Runs after the last iteration, before the progress reporter closes
+        (a model's own final step, such as Markov switching's quasi-Newton
+        polish); it reports its events through ``report.write``.
 
     Returns
     -------
@@ -36,6 +44,7 @@ def iterate_em(est, init, gate, experts, e_step, reseed, m_step):
         ``n_iter``, ``converged`` and ``n_reseeds``.
     """
     name = type(est).__name__
+    tol = est.tol if tol is None else tol
     lb_prev = -np.inf
     history = []
     converged = False
@@ -53,7 +62,7 @@ def iterate_em(est, init, gate, experts, e_step, reseed, m_step):
             f"mean log-likelihood {lb:.8g} (change {change:.3g})",
             loglik=f"{lb:.6g}",
         )
-        if abs(change) < est.tol:
+        if abs(change) < tol:
             converged = True
             break
         if n_iter == est.max_iter:
@@ -69,6 +78,8 @@ def iterate_em(est, init, gate, experts, e_step, reseed, m_step):
                 "worst-explained rows"
             )
         m_step(n_iter, dead)
+    if finish is not None:
+        finish(report)
     report.close()
     return dict(
         gate=gate,

@@ -7,11 +7,12 @@ reaches on real series shipped with statsmodels; and the Stata reference
 values statsmodels' own test suite publishes for the ``areturns`` series.
 """
 
+import itertools
 import warnings
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
@@ -511,3 +512,180 @@ def test_sklearn_compatible(estimator, check):
 def test_clone_keeps_parameters():
     ms = MarkovSwitchingRegressor(n_regimes=3, transitions="input", start="steady-state")
     assert clone(ms).get_params() == ms.get_params()
+
+
+# --------------------------------------------------------------------------- #
+# 7. The shared EM loop: progress bar, every restart's history (issue 11)
+# --------------------------------------------------------------------------- #
+def test_progress_bar_per_restart(fake_tqdm, capsys):
+    rng = np.random.RandomState(4)
+    X, y, _ = _simulate(200, [0.9, 0.85], rng)
+    ms = MarkovSwitchingRegressor(n_init=2, verbose="progress", random_state=0).fit(X, y)
+    bars = fake_tqdm.instances
+    assert len(bars) == 2
+    for i, bar in enumerate(bars):
+        assert bar.desc == f"MarkovSwitchingRegressor restart {i}"
+        assert bar.total == ms.max_iter and bar.closed
+        # One step per EM iteration; the polish's value ends the history.
+        assert bar.n == len(ms.lower_bounds_all_[i]) - 1
+        assert float(bar.postfixes[-1]["loglik"]) == pytest.approx(
+            ms.lower_bounds_all_[i][-2], rel=1e-5
+        )
+        # The polish's summary is written above the bar, not printed through it.
+        assert len(bar.written) == 1 and "polish" in bar.written[0]
+    assert capsys.readouterr().out == ""
+
+    # Without the polish (the classifier) the bar counts every EM iteration.
+    fake_tqdm.instances = []
+    clf = MarkovSwitchingClassifier(max_iter=30, verbose="progress", random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, (y > 0).astype(int))
+    (bar,) = fake_tqdm.instances
+    assert bar.n == clf.n_iter_ == len(clf.lower_bounds_) and bar.written == []
+
+
+def test_verbose_lines(capsys):
+    rng = np.random.RandomState(4)
+    X, y, _ = _simulate(200, [0.9, 0.85], rng)
+    ms = MarkovSwitchingRegressor(verbose=1, random_state=0).fit(X, y)
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == ms.n_iter_ + 1
+    assert out[0].startswith(
+        "[MarkovSwitchingRegressor] restart 0 iteration 1: mean log-likelihood"
+    )
+    assert "polish" in out[-1]
+
+
+def test_progress_without_tqdm_prints_lines(monkeypatch, capsys):
+    import skmoe._progress as progress_mod
+
+    monkeypatch.setattr(progress_mod, "_import_tqdm", lambda: None)
+    rng = np.random.RandomState(4)
+    X, y, _ = _simulate(200, [0.9, 0.85], rng)
+    with pytest.warns(UserWarning, match="pip install tqdm"):
+        ms = MarkovSwitchingRegressor(polish=False, verbose="progress", random_state=0).fit(X, y)
+    assert len(capsys.readouterr().out.splitlines()) == ms.n_iter_
+
+
+def test_bad_verbose():
+    with pytest.raises(ValueError, match="verbose"):
+        MarkovSwitchingRegressor(verbose="bar").fit(np.zeros((10, 1)), np.arange(10.0))
+
+
+@pytest.mark.parametrize("polish", [True, False])
+def test_lower_bounds_all(polish):
+    rng = np.random.RandomState(5)
+    X, y, _ = _simulate(250, [0.9, 0.8], rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ms = MarkovSwitchingRegressor(n_init=3, polish=polish, random_state=0).fit(X, y)
+    runs = ms.lower_bounds_all_
+    assert isinstance(runs, list) and len(runs) == 3
+    # The selected restart is the first with the largest final value.
+    best = int(np.argmax([r[-1] for r in runs]))
+    assert_array_equal(runs[best], ms.lower_bounds_)
+    assert ms.lower_bound_ == ms.lower_bounds_[-1]
+    for r in runs:
+        assert r.ndim == 1 and r.size >= 2 and np.all(np.isfinite(r))
+        # EM never decreases the objective, nor does the polish.
+        assert np.all(np.diff(r) >= -1e-10)
+    # Restart 0 alone gives the first history (restarts are drawn up front).
+    seeds = np.random.RandomState(0).randint(np.iinfo(np.int32).max, size=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        Xe, Xt = ms._split(X)
+        one = ms._run(Xe, Xt, y, np.array([0, y.size]), ms._named_experts(), seeds[0], 0)
+    assert_array_equal(one["lower_bounds"], runs[0])
+
+
+# --------------------------------------------------------------------------- #
+# 8. Affine equivariance: units and offsets of y and X change nothing (issue 11)
+# --------------------------------------------------------------------------- #
+def _regime_order(pred, ref_pred):
+    """The relabelling of the regimes of ``pred`` that matches ``ref_pred``
+    (restarts that reach one optimum with its regimes numbered differently
+    tie, and rounding picks one)."""
+    perms = [list(p) for p in itertools.permutations(range(pred.shape[1]))]
+    return perms[int(np.argmin([np.abs(pred[:, p] - ref_pred).max() for p in perms]))]
+
+
+def _fit_quiet(X, y, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return MarkovSwitchingRegressor(n_init=2, random_state=0, **kw).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def affine_reference():
+    rng = np.random.RandomState(6)
+    X, y, _ = _simulate(300, [0.95, 0.9], rng, two_inputs=True)
+    ms = _fit_quiet(X, y)
+    return X, y, ms
+
+
+@pytest.mark.parametrize("c", [1e-8, 1e-6, 1e6])
+@pytest.mark.parametrize("offset", [0.0, 1e4])
+def test_affine_equivariance_in_y(affine_reference, c, offset):
+    """Fitting on c * y + d is the same fit mapped back, and every row's
+    log-likelihood moves by -log c (no absolute variance floor).  The offset
+    is 1e4 in the units of y (d = 1e4 * c): a larger one in those units would
+    leave fewer than 6 digits of y's spread in float64."""
+    X, y, ref = affine_reference
+    d = offset * c
+    yt = c * y + d
+    ms = _fit_quiet(X, yt)
+    scale = np.std(y)
+    pred = (ms.predict_regimes(X) - d) / c
+    o = _regime_order(pred, ref.predict_regimes(X))
+    assert_allclose(pred[:, o], ref.predict_regimes(X), rtol=1e-6, atol=1e-6 * scale)
+    assert_allclose((ms.predict(X) - d) / c, ref.predict(X), rtol=1e-6, atol=1e-6 * scale)
+    assert_allclose(ms.noise_variance_[o] / c**2, ref.noise_variance_, rtol=1e-6)
+    A = ms.transition_matrix_[np.ix_(o, o)]
+    assert_allclose(A, ref.transition_matrix_, rtol=1e-6, atol=1e-9)
+    ll0 = ref.log_likelihood(X, y)
+    assert_allclose(
+        ms.log_likelihood(X, yt) + np.log(c), ll0, rtol=1e-6, atol=1e-6 * np.abs(ll0).mean()
+    )
+    assert ms.lower_bound_ + np.log(c) == pytest.approx(ref.lower_bound_, rel=1e-9)
+    assert_allclose(
+        ms.smoothed_regime_proba(X, yt)[:, o], ref.smoothed_regime_proba(X, y), atol=1e-6
+    )
+
+
+def test_variance_floor_is_relative_to_y():
+    rng = np.random.RandomState(7)
+    X, y, _ = _simulate(200, [0.9, 0.9], rng)
+    for c in [1e-10, 1.0, 1e10]:
+        ms = _fit_quiet(X, c * y, variance_floor=0.5)
+        # A floor that binds: half of var(y), in the units of the target.
+        assert np.min(ms.noise_variance_) >= 0.5 * np.var(c * y) * (1 - 1e-12)
+        assert np.min(ms.noise_variance_) <= 0.5 * np.var(c * y) * (1 + 1e-9)
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [(1.0, 1.7e9), (1e-9, 0.0), (np.array([1e-9, 1e9]), np.array([0.0, -1e4]))],
+    ids=["timestamp-offset", "nano-units", "mixed-units"],
+)
+@pytest.mark.parametrize("transitions", ["homogeneous", "input"])
+def test_affine_equivariance_in_X(affine_reference, a, b, transitions):
+    """Units and offsets of the features change nothing: X * a + b gives the same
+    fit.  The reference is fitted on (X * a + b - b) / a, the features the
+    transformed fit actually sees (an offset of 1.7e9 rounds them to 2.4e-7)."""
+    X, y, _ = affine_reference
+    Xt = X * a + b
+    Xr = (Xt - b) / a
+    kw = dict(transitions="input", transition_features=[1]) if transitions == "input" else {}
+    ref = _fit_quiet(Xr, y, **kw)
+    ms = _fit_quiet(Xt, y, **kw)
+    scale = np.std(y)
+    pred = ms.predict_regimes(Xt)
+    o = _regime_order(pred, ref.predict_regimes(Xr))
+    assert_allclose(pred[:, o], ref.predict_regimes(Xr), rtol=1e-6, atol=1e-6 * scale)
+    assert_allclose(ms.predict(Xt), ref.predict(Xr), rtol=1e-6, atol=1e-6 * scale)
+    assert_allclose(ms.noise_variance_[o], ref.noise_variance_, rtol=1e-6)
+    ll0 = ref.log_likelihood(Xr, y)
+    assert_allclose(ms.log_likelihood(Xt, y), ll0, rtol=1e-6, atol=1e-6 * np.abs(ll0).mean())
+    A = ms.predict_transition_matrix(Xt)[:, o][:, :, o]
+    assert_allclose(A, ref.predict_transition_matrix(Xr), rtol=1e-6, atol=1e-9)

@@ -23,9 +23,10 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
-from .._base import BaseMixtureOfExperts
-from .._kernels._config import absolute_variance_floor
+from .._em import iterate_em
+from .._progress import PROGRESS
 from .._threading import blas_single_threaded
+from .._validation import resolve_features
 from ..experts import LinearExpert, LogisticExpert
 from ..experts._sets import (
     _ClassifierSet,
@@ -42,6 +43,36 @@ from ._markov_fit import (
     stationary_distribution,
     stationary_distributions,
 )
+
+# Markov switching re-seeds nothing (see ``_run``).
+_NO_RESEED = np.empty(0, dtype=np.intp)
+
+# Values within this many ulps of a column's largest magnitude are rounding
+# noise: a spread below it means a constant column (or target).
+_RESOLUTION_ULPS = 64.0
+
+
+def _resolution(x, axis=None):
+    """The smallest spread ``x`` resolves: 64 ulps of its largest magnitude."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.size == 0:
+        return np.zeros(x.shape[1]) if axis == 0 else 0.0
+    return _RESOLUTION_ULPS * np.finfo(np.float64).eps * np.max(np.abs(x), axis=axis)
+
+
+def relative_variance_floor(y, variance_floor):
+    """Smallest noise variance of a regime, relative to the target's own scale.
+
+    ``variance_floor * var(y)``, which scales with ``y**2`` so that fitting
+    on ``c * y + d`` gives the same fit whatever ``c`` and ``d``.  A constant
+    target (``var(y) == 0``) gets the square of its resolution (64 ulps of
+    ``max|y|``), or the smallest normal float for an all-zero target; never
+    an absolute value in the user's units.
+    """
+    var = float(np.var(y))
+    if var > 0.0:
+        return variance_floor * var
+    return max(_resolution(y) ** 2, np.finfo(np.float64).tiny)
 
 
 def _check_lengths(lengths, n_samples, min_length=1):
@@ -96,7 +127,7 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
         "init_params": [StrOptions({"kmeans", "random"})],
         "polish": ["boolean"],
         "random_state": ["random_state"],
-        "verbose": ["verbose"],
+        "verbose": ["verbose", StrOptions({PROGRESS})],
     }
 
     _is_classifier = False
@@ -201,7 +232,9 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
     def _resolve(self, spec, param):
         if spec is not None and np.asarray(spec).size == 0:
             return np.empty(0, dtype=np.intp)
-        return BaseMixtureOfExperts._resolve_features(self, spec, param)
+        return resolve_features(
+            spec, param, self.n_features_in_, getattr(self, "feature_names_in_", None)
+        )
 
     def _split(self, X):
         Xe = X if self._expert_cols is None else np.ascontiguousarray(X[:, self._expert_cols])
@@ -267,21 +300,23 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
         Xe, Xt = self._split(X)
         rng = check_random_state(self.random_state)
         seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_init)
-        best = None
+        runs = []
         for init, seed in enumerate(seeds):
             # Small matrices only: a multi-threaded BLAS gains nothing here and
             # its spinning workers slow every call down on a busy machine.
             with blas_single_threaded():
-                run = self._run(Xe, Xt, y, bounds, named, seed, init)
-            if best is None or run["objective"] > best["objective"]:
-                best = run
+                runs.append(self._run(Xe, Xt, y, bounds, named, seed, init))
+        # First-best on ties, so the choice does not depend on run order.
+        best = runs[max(range(len(runs)), key=lambda i: (runs[i]["objective"], -i))]
         self._chain = best["chain"]
         self._expert_set = best["experts"]
         self.n_iter_ = best["n_iter"]
         self.n_polish_iter_ = best["n_polish_iter"]
         self.converged_ = best["converged"]
-        self.lower_bound_ = best["objective"] / X.shape[0]
-        self.lower_bounds_ = np.asarray(best["history"])
+        self.lower_bound_ = best["lower_bound"]
+        self.lower_bounds_ = best["lower_bounds"]
+        # Every restart's history, in restart order (ConvergenceDisplay).
+        self.lower_bounds_all_ = [run["lower_bounds"] for run in runs]
         self._expose(Xt, bounds)
         if not self.converged_:
             warnings.warn(
@@ -299,9 +334,13 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
         if S == 1:
             return np.zeros(n, dtype=np.intp)
         Z = np.column_stack([Xe, self._y_features(y)])
+        # Standardised columns (a constant one, whose spread is below its
+        # resolution, is only centred): k-means then sees the same points
+        # whatever the units and offsets of the features and the target.
+        resolution = _resolution(Z, axis=0)
         Z = Z - Z.mean(axis=0)
         sd = Z.std(axis=0)
-        sd[sd <= 1e-12] = 1.0
+        sd[sd <= resolution] = 1.0
         Z /= sd
         if self.init_params == "kmeans":
             with warnings.catch_warnings(), blas_single_threaded():
@@ -318,6 +357,7 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
         return np.ascontiguousarray(experts.log_prob(Xe, y), dtype=np.float64)
 
     def _run(self, Xe, Xt, y, bounds, named, seed, init):
+        """One restart: EM on the shared loop (the chain plays the gate), then the polish."""
         rng = np.random.RandomState(seed)
         S = self.n_regimes
         n = Xe.shape[0]
@@ -329,57 +369,68 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
         chain = RegimeChain(S, self.transitions, self.start, self.transition_alpha)
         chain.init(Xt, bounds, labels, rng, neutral=init == 0)
         can_polish = self.polish and isinstance(experts, _LinearGaussianSet)
+        # With the polish to follow, EM only has to reach its basin.
         switch_tol = max(self.tol, EM_SWITCH_TOL) if can_polish else self.tol
-        history = []
-        prev = -np.inf
-        converged = False
-        n_iter = 0
-        for n_iter in range(1, self.max_iter + 1):
+        state = {}
+
+        def em_e_step():
+            # Forward-backward; the objective is the penalised log-likelihood
+            # per observation, which EM never decreases.
             post = e_step(chain, self._log_emit(experts, Xe, y), bounds, Xt)
-            objective = post["ll"] - chain.penalty()
-            history.append(objective / n)
-            change = (objective - prev) / n
-            if self.verbose:
-                print(
-                    f"[{type(self).__name__}] restart {init} iteration {n_iter}: "
-                    f"mean log-likelihood {objective / n:.10g} (change {change:.3g})"
-                )
-            if abs(change) < switch_tol:
-                converged = not can_polish
-                break
-            prev = objective
-            if n_iter == self.max_iter:
-                break
+            state["post"] = post
+            state["objective"] = post["ll"] - chain.penalty()
+            return state["objective"] / n
+
+        def reseed():
+            # A regime whose smoothed mass collapses stays a valid (if
+            # improbable) state of the chain: nothing to re-seed.
+            return _NO_RESEED
+
+        def m_step(n_iter, dead):
+            post = state["post"]
             experts.fit(Xe, y, post["gamma"], iteration=n_iter, init=init, rng=rng)
             chain.m_step(post, Xt, bounds)
-        n_polish = 0
-        if can_polish:
+
+        def polish(report):
+            # L-BFGS on the exact log-likelihood from where EM stopped.
+            em_objective = state["objective"]
             polisher = LinearGaussianPolish(chain, experts, Xe, y, Xt, bounds)
             res, gmax = polisher.run(max_iter=max(50, self.max_iter), gtol=1e-9)
-            n_polish = int(res.nit)
-            post = e_step(chain, self._log_emit(experts, Xe, y), bounds, Xt)
-            objective = post["ll"] - chain.penalty()
-            history.append(objective / n)
+            em_e_step()
+            objective = state["objective"]
             # Converged: the optimiser stopped on its own criteria with a
             # small gradient, or EM itself had stalled below tol.
-            converged = gmax < 1e-5 or (
-                len(history) > 1 and abs(history[-1] - history[-2]) < self.tol
+            state["polish"] = dict(
+                n_iter=int(res.nit),
+                converged=gmax < 1e-5 or abs(objective / n - em_objective / n) < self.tol,
             )
-            if self.verbose:
-                print(
-                    f"[{type(self).__name__}] restart {init} polish: {n_polish} L-BFGS iterations, "
-                    f"{polisher.n_evals} evaluations, mean log-likelihood {objective / n:.12g}, "
-                    f"max |gradient| {gmax:.2e} ({res.message})"
-                )
-        return dict(
-            chain=chain,
-            experts=experts,
-            objective=objective,
-            history=history,
-            n_iter=n_iter,
-            n_polish_iter=n_polish,
-            converged=converged,
+            report.write(
+                f"[{type(self).__name__}] restart {init} polish: {int(res.nit)} L-BFGS "
+                f"iterations, {polisher.n_evals} evaluations, mean log-likelihood "
+                f"{objective / n:.12g}, max |gradient| {gmax:.2e} ({res.message})"
+            )
+
+        run = iterate_em(
+            self,
+            init,
+            chain,
+            experts,
+            em_e_step,
+            reseed,
+            m_step,
+            tol=switch_tol,
+            finish=polish if can_polish else None,
         )
+        run["chain"] = run.pop("gate")
+        run["objective"] = state["objective"]
+        run["n_polish_iter"] = 0
+        if can_polish:
+            pol = state["polish"]
+            run["lower_bounds"] = np.append(run["lower_bounds"], state["objective"] / n)
+            run["lower_bound"] = state["objective"] / n
+            run["n_polish_iter"] = pol["n_iter"]
+            run["converged"] = pol["converged"]
+        return run
 
     def _expose(self, Xt, bounds):
         ch = self._chain
@@ -643,8 +694,10 @@ _COMMON_DOC = """
         regimes overlap or switch often, the polish converges fast there.
         Ignored for other experts.
     random_state : int, RandomState instance or None, default=None
-    verbose : int, default=0
-        Print the log-likelihood at every iteration.
+    verbose : int or "progress", default=0
+        Print the log-likelihood at every EM iteration, and the polish's
+        summary.  ``"progress"`` shows a tqdm progress bar per restart instead
+        (tqdm is optional: without it the lines are printed, with a warning).
 """
 
 
@@ -662,7 +715,10 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
             builtin="linear-Gaussian expert (:class:`~skmoe.experts.LinearExpert`, solved in closed form)"
         )
         + """    variance_floor : float, default=1e-6
-        Noise variances are kept above ``variance_floor * var(y)``.
+        Noise variances are kept above ``variance_floor * var(y)`` (in the
+        units of ``y`` squared, so the floor follows the target's scale; a
+        constant ``y`` gets the square of its resolution, 64 ulps of
+        ``max|y|``).
 
     Attributes
     ----------
@@ -688,6 +744,10 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
         penalty per observation).
     lower_bounds_ : ndarray
         Its history (EM iterations, then the polished value).
+    lower_bounds_all_ : list of ndarray
+        ``lower_bounds_`` of every restart, in restart order; the selected
+        one has the largest last value.  Plot them with
+        :class:`~skmoe.inspection.ConvergenceDisplay`.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features,)
 
@@ -759,8 +819,7 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
 
     def _check_y(self, y):
         y = np.asarray(y, dtype=np.float64)
-        mean = float(y.mean())
-        self._var_floor = max(self.variance_floor * float(y.var()), absolute_variance_floor(mean))
+        self._var_floor = relative_variance_floor(y, self.variance_floor)
         return y
 
     def _encode_y(self, y):
@@ -876,6 +935,8 @@ class MarkovSwitchingClassifier(ClassifierMixin, _BaseMarkovSwitching):
     converged_ : bool
     lower_bound_ : float
     lower_bounds_ : ndarray
+    lower_bounds_all_ : list of ndarray
+        ``lower_bounds_`` of every restart, in restart order.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features,)
 

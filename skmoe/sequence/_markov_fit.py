@@ -21,7 +21,6 @@ from scipy import linalg, optimize
 from .._kernels import forward_backward, gaussian_log_density
 from .._multinomial import (
     MultinomialSolverState,
-    feature_moments,
     fit_multinomial,
     softmax_log_proba,
 )
@@ -32,10 +31,36 @@ _LOG_FLOOR = 1e-250
 # EM hands over to the quasi-Newton polish once the mean log-likelihood
 # changes by less than this (or tol, if larger).
 EM_SWITCH_TOL = 1e-5
+# Rows per chunk of the second pass of :func:`column_moments`.
+_CHUNK_ROWS = 16384
 
 
 def _log(p):
     return np.log(np.maximum(p, _LOG_FLOOR))
+
+
+def column_moments(X):
+    """Mean and scale of each column of ``X``, scale 1 for a constant column.
+
+    Two passes (no cancellation for features far from zero), the second in
+    row chunks.  A column is constant when its spread is below its own
+    resolution (64 ulps of its largest magnitude): relative to the column,
+    so a feature in units of 1e-10 keeps its scale and one offset by 1e10
+    is still centred exactly.
+    """
+    n = X.shape[0]
+    ones = np.ones(n)
+    mean = (ones @ X) / n
+    ss = np.zeros(X.shape[1])
+    for a in range(0, n, _CHUNK_ROWS):
+        Xc = X[a : a + _CHUNK_ROWS] - mean
+        Xc *= Xc
+        ss += ones[a : a + _CHUNK_ROWS] @ Xc
+    scale = np.sqrt(np.maximum(ss / n, 0.0))
+    if n:
+        resolution = 64.0 * np.finfo(np.float64).eps * np.max(np.abs(X), axis=0)
+        scale[scale <= resolution] = 1.0
+    return mean, scale
 
 
 def stationary_distribution(A):
@@ -144,7 +169,7 @@ class RegimeChain:
             self.log_A = np.log(A)
         else:
             d = Xt.shape[1]
-            self.mean, self.scale = feature_moments(Xt, np.ones(Xt.shape[0]))
+            self.mean, self.scale = column_moments(Xt)
             self.V = np.zeros((S, d, S))
             self.c = np.log(A)
             self.c -= self.c.mean(axis=1, keepdims=True)
@@ -160,12 +185,21 @@ class RegimeChain:
         intercept = self.c - np.einsum("d,idj->ij", self.mean, coef)
         return coef, intercept
 
+    def standardise(self, Xt):
+        """Transition features in the chain's standardised frame."""
+        return (Xt - self.mean) / self.scale
+
     def log_trans_rows(self, Xt):
-        """Input transitions: ``log A_t`` for every row, shape (n, S, S)."""
-        coef, intercept = self.raw_transition_coef()
+        """Input transitions: ``log A_t`` for every row, shape (n, S, S).
+
+        The logits are formed in the standardised frame (``V`` and ``c``):
+        with raw coefficients, features near 1.7e9 would give logits that are
+        differences of terms near 1e9, exact to 1e-7 only.
+        """
+        Zt = self.standardise(Xt)
         out = np.empty((Xt.shape[0], self.S, self.S))
         for i in range(self.S):
-            out[:, i, :] = softmax_log_proba(Xt, coef[i], intercept[i])
+            out[:, i, :] = softmax_log_proba(Zt, self.V[i], self.c[i])
         return out
 
     def mean_matrix(self):
@@ -324,7 +358,7 @@ class LinearGaussianPolish:
         n, d = Xe.shape
         self.n = n
         self.S = chain.S
-        self.mu, self.sd = feature_moments(Xe, np.ones(n))
+        self.mu, self.sd = column_moments(Xe)
         Z = (Xe - self.mu) / self.sd
         self.Z1 = np.hstack([Z, np.ones((n, 1))])
         self.ybar = float(y.mean())
@@ -388,12 +422,19 @@ class LinearGaussianPolish:
 
     # -- objective ------------------------------------------------------- #
     def value_and_grad(self, theta):
-        """Negative penalised log-likelihood per observation, and its gradient."""
+        """Negative penalised log-likelihood per observation, and its gradient.
+
+        Of the standardised target: the log-likelihood of ``y`` plus
+        ``log(std(y))`` per observation, a constant.  The optimiser then sees
+        the same numbers, and stops at the same point, whatever the units of
+        ``y`` (its relative ``ftol`` would otherwise stop it earlier on a
+        target in small units, whose log-likelihood is large).
+        """
         self.n_evals += 1
         ch = self.chain
         B, var = self.unpack(theta)
         mean = self.Z1 @ B.T  # (n, S) standardised
-        log_emit = gaussian_log_density(self.yt, mean, var) - np.log(self.ysd)
+        log_emit = gaussian_log_density(self.yt, mean, var)
         post = e_step(ch, log_emit, self.bounds, self.Xt)
         ll = post["ll"]
         if not np.isfinite(ll):
@@ -427,7 +468,7 @@ class LinearGaussianPolish:
                 for s, a in enumerate(firsts):
                     g = gamma0[s] / np.maximum(pis[s], 1e-300)
                     G[a] += _row_softmax_backprop(A[a], _stationary_grad(A[a], pis[s], g))
-            Zt = (self.Xt - ch.mean) / ch.scale
+            Zt = ch.standardise(self.Xt)
             gV = np.einsum("nd,nij->idj", Zt, G) - ch.alpha * ch.V
             gc = G.sum(axis=0)
             parts.append(gV.ravel())
