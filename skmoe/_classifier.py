@@ -201,6 +201,7 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         Returns
         -------
         self : MixtureOfExpertsClassifier
+            The estimator, updated.
         """
         return online_partial_fit(self, X, y, sample_weight, classes=classes)
 
@@ -230,10 +231,12 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Input samples.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_experts, n_classes)
+            Class probabilities of each expert, columns in the order of ``classes_``.
         """
         X = self._check_X(X)
         return self._expert_set.predict_proba(self._ex(X))
@@ -244,10 +247,12 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Input samples.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            Class probabilities, columns in the order of ``classes_``.
         """
         X = self._check_X(X)
         gate = self._gate_proba(X)[0]
@@ -279,10 +284,12 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Input samples.
 
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
+            Logarithm of the class probabilities, columns in the order of ``classes_``.
         """
         proba = self.predict_proba(X)
         with np.errstate(divide="ignore"):
@@ -294,10 +301,12 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Input samples.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
+            Predicted class labels.
         """
         # predict_proba first: it raises NotFittedError before classes_ is read.
         proba = self.predict_proba(X)

@@ -32,13 +32,18 @@ def log_likelihood_scorer(estimator, X, y, sample_weight=None):
     Parameters
     ----------
     estimator : fitted MixtureOfExpertsRegressor or MixtureOfExpertsClassifier
+        A fitted mixture of experts.
     X : array-like of shape (n_samples, n_features)
+        Input samples.
     y : array-like of shape (n_samples,)
+        Observed targets, one per row of X.
     sample_weight : array-like of shape (n_samples,), default=None
+        Row weights; None gives every row weight 1.
 
     Returns
     -------
     score : float
+        Mean log-likelihood per row of the held-out data (higher is better).
     """
     ll = estimator.log_likelihood(X, y)
     if sample_weight is None:
@@ -167,7 +172,9 @@ def select_n_experts(
         number of experts (a ``HierarchicalGate``) and ``experts`` must not
         be a list of named experts.
     X : array-like of shape (n_samples, n_features)
+        Input samples.
     y : array-like of shape (n_samples,)
+        Observed targets, one per row of X.
     n_experts : iterable of int, default=range(1, 7)
         Candidate numbers of experts, evaluated in increasing order
         (duplicates are dropped).
@@ -217,8 +224,8 @@ def select_n_experts(
 
     See Also
     --------
-    log_likelihood_scorer : the held-out score used by ``criterion="cv"``.
-    sklearn.model_selection.GridSearchCV : to tune several parameters at once.
+    log_likelihood_scorer : The held-out score used by ``criterion="cv"``.
+    sklearn.model_selection.GridSearchCV : To tune several parameters at once.
 
     Examples
     --------

@@ -53,6 +53,7 @@ def make_moe_regression(
     Parameters
     ----------
     n_samples, n_features, n_experts : int
+        Number of rows.
     gate : {"softmax", "constant"}, default="softmax"
     noise : float or array-like of shape (n_experts,), default=0.5
         Noise standard deviation of each expert.
@@ -61,11 +62,14 @@ def make_moe_regression(
     coef_scale : float, default=2.0
         Scale of the experts' coefficients and intercepts.
     random_state : int, RandomState instance or None, default=None
+        Seed of the random draws; pass an int for reproducible fits.
 
     Returns
     -------
     X : ndarray of shape (n_samples, n_features)
+        Generated features.
     y : ndarray of shape (n_samples,)
+        Generated targets.
     params : Bunch
         The true ``coef`` (n_experts, n_features), ``intercept``,
         ``noise_std``, ``gate_coef`` and ``gate_intercept`` (softmax gate) or
@@ -125,15 +129,19 @@ def make_moe_classification(
     Parameters
     ----------
     n_samples, n_features, n_experts, n_classes : int
+        Number of rows.
     gate : {"softmax", "constant"}, default="softmax"
     gate_scale, coef_scale : float
         Scales of the gate's and the experts' weights.
     random_state : int, RandomState instance or None, default=None
+        Seed of the random draws; pass an int for reproducible fits.
 
     Returns
     -------
     X : ndarray of shape (n_samples, n_features)
+        Generated features.
     y : ndarray of shape (n_samples,), int
+        Generated class labels.
     params : Bunch
         True expert ``coef`` (n_experts, n_features, n_classes) and
         ``intercept`` (n_experts, n_classes), the gate's parameters and the

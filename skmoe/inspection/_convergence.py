@@ -79,6 +79,7 @@ class ConvergenceDisplay:
             With ``lower_bounds_all_`` (EM mixtures), ``lower_bounds_``
             (Markov switching) or ``loss_curve_`` (neural).
         ax : matplotlib Axes, default=None
+            Axes to draw on; None creates a new figure and axes.
         **plot_kw
             Passed to :meth:`plot`.
 
@@ -122,13 +123,16 @@ class ConvergenceDisplay:
         Parameters
         ----------
         ax : matplotlib Axes, default=None
+            Axes to draw on; None creates a new figure and axes.
         legend : bool, default=True
+            Whether to draw a legend.
         line_kw : dict, default=None
             Passed to every ``ax.plot``.
 
         Returns
         -------
         display : ConvergenceDisplay
+            The display, with its matplotlib artists stored.
         """
         self.figure_, self.ax_ = make_ax(ax, type(self).__name__)
         ax = self.ax_

@@ -74,8 +74,8 @@ class ExpertsDisplay:
 
     See Also
     --------
-    GateDisplay : where the gate sends each input.
-    PredictiveDistributionDisplay : the resulting predictive density.
+    GateDisplay : Where the gate sends each input.
+    PredictiveDistributionDisplay : The resulting predictive density.
     """
 
     def __init__(
@@ -121,6 +121,7 @@ class ExpertsDisplay:
         Parameters
         ----------
         estimator : fitted mixture of experts or Markov-switching model
+            A fitted mixture of experts.
         X : array-like of shape (n_samples, n_features)
             Data giving the grid's range and the reference values, and the
             plotted points.
@@ -137,6 +138,7 @@ class ExpertsDisplay:
         grid_resolution : int, default=100
         expert_names : list of str, default=None
         ax : matplotlib Axes, default=None
+            Axes to draw on; None creates a new figure and axes.
         **plot_kw
             Passed to :meth:`plot`.
 
@@ -227,18 +229,21 @@ class ExpertsDisplay:
         Parameters
         ----------
         ax : matplotlib Axes, default=None
+            Axes to draw on; None creates a new figure and axes.
         colors : list of colors, default=None
             One per expert; ``C0, C1, ...`` when None.
         min_gate : float, default=None
             Draw each expert's curve only where its gate probability is at
             least ``min_gate`` (where it is in use); everywhere when None.
         legend : bool, default=True
+            Whether to draw a legend.
         line_kw, scatter_kw : dict, default=None
             Passed to ``ax.plot`` and ``ax.scatter``.
 
         Returns
         -------
         display : ExpertsDisplay
+            The display, with its matplotlib artists stored.
         """
         # make_ax first: it raises the ImportError that names the install command.
         self.figure_, self.ax_ = make_ax(ax, type(self).__name__)

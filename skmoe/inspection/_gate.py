@@ -66,8 +66,8 @@ class GateDisplay:
 
     See Also
     --------
-    ExpertsDisplay : each expert's fit.
-    sklearn.inspection.DecisionBoundaryDisplay : the same idea for predictions.
+    ExpertsDisplay : Each expert's fit.
+    sklearn.inspection.DecisionBoundaryDisplay : The same idea for predictions.
 
     Examples
     --------
@@ -108,6 +108,7 @@ class GateDisplay:
         Parameters
         ----------
         estimator : fitted estimator with ``predict_gate``
+            A fitted mixture of experts.
         X : array-like of shape (n_samples, n_features)
             Data giving the range of the grid and the reference values.
         features : int, str or sequence of 1 or 2 of them, default=(0,)
@@ -173,6 +174,7 @@ class GateDisplay:
         Parameters
         ----------
         ax : matplotlib Axes, default=None
+            Axes to draw on; None creates a new figure and axes.
         kind : {"probability", "regions"}, default="probability"
         levels : sequence of float, default=(0.5,)
             Probability levels of each expert's contour lines (two features,
@@ -180,6 +182,7 @@ class GateDisplay:
         colors : list of colors, default=None
             One per expert; matplotlib's cycle ``C0, C1, ...`` when None.
         legend : bool, default=True
+            Whether to draw a legend.
         **kw
             Passed to ``ax.plot`` (one feature, probability), ``ax.contour``
             (two features, probability) or ``ax.pcolormesh`` (regions).
@@ -187,6 +190,7 @@ class GateDisplay:
         Returns
         -------
         display : GateDisplay
+            The display, with its matplotlib artists stored.
         """
         if kind not in _KINDS:
             raise ValueError(f"kind must be one of {_KINDS}; got {kind!r}.")

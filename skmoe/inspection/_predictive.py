@@ -58,7 +58,7 @@ class PredictiveDistributionDisplay:
 
     See Also
     --------
-    skmoe.MixtureOfExpertsRegressor.predict_quantiles : quantiles of the same law.
+    skmoe.MixtureOfExpertsRegressor.predict_quantiles : Quantiles of the same law.
     """
 
     def __init__(
@@ -92,6 +92,7 @@ class PredictiveDistributionDisplay:
         Parameters
         ----------
         estimator : fitted MixtureOfExpertsRegressor
+            A fitted mixture of experts.
         X : array-like of shape (n_samples, n_features)
             Data giving the x grid's range and the reference values.
         y : array-like of shape (n_samples,), default=None
@@ -108,6 +109,7 @@ class PredictiveDistributionDisplay:
             Limits of the y grid; by default from the 0.1% to the 99.9%
             predictive quantile over the x grid, widened to the data's y.
         ax : matplotlib Axes, default=None
+            Axes to draw on; None creates a new figure and axes.
         **plot_kw
             Passed to :meth:`plot`.
 
@@ -174,6 +176,7 @@ class PredictiveDistributionDisplay:
         Parameters
         ----------
         ax : matplotlib Axes, default=None
+            Axes to draw on; None creates a new figure and axes.
         cmap : str or Colormap, default="viridis"
         colorbar : bool, default=True
         scatter_kw : dict, default=None
@@ -185,6 +188,7 @@ class PredictiveDistributionDisplay:
         Returns
         -------
         display : PredictiveDistributionDisplay
+            The display, with its matplotlib artists stored.
         """
         self.figure_, self.ax_ = make_ax(ax, type(self).__name__)
         ax = self.ax_

@@ -249,7 +249,18 @@ class _BaseSparseMoE(BaseEstimator):
         return out
 
     def predict_gate(self, X):
-        """Router probabilities over all experts, (n_samples, n_experts), without noise."""
+        """Router probabilities over all experts, without noise.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        gate : ndarray of shape (n_samples, n_experts)
+            Router probability of each expert; each row sums to 1.
+        """
         import torch
 
         check_is_fitted(self)
@@ -280,6 +291,7 @@ class SparseMoERegressor(RegressorMixin, _BaseSparseMoE):
     hidden_layer_sizes : int or tuple of int, default=(64,)
         Hidden widths of each expert MLP; ``()`` gives affine experts.
     n_experts : int, default=8
+        Number of experts.
     top_k : int, default=2
         Experts per row: 1 as in the Switch Transformer, 2 as in GShard, any
         ``k <= n_experts``; ``top_k == n_experts`` is dense softmax gating.
@@ -307,14 +319,18 @@ class SparseMoERegressor(RegressorMixin, _BaseSparseMoE):
     batch_size : int, default=256
         Rows per mini-batch (capped at the number of training rows).
     max_epochs : int, default=200
+        Maximum number of passes over the training rows.
     early_stopping : bool, default=True
         Hold out ``validation_fraction`` of the rows, stop when their loss has
         not improved by ``tol`` for ``n_iter_no_change`` epochs, and keep the
         best weights.  With too few rows to hold any out (or False), the
         training loss is watched instead and the last weights kept.
     validation_fraction : float, default=0.1
+        Fraction of the rows held out for early stopping.
     n_iter_no_change : int, default=10
+        Epochs without an improvement of ``tol`` after which training stops.
     tol : float, default=1e-4
+        Smallest decrease of the watched loss that counts as an improvement.
     device : {"auto", "cpu", "cuda"}, default="auto"
         Where to train and predict; "auto" uses CUDA when available.  On
         CUDA the expert matmuls run in bfloat16 with a float32 router and
@@ -384,7 +400,9 @@ class SparseMoERegressor(RegressorMixin, _BaseSparseMoE):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Training data.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the rows in the training and validation
             losses; rows of weight zero are ignored.
@@ -392,6 +410,7 @@ class SparseMoERegressor(RegressorMixin, _BaseSparseMoE):
         Returns
         -------
         self
+            Fitted estimator.
         """
         X, y, sw = self._validate_fit(X, y, sample_weight)
         self._y_1d = y.ndim == 1
@@ -406,9 +425,15 @@ class SparseMoERegressor(RegressorMixin, _BaseSparseMoE):
 
         Independent of the other rows of X: no noise, no capacity limit.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input samples.
+
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predicted values.
         """
         out = self._raw(X) * self._y_scale + self._y_mean
         return out.ravel() if self._y_1d else out
@@ -431,24 +456,41 @@ class SparseMoEClassifier(ClassifierMixin, _BaseSparseMoE):
     Parameters
     ----------
     hidden_layer_sizes : int or tuple of int, default=(64,)
+        As in :class:`SparseMoERegressor`.
     n_experts : int, default=8
+        As in :class:`SparseMoERegressor`.
     top_k : int, default=2
+        As in :class:`SparseMoERegressor`.
     activation : {"relu", "gelu", "silu", "tanh"}, default="relu"
     noisy_gating : bool, default=False
+        As in :class:`SparseMoERegressor`.
     capacity_factor : float or None, default=None
+        As in :class:`SparseMoERegressor`.
     aux_loss_weight : float, default=1e-2
+        As in :class:`SparseMoERegressor`.
     z_loss_weight : float, default=1e-3
+        As in :class:`SparseMoERegressor`.
     learning_rate : float, default=1e-3
+        As in :class:`SparseMoERegressor`.
     weight_decay : float, default=1e-4
+        As in :class:`SparseMoERegressor`.
     batch_size : int, default=256
+        As in :class:`SparseMoERegressor`.
     max_epochs : int, default=200
+        As in :class:`SparseMoERegressor`.
     early_stopping : bool, default=True
+        As in :class:`SparseMoERegressor`.
     validation_fraction : float, default=0.1
+        As in :class:`SparseMoERegressor`.
     n_iter_no_change : int, default=10
+        As in :class:`SparseMoERegressor`.
     tol : float, default=1e-4
+        As in :class:`SparseMoERegressor`.
     device : {"auto", "cpu", "cuda"}, default="auto"
     random_state : int, RandomState instance or None, default=None
+        As in :class:`SparseMoERegressor`.
     verbose : int or "progress", default=0
+        As in :class:`SparseMoERegressor`.
 
     Attributes
     ----------
@@ -490,7 +532,9 @@ class SparseMoEClassifier(ClassifierMixin, _BaseSparseMoE):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Training data.
         y : array-like of shape (n_samples,)
+            Class labels.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the rows in the training and validation
             losses; rows of weight zero are ignored.
@@ -498,6 +542,7 @@ class SparseMoEClassifier(ClassifierMixin, _BaseSparseMoE):
         Returns
         -------
         self
+            Fitted estimator.
         """
         X, y, sw = self._validate_fit(X, y, sample_weight)
         self.classes_, codes = np.unique(y, return_inverse=True)
@@ -511,9 +556,15 @@ class SparseMoEClassifier(ClassifierMixin, _BaseSparseMoE):
     def predict_proba(self, X):
         """Class probabilities: softmax of the gate-weighted sum of the chosen experts' logits.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input samples.
+
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            Class probabilities, columns in the order of ``classes_``.
         """
         logits = self._raw(X)
         logits -= logits.max(axis=1, keepdims=True)
@@ -522,12 +573,34 @@ class SparseMoEClassifier(ClassifierMixin, _BaseSparseMoE):
         return proba
 
     def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`."""
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Logarithm of the class probabilities, columns in the order of ``classes_``.
+        """
         logits = self._raw(X)
         logits -= logits.max(axis=1, keepdims=True)
         return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
 
     def predict(self, X):
-        """The most probable class of each row."""
+        """Predict the most probable class of each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted class labels.
+        """
         logits = self._raw(X)
         return self.classes_[np.argmax(logits, axis=1)]

@@ -157,6 +157,7 @@ class SparseMoELayer(nn.Module):
     ----------
     in_features, out_features : int
     n_experts : int
+        Number of experts.
     top_k : int, default=2
         Experts per row; ``top_k == n_experts`` is dense softmax gating.
     hidden_sizes : tuple of int, default=None

@@ -203,7 +203,7 @@ class SequenceFeatures(TransformerMixin, BaseEstimator):
 
     See Also
     --------
-    GaussianHMMClassifier : an HMM-sequence classifier, usable as an expert.
+    GaussianHMMClassifier : An HMM-sequence classifier, usable as an expert.
 
     Examples
     --------
@@ -237,11 +237,14 @@ class SequenceFeatures(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : list of array-like of shape (T_i, d)
+            The sequences.
         y : ignored
+            Target values.
 
         Returns
         -------
         self : SequenceFeatures
+            Fitted estimator.
         """
         self._validate_params()
         self._check_features()
@@ -255,10 +258,12 @@ class SequenceFeatures(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : list of array-like of shape (T_i, d)
+            The sequences.
 
         Returns
         -------
         F : ndarray of shape (n_sequences, n_output_features)
+            Features of each sequence.
         """
         check_is_fitted(self)
         seqs = check_sequences(X, min_length=1, n_features=self.n_features_in_, estimator=self)

@@ -201,7 +201,9 @@ class _BaseHMMClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         Parameters
         ----------
         X : list of array-like of shape (T_i, n_features)
+            The sequences.
         lengths : array-like of int, default=None
+            Lengths of the sequences when ``X`` is their concatenation.
 
         Returns
         -------
@@ -239,11 +241,14 @@ class _BaseHMMClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         Parameters
         ----------
         X : list of array-like of shape (T_i, n_features)
+            The sequences.
         lengths : array-like of int, default=None
+            Lengths of the sequences when ``X`` is their concatenation.
 
         Returns
         -------
         log_proba : ndarray of shape (n_sequences, n_classes)
+            Logarithm of the class probabilities, columns in the order of ``classes_``.
         """
         ll = self.class_log_likelihood(X, lengths)
         with np.errstate(divide="ignore"):
@@ -259,11 +264,14 @@ class _BaseHMMClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         Parameters
         ----------
         X : list of array-like of shape (T_i, n_features)
+            The sequences.
         lengths : array-like of int, default=None
+            Lengths of the sequences when ``X`` is their concatenation.
 
         Returns
         -------
         proba : ndarray of shape (n_sequences, n_classes)
+            Class probabilities, columns in the order of ``classes_``.
         """
         return np.exp(self.predict_log_proba(X, lengths))
 
@@ -273,11 +281,14 @@ class _BaseHMMClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         Parameters
         ----------
         X : list of array-like of shape (T_i, n_features)
+            The sequences.
         lengths : array-like of int, default=None
+            Lengths of the sequences when ``X`` is their concatenation.
 
         Returns
         -------
         y_pred : ndarray of shape (n_sequences,)
+            Predicted class of each sequence.
         """
         return self.classes_[np.argmax(self.predict_log_proba(X, lengths), axis=1)]
 
@@ -436,6 +447,7 @@ class CategoricalHMMClassifier(_BaseHMMClassifier):
         a class with no weight keeps its previous model.  Set by
         :class:`~skmoe.MixtureOfExpertsClassifier` for its experts.
     random_state : int, RandomState instance or None, default=None
+        Seed of the random draws; pass an int for reproducible fits.
 
     Attributes
     ----------
@@ -453,7 +465,7 @@ class CategoricalHMMClassifier(_BaseHMMClassifier):
 
     See Also
     --------
-    GaussianHMMClassifier : the same for real-valued sequences.
+    GaussianHMMClassifier : The same for real-valued sequences.
 
     Examples
     --------
