@@ -48,22 +48,21 @@ from ._threading import blas_single_threaded, block_bounds, map_blocks
 # Rows per chunk of the BLAS-based passes over X (moments, Gram matrices).
 _CHUNK_ROWS = 16384
 _EPS = np.finfo(np.float64).eps
-_RTOL = 0.0
-_JUMP = 0.0
 
 
-def loss_grad_blocks(X, W, b, targets, weights):
+def loss_grad_blocks(X, W, b, targets, weights, shift=None):
     """:func:`softmax_regression_loss_grad` over fixed row blocks, in parallel.
 
-    Same contract as the kernel.  The row blocks are a function of
+    Same contract as the kernel (``shift``: column centres, the model is
+    ``softmax((x - shift) W + b)``).  The row blocks are a function of
     ``n_samples`` alone and the block results are summed in block order, so
     the result is the same whatever the number of threads.
     """
     bounds = block_bounds(X.shape[0], THREAD_BLOCK_ROWS)
     if len(bounds) == 2:
-        return softmax_regression_loss_grad(X, W, b, targets, weights)
+        return softmax_regression_loss_grad(X, W, b, targets, weights, shift)
     results = map_blocks(
-        lambda a, z: softmax_regression_loss_grad(X[a:z], W, b, targets[a:z], weights[a:z]),
+        lambda a, z: softmax_regression_loss_grad(X[a:z], W, b, targets[a:z], weights[a:z], shift),
         bounds,
     )
     loss, gW, gb = results[0]
@@ -76,29 +75,39 @@ def loss_grad_blocks(X, W, b, targets, weights):
     return loss, gW, gb
 
 
-def softmax_log_proba(X, coef, intercept):
-    """``log_softmax(X @ coef + intercept)`` over fixed row blocks, in parallel.
+def softmax_log_proba(X, coef, intercept, shift=None):
+    """``log_softmax((X - shift) @ coef + intercept)`` over fixed row blocks, in parallel.
 
     Each block is one call of the fused kernel
     :func:`~skmoe._kernels.linear_log_softmax` (no logits matrix is formed,
     no BLAS call is made: at the gate's few columns a BLAS matmul costs more
-    than the whole fused pass).
+    than the whole fused pass).  ``shift`` (column centres, None: zero) keeps
+    the logits exact for features far from zero: with the fitted
+    standardisation, ``coef = V / scale``, ``intercept = c`` and
+    ``shift = mean`` (see :func:`centred_coefficients`).
     """
     n = X.shape[0]
     bounds = block_bounds(n, THREAD_BLOCK_ROWS)
     if len(bounds) == 2:
-        return linear_log_softmax(X, coef, intercept)
+        return linear_log_softmax(X, coef, intercept, shift)
     out = np.empty((n, coef.shape[1]))
+    centre = np.zeros(X.shape[1]) if shift is None else np.asarray(shift, dtype=np.float64)
 
     def block(a, z):
-        _linear_log_softmax_into(X[a:z], coef, intercept, out[a:z])
+        _linear_log_softmax_into(X[a:z], coef, intercept, out[a:z], centre)
 
     map_blocks(block, bounds)
     return out
 
 
 def feature_moments(X, weights):
-    """Weighted mean and scale of each column (scale 1 for constant columns)."""
+    """Weighted mean and scale of each column (scale 1 for constant columns).
+
+    A column is constant when its weighted standard deviation is at most
+    ``1e-12 * |mean|`` (rounding noise of its values) or zero: a floor
+    relative to the column itself, so a feature in units of 1e-15 is still a
+    feature.
+    """
     wsum = weights.sum()
     mean = (weights @ X) / wsum
     # Two passes (no cancellation for features far from zero), the second in
@@ -109,27 +118,39 @@ def feature_moments(X, weights):
         Xc *= Xc
         ss += weights[a : a + _CHUNK_ROWS] @ Xc
     scale = np.sqrt(np.maximum(ss / wsum, 0.0))
-    scale[scale <= 1e-12 * (1.0 + np.abs(mean))] = 1.0
+    scale[~(scale > 1e-12 * np.abs(mean))] = 1.0
     return mean, scale
 
 
 def raw_coefficients(V, c, mean, scale):
-    """Map standardised ``(V, c)`` to ``(coef, intercept)`` acting on raw X."""
+    """Map standardised ``(V, c)`` to ``(coef, intercept)`` acting on raw X.
+
+    ``X @ coef + intercept`` loses digits when a feature's mean is many
+    times its spread (the intercept absorbs ``-mean @ coef``): evaluate
+    ``softmax_log_proba(X, *centred_coefficients(V, c, scale), shift=mean)``
+    instead where precision matters.
+    """
     coef = V / scale[:, None]
     intercept = c - mean @ coef
     return coef, intercept
 
 
-def _raw_second_moment(X, w):
-    """``sum_i w_i x1_i x1_i^T`` with ``x1 = [x, 1]``, in row chunks (no copy of X).
+def centred_coefficients(V, c, scale):
+    """``(V / scale, c)``: the coefficients acting on ``X - mean`` (no cancellation)."""
+    return V / scale[:, None], np.asarray(c, dtype=np.float64)
 
-    A sum over rows: blocks of rows (Dask chunks) add up.
+
+def _raw_second_moment(X, w, shift=None):
+    """``sum_i w_i x1_i x1_i^T`` with ``x1 = [x - shift, 1]``, in row chunks (no copy of X).
+
+    A sum over rows: blocks of rows (Dask chunks) add up.  ``shift`` (None:
+    zero) keeps the sums exact for features far from zero.
     """
     n, d = X.shape
     M = np.zeros((d + 1, d + 1))
     for a in range(0, n, _CHUNK_ROWS):
         z = min(a + _CHUNK_ROWS, n)
-        Xc = X[a:z]
+        Xc = X[a:z] if shift is None else X[a:z] - shift
         wc = w[a:z]
         Xw = Xc * wc[:, None]
         M[:d, :d] += Xw.T @ Xc
@@ -193,13 +214,18 @@ class MultinomialProblem:
         """``sum_i weights_i``."""
         return float(self.weights.sum())
 
-    def loss_grad(self, W, b):
-        """Summed loss and gradients in raw coordinates (see :func:`loss_grad_blocks`)."""
-        return loss_grad_blocks(self.X, W, b, self.targets, self.weights)
+    # The solver may pass ``shift=mean`` (column centres) to the two methods
+    # below: the sums are then about the centres, exact whatever the
+    # features' offsets.  A problem without this attribute is called without.
+    supports_shift = True
 
-    def raw_second_moment(self):
+    def loss_grad(self, W, b, shift=None):
+        """Summed loss and gradients of ``softmax((x - shift) W + b)`` (:func:`loss_grad_blocks`)."""
+        return loss_grad_blocks(self.X, W, b, self.targets, self.weights, shift)
+
+    def raw_second_moment(self, shift=None):
         """:func:`_raw_second_moment` with weights ``weights_i * sum_k targets_ik``."""
-        return _raw_second_moment(self.X, self.weights * self.targets.sum(axis=1))
+        return _raw_second_moment(self.X, self.weights * self.targets.sum(axis=1), shift)
 
 
 class MultinomialSolverState:
@@ -224,14 +250,17 @@ class MultinomialSolverState:
         self.gamma = 1.0
         self.precond = None
         self.key = None
-        self.last_g0 = None
 
 
-def _precondition(state, problem, mean, scale, alpha, wsum):
+def _precondition(state, problem, mean, scale, alpha, wsum, centred):
     key = (tuple(problem.shape), float(alpha), float(wsum))
     if state.precond is not None and state.key == key:
         return state.precond
-    S = _standardized_second_moment(problem.raw_second_moment(), mean, scale)
+    if centred:
+        M = problem.raw_second_moment(shift=mean)
+        S = _standardized_second_moment(M, np.zeros_like(mean), scale)
+    else:
+        S = _standardized_second_moment(problem.raw_second_moment(), mean, scale)
     d = problem.n_features
     P = 0.5 * S
     # Rows whose targets sum to s_i contribute w_i s_i to the curvature; the
@@ -328,23 +357,30 @@ def _fit_multinomial(problem, alpha, mean, scale, V0, c0, max_iter, tol, state):
         return V, c - c.mean(), 0.5 * alpha * float(np.sum(V * V)), 0
     inv_scale = 1.0 / scale
     shift = mean * inv_scale
+    # Sums about the column centres when the problem offers them: the logits
+    # (x - mean) / scale @ V + c and the gradient are then exact for features
+    # far from zero (a raw x @ W + b loses ~log10(|mean| / scale) digits).
+    centred = bool(getattr(problem, "supports_shift", False))
 
     def fun(theta):
         # theta is (p, K): standardised slopes V on top, intercepts c last.
         V = theta[:n_features]
         c = theta[n_features]
         W = V * inv_scale[:, None]
-        b = c - shift @ V
-        loss, gW, gb = problem.loss_grad(W, b)
-        state.n_evals += 1
         grad = np.empty((p, K))
-        # d/dV of sum_i loss(z_i V + c) with z = (x - mean) / scale
-        grad[:n_features] = (gW - np.outer(mean, gb)) * inv_scale[:, None] + alpha * V
+        if centred:
+            loss, gW, gb = problem.loss_grad(W, c, shift=mean)
+            grad[:n_features] = gW * inv_scale[:, None] + alpha * V
+        else:
+            loss, gW, gb = problem.loss_grad(W, c - shift @ V)
+            # d/dV of sum_i loss(z_i V + c) with z = (x - mean) / scale
+            grad[:n_features] = (gW - np.outer(mean, gb)) * inv_scale[:, None] + alpha * V
+        state.n_evals += 1
         grad[n_features] = gb
         loss += 0.5 * alpha * float(np.sum(V * V))
         return loss / wsum, grad / wsum
 
-    factor = _precondition(state, problem, mean, scale, alpha, wsum)
+    factor = _precondition(state, problem, mean, scale, alpha, wsum, centred)
 
     def apply_h0(q):
         if factor is None:
@@ -357,12 +393,7 @@ def _fit_multinomial(problem, alpha, mean, scale, V0, c0, max_iter, tol, state):
     f, g = fun(theta)
     ftol = 1e-3 * tol
     n_iter = 0
-    g0 = float(np.max(np.abs(g)))
-    stop_at = max(tol, _RTOL * g0)
-    if _JUMP and state.last_g0 is not None and g0 > _JUMP * state.last_g0:
-        max_iter = max(max_iter, 100)
-    state.last_g0 = g0
-    while n_iter < max_iter and np.max(np.abs(g)) > stop_at:
+    while n_iter < max_iter and np.max(np.abs(g)) > tol:
         # Two-loop recursion with the Böhning preconditioner as H0.
         q = g.copy()
         alphas = []
@@ -392,11 +423,13 @@ def _fit_multinomial(problem, alpha, mean, scale, V0, c0, max_iter, tol, state):
             # Rounding regime: the predicted decrease is below the
             # resolution of f, so Armijo's test is noise.  Take the
             # quasi-Newton step if it does not increase the computed
-            # objective and clearly reduces the gradient; otherwise no
+            # objective beyond that resolution (a sum over rows is computed
+            # to a few ulps) and clearly reduces the gradient; otherwise no
             # further progress can be measured.
             theta_new = theta + direction
             f_new, g_new = fun(theta_new)
-            if not (f_new <= f and float(np.max(np.abs(g_new))) <= 0.9 * gmax):
+            noise = 16.0 * _EPS * max(abs(f), 1.0)
+            if not (f_new <= f + noise and float(np.max(np.abs(g_new))) <= 0.9 * gmax):
                 break
             rounding = accepted = True
         else:

@@ -38,12 +38,17 @@ from ._linear import weighted_linear_stats
 
 
 def _weighted_moments(X, w):
-    """Weighted mean and standard deviation of the columns of X (std 1 for constant columns)."""
+    """Weighted mean and standard deviation of the columns of X (std 1 for constant columns).
+
+    The floor is relative to each column (std at most ``1e-12 * |mean|``, or
+    zero, is a constant column), as in
+    :func:`~skmoe._multinomial.feature_moments`.
+    """
     total = max(float(w.sum()), 1e-300)
     mean = (w @ X) / total
     var = (w @ (X - mean) ** 2) / total
     scale = np.sqrt(var)
-    scale[~(scale > 1e-12 * (1.0 + np.abs(mean)))] = 1.0
+    scale[~(scale > 1e-12 * np.abs(mean))] = 1.0
     return mean, scale
 
 
@@ -203,7 +208,14 @@ class _BinomialFamily:
 
 
 class _GLMSet:
-    """K experts of one canonical-link GLM family, fitted together."""
+    """K experts of one canonical-link GLM family, fitted together.
+
+    The fit works on ``Z = (X - mean) / scale``; the linear predictor is
+    evaluated in that frame too (``(X - mean) @ (V / scale) + c``), so a
+    feature offset costs no digits.  ``coef`` / ``intercept`` are the same
+    parameters on raw X; code that assigns new ones (the Dask and online
+    engines) makes the set fall back to them.
+    """
 
     def __init__(self, estimators):
         self.prototypes = [clone(est) for est in estimators]
@@ -213,8 +225,16 @@ class _GLMSet:
         self.tol = min(float(est.tol) for est in estimators)
         self.coef = None
         self.intercept = None
+        self._frame = None
+
+    def _frame_valid(self):
+        f = self._frame
+        return f is not None and f["coef"] is self.coef and f["intercept"] is self.intercept
 
     def _linear(self, X):
+        if self._frame_valid():
+            f = self._frame
+            return _centred_linear(X, f["mean"], f["coef"], f["c"])
         return X @ self.coef + self.intercept
 
     def fit(self, X, y, W, iteration=0, init=0, rng=None):
@@ -231,6 +251,12 @@ class _GLMSet:
             mass = np.maximum(W.sum(axis=0), 1e-300)
             V = np.zeros((self.n_experts, X.shape[1]))
             c = self._initial_intercept((t @ W) / mass)
+        elif self._frame_valid():
+            # From the previous frame's coefficients (exact when the frame is
+            # unchanged, as at every EM iteration on the same rows).
+            f = self._frame
+            V = self.coef.T * scale
+            c = f["c"] + (mean - f["mean"]) @ self.coef
         else:
             V = self.coef.T * scale
             c = self.intercept + mean @ self.coef
@@ -239,6 +265,7 @@ class _GLMSet:
         )
         self.coef = np.ascontiguousarray((V / scale).T)
         self.intercept = c - mean @ self.coef
+        self._frame = dict(coef=self.coef, intercept=self.intercept, mean=mean, c=c)
         self.n_features = X.shape[1]
         return self
 
@@ -258,8 +285,18 @@ class _GLMSet:
             est.intercept_ = float(self.intercept[k])
             est.n_features_in_ = self.n_features
             est.n_iter_ = self.n_iter
+            if self._frame_valid():
+                f = self._frame
+                est._frame = dict(
+                    coef=est.coef_, intercept=est.intercept_, mean=f["mean"], c=f["c"][k]
+                )
             out.append(est)
         return out
+
+
+def _centred_linear(X, mean, coef, c):
+    """``(X - mean) @ coef + c``: the linear predictor about the column centres."""
+    return (X - mean) @ coef + c
 
 
 class _PoissonSet(_GLMSet):
@@ -382,14 +419,18 @@ class _GLMExpert(RegressorMixin, BaseEstimator):
         y = self._check_targets(y, [self])
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         fitted = self._make_family_set([self]).fit(X, y, np.ascontiguousarray(sw[:, None]))
-        self.coef_ = fitted.coef[:, 0].copy()
-        self.intercept_ = float(fitted.intercept[0])
-        self.n_iter_ = fitted.n_iter
+        est = fitted.estimators()[0]
+        self.coef_, self.intercept_, self.n_iter_ = est.coef_, est.intercept_, est.n_iter_
+        self._frame = est._frame
         return self
 
     def _linear_predictor(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
+        f = getattr(self, "_frame", None)
+        if f is not None and f["coef"] is self.coef_ and f["intercept"] == self.intercept_:
+            # About the fitted column centres: exact for features far from zero.
+            return _centred_linear(X, f["mean"], self.coef_, f["c"])
         return X @ self.coef_ + self.intercept_
 
 

@@ -10,7 +10,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._kernels import log_softmax
-from .._multinomial import feature_moments, fit_multinomial, raw_coefficients
+from .._multinomial import (
+    centred_coefficients,
+    feature_moments,
+    fit_multinomial,
+    raw_coefficients,
+    softmax_log_proba,
+)
 
 
 class LogisticExpert(ClassifierMixin, BaseEstimator):
@@ -24,7 +30,10 @@ class LogisticExpert(ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     alpha : float, default=1e-2
-        L2 penalty on standardised coefficients (summed-loss scale, ``1/C``).
+        L2 penalty on standardised coefficients (summed-loss scale, ``1/C``):
+        ``0.5 * alpha * sum_j sum_c (std_w(x_j) * coef_jc)^2`` with ``std_w``
+        the sample-weighted standard deviation of feature j, so the fit is
+        the same in any units of X and at any offset.
     max_iter : int, default=100
         Maximum L-BFGS iterations.
     tol : float, default=1e-6
@@ -98,7 +107,13 @@ class LogisticExpert(ClassifierMixin, BaseEstimator):
             mean, scale = fixed
         else:
             mean, scale = feature_moments(X, sw)
-        if warm:
+        if warm and hasattr(self, "_mean"):
+            # From the previous standardised coefficients (exact when the
+            # standardisation is unchanged, as inside a mixture): going
+            # through coef_ / intercept_ would lose digits at large offsets.
+            V0 = self._V * (scale / self._scale)[:, None]
+            c0 = self._c + ((mean - self._mean) / self._scale) @ self._V
+        elif warm:
             V0 = self.coef_ * scale[:, None]
             c0 = self.intercept_ + mean @ self.coef_
         else:
@@ -129,6 +144,12 @@ class LogisticExpert(ClassifierMixin, BaseEstimator):
         """Log of :meth:`predict_proba`."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
+        if hasattr(self, "_V"):
+            # In the fitted standardisation, ((X - mean) / scale) @ V + c:
+            # exact for features far from zero (X @ coef_ + intercept_ loses
+            # ~log10(|mean| / scale) digits to the intercept's cancellation).
+            coef, intercept = centred_coefficients(self._V, self._c, self._scale)
+            return softmax_log_proba(X, coef, intercept, shift=self._mean)
         logits = X @ self.coef_
         logits += self.intercept_
         return log_softmax(logits)

@@ -38,16 +38,19 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import linalg
 from scipy.optimize import brentq
 from scipy.special import digamma, gammaln, stdtr, stdtrit
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from .._kernels import student_t_log_density, student_t_weights
-from .._kernels._config import absolute_variance_floor
+from .._kernels import linear_sufficient_stats, student_t_log_density, student_t_weights
+from .._kernels._config import THREAD_BLOCK_ROWS
+from .._multinomial import feature_moments
+from .._threading import blas_single_threaded, block_bounds, map_blocks
 from ._families import PredictiveLaw
-from ._linear import linear_predict, solve_weighted_linear, weighted_linear_stats
+from ._linear import linear_predict
 
 # Bounds of the degrees of freedom.  Above ~200 a t density is a Gaussian to
 # within the sampling noise of any realistic data set, and the likelihood is
@@ -57,6 +60,7 @@ DF_MAX = 200.0
 # Starting degrees of freedom of an estimated v: heavy enough that the first
 # E-step already down-weights gross outliers.
 DF_INIT = 10.0
+_EPS = np.finfo(np.float64).eps
 
 
 def ecm_df_step(u, w, df_old):
@@ -144,8 +148,84 @@ def _check_fixed_df(df, who):
     return df
 
 
+def _relative_scale_floor(var_y, mean_y):
+    """Smallest ``scale_**2`` of a standalone fit, in the target's squared units.
+
+    ``1e-10 * var(y)`` (``scale_ >= 1e-5 * std(y)``), relative to the target's
+    own spread; for a constant target, the resolution of its values (64 ulps
+    of its mean, squared), never an absolute number.
+    """
+    resolution = (64.0 * _EPS * float(mean_y)) ** 2
+    return max(1e-10 * float(var_y), resolution, np.finfo(np.float64).tiny)
+
+
+def _standardised_stats(X, mean, scale, y, W):
+    """:func:`weighted_linear_stats` of ``Z = (X - mean) / scale``, block by block.
+
+    The statistics are sums over rows of the standardised design, formed
+    from row blocks (no copy of X beyond one block), so a feature offset of
+    1e9 or a unit of 1e-9 changes nothing in them.  Blocks are added in
+    block order: the result does not depend on the number of threads.
+    """
+
+    def block(a, z):
+        return linear_sufficient_stats((X[a:z] - mean) / scale, y[a:z], W[a:z])
+
+    results = map_blocks(block, block_bounds(X.shape[0], THREAD_BLOCK_ROWS))
+    A, b, syy = results[0]
+    for A_block, b_block, syy_block in results[1:]:
+        A += A_block
+        b += b_block
+        syy += syy_block
+    return A, b, syy
+
+
+def _solve_centred(A, b, alpha):
+    """Weighted ridge least squares of each expert, solved on its centred system.
+
+    ``A``, ``b`` are the statistics of a standardised design and target
+    (:func:`_standardised_stats`).  Each expert's system is centred at its
+    own weighted means (the intercept drops out) and solved by Cholesky;
+    the ridge on slope j is ``alpha * nk * var_k(z_j)``, the same penalty on
+    standardised slopes as :func:`solve_weighted_linear`, unit-free.
+    Returns ``(K, d + 1)``: slopes on Z, then the intercept.
+    """
+    K, p, _ = A.shape
+    d = p - 1
+    beta = np.zeros((K, p))
+    for k in range(K):
+        nk = A[k, d, d]
+        if not nk > 0:
+            continue
+        mu = A[k, :d, d] / nk
+        C = A[k, :d, :d] / nk - np.outer(mu, mu)
+        r = b[k, :d] / nk - mu * (b[k, d] / nk)
+        var = np.diag(C).copy()
+        C[np.diag_indices(d)] += alpha * np.maximum(var, 1e-12 * (1.0 + mu * mu))
+        try:
+            L = linalg.cho_factor(C, lower=True, check_finite=False)
+            diag = np.abs(np.diag(L[0]))
+            if not diag.min() > np.sqrt(_EPS) * diag.max():
+                raise linalg.LinAlgError("numerically singular")
+            v = linalg.cho_solve(L, r, check_finite=False)
+        except (linalg.LinAlgError, ValueError):
+            v = linalg.lstsq(C, r, check_finite=False)[0]
+        beta[k, :d] = v
+        beta[k, d] = b[k, d] / nk - mu @ v
+    return beta
+
+
 class _StudentTSet:
-    """K linear experts with Student-t noise, one ECM cycle per ``fit``."""
+    """K linear experts with Student-t noise, one ECM cycle per ``fit``.
+
+    Numerics: the least-squares step works on ``Z = (X - mean) / scale`` (the
+    sample-weighted moments of X) and on ``(y - y_shift) / y_scale``; the
+    fitted locations are evaluated in that frame (``Z @ V + c + y_shift``),
+    so offsets and units of X and y change nothing but the units of the
+    result.  ``coef`` / ``intercept`` are the same parameters on raw X (for
+    ``experts_``); code that assigns new ones (the Markov-switching fit)
+    makes :meth:`predict` fall back to them.
+    """
 
     def __init__(self, estimators, var_floor):
         self.prototypes = [clone(est) for est in estimators]
@@ -156,42 +236,89 @@ class _StudentTSet:
         self.df = np.array([DF_INIT if f is None else f for f in fixed])
         self.var_floor = var_floor
         self.coef = None
+        self.intercept = None
+        self._frame = None
+
+    def _frame_valid(self):
+        f = self._frame
+        return f is not None and f["coef"] is self.coef and f["intercept"] is self.intercept
 
     def predict(self, X):
-        return linear_predict(X, self.coef, self.intercept)
+        if not self._frame_valid():
+            return linear_predict(X, self.coef, self.intercept)
+        f = self._frame
+        return _frame_predict(X, f["mean"], f["scale"], f["V"], f["c"], f["y_shift"])
+
+    def _centred(self, X, y):
+        """``(y - y_shift, location - y_shift)``: residuals without the offset's rounding.
+
+        ``y - y_shift`` is exact for y near its mean, whereas a location
+        ``... + y_shift`` is rounded to the resolution of the offset (at a
+        target offset 1e8 times its spread, 1e-8 of the spread per row).
+        """
+        if not self._frame_valid():
+            return y, self.predict(X)
+        f = self._frame
+        return y - f["y_shift"], _frame_predict(X, f["mean"], f["scale"], f["V"], f["c"], 0.0)
+
+    def _in_frame(self, mean, scale, y_shift):
+        """The current parameters as ``(V, c)`` in a frame ``(mean, scale, y_shift)``."""
+        f = self._frame
+        if (
+            self._frame_valid()
+            and np.array_equal(f["mean"], mean)
+            and np.array_equal(f["scale"], scale)
+            and f["y_shift"] == y_shift
+        ):
+            return f["V"], f["c"]
+        V = self.coef * scale[:, None]
+        return V, self.intercept + mean @ self.coef - y_shift
 
     def fit(self, X, y, W, iteration=0, init=0, rng=None):
         first = self.coef is None
         if first:
             u = np.ones_like(W)  # no parameters yet: a Gaussian first fit
         else:
-            u = student_t_weights(y, self.predict(X), self.scale2, self.df)
+            u = student_t_weights(*self._centred(X, y), self.scale2, self.df)
         Wu = W * u
-        w_all = Wu.sum(axis=1)
-        y_shift = float(w_all @ y / max(w_all.sum(), 1e-300))
-        A, b, syy = weighted_linear_stats(X, y - y_shift, Wu)
+        # The frame: moments of X and y weighted by the sample weights (the
+        # responsibilities of a row sum to its weight), fixed across EM
+        # iterations on the same data.
+        w_rows = W.sum(axis=1)
+        mean, scale = feature_moments(X, w_rows)
+        (y_shift,), (y_scale,) = feature_moments(y[:, None], w_rows)
+        A, b, _ = _standardised_stats(X, mean, scale, (y - y_shift) / y_scale, Wu)
         if len(set(self.alpha)) == 1:
-            beta = solve_weighted_linear(A, b, syy, self.alpha[0])[0]
+            beta = _solve_centred(A, b, self.alpha[0])
         else:
             beta = np.vstack(
-                [
-                    solve_weighted_linear(A[k : k + 1], b[k : k + 1], syy[k : k + 1], a)[0]
-                    for k, a in enumerate(self.alpha)
-                ]
+                [_solve_centred(A[k : k + 1], b[k : k + 1], a) for k, a in enumerate(self.alpha)]
             )
+        V = np.ascontiguousarray(beta[:, :-1].T) * y_scale  # (d, K), y units per unit of Z
+        c = beta[:, -1] * y_scale
         mass = W.sum(axis=0)
-        new_coef = np.ascontiguousarray(beta[:, :-1].T)
-        new_intercept = beta[:, -1] + y_shift
-        resid = y[:, None] - linear_predict(X, new_coef, new_intercept)
+        alive = mass > 0
+        if not first and not alive.all():
+            # An expert without weight keeps its parameters.
+            V_old, c_old = self._in_frame(mean, scale, y_shift)
+            V[:, ~alive] = V_old[:, ~alive]
+            c[~alive] = c_old[~alive]
+        resid = (y - y_shift)[:, None] - _frame_predict(X, mean, scale, V, c, 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             scale2 = np.einsum("ik,ik->k", Wu, resid * resid) / mass
-        alive = mass > 0
         if first:
-            self.coef, self.intercept = new_coef, new_intercept
             self.scale2 = np.full(self.n_experts, self.var_floor)
-        # An expert without weight keeps its parameters.
-        self.coef[:, alive] = new_coef[:, alive]
-        self.intercept[alive] = new_intercept[alive]
+        coef = np.ascontiguousarray(V / scale[:, None])
+        self.coef, self.intercept = coef, (c + y_shift) - mean @ coef
+        self._frame = dict(
+            coef=self.coef,
+            intercept=self.intercept,
+            mean=mean,
+            scale=scale,
+            V=V,
+            c=c,
+            y_shift=y_shift,
+        )
         scale2 = np.maximum(np.where(np.isfinite(scale2), scale2, 0.0), self.var_floor)
         self.scale2[alive] = scale2[alive]
         if not first:
@@ -202,7 +329,7 @@ class _StudentTSet:
         return self
 
     def log_prob(self, X, y):
-        return student_t_log_density(y, self.predict(X), self.scale2, self.df)
+        return student_t_log_density(*self._centred(X, y), self.scale2, self.df)
 
     def n_parameters(self):
         return self.n_experts * (self.n_features + 2) + int(self.estimate_df.sum())
@@ -213,6 +340,7 @@ class _StudentTSet:
         return 0.0
 
     def estimators(self):
+        valid = self._frame_valid()
         out = []
         for k, proto in enumerate(self.prototypes):
             est = clone(proto)
@@ -221,11 +349,41 @@ class _StudentTSet:
             est.scale_ = float(np.sqrt(self.scale2[k]))
             est.df_ = float(self.df[k])
             est.n_features_in_ = self.n_features
+            if valid:
+                f = self._frame
+                est._frame = dict(
+                    coef=est.coef_,
+                    intercept=est.intercept_,
+                    mean=f["mean"],
+                    scale=f["scale"],
+                    V=f["V"][:, k : k + 1].copy(),
+                    c=f["c"][k : k + 1].copy(),
+                    y_shift=f["y_shift"],
+                )
             out.append(est)
         return out
 
     def predictive(self, X):
         return _StudentTLaw(self.predict(X), self.scale2, self.df)
+
+
+def _frame_predict(X, mean, scale, V, c, y_shift):
+    """``((X - mean) / scale) @ V + c + y_shift`` over row blocks, shape (n, K).
+
+    The offset ``y_shift`` is added last, so the locations keep their digits
+    whatever the offsets of X and y.
+    """
+    n = X.shape[0]
+    out = np.empty((n, V.shape[1]))
+
+    def block(a, z):
+        np.matmul((X[a:z] - mean) / scale, V, out=out[a:z])
+        out[a:z] += c
+        out[a:z] += y_shift
+
+    with blas_single_threaded():
+        map_blocks(block, block_bounds(n, THREAD_BLOCK_ROWS))
+    return out
 
 
 class _StudentTLaw(PredictiveLaw):
@@ -269,7 +427,11 @@ class StudentTExpert(RegressorMixin, BaseEstimator):
         above 200 is capped at 200 with a warning.
     alpha : float, default=1e-8
         Ridge on the standardised slopes of the weighted least-squares step,
-        as in :class:`~skmoe.experts.LinearExpert`.
+        as in :class:`~skmoe.experts.LinearExpert`: ``alpha * n_k * var_k(x_j)
+        * coef_j^2`` per expert (``n_k``, ``var_k``: the expert's weight and
+        weighted feature variance), unit-free.  Statistics and locations are
+        computed about the weighted means of X and y, so offsets and units of
+        either change nothing.
     max_iter : int, default=500
         Maximum ECM cycles of a standalone fit (inside a mixture each EM
         iteration runs one cycle, and the mixture's ``max_iter`` applies).
@@ -283,7 +445,11 @@ class StudentTExpert(RegressorMixin, BaseEstimator):
     intercept_ : float
     scale_ : float
         Scale ``s`` of the t noise (its standard deviation is
-        ``s * sqrt(df / (df - 2))`` when ``df > 2``).
+        ``s * sqrt(df / (df - 2))`` when ``df > 2``), in the units of y.  It is
+        kept above ``1e-5 * std_w(y)`` (the sample-weighted standard deviation
+        of y; for a constant y, 64 ulps of its mean), a floor relative to the
+        target, so the fit is the same in any units; inside a mixture the
+        floor is the regressor's ``variance_floor * var(y)``.
     df_ : float
         Degrees of freedom (estimated or fixed).
     n_iter_ : int
@@ -349,7 +515,7 @@ class StudentTExpert(RegressorMixin, BaseEstimator):
         total = sw.sum()
         mean = float(sw @ y) / total
         var_y = float(sw @ (y - mean) ** 2) / total
-        floor = max(1e-10 * var_y, absolute_variance_floor(mean))
+        floor = _relative_scale_floor(var_y, mean)
         W = np.ascontiguousarray(sw[:, None])
         fitted = _StudentTSet([self], floor)
         previous = -np.inf
@@ -363,10 +529,17 @@ class StudentTExpert(RegressorMixin, BaseEstimator):
         est = fitted.estimators()[0]
         self.coef_, self.intercept_ = est.coef_, est.intercept_
         self.scale_, self.df_ = est.scale_, est.df_
+        self._frame = est.__dict__.get("_frame")
+        if self._frame is not None:
+            self._frame = {**self._frame, "coef": self.coef_}
         return self
 
     def predict(self, X):
         """Location ``X @ coef_ + intercept_`` (the median; the mean when ``df_ > 1``)."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
+        f = getattr(self, "_frame", None)
+        if f is not None and f["coef"] is self.coef_ and f["intercept"] == self.intercept_:
+            # The fitted frame (standardised X, centred y): exact at any offset.
+            return _frame_predict(X, f["mean"], f["scale"], f["V"], f["c"], f["y_shift"])[:, 0]
         return X @ self.coef_ + self.intercept_
