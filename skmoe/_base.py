@@ -19,9 +19,10 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._em import iterate_em
+from ._em import KMEANS_MAX_ROWS, iterate_em
 from ._online import OnlineMethod, online_partial_fit
 from ._progress import PROGRESS
+from ._rows import ThreadRows
 from ._threading import blas_single_threaded, blockwise_posterior
 from .exceptions import DegenerateExpertWarning
 from .experts._sets import check_expert_kind
@@ -42,7 +43,7 @@ _RESEED_WARN_AFTER = 3
 # subsample, then every row goes to its nearest centre): the initial
 # partition needs no more, and it bounds the time and memory of the
 # initialisation at large n.
-_KMEANS_MAX_ROWS = 20_000
+_KMEANS_MAX_ROWS = KMEANS_MAX_ROWS
 
 
 def _standardize(Z, weights):
@@ -476,53 +477,11 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
     # (flexmix's concomitant-variable models).
     # ------------------------------------------------------------------ #
     def _resolve_features(self, spec, param):
-        if spec is None or hasattr(spec, "transform"):  # a transformer: sequence mode
-            return None
-        n_features = self.n_features_in_
-        arr = np.asarray(spec)
-        if arr.ndim != 1 or arr.size == 0:
-            raise ValueError(
-                f"{param} must be a non-empty 1-D list of column indices, names or a boolean "
-                f"mask; got {spec!r}."
-            )
-        if arr.dtype.kind == "b":
-            if arr.size != n_features:
-                raise ValueError(
-                    f"{param} is a boolean mask of length {arr.size} but X has {n_features} features."
-                )
-            cols = np.flatnonzero(arr)
-            if cols.size == 0:
-                raise ValueError(f"{param} is a boolean mask that selects no column.")
-            return cols
-        if arr.dtype.kind in "iu":
-            bad = arr[(arr < -n_features) | (arr >= n_features)]
-            if bad.size:
-                raise ValueError(
-                    f"{param} refers to column(s) {bad.tolist()} but X has {n_features} features."
-                )
-            cols = np.where(arr < 0, arr + n_features, arr)
-        elif arr.dtype.kind in "UO":
-            names = getattr(self, "feature_names_in_", None)
-            if names is None:
-                raise ValueError(
-                    f"{param} gives column names {arr.tolist()} but X has no feature names; "
-                    "fit with a pandas DataFrame or give column indices."
-                )
-            lookup = {str(n): i for i, n in enumerate(names)}
-            missing = [str(a) for a in arr if str(a) not in lookup]
-            if missing:
-                raise ValueError(
-                    f"{param} names column(s) {missing} that are not in X; its columns are "
-                    f"{list(map(str, names))}."
-                )
-            cols = np.array([lookup[str(a)] for a in arr])
-        else:
-            raise ValueError(
-                f"{param} must hold column indices, names or booleans; got dtype {arr.dtype}."
-            )
-        if np.unique(cols).size != cols.size:
-            raise ValueError(f"{param} lists a column more than once: {spec!r}.")
-        return cols.astype(np.intp)
+        from ._validation import resolve_features
+
+        return resolve_features(
+            spec, param, self.n_features_in_, getattr(self, "feature_names_in_", None)
+        )
 
     def _gx(self, X):
         X = getattr(X, "gate_input", X)  # sequence mode: per-sequence features
@@ -602,18 +561,27 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             resp[rows, k] = 1.0
         return resp, dead
 
+    def _prepare_experts(self, X, y, sw, experts):
+        """Fix the frame of an expert set with statistics (component protocol).
+
+        From the sample weights, so a warm start on the same data gets the
+        very frame of the cold fit, and on new data (a target moved by 1e7)
+        a frame of its own.
+        """
+        if hasattr(experts, "prepare"):
+            experts.prepare(ThreadRows(ex=self._ex(X), y=y, W=sw[:, None]))
+
     def _run_em(self, X, y, sw, named, seed, init, n_jobs, warm):
         rng = np.random.RandomState(seed)
         if warm:
             gate = copy.deepcopy(self.gate_)
             experts = copy.deepcopy(self._expert_set)
-            # The built-in linear set keeps a centring shift of y for one EM
-            # run; a warm start may bring new data.
-            vars(experts).pop("_y_shift", None)
+            self._prepare_experts(X, y, sw, experts)
         else:
             gate = self._make_gate()
             gate._initialize(self._gx(X), len(named), sample_weight=sw)
             experts = self._make_expert_set(named, rng, n_jobs)
+            self._prepare_experts(X, y, sw, experts)
             resp = self._initial_resp(X, y, sw, len(named), rng)
             # A tree gate places the initial clusters on its leaves so that
             # nearby clusters are siblings (HME local optima are mostly wrong

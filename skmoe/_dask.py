@@ -48,9 +48,11 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 
+from ._em import KMEANS_MAX_ROWS as _KMEANS_MAX_ROWS
 from ._em import iterate_em
-from ._kernels._config import absolute_variance_floor
+from ._frame import variance_floor
 from ._multinomial import _raw_second_moment, fit_multinomial_problem, raw_coefficients
+from ._rows import RowBlock, ordered_sum
 from ._threading import blas_single_threaded, blockwise_posterior
 
 _INSTALL = 'pip install "skmoe[dask]"'
@@ -215,31 +217,6 @@ def _reseed_block(resp, changes):
     return resp
 
 
-def _linear_stats(xb, yb, swb, resp, ecols, y_shift):
-    from .experts._linear import weighted_linear_stats
-
-    return weighted_linear_stats(_cols(xb, ecols), yb - y_shift, resp * swb[:, None])
-
-
-def _gauss_first(xb, swb, resp, gcols, diag):
-    X = _cols(xb, gcols)
-    weighted = resp * swb[:, None]
-    out = [weighted.sum(axis=0), weighted.T @ X]
-    if diag:
-        out.append(weighted.T @ (X * X))
-    return out
-
-
-def _gauss_scatter(xb, swb, resp, gcols, means):
-    X = _cols(xb, gcols)
-    weighted = resp * swb[:, None]
-    out = np.empty((means.shape[0], X.shape[1], X.shape[1]))
-    for k in range(means.shape[0]):
-        diff = X - means[k]
-        out[k] = (weighted[:, k] * diff.T) @ diff
-    return out
-
-
 def _problem_arrays(yb, swb, resp, spec):
     kind, k, n_classes = spec
     if kind == "gate":
@@ -396,6 +373,34 @@ def _ordered_sum(parts):
     return total
 
 
+def _rows_block(xb, yb, swb, resp, func, gcols, ecols, *shared):
+    block = RowBlock(gx=_cols(xb, gcols), ex=_cols(xb, ecols), y=yb, sw=swb, resp=resp)
+    return func(block, *shared)
+
+
+class _DaskRows:
+    """The Dask row engine: ``sum(func, *shared)`` maps ``func(block, *shared)``
+    over the persisted blocks and adds the results in block order (the
+    protocol of :class:`skmoe._rows.ThreadRows`)."""
+
+    def __init__(self, em, resp):
+        self.em, self.resp = em, resp
+
+    def sum(self, func, *shared):
+        data = self.em.data
+        resp = self.resp if self.resp is not None else [None] * data.n_blocks
+        return ordered_sum(
+            data.map(
+                _rows_block,
+                data.x,
+                data.y,
+                data.sw,
+                resp,
+                shared=(func, self.em.gcols, self.em.ecols, *shared),
+            )
+        )
+
+
 class _DaskMultinomialProblem:
     """:class:`~skmoe._multinomial.MultinomialProblem` with its sums mapped over Dask blocks."""
 
@@ -457,8 +462,6 @@ def _expert_kind(est, named):
 
 
 def _check_supported(est, named):
-    from .gating import ConstantGate, GaussianGate, SoftmaxGate
-
     if est._takes_sequences():
         raise NotImplementedError(
             "Sequence inputs cannot be fitted from a Dask array. " + _partial_fit_hint(est)
@@ -477,10 +480,13 @@ def _check_supported(est, named):
             "statistics, so they cannot be fitted exactly block by block. " + _partial_fit_hint(est)
         )
     gate = est._make_gate()
-    if type(gate) not in (SoftmaxGate, ConstantGate, GaussianGate):
+    # Dispatch on the component protocol, never on the class: a gate with
+    # additive statistics or an iterative problem runs on Dask blocks.
+    if not (hasattr(gate, "row_stats") or hasattr(gate, "_fit_problem")):
         raise NotImplementedError(
-            f"The gate {type(gate).__name__} is not supported on Dask arrays. "
-            + _partial_fit_hint(est)
+            f"The gate {type(gate).__name__} implements neither form of the component "
+            "protocol (row_stats/m_step_from_stats, or _fit_problem), so it cannot be "
+            "estimated block by block. " + _partial_fit_hint(est)
         )
     return kind
 
@@ -572,7 +578,7 @@ def _validate_y(est, data, named, kind):
     s, w = _ordered_sum(data.map(_weighted_sum, col, data.sw))
     mean = float(s[0] / w)
     var_y = float(_ordered_sum(data.map(_weighted_centred_sq, col, data.sw, shared=(mean,)))[0] / w)
-    est._var_floor = max(est.variance_floor * var_y, absolute_variance_floor(mean))
+    est._var_floor = variance_floor(est.variance_floor, var_y, mean)
 
 
 class _DaskEM:
@@ -606,8 +612,6 @@ class _DaskEM:
         )
         std[std <= 1e-12] = 1.0
         if est.init_params == "kmeans":
-            from ._base import _KMEANS_MAX_ROWS
-
             km = KMeans(
                 n_clusters=K,
                 n_init=1,
@@ -664,25 +668,10 @@ class _DaskEM:
         )
 
     def _initialize_gate(self, gate, K):
-        from .gating import GaussianGate, SoftmaxGate
-
         data = self.data
-        if isinstance(gate, SoftmaxGate):
-            # feature_moments(X, sw), reduced: mean first, then the centred squares.
-            gate._initialize(np.zeros((1, self.d_gate)), K, sample_weight=np.ones(1))
-            cols = (
-                data.map(_cols, data.x, shared=(self.gcols,), compute=False)
-                if self.gcols is not None
-                else data.x
-            )
-            s, w = _ordered_sum(data.map(_weighted_sum, cols, data.sw))
-            mean = s / w
-            ss = _ordered_sum(data.map(_weighted_centred_sq, cols, data.sw, shared=(mean,)))
-            scale = np.sqrt(np.maximum(ss / w, 0.0))
-            scale[scale <= 1e-12 * (1.0 + np.abs(mean))] = 1.0
-            gate._mean, gate._scale = mean, scale
-            gate._sync()
-        elif isinstance(gate, GaussianGate):
+        if hasattr(gate, "row_stats"):
+            # A gate with statistics: its frame, then an M-step from uniform
+            # responsibilities (what its in-memory _initialize does).
             gate._validate_params()
             gate.n_experts_ = K
             gate.n_features_in_ = self.d_gate
@@ -692,73 +681,43 @@ class _DaskEM:
                 shared=(1.0 / K,),
                 compute=False,
             )
-            self._gaussian_m_step(gate, uniform)
-        else:
-            gate._initialize(np.zeros((1, self.d_gate)), K, sample_weight=np.ones(1))
+            rows = _DaskRows(self, uniform)
+            gate.prepare(rows)
+            gate.m_step_from_stats(rows.sum(gate.row_stats))
+            return
+        gate._initialize(np.zeros((1, self.d_gate)), K, sample_weight=np.ones(1))
+        if hasattr(gate, "prepare"):
+            gate.prepare(_DaskRows(self, None))
+            gate._sync()
 
     # -- M-steps -------------------------------------------------------- #
-    def _gaussian_m_step(self, gate, resp):
-        data = self.data
-        ct = gate.covariance_type
-        first = _ordered_sum(
-            data.map(
-                _gauss_first,
-                data.x,
-                data.sw,
-                resp,
-                shared=(self.gcols, ct in ("diag", "spherical")),
-            )
-        )
-        nk = first[0] + 10 * np.finfo(np.float64).eps
-        means = first[1] / nk[:, None]
-        d = self.d_gate
-        if ct in ("full", "tied"):
-            scatter = _ordered_sum(
-                data.map(_gauss_scatter, data.x, data.sw, resp, shared=(self.gcols, means))
-            )
-            if ct == "full":
-                covariances = scatter / nk[:, None, None]
-                for k in range(len(nk)):
-                    covariances[k].flat[:: d + 1] += gate.reg_covar
-            else:
-                covariances = scatter.sum(axis=0) / nk.sum()
-                covariances.flat[:: d + 1] += gate.reg_covar
-        else:
-            covariances = first[2] / nk[:, None] - means**2 + gate.reg_covar
-            if ct == "spherical":
-                covariances = covariances.mean(axis=1)
-        gate._set_parameters(nk, means, covariances)
-
     def _gate_m_step(self, gate, resp, mass):
-        from .gating import ConstantGate, GaussianGate
-
-        if isinstance(gate, ConstantGate):
-            # Its M-step uses sum_i w_i r_ik only: one pseudo-row carrying that sum.
-            gate._m_step(None, mass[None, :], np.ones(1))
-        elif isinstance(gate, GaussianGate):
-            self._gaussian_m_step(gate, resp)
-        else:
-            problem = _DaskMultinomialProblem(
-                self.data,
-                resp,
-                self.gcols,
-                ("gate", None, None),
-                self.d_gate,
-                gate.n_experts_,
-                self.data.sw_sum,
+        if hasattr(gate, "row_stats"):
+            gate.m_step_from_stats(_DaskRows(self, resp).sum(gate.row_stats))
+            return
+        if not hasattr(gate, "_fit_problem"):
+            raise ValueError(
+                f"A Dask fit needs a gate that implements the component protocol "
+                f"(row_stats/m_step_from_stats or _fit_problem); {type(gate).__name__} has "
+                "neither."
             )
-            gate._fit_problem(problem)
+        problem = _DaskMultinomialProblem(
+            self.data,
+            resp,
+            self.gcols,
+            ("gate", None, None),
+            self.d_gate,
+            gate.n_experts_,
+            self.data.sw_sum,
+        )
+        gate._fit_problem(problem)
 
     def _expert_m_step(self, experts, resp, sums, iteration):
-        data = self.data
-        if self.kind == "linear":
-            # _LinearGaussianSet.fit: centre y by its weighted mean, then the stats.
-            _, y_sum, w_sum = sums
-            y_shift = float(y_sum / max(w_sum, 1e-300))
-            A, b, syy = _ordered_sum(
-                data.map(_linear_stats, data.x, data.y, data.sw, resp, shared=(self.ecols, y_shift))
-            )
-            experts._fit_from_stats(A, b, syy, y_shift)
+        if hasattr(experts, "row_stats"):
+            rows = _DaskRows(self, resp)
+            if iteration == 0 or getattr(experts, "_frame", None) is None:
+                experts.prepare(rows)
+            experts.m_step_from_stats(rows.sum(experts.row_stats))
         elif self.kind == "glm":
             _fit_glm(self, experts, resp, sums[0])
         else:

@@ -9,6 +9,12 @@ import numpy as np
 
 from ._progress import progress
 
+# k-means initialisation runs on at most this many rows (a uniform
+# subsample, then every row goes to its nearest centre): the initial
+# partition needs no more, and it bounds the time and memory of the
+# initialisation at large n.  Shared by the in-memory and Dask engines.
+KMEANS_MAX_ROWS = 20_000
+
 
 def iterate_em(est, init, gate, experts, e_step, reseed, m_step, *, tol=None, finish=None):
     """The EM iterations of one restart, shared by every EM-trained model.

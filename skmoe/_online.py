@@ -38,14 +38,14 @@ from scipy import linalg
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from ._kernels._config import GATE_FLOOR
 from ._multinomial import feature_moments, fit_multinomial, raw_coefficients, softmax_log_proba
+from ._rows import ThreadRows
 from ._threading import blas_single_threaded
 from .experts._glm import BinomialExpert, PoissonExpert, _GLMSet, _weighted_moments
-from .experts._linear import LinearExpert, solve_weighted_linear, weighted_linear_stats
+from .experts._linear import LinearExpert, weighted_linear_stats
 from .experts._logistic import LogisticExpert
 from .experts._sets import _LinearGaussianSet
-from .gating import ConstantGate, GaussianGate, SoftmaxGate
+from .gating import SoftmaxGate
 
 # scikit-learn >= 1.7 refuses all-zero weights unless told otherwise.
 _ZERO_OK = (
@@ -110,7 +110,7 @@ def online_support_problem(est):
                 f"{name}.partial_fit supports the softmax, constant and Gaussian gates; "
                 "gate='hierarchical' has no online M-step. Use fit."
             )
-    elif type(gate) not in (SoftmaxGate, ConstantGate, GaussianGate) and hasattr(gate, "_m_step"):
+    elif not (hasattr(gate, "row_stats") or type(gate) is SoftmaxGate) and hasattr(gate, "_m_step"):
         return (
             f"{name}.partial_fit supports SoftmaxGate, ConstantGate and GaussianGate; the gate "
             f"{type(gate).__name__} has no online M-step. Use fit."
@@ -164,56 +164,41 @@ def _mix(old, new, gamma):
     return old + gamma * (new - old)
 
 
-class _LinearStats:
-    """Running averages of K weighted least-squares problems' statistics."""
+class _StatsUpdater:
+    """Online EM for any component estimated from additive statistics.
 
-    def __init__(self, X, y, W, wsum):
-        # A fixed shift of y (the first chunk's weighted mean) keeps syy small
-        # and the RSS formula free of cancellation, as in the batch M-step.
-        w_all = W.sum(axis=1)
-        self.y_shift = float(w_all @ y / max(w_all.sum(), 1e-300))
-        self.A, self.b, self.syy = self._chunk(X, y, W, wsum)
+    The component protocol (``prepare``, ``row_stats``,
+    ``m_step_from_stats``; see ``skmoe._rows``) is all it uses: the first
+    chunk fixes the frame (unless a fit already did), then the per-unit-
+    weight statistics are averaged with the step size,
+    ``avg = (1 - gamma) * avg + gamma * stats(chunk) / wsum``, and the
+    M-step is taken from the average.  A first chunk with step 1 is exactly
+    the batch M-step on that chunk.
+    """
 
-    def _chunk(self, X, y, W, wsum):
-        A, b, syy = weighted_linear_stats(
-            X, np.ascontiguousarray(y - self.y_shift), np.ascontiguousarray(W)
-        )
-        return A / wsum, b / wsum, syy / wsum
+    def __init__(self, comp, role):
+        self.comp = comp
+        self.role = role  # "experts" (rows: ex, y, W) or "gate" (rows: gx, resp, sw)
 
-    def update(self, X, y, W, wsum, gamma):
-        A, b, syy = self._chunk(X, y, W, wsum)
-        self.A = _mix(self.A, A, gamma)
-        self.b = _mix(self.b, b, gamma)
-        self.syy = _mix(self.syy, syy, gamma)
+    def _rows(self, X, a, b):
+        if self.role == "experts":
+            return ThreadRows(ex=X, y=a, W=b)
+        return ThreadRows(gx=X, resp=a, sw=b)
 
-    def solve(self, alpha, var_floor):
-        beta, rss, mass = solve_weighted_linear(self.A, self.b, self.syy, alpha)
-        coef = np.ascontiguousarray(beta[:, :-1].T)
-        intercept = beta[:, -1] + self.y_shift
-        with np.errstate(divide="ignore", invalid="ignore"):
-            var = np.where(mass > 0, rss / np.maximum(mass, 1e-300), var_floor)
-        return coef, intercept, np.maximum(var, var_floor)
+    def _chunk(self, rows, wsum):
+        return tuple(np.asarray(s) / wsum for s in rows.sum(self.comp.row_stats))
 
+    def start(self, X, a, b, wsum, ctx):
+        rows = self._rows(X, a, b)
+        if getattr(self.comp, "_frame", None) is None:
+            self.comp.prepare(rows)
+        self.stats = self._chunk(rows, wsum)
+        self.comp.m_step_from_stats(self.stats)
 
-class _LinearSetUpdater:
-    """The built-in linear-Gaussian set: an exact M-step from averaged statistics."""
-
-    def __init__(self, eset, var_floor):
-        self.eset = eset
-        self.var_floor = var_floor
-
-    def start(self, X, y, W, wsum, ctx):
-        self.stats = _LinearStats(X, y, W, wsum)
-        self._m_step(X)
-
-    def step(self, X, y, W, wsum, gamma, ctx):
-        self.stats.update(X, y, W, wsum, gamma)
-        self._m_step(X)
-
-    def _m_step(self, X):
-        s = self.eset
-        s.coef, s.intercept, s.variance = self.stats.solve(s.alpha, self.var_floor)
-        s.n_features = X.shape[1]
+    def step(self, X, a, b, wsum, gamma, ctx):
+        new = self._chunk(self._rows(X, a, b), wsum)
+        self.stats = tuple(_mix(o, n, gamma) for o, n in zip(self.stats, new, strict=True))
+        self.comp.m_step_from_stats(self.stats)
 
 
 def _standardizer(mean, scale):
@@ -467,9 +452,10 @@ class _EstimatorSetUpdater:
             est.partial_fit(X, y, sample_weight=w)
 
     def _linear_set(self, k, est, X):
-        coef, intercept, _ = self.linear[k].solve(est.alpha, self.var_floor)
-        est.coef_ = coef[:, 0].copy()
-        est.intercept_ = float(intercept[0])
+        # A one-expert built-in set carries the statistics (see _StatsUpdater).
+        one = self.linear[k].comp
+        est.coef_ = one.coef[:, 0].copy()
+        est.intercept_ = float(one.intercept[0])
         est.n_features_in_ = X.shape[1]
 
     # -- the set ---------------------------------------------------------- #
@@ -488,7 +474,9 @@ class _EstimatorSetUpdater:
         for k, (kind, est) in enumerate(zip(self.kinds, self.eset.ests, strict=True)):
             w = np.ascontiguousarray(W[:, k])
             if kind == "linear":
-                self.linear[k] = _LinearStats(X, y, W[:, k : k + 1], wsum)
+                one = _LinearGaussianSet(1, est.alpha, self.var_floor or 0.0)
+                self.linear[k] = _StatsUpdater(one, "experts")
+                self.linear[k].start(X, y, np.ascontiguousarray(W[:, k : k + 1]), wsum, ctx)
                 self._linear_set(k, est, X)
             elif kind == "logistic":
                 self._logistic_start(k, est, X, y, w, ctx, fresh)
@@ -504,7 +492,7 @@ class _EstimatorSetUpdater:
         for k, (kind, est) in enumerate(zip(self.kinds, self.eset.ests, strict=True)):
             w = np.ascontiguousarray(W[:, k])
             if kind == "linear":
-                self.linear[k].update(X, y, W[:, k : k + 1], wsum, gamma)
+                self.linear[k].step(X, y, np.ascontiguousarray(W[:, k : k + 1]), wsum, gamma, ctx)
                 self._linear_set(k, est, X)
             elif kind == "logistic":
                 self._logistic_step(k, est, X, y, w, gamma, ctx)
@@ -552,89 +540,23 @@ class _SoftmaxUpdater:
         g._sync()
 
 
-class _ConstantUpdater:
-    """Running average of the responsibility mass of each expert."""
-
-    def __init__(self, gate):
-        self.gate = gate
-
-    def start(self, X, resp, sw, wsum, ctx):
-        self.mass = (sw @ resp) / wsum
-        self._set()
-
-    def step(self, X, resp, sw, wsum, gamma, ctx):
-        self.mass = _mix(self.mass, (sw @ resp) / wsum, gamma)
-        self._set()
-
-    def _set(self):
-        w = np.maximum(self.mass / self.mass.sum(), GATE_FLOOR)
-        self.gate.weights_ = w / w.sum()
-
-
-class _GaussianUpdater:
-    """Running averages of the Gaussian gate's masses and first and second moments."""
-
-    def __init__(self, gate):
-        self.gate = gate
-
-    def _chunk(self, X, resp, sw, wsum):
-        Wr = resp * sw[:, None]
-        Xc = X - self.shift
-        nk = Wr.sum(axis=0) / wsum
-        sx = Wr.T @ Xc / wsum
-        if self.gate.covariance_type in ("full", "tied"):
-            sxx = np.stack([(Xc * Wr[:, k : k + 1]).T @ Xc for k in range(Wr.shape[1])]) / wsum
-        else:
-            sxx = Wr.T @ (Xc * Xc) / wsum
-        return nk, sx, sxx
-
-    def start(self, X, resp, sw, wsum, ctx):
-        # Moments about a fixed point (the first chunk's mean): no
-        # cancellation in second moment minus squared mean.
-        self.shift = (sw @ X) / wsum
-        self.stats = self._chunk(X, resp, sw, wsum)
-        self._set()
-
-    def step(self, X, resp, sw, wsum, gamma, ctx):
-        self.stats = tuple(
-            _mix(o, n, gamma)
-            for o, n in zip(self.stats, self._chunk(X, resp, sw, wsum), strict=True)
-        )
-        self._set()
-
-    def _set(self):
-        g = self.gate
-        nk, sx, sxx = self.stats
-        nk = nk + 10 * np.finfo(float).eps
-        m = sx / nk[:, None]
-        reg = g.reg_covar
-        d = m.shape[1]
-        if g.covariance_type == "full":
-            cov = sxx / nk[:, None, None] - np.einsum("kj,kl->kjl", m, m)
-            cov[:, np.arange(d), np.arange(d)] += reg
-        elif g.covariance_type == "tied":
-            cov = (sxx.sum(axis=0) - np.einsum("k,kj,kl->jl", nk, m, m)) / nk.sum()
-            cov[np.arange(d), np.arange(d)] += reg
-        else:
-            cov = np.maximum(sxx / nk[:, None] - m * m, 0.0) + reg
-            if g.covariance_type == "spherical":
-                cov = cov.mean(axis=1)
-        g._set_parameters(nk, m + self.shift, cov, where=" in partial_fit")
-
-
 def _gate_updater(gate):
+    # Dispatch on the protocol: any gate with additive statistics runs
+    # online unchanged; the softmax gate's iterative problem has its own
+    # stochastic Newton step.
+    if hasattr(gate, "row_stats"):
+        return _StatsUpdater(gate, "gate")
     if type(gate) is SoftmaxGate:
         return _SoftmaxUpdater(gate)
-    if type(gate) is ConstantGate:
-        return _ConstantUpdater(gate)
-    if type(gate) is GaussianGate:
-        return _GaussianUpdater(gate)
-    raise ValueError(f"partial_fit has no online M-step for the gate {type(gate).__name__}.")
+    raise ValueError(
+        f"partial_fit has no online M-step for the gate {type(gate).__name__}: it implements "
+        "neither row_stats/m_step_from_stats nor the softmax gate's problem."
+    )
 
 
 def _expert_updater(est, eset):
-    if isinstance(eset, _LinearGaussianSet):
-        return _LinearSetUpdater(eset, est._var_floor)
+    if hasattr(eset, "row_stats"):
+        return _StatsUpdater(eset, "experts")
     if isinstance(eset, _GLMSet):
         return _GLMSetUpdater(eset)
     if hasattr(eset, "ests"):

@@ -9,7 +9,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
 from ._base import BaseMixtureOfExperts
-from ._kernels._config import absolute_variance_floor
+from ._frame import variance_floor
 from .experts import LinearExpert
 from .experts._families import expert_family
 from .experts._sets import _LinearGaussianSet, _RegressorSet, is_builtin_linear
@@ -209,7 +209,7 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         y = np.asarray(y, dtype=np.float64)
         mean = sw @ y / sw.sum()
         var_y = float(sw @ (y - mean) ** 2 / sw.sum())
-        self._var_floor = max(self.variance_floor * var_y, absolute_variance_floor(mean))
+        self._var_floor = variance_floor(self.variance_floor, var_y, mean)
         # Non-Gaussian expert families (counts, proportions) check their
         # targets here, before any work.
         family = expert_family([est for _, est in self._named_experts()], self.m_step)

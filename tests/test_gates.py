@@ -432,10 +432,23 @@ def test_gaussian_gate_m_step_is_gaussian_mixture_m_step(covariance_type):
     X = rng.standard_normal((200, 3)) @ rng.standard_normal((3, 3)) + [0.0, 5.0, -2.0]
     resp = rng.dirichlet(np.ones(4), size=200)
     resp[:20] = np.eye(4)[rng.randint(4, size=20)]
-    gate = GaussianGate(covariance_type=covariance_type, reg_covar=1e-3)
+    # reg_covar=0: the exact M-step (the regulariser is relative, see below).
+    gate = GaussianGate(covariance_type=covariance_type, reg_covar=0.0)
     gate._initialize(X, 4)
     gate._m_step(X, resp, np.ones(200))
-    gm = _gmm_m_step(X, resp, covariance_type, 1e-3)
+    gm = _gmm_m_step(X, resp, covariance_type, 0.0)
+    # reg_covar is added in standardised units: reg_covar times each
+    # feature's variance in the user's units.
+    reg = GaussianGate(covariance_type=covariance_type, reg_covar=1e-3)
+    reg._initialize(X, 4)
+    reg._m_step(X, resp, np.ones(200))
+    var = X.var(axis=0) if covariance_type != "spherical" else X.var(axis=0).mean()
+    added = reg.covariances_ - gate.covariances_
+    if covariance_type == "full":
+        added = np.diagonal(added, axis1=1, axis2=2)
+    elif covariance_type == "tied":
+        added = np.diag(added)
+    assert_allclose(added, np.broadcast_to(1e-3 * var, np.shape(added)), rtol=1e-8)
     for attr in ["weights_", "means_", "covariances_", "precisions_cholesky_"]:
         assert_allclose(
             getattr(gate, attr), getattr(gm, attr), rtol=1e-10, atol=1e-12, err_msg=attr
@@ -448,7 +461,7 @@ def test_gaussian_gate_m_step_is_gaussian_mixture_m_step(covariance_type):
     # Integer sample weights act as repeated rows.
     sw = rng.randint(0, 4, size=200)
     gate._m_step(X, resp, sw.astype(float))
-    rep = _gmm_m_step(X.repeat(sw, axis=0), resp.repeat(sw, axis=0), covariance_type, 1e-3)
+    rep = _gmm_m_step(X.repeat(sw, axis=0), resp.repeat(sw, axis=0), covariance_type, 0.0)
     for attr in ["weights_", "means_", "covariances_"]:
         assert_allclose(
             getattr(gate, attr), getattr(rep, attr), rtol=1e-9, atol=1e-12, err_msg=attr

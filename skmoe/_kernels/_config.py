@@ -20,23 +20,6 @@ PROBA_FLOOR = 1e-10
 # Smallest gate probability used when a gate's output is turned into logs.
 GATE_FLOOR = 1e-300
 
-# Noise variances are floored at ``variance_floor * var(y)``; this absolute
-# minimum protects the constant-target case where var(y) == 0.
-ABS_VARIANCE_FLOOR = 1e-12
-
-
-def absolute_variance_floor(mean):
-    """Smallest noise variance for a target of this mean, whatever its spread.
-
-    ``ABS_VARIANCE_FLOOR``, or the resolution of the target's own values
-    (64 ulps of its mean, squared) when that is larger: a target near 1e7 is
-    only resolved to ~2e-9, so smaller variances are rounding noise.  (It
-    used to be ``1e-12 * mean**2``, which floored every variance of a target
-    near 1e7 at 100.)
-    """
-    return max(ABS_VARIANCE_FLOOR, (64.0 * 2.220446049250313e-16 * float(mean)) ** 2)
-
-
 # Passes over the rows that are split across threads (E-step, the gate's
 # loss and gradient, the experts' sufficient statistics, their predictions)
 # use blocks of about this many rows; the blocks depend on n_samples only,

@@ -14,7 +14,7 @@ from .._kernels._gaussian import _linear_gaussian_log_density_into
 from .._threading import blas_single_threaded, block_bounds, map_blocks
 
 
-def weighted_linear_stats(X, y, W):
+def weighted_linear_stats(X, y, W, frame=None):
     """Sufficient statistics of K weighted least-squares problems at once.
 
     Parameters
@@ -23,15 +23,19 @@ def weighted_linear_stats(X, y, W):
     y : ndarray of shape (n_samples,)
     W : ndarray of shape (n_samples, K)
         Non-negative weights, one column per problem.
+    frame : tuple or None
+        ``(x_shift, x_inv_scale, y_shift, y_inv_scale)``: the statistics are
+        those of ``Z = (X - x_shift) * x_inv_scale`` and
+        ``u = (y - y_shift) * y_inv_scale`` (None: raw X and y).
 
     Returns
     -------
     A : ndarray of shape (K, n_features + 1, n_features + 1)
-        ``X1^T diag(W_k) X1`` with ``X1 = [X, 1]``.
+        ``Z1^T diag(W_k) Z1`` with ``Z1 = [Z, 1]``.
     b : ndarray of shape (K, n_features + 1)
-        ``X1^T (W_k * y)``.
+        ``Z1^T (W_k * u)``.
     syy : ndarray of shape (K,)
-        ``sum_i W_ik y_i^2``.
+        ``sum_i W_ik u_i^2``.
 
     Notes
     -----
@@ -43,8 +47,11 @@ def weighted_linear_stats(X, y, W):
     threads and are added up in block order, so the result does not depend
     on the number of threads.
     """
+    frame = (None, None, 0.0, 1.0) if frame is None else frame
     bounds = block_bounds(X.shape[0], THREAD_BLOCK_ROWS)
-    results = map_blocks(lambda a, z: linear_sufficient_stats(X[a:z], y[a:z], W[a:z]), bounds)
+    results = map_blocks(
+        lambda a, z: linear_sufficient_stats(X[a:z], y[a:z], W[a:z], *frame), bounds
+    )
     A, b, syy = results[0]
     for A_block, b_block, syy_block in results[1:]:
         A += A_block
@@ -53,8 +60,11 @@ def weighted_linear_stats(X, y, W):
     return A, b, syy
 
 
-def linear_predict(X, coef, intercept):
-    """``X @ coef + intercept`` over fixed row blocks, in parallel.
+def linear_predict(X, coef, intercept, shift=None):
+    """``(X - shift) @ coef + intercept`` over fixed row blocks, in parallel.
+
+    With ``shift`` the column centres and ``intercept`` the prediction at
+    them, no digit is lost for features far from zero.
 
     Single-threaded BLAS per block (see :mod:`skmoe._threading`): the product
     is memory-bound, and a multi-threaded BLAS on a busy machine can be
@@ -64,7 +74,8 @@ def linear_predict(X, coef, intercept):
     out = np.empty((n, coef.shape[1]))
 
     def block(a, z):
-        np.matmul(X[a:z], coef, out=out[a:z])
+        Xb = X[a:z] if shift is None else X[a:z] - shift
+        np.matmul(Xb, coef, out=out[a:z])
         out[a:z] += intercept
 
     with blas_single_threaded():
@@ -72,8 +83,8 @@ def linear_predict(X, coef, intercept):
     return out
 
 
-def linear_gaussian_log_prob(X, y, coef, intercept, variance):
-    """``log N(y_i; x_i . coef_k + intercept_k, variance_k)``, shape (n_samples, K).
+def linear_gaussian_log_prob(X, y, coef, intercept, variance, shift=None):
+    """``log N(y_i; (x_i - shift) . coef_k + intercept_k, variance_k)``, shape (n_samples, K).
 
     The fused kernel :func:`~skmoe._kernels.linear_gaussian_log_density`
     over fixed row blocks in parallel: the (n_samples, K) matrix of means is
@@ -83,29 +94,38 @@ def linear_gaussian_log_prob(X, y, coef, intercept, variance):
     coef_t = np.ascontiguousarray(coef, dtype=np.float64)  # (n_features, K)
     intercept = np.asarray(intercept, dtype=np.float64)
     variance = np.asarray(variance, dtype=np.float64)
+    shift = np.zeros(X.shape[1]) if shift is None else np.asarray(shift, dtype=np.float64)
     bounds = block_bounds(n, THREAD_BLOCK_ROWS)
     if len(bounds) == 2:
-        return linear_gaussian_log_density(X, y, coef_t, intercept, variance)
+        return linear_gaussian_log_density(X, y, coef_t, intercept, variance, shift)
     out = np.empty((n, coef_t.shape[1]))
 
     def block(a, z):
-        _linear_gaussian_log_density_into(X[a:z], y[a:z], coef_t, intercept, variance, out[a:z])
+        _linear_gaussian_log_density_into(
+            X[a:z], y[a:z], coef_t, intercept, variance, out[a:z], shift
+        )
 
     map_blocks(block, bounds)
     return out
 
 
-def solve_weighted_linear(A, b, syy, alpha):
-    """Solve the K ridge-stabilised weighted least-squares problems.
+def solve_weighted_linear(A, b, syy, alpha, ridge_scale=None):
+    """Solve the K ridge-stabilised weighted least-squares problems from their statistics.
 
-    The ridge on feature j is ``alpha * var_w(x_j)``: a penalty on the
-    standardised slope, so "tiny" means the same thing in any units.  The
-    intercept is not penalised.
+    Each problem is centred at its own weighted means before it is solved
+    (``C = A_xx - n_k m m^T``), so the solve sees the spread of the data, not
+    its distance from the origin; the centred system plus the ridge is
+    factorised by Cholesky.  The ridge on slope j is
+    ``alpha * n_k * ridge_scale_j``; the intercept is not penalised.  With
+    statistics formed in a scaled frame (:func:`weighted_linear_stats` with
+    a frame), ``ridge_scale`` is 1: a penalty on the slopes of standardised
+    features.  Without one (None), it is each problem's own weighted feature
+    variance, floored relative to the feature's centre.
 
     Returns
     -------
     beta : ndarray of shape (K, n_features + 1)
-        Slopes followed by the intercept.
+        Slopes followed by the intercept (in the statistics' frame).
     rss : ndarray of shape (K,)
         Weighted residual sums of squares (clipped at zero).
     mass : ndarray of shape (K,)
@@ -117,30 +137,49 @@ def solve_weighted_linear(A, b, syy, alpha):
     rss = np.zeros(K)
     mass = A[:, d, d].copy()
     for k in range(K):
-        Ak = A[k]
         nk = mass[k]
-        if nk <= 0:
+        if not nk > 0:
             continue
-        mu = Ak[:d, d] / nk
-        var = np.diag(Ak)[:d] / nk - mu * mu
-        ridge = alpha * nk * np.maximum(var, 1e-12 * (1.0 + mu * mu))
-        M = Ak.copy()
-        M[np.arange(d), np.arange(d)] += ridge
-        try:
-            # Cholesky as solve(assume_a="pos") does, but a numerically
-            # singular M (a column constant in this expert's weighted rows
-            # duplicates the intercept) goes to lstsq instead of returning a
-            # solution with a LinAlgWarning: cond(M) >= (max/min diag L)^2.
-            L = linalg.cho_factor(M, lower=True, check_finite=False)
-            diag = np.abs(np.diag(L[0]))
-            if not diag.min() > np.sqrt(np.finfo(float).eps) * diag.max():
-                raise linalg.LinAlgError("numerically singular")
-            beta[k] = linalg.cho_solve(L, b[k], check_finite=False)
-        except (linalg.LinAlgError, ValueError):
-            beta[k] = linalg.lstsq(M, b[k])[0]
-        bk = beta[k]
-        rss[k] = max(syy[k] - 2.0 * bk @ b[k] + bk @ Ak @ bk, 0.0)
+        m = A[k, :d, d] / nk
+        ybar = b[k, d] / nk
+        C = A[k, :d, :d] - nk * np.outer(m, m)
+        cxy = b[k, :d] - nk * ybar * m
+        syy_c = syy[k] - nk * ybar * ybar
+        if ridge_scale is None:
+            var = np.diag(C) / nk
+            scale = np.maximum(var, (64.0 * np.finfo(float).eps * m) ** 2)
+            scale[scale <= 0] = 1.0
+        else:
+            scale = ridge_scale
+        M = C.copy()
+        M[np.diag_indices(d)] += alpha * nk * scale
+        v = _solve_spd(M, cxy)
+        beta[k, :d] = v
+        beta[k, d] = ybar - m @ v
+        rss[k] = max(syy_c - 2.0 * v @ cxy + v @ C @ v, 0.0)
     return beta, rss, mass
+
+
+def _solve_spd(M, rhs):
+    """Solve a symmetric positive semi-definite system, Cholesky first.
+
+    If rounding makes the (ridged) matrix indefinite, an eigendecomposition
+    solves it on the eigenvalues above ``d * eps * max`` -- the minimum-norm
+    solution of the numerically singular system, as ``lstsq`` would give
+    (only reachable with ``alpha=0`` or a ridge lost to rounding).
+    """
+    if M.shape[0] == 0:
+        return np.zeros(0)
+    try:
+        L = linalg.cho_factor(M, lower=True, check_finite=False)
+        out = linalg.cho_solve(L, rhs, check_finite=False)
+        if np.all(np.isfinite(out)):
+            return out
+    except (linalg.LinAlgError, ValueError):
+        pass
+    w, Q = linalg.eigh(M, check_finite=False)
+    keep = w > M.shape[0] * np.finfo(float).eps * max(w.max(), 0.0)
+    return Q[:, keep] @ ((Q[:, keep].T @ rhs) / w[keep])
 
 
 def solve_weighted_lstsq(X, y, w, alpha):
@@ -192,7 +231,7 @@ class LinearExpert(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    alpha : float, default=1e-8
+    alpha : float, default=1e-10
         Ridge penalty on the standardised slopes (the intercept is not
         penalised).  Only there to keep the normal equations solvable when an
         expert's weighted design is rank deficient.
@@ -208,7 +247,7 @@ class LinearExpert(RegressorMixin, BaseEstimator):
 
     _parameter_constraints = {"alpha": [Interval(Real, 0, None, closed="left")]}
 
-    def __init__(self, alpha=1e-8):
+    def __init__(self, alpha=1e-10):
         self.alpha = alpha
 
     @_fit_context(prefer_skip_nested_validation=True)

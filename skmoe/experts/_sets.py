@@ -21,16 +21,17 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone, is_classifier
 
+from .._frame import frame_scale, is_constant, moments_first, moments_second
 from .._kernels import gaussian_log_density, log_proba_of_labels
 from .._kernels._config import PROBA_FLOOR
-from .._kernels._linear import weighted_mean
+from .._kernels._linear import linear_sufficient_stats
+from .._rows import ThreadRows
 from ..exceptions import ExpertFitError
 from ._linear import (
     LinearExpert,
     linear_gaussian_log_prob,
     linear_predict,
     solve_weighted_linear,
-    weighted_linear_stats,
 )
 
 
@@ -99,54 +100,108 @@ def _fit_one(est, X, y, weight, rows, k, name, iteration, init):
     return est
 
 
+def _linear_frame_first(block):
+    w = block.W.sum(axis=1)
+    wsum, sx = moments_first(block.ex, w)
+    return wsum, sx, np.array([w @ block.y])
+
+
+def _linear_frame_second(block, mx, my):
+    w = block.W.sum(axis=1)
+    (ssx,) = moments_second(block.ex, w, mx)
+    r = block.y - my
+    return ssx, np.array([w @ (r * r)])
+
+
 class _LinearGaussianSet:
-    """K built-in linear experts with Gaussian noise, solved together."""
+    """K built-in linear experts with Gaussian noise, solved together.
+
+    Estimated from additive statistics (the component protocol of
+    ``skmoe._rows``): ``prepare(rows)`` fixes the frame of the EM run (the
+    weighted centres and spreads of the features and the target),
+    ``row_stats(block)`` forms the K Gram matrices of one block of rows in
+    that frame, ``m_step_from_stats(stats)`` solves the K centred ridge
+    problems.  The slopes are penalised by ``alpha`` on standardised
+    features (standardised by the training data's weighted spread), the
+    intercepts are not.
+    """
 
     def __init__(self, n_experts, alpha, var_floor):
         self.n_experts = n_experts
         self.alpha = alpha
         self.var_floor = var_floor
 
-    def fit(self, X, y, W, iteration=0, init=0, rng=None):
-        # Centring y by its weighted mean keeps y^2 sums small and the RSS
-        # formula (syy - 2 beta.b + beta A beta) free of cancellation.  Any
-        # value near that mean serves (the algebra is exact for every
-        # shift), and within one EM run the row sums of W -- the sample
-        # weights, as responsibilities sum to one -- do not change: the shift
-        # is computed at the initial M-step and kept, which saves two passes
-        # over W per iteration.
-        if iteration == 0 or getattr(self, "_y_shift", None) is None:
-            self._y_shift = float(weighted_mean(y, W))
-        y_shift = self._y_shift
-        A, b, syy = weighted_linear_stats(X, y - y_shift, W)
-        return self._fit_from_stats(A, b, syy, y_shift)
-
-    def _fit_from_stats(self, A, b, syy, y_shift):
-        """The M-step from summed statistics of ``y - y_shift`` (blocks of rows add up).
-
-        ``skmoe._dask`` calls this with the statistics summed over the blocks
-        of a Dask array.
-        """
-        beta, rss, mass = solve_weighted_linear(A, b, syy, self.alpha)
-        self.coef = np.ascontiguousarray(beta[:, :-1].T)
-        self.intercept = beta[:, -1] + y_shift
-        with np.errstate(divide="ignore", invalid="ignore"):
-            var = np.where(mass > 0, rss / np.maximum(mass, 1e-300), self.var_floor)
-        self.variance = np.maximum(var, self.var_floor)
-        self.n_features = A.shape[1] - 1
+    # -- the component protocol ------------------------------------------- #
+    def prepare(self, rows):
+        """Fix the frame from the rows' weighted moments (once per EM run)."""
+        wsum, sx, sy = rows.sum(_linear_frame_first)
+        total = max(float(wsum[0]), np.finfo(float).tiny)
+        mx, my = sx / total, float(sy[0]) / total
+        ssx, ssy = rows.sum(_linear_frame_second, mx, my)
+        sdx = np.sqrt(np.maximum(ssx / total, 0.0))
+        inv = 1.0 / frame_scale(mx, sdx)
+        # A column constant to its own precision carries nothing: dropped
+        # from the frame (its slope is zero), not scaled up from rounding.
+        inv[is_constant(mx, sdx)] = 0.0
+        sdy = np.sqrt(max(float(ssy[0]) / total, 0.0))
+        y_scale = float(frame_scale(np.array([my]), np.array([sdy]))[0])
+        self._frame = (mx, inv, my, 1.0 / y_scale)
         return self
 
+    def row_stats(self, block):
+        """The K Gram matrices of one block of rows, in the frame (additive)."""
+        return linear_sufficient_stats(block.ex, block.y, block.W, *self._frame)
+
+    def m_step_from_stats(self, stats):
+        """The M-step from statistics summed over all rows (or averaged online)."""
+        A, b, syy = stats
+        mx, inv, my, y_inv_scale = self._frame
+        d = A.shape[1] - 1
+        beta, rss, mass = solve_weighted_linear(A, b, syy, self.alpha, ridge_scale=np.ones(d))
+        y_scale = 1.0 / y_inv_scale
+        self.coef = np.ascontiguousarray(beta[:, :-1].T * (inv * y_scale)[:, None])
+        # The prediction at the centre, and the centre it refers to: the
+        # mean is formed as (x - shift) . coef + intercept_c, exact far
+        # from zero; ``intercept`` (at x = 0) is for display only.
+        self.shift = mx.copy()
+        self.intercept_c = beta[:, -1] * y_scale + my
+        with np.errstate(divide="ignore", invalid="ignore"):
+            var = np.where(mass > 0, rss / np.maximum(mass, 1e-300), 0.0) * y_scale**2
+        self.variance = np.maximum(var, self.var_floor)
+        self.n_features = d
+        return self
+
+    @property
+    def intercept(self):
+        """Intercepts at ``x = 0`` (for display; predictions use the centre)."""
+        return self.intercept_c - self.shift @ self.coef
+
+    @intercept.setter
+    def intercept(self, value):
+        # Parameters set from outside (Markov switching's M-step) refer to x = 0.
+        self.shift = np.zeros(self.coef.shape[0])
+        self.intercept_c = np.asarray(value, dtype=np.float64)
+
+    # -- the in-memory M-step ----------------------------------------------- #
+    def fit(self, X, y, W, iteration=0, init=0, rng=None):
+        rows = ThreadRows(ex=X, y=y, W=W)
+        if getattr(self, "_frame", None) is None:
+            self.prepare(rows)
+        return self.m_step_from_stats(rows.sum(self.row_stats))
+
     def predict(self, X):
-        return linear_predict(X, self.coef, self.intercept)
+        return linear_predict(X, self.coef, self.intercept_c, self.shift)
 
     def log_prob(self, X, y):
-        return linear_gaussian_log_prob(X, y, self.coef, self.intercept, self.variance)
+        return linear_gaussian_log_prob(
+            X, y, self.coef, self.intercept_c, self.variance, self.shift
+        )
 
     def n_parameters(self):
         return self.n_experts * (self.n_features + 2)
 
     def penalty(self):
-        # The 1e-8 ridge is numerical insurance, not part of the model.
+        # The tiny ridge is numerical insurance, not part of the model.
         return 0.0
 
     def estimators(self):

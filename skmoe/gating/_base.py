@@ -7,6 +7,28 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import validate_data
 
+from .._frame import frame_scale, moments_first, moments_second
+
+
+def _frame_first(block):
+    return moments_first(block.gx, block.sw)
+
+
+def _frame_second(block, mean):
+    return moments_second(block.gx, block.sw, mean)
+
+
+def gate_feature_frame(rows):
+    """Weighted centre and scale of each gate feature over ``rows`` (any row engine).
+
+    Two ordered passes (means, then centred squares); constant columns get
+    scale 1 (:func:`skmoe._frame.frame_scale`).
+    """
+    wsum, s = rows.sum(_frame_first)
+    mean = s / wsum[0]
+    (ss,) = rows.sum(_frame_second, mean)
+    return mean, frame_scale(mean, np.sqrt(np.maximum(ss / wsum[0], 0.0)))
+
 
 class BaseGate(BaseEstimator, metaclass=ABCMeta):
     """Base class of gates: a model of ``g(x)``, a probability vector over experts.
@@ -28,6 +50,18 @@ class BaseGate(BaseEstimator, metaclass=ABCMeta):
         that the EM objective the driver monitors is the one EM increases;
     ``_n_parameters()``
         the number of free parameters (for BIC / AIC).
+
+    A gate is estimated through one of the two forms of the component
+    protocol, which every row engine (in memory, Dask, ``partial_fit``)
+    drives without knowing the gate's class:
+
+    * additive statistics: ``prepare(rows)`` fixes the frame of an EM run,
+      ``row_stats(block)`` returns a tuple of arrays that add over blocks of
+      rows, ``m_step_from_stats(stats)`` is the M-step from their sum (or
+      their running average, online);
+    * an iterative problem: ``_fit_problem(problem)`` on a
+      :class:`~skmoe._multinomial.MultinomialProblem`, whose loss, gradient
+      and Hessian are sums over rows (the softmax gate).
     """
 
     @abstractmethod

@@ -6,14 +6,14 @@ import numpy as np
 from scipy.special import logsumexp
 from sklearn.mixture._gaussian_mixture import (
     _compute_precision_cholesky,
-    _estimate_gaussian_parameters,
     _estimate_log_gaussian_prob,
 )
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._kernels._config import GATE_FLOOR
+from .._rows import ThreadRows
 from .._threading import blas_single_threaded
-from ._base import BaseGate
+from ._base import BaseGate, gate_feature_frame
 
 
 class GaussianGate(BaseGate):
@@ -32,14 +32,21 @@ class GaussianGate(BaseGate):
     covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
         As in :class:`~sklearn.mixture.GaussianMixture`.
     reg_covar : float, default=1e-6
-        Added to the diagonal of every covariance.
+        Added to the diagonal of every covariance of the *standardised* gate
+        features: in the user's units, ``reg_covar`` times each feature's
+        weighted variance over the training data, so the gate does not
+        depend on feature units or offsets.
 
     Attributes
     ----------
     weights_ : ndarray of shape (n_experts,)
     means_ : ndarray of shape (n_experts, n_features)
     covariances_ : ndarray
-        Shape depends on ``covariance_type``, as in GaussianMixture.
+        In the units of the features.  Shape depends on ``covariance_type``,
+        as in GaussianMixture.  (A "spherical" gate standardises all features
+        by one common scale, so it is invariant to offsets and to a common
+        change of units, not to a change of one feature's units, which would
+        make it non-spherical.)
     precisions_cholesky_ : ndarray
     n_experts_ : int
     n_features_in_ : int
@@ -61,60 +68,110 @@ class GaussianGate(BaseGate):
         sw = np.ones(X.shape[0]) if sample_weight is None else sample_weight
         # Until the first M-step: one broad component per expert at the data mean.
         resp = np.full((X.shape[0], n_experts), 1.0 / n_experts)
-        self._m_step(X, resp, sw)
+        rows = ThreadRows(gx=X, resp=resp, sw=sw)
+        self.prepare(rows)
+        self.m_step_from_stats(rows.sum(self.row_stats))
+
+    # -- the component protocol (additive statistics, see skmoe._rows) ----- #
+    def prepare(self, rows):
+        """Fix the frame: the weighted centre and spread of each gate feature."""
+        mean, scale = gate_feature_frame(rows)
+        if self.covariance_type == "spherical":
+            # One variance per expert must stay one variance in the user's
+            # units: a common scale (the root mean feature variance).
+            scale = np.full_like(scale, np.sqrt(np.mean(scale**2)))
+        self._frame = (mean, scale)
+        return self
+
+    def row_stats(self, block):
+        """Masses, first and second moments of one block, in the frame (additive)."""
+        mean, scale = self._frame
+        Z = (block.gx - mean) / scale
+        W = block.resp * block.sw[:, None]
+        nk = W.sum(axis=0)
+        first = W.T @ Z
+        if self.covariance_type in ("full", "tied"):
+            second = np.einsum("ik,ia,ib->kab", W, Z, Z, optimize=True)
+        else:
+            second = W.T @ (Z * Z)
+        return nk, first, second
+
+    def m_step_from_stats(self, stats):
+        """Weights, means and covariances from summed (or averaged) statistics."""
+        nk, first, second = stats
+        mean, scale = self._frame
+        d = mean.shape[0]
+        # sklearn adds 10 * eps to nk; an expert with no mass keeps a finite,
+        # broad component and is re-seeded by the driver.
+        nk = nk + 10 * np.finfo(np.float64).eps
+        mu = first / nk[:, None]
+        ct = self.covariance_type
+        if ct in ("full", "tied"):
+            cov = second / nk[:, None, None] - np.einsum("ka,kb->kab", mu, mu)
+            if ct == "tied":
+                cov = np.einsum("k,kab->ab", nk, cov) / nk.sum()
+                cov.flat[:: d + 1] += self.reg_covar
+            else:
+                for k in range(len(nk)):
+                    cov[k].flat[:: d + 1] += self.reg_covar
+        else:
+            cov = np.maximum(second / nk[:, None] - mu * mu, 0.0) + self.reg_covar
+            if ct == "spherical":
+                cov = cov.mean(axis=1)
+        self._set_parameters(nk, mu, cov)
+        return self
 
     def _m_step(self, X, resp, sample_weight):
+        rows = ThreadRows(gx=X, resp=resp, sw=sample_weight)
+        if getattr(self, "_frame", None) is None:
+            self.prepare(rows)
         # Small matrices: a multi-threaded BLAS only adds its spin-up cost
         # (orders of magnitude on a loaded machine; see skmoe._threading).
         with blas_single_threaded():
-            self._m_step_single_threaded(X, resp, sample_weight)
-
-    def _m_step_single_threaded(self, X, resp, sample_weight):
-        weighted = resp * sample_weight[:, None]
-        # sklearn adds 10 * eps to nk; an expert with no mass keeps a finite,
-        # broad component and is re-seeded by the driver.
-        nk, means, covariances = _estimate_gaussian_parameters(
-            X, weighted, self.reg_covar, self.covariance_type
-        )
-        if self.covariance_type == "tied":
-            # sklearn's tied estimator forms X^T X unweighted, which assumes
-            # rows of responsibilities summing to one; with sample weights
-            # they sum to w_i.  The pooled within-component scatter instead:
-            covariances = np.zeros((X.shape[1], X.shape[1]))
-            for k in range(weighted.shape[1]):
-                diff = X - means[k]
-                covariances += (weighted[:, k] * diff.T) @ diff
-            covariances /= nk.sum()
-            covariances.flat[:: X.shape[1] + 1] += self.reg_covar
-        self._set_parameters(nk, means, covariances)
+            self.m_step_from_stats(rows.sum(self.row_stats))
 
     def _set_parameters(self, nk, means, covariances, where=""):
-        """Set the fitted parameters from the M-step's masses, means and covariances.
+        """Set the fitted parameters from masses, means and covariances in the frame.
 
-        Shared by the in-memory, Dask and online M-steps, which differ only
-        in how they obtain these (rows, sums over blocks, running averages).
+        ``means`` and ``covariances`` are those of the standardised gate
+        features; the public ``means_`` and ``covariances_`` are in the
+        user's units.  The densities are evaluated in the frame (exact far
+        from zero), ``-sum(log scale)`` being their change of units.
         """
+        mean, scale = self._frame
         weights = np.maximum(nk / nk.sum(), GATE_FLOOR)
         self.weights_ = weights / weights.sum()
-        self.means_ = means
-        self.covariances_ = covariances
+        self._means_f, self._cov_f = means, covariances
         try:
             with blas_single_threaded():
-                self.precisions_cholesky_ = _compute_precision_cholesky(
-                    covariances, self.covariance_type
-                )
+                self._prec_f = _compute_precision_cholesky(covariances, self.covariance_type)
         except ValueError as exc:
             raise ValueError(
                 f"GaussianGate: an expert's input covariance became singular{where}; increase "
                 f"reg_covar (now {self.reg_covar}) or use fewer experts. ({exc})"
             ) from None
+        self.means_ = mean + means * scale
+        ct = self.covariance_type
+        if ct == "full":
+            self.covariances_ = covariances * np.outer(scale, scale)[None]
+        elif ct == "tied":
+            self.covariances_ = covariances * np.outer(scale, scale)
+        elif ct == "diag":
+            self.covariances_ = covariances * scale**2
+        else:
+            # Spherical: the frame has one common scale (see prepare).
+            self.covariances_ = covariances * scale[0] ** 2
+        with blas_single_threaded():
+            self.precisions_cholesky_ = _compute_precision_cholesky(self.covariances_, ct)
 
     def _weighted_log_prob(self, X):
+        mean, scale = self._frame
+        Z = (X - mean) / scale
         with blas_single_threaded():
             log_prob = _estimate_log_gaussian_prob(
-                X, self.means_, self.precisions_cholesky_, self.covariance_type
+                Z, self._means_f, self._prec_f, self.covariance_type
             )
-        return log_prob + np.log(self.weights_)
+        return log_prob - np.log(scale).sum() + np.log(self.weights_)
 
     def _log_proba(self, X):
         wlp = self._weighted_log_prob(X)

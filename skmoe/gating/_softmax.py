@@ -8,12 +8,13 @@ from sklearn.utils._param_validation import Interval
 from .._multinomial import (
     MultinomialProblem,
     MultinomialSolverState,
-    feature_moments,
+    centred_coefficients,
     fit_multinomial_problem,
     raw_coefficients,
     softmax_log_proba,
 )
-from ._base import BaseGate
+from .._rows import ThreadRows
+from ._base import BaseGate, gate_feature_frame
 
 
 class SoftmaxGate(BaseGate):
@@ -85,12 +86,21 @@ class SoftmaxGate(BaseGate):
         # same way for integer weights as for repeated rows.
         if sample_weight is None:
             sample_weight = np.ones(X.shape[0])
-        self._mean, self._scale = feature_moments(X, sample_weight)
+        self.prepare(ThreadRows(gx=X, sw=sample_weight))
         self._V = np.zeros((X.shape[1], n_experts))
         self._c = np.zeros(n_experts)
         self._solver_state = MultinomialSolverState()
         self._sync()
         self.n_iter_ = 0
+
+    def prepare(self, rows):
+        """Fix the frame: the weighted centre and spread of each gate feature.
+
+        Any row engine (threads, Dask blocks, a first online chunk) gives
+        the same two ordered passes.
+        """
+        self._mean, self._scale = gate_feature_frame(rows)
+        return self
 
     def _sync(self):
         self.coef_, self.intercept_ = raw_coefficients(self._V, self._c, self._mean, self._scale)
@@ -118,7 +128,9 @@ class SoftmaxGate(BaseGate):
         self._sync()
 
     def _log_proba(self, X):
-        return softmax_log_proba(X, self.coef_, self.intercept_)
+        # Logits about the feature centres: exact for features far from zero.
+        coef, intercept = centred_coefficients(self._V, self._c, self._scale)
+        return softmax_log_proba(X, coef, intercept, self._mean)
 
     def _penalty(self):
         return 0.5 * self.alpha * float(np.sum(self._V * self._V))

@@ -1,0 +1,77 @@
+"""The scaled frame: weighted column centres and spreads, and floors relative to them.
+
+Every component that forms statistics over rows (the linear experts' Gram
+matrices, the gates' moments) forms them about a *shift* -- the weighted
+column means -- and in a *scaled frame* -- divided by the weighted column
+standard deviations -- so that a feature offset of 1e9 or a unit of 1e-9
+changes nothing.  The frame is computed once per EM run from the sample
+weights (two passes: means, then centred squares, each an ordered sum over
+row blocks, so every row engine gets the same numbers) and then kept.
+
+Every floor on a spread or a variance is relative to the data's own scale
+and lives here.
+"""
+
+import numpy as np
+
+_EPS = np.finfo(np.float64).eps
+
+# A column whose weighted spread is below this many ulps of its centre is
+# constant to the precision of its own values (e.g. a column of 1.7e9 whose
+# values differ only by rounding): it carries no information, and dividing
+# by its "spread" would blow rounding noise up to unit size.
+_CONSTANT_ULPS = 64.0
+
+
+def is_constant(mean, std):
+    """Columns whose spread is zero or rounding noise relative to their centre."""
+    return ~(np.asarray(std) > _CONSTANT_ULPS * _EPS * np.abs(mean))
+
+
+def frame_scale(mean, std):
+    """Column scales for the frame: the spread, 1 for constant columns."""
+    std = np.asarray(std, dtype=np.float64).copy()
+    std[is_constant(mean, std)] = 1.0
+    return std
+
+
+def moments_first(Z, w):
+    """Row-additive first pass: ``(sum_i w_i, sum_i w_i z_i)`` of the columns of Z."""
+    return np.array([w.sum()]), w @ Z
+
+
+def moments_second(Z, w, mean):
+    """Row-additive second pass: ``sum_i w_i (z_i - mean)^2`` per column."""
+    D = Z - mean
+    return (w @ (D * D),)
+
+
+def weighted_moments(Z, w):
+    """Weighted mean and standard deviation of each column of Z (two passes).
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n_samples, n_columns)
+    w : ndarray of shape (n_samples,)
+        Non-negative weights with a positive sum.
+
+    Returns
+    -------
+    mean, std : ndarray of shape (n_columns,)
+    """
+    wsum, s = moments_first(Z, w)
+    mean = s / wsum[0]
+    (ss,) = moments_second(Z, w, mean)
+    return mean, np.sqrt(np.maximum(ss / wsum[0], 0.0))
+
+
+def variance_floor(relative, var, mean):
+    """The smallest noise variance of a target with this variance and mean.
+
+    ``relative * var`` -- a fraction of the target's own variance, so the
+    floor follows the target's units -- or, for a constant target, the
+    resolution of its values (64 ulps of its mean, squared), and never below
+    the smallest normal double.
+    """
+    resolution = (_CONSTANT_ULPS * _EPS * float(abs(mean))) ** 2
+    return max(relative * float(var), resolution, np.finfo(np.float64).tiny)
