@@ -232,10 +232,9 @@ def test_depth_one_hme_is_the_softmax_gate(K):
     ]
     soft, hme = fits
     assert hme.n_experts_ == K and hme.gate_.n_nodes_ == 1
-    # Same EM path: the two M-steps solve the same problem (the softmax gate
-    # keeps its quasi-Newton memory between M-steps, the node does not, so
-    # they agree to the solver's tolerance; slow EM contraction magnifies
-    # that ~100x in the parameters, hence 1e-6 rather than 1e-9).
+    # Same EM path: the two M-steps solve the same problem in the same frame
+    # with the same quasi-Newton memory (slow EM contraction magnifies
+    # rounding ~100x in the parameters, hence 1e-6 rather than 1e-9).
     assert hme.n_iter_ == soft.n_iter_
     assert_allclose(hme.lower_bounds_, soft.lower_bounds_, rtol=0, atol=1e-8)
     assert hme.lower_bound_ == pytest.approx(soft.lower_bound_, abs=1e-12)

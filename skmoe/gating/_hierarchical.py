@@ -7,11 +7,16 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
-from .._kernels import log_softmax
 from .._kernels._tree import tree_downward, tree_upward
-from .._multinomial import feature_moments, fit_multinomial, raw_coefficients
-from .._threading import blas_single_threaded
-from ._base import BaseGate
+from .._multinomial import (
+    MultinomialSolverState,
+    centred_coefficients,
+    fit_multinomial,
+    raw_coefficients,
+    softmax_log_proba,
+)
+from .._rows import ThreadRows
+from ._base import BaseGate, gate_feature_frame
 
 
 class HierarchicalGate(BaseGate):
@@ -86,9 +91,15 @@ class HierarchicalGate(BaseGate):
         self.n_experts_ = n_experts
         self.n_features_in_ = X.shape[1]
         self.n_nodes_ = (self.branching**self.depth - 1) // (self.branching - 1)
-        self._mean, self._scale = feature_moments(X, sw)
+        # The softmax gate's frame (same passes, same floors): at depth 1 the
+        # two gates solve the same problem bit for bit.
+        self._mean, self._scale = gate_feature_frame(ThreadRows(gx=X, sw=sw))
         self._V = np.zeros((self.n_nodes_, X.shape[1], self.branching))
         self._c = np.zeros((self.n_nodes_, self.branching))
+        # Each node keeps its quasi-Newton memory between M-steps, as the
+        # softmax gate does: its problem changes little from one EM step to
+        # the next, and a depth-1 tree then follows the softmax gate's path.
+        self._solver_states = [MultinomialSolverState() for _ in range(self.n_nodes_)]
         self._sync()
 
     def _arrange_responsibilities(self, X, resp, sample_weight):
@@ -137,16 +148,16 @@ class HierarchicalGate(BaseGate):
                 c0=self._c[j],
                 max_iter=self.max_iter,
                 tol=self.tol,
+                state=self._solver_states[j],
             )
         self._sync()
 
     def _node_log_proba(self, X):
         out = np.empty((X.shape[0], self.n_nodes_, self.branching))
-        with blas_single_threaded():  # thin products: BLAS threads only cost
-            for j in range(self.n_nodes_):
-                logits = X @ self.coef_[j]
-                logits += self.intercept_[j]
-                out[:, j, :] = log_softmax(logits)
+        for j in range(self.n_nodes_):
+            # Logits about the feature centres: exact for features far from zero.
+            coef, intercept = centred_coefficients(self._V[j], self._c[j], self._scale)
+            out[:, j, :] = softmax_log_proba(X, coef, intercept, self._mean)
         return out
 
     def _log_proba(self, X):
