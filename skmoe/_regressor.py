@@ -128,7 +128,7 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
 
     See Also
     --------
-    MixtureOfExpertsClassifier : the same model for class labels.
+    MixtureOfExpertsClassifier : The same model for class labels.
 
     Examples
     --------
@@ -248,15 +248,21 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
             self.noise_variance_ = self._expert_set.variance.copy()
 
     def predict_experts(self, X):
-        """Each expert's prediction ``f_k(x)``.
+        """Predict with each expert: ``f_k(x)``.
+
+        Each expert's own prediction, whatever the gate: the mean of its law
+        of y given x (the location, for Student-t experts).  The mixture's
+        :meth:`predict` weights them by the gate.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Inputs.
 
         Returns
         -------
         means : ndarray of shape (n_samples, n_experts)
+            Each expert's prediction for each row.
         """
         X = self._check_X(X)
         return self._expert_set.predict(self._ex(X))
@@ -273,9 +279,15 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
     def predict(self, X, return_std=False):
         """Mean of the predictive mixture, optionally with its standard deviation.
 
+        The mean is ``sum_k g_k(x) f_k(x)``, with the gate truncated to its
+        ``top_k`` largest probabilities when ``top_k`` is set.  A multimodal
+        prediction is poorly summarised by a mean: see
+        :meth:`predict_quantiles` and :meth:`sample_y`.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Inputs.
         return_std : bool, default=False
             Also return the standard deviation of ``p(y | x)``, which includes
             both the experts' noise and their disagreement.
@@ -283,8 +295,9 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         Returns
         -------
         y_mean : ndarray of shape (n_samples,)
+            Mean of the predictive mixture for each row.
         y_std : ndarray of shape (n_samples,)
-            Only when ``return_std=True``.
+            Its standard deviation; only when ``return_std=True``.
         """
         gate, means, var, _ = self._mixture(X)
         mu = np.einsum("nk,nk->n", gate, means)
@@ -296,16 +309,24 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
     def sample_y(self, X, n_samples=1, random_state=None):
         """Draw targets from the predictive mixture ``p(y | x)``.
 
+        Each draw picks an expert with the gate's probabilities (truncated to
+        ``top_k`` when set), then draws y from that expert's law: the draws
+        show the whole predictive law, multimodal or skewed, where
+        :meth:`predict` gives only its mean.
+
         Parameters
         ----------
         X : array-like of shape (n_samples_X, n_features)
+            Inputs.
         n_samples : int, default=1
             Draws per row of X.
         random_state : int, RandomState instance or None, default=None
+            Seed of the draws; pass an int for reproducible output.
 
         Returns
         -------
         y_samples : ndarray of shape (n_samples_X, n_samples)
+            The draws, one row per row of X.
         """
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
@@ -320,19 +341,24 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         return means[rows, comp] + np.sqrt(var[comp]) * rng.standard_normal(comp.shape)
 
     def predict_quantiles(self, X, quantiles=(0.05, 0.5, 0.95)):
-        """Quantiles of the predictive mixture, which may be multimodal.
+        """Compute quantiles of the predictive mixture, which may be multimodal.
 
         Found by bisection on the mixture CDF, to about 1e-10 of the
-        predictive scale.
+        predictive scale.  Unlike ``predict(X, return_std=True)``, they
+        describe a skewed or multimodal law faithfully (a 90% interval from
+        the 0.05 and 0.95 quantiles, say).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Inputs.
         quantiles : array-like of float in (0, 1), default=(0.05, 0.5, 0.95)
+            The probability levels.
 
         Returns
         -------
         q : ndarray of shape (n_samples, n_quantiles)
+            The quantiles of ``p(y | x)`` of each row, one column per level.
         """
         q = np.atleast_1d(np.asarray(quantiles, dtype=np.float64))
         if q.ndim != 1 or q.size == 0 or not np.all((q > 0) & (q < 1)):

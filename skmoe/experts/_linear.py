@@ -243,6 +243,24 @@ class LinearExpert(RegressorMixin, BaseEstimator):
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features,)
         Defined only when X has feature names that are all strings.
+
+    See Also
+    --------
+    StudentTExpert : Linear regression with heavy-tailed noise, robust to outliers.
+    skmoe.MixtureOfExpertsRegressor : The mixture whose default expert this is.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmoe.experts import LinearExpert
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.uniform(-1, 1, size=(50, 2))
+    >>> y = 1.5 * X[:, 0] - 2 * X[:, 1] + 3
+    >>> reg = LinearExpert().fit(X, y)
+    >>> reg.coef_.round(6)
+    array([ 1.5, -2. ])
+    >>> round(reg.intercept_, 6)
+    3.0
     """
 
     _parameter_constraints = {"alpha": [Interval(Real, 0, None, closed="left")]}
@@ -254,15 +272,25 @@ class LinearExpert(RegressorMixin, BaseEstimator):
     def fit(self, X, y, sample_weight=None):
         """Fit by weighted least squares.
 
+        The problem is solved in weighted-standardised coordinates by a
+        least-squares factorisation rather than through the normal equations,
+        so that features far from zero, or more features than weighted rows,
+        do not cost the solution its accuracy.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Training inputs.
         y : array-like of shape (n_samples,)
+            Targets.
         sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights (unit weights when None): integer weights
+            are equivalent to repeated rows.
 
         Returns
         -------
         self : LinearExpert
+            Fitted estimator.
         """
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
@@ -274,7 +302,18 @@ class LinearExpert(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X):
-        """Predict ``X @ coef_ + intercept_``."""
+        """Predict ``X @ coef_ + intercept_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted targets.
+        """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         return X @ self.coef_ + self.intercept_

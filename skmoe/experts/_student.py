@@ -499,16 +499,25 @@ class StudentTExpert(RegressorMixin, BaseEstimator):
     def fit(self, X, y, sample_weight=None):
         """Fit by ECM.
 
+        Each cycle gives every row a latent weight ``u`` (small for rows far
+        from the line), refits the line by weighted least squares and updates
+        the scale and, when ``df`` is None, the degrees of freedom.  Cycles
+        stop when the weighted mean log-likelihood changes by less than
+        ``tol``, or after ``max_iter``.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Training inputs.
         y : array-like of shape (n_samples,)
+            Targets.
         sample_weight : array-like of shape (n_samples,), default=None
             Row weights: integer weights are equivalent to repeated rows.
 
         Returns
         -------
         self : StudentTExpert
+            Fitted estimator.
         """
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
@@ -535,7 +544,21 @@ class StudentTExpert(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X):
-        """Location ``X @ coef_ + intercept_`` (the median; the mean when ``df_ > 1``)."""
+        """Predict the location ``X @ coef_ + intercept_`` of the t law.
+
+        The location is the median of the noise law, and its mean when
+        ``df_ > 1`` (a t law with ``df_ <= 1`` has no mean).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted location of y for each row.
+        """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         f = getattr(self, "_frame", None)

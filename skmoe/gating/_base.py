@@ -62,6 +62,28 @@ class BaseGate(BaseEstimator, metaclass=ABCMeta):
     * an iterative problem: ``_fit_problem(problem)`` on a
       :class:`~skmoe._multinomial.MultinomialProblem`, whose loss, gradient
       and Hessian are sums over rows (the softmax gate).
+
+    See Also
+    --------
+    ConstantGate : Mixing proportions that do not depend on x.
+    SoftmaxGate : Multinomial logistic gate, the default.
+    GaussianGate : Localised gate, the posterior of a Gaussian mixture on x.
+    HierarchicalGate : Tree of softmax gates (hierarchical mixture of experts).
+
+    Examples
+    --------
+    Every gate is a ``BaseGate``; a fitted mixture holds its fitted clone as
+    ``gate_``:
+
+    >>> from skmoe import MixtureOfExpertsRegressor
+    >>> from skmoe.datasets import load_mcycle
+    >>> from skmoe.gating import BaseGate
+    >>> X, y = load_mcycle(return_X_y=True)
+    >>> moe = MixtureOfExpertsRegressor(n_experts=3, random_state=0).fit(X, y)
+    >>> isinstance(moe.gate_, BaseGate)
+    True
+    >>> moe.gate_.predict_proba(X[:2]).sum(axis=1)
+    array([1., 1.])
     """
 
     @abstractmethod
@@ -86,13 +108,28 @@ class BaseGate(BaseEstimator, metaclass=ABCMeta):
     def predict_proba(self, X):
         """Gate probabilities ``g_k(x)``.
 
+        A gate is fitted by a mixture, not on its own: call this on the
+        fitted mixture's ``gate_``.  It is the full gate, without the
+        mixture's ``top_k`` truncation; the mixture's ``predict_gate`` takes
+        the mixture's full X, selects the gate's columns
+        (``gate_features``) and applies ``top_k``.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Gate inputs: the columns the gate was fitted on (all of X unless
+            the mixture was given ``gate_features``).
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_experts)
+            Probability that each expert is responsible for each row; the
+            rows sum to one.
+
+        Raises
+        ------
+        NotFittedError
+            If the gate has not been fitted by a mixture.
         """
         # check_is_fitted refuses objects without a fit method, which a gate is.
         if not hasattr(self, "n_experts_"):

@@ -20,6 +20,25 @@ class ConstantGate(BaseGate):
         Mixing proportions.
     n_experts_ : int
     n_features_in_ : int
+
+    See Also
+    --------
+    SoftmaxGate : Proportions that vary with x (a multinomial logistic model).
+    GaussianGate : Proportions from a Gaussian mixture on x (localised experts).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmoe import MixtureOfExpertsRegressor
+    >>> from skmoe.datasets import load_mcycle
+    >>> from skmoe.gating import ConstantGate
+    >>> X, y = load_mcycle(return_X_y=True)
+    >>> moe = MixtureOfExpertsRegressor(n_experts=3, gate=ConstantGate(), random_state=0)
+    >>> moe = moe.fit(X, y)
+    >>> moe.gate_.weights_.shape
+    (3,)
+    >>> bool(np.allclose(moe.predict_gate(X), moe.gate_.weights_))  # the same for every x
+    True
     """
 
     _parameter_constraints: dict = {}
@@ -34,16 +53,62 @@ class ConstantGate(BaseGate):
 
     # -- the component protocol (additive statistics, see skmoe._rows) ----- #
     def prepare(self, rows):
-        """Nothing to fix: the proportions have no frame."""
+        """Fix the frame of an EM run: nothing to fix, the proportions have no frame.
+
+        Part of the component protocol (see :class:`BaseGate`), so that the
+        row engines can drive every additive gate alike.
+
+        Parameters
+        ----------
+        rows : row engine
+            The rows of the EM run (not read).
+
+        Returns
+        -------
+        self : ConstantGate
+            The gate, unchanged.
+        """
         return self
 
     def row_stats(self, block):
-        """``sum_i w_i r_ik`` over one block of rows (additive)."""
+        """Compute ``sum_i w_i r_ik`` over one block of rows (additive).
+
+        Parameters
+        ----------
+        block : RowBlock
+            One block of rows, with ``sw`` (sample weights, shape
+            ``(n_rows,)``) and ``resp`` (responsibilities, shape
+            ``(n_rows, n_experts)``).
+
+        Returns
+        -------
+        stats : tuple of one ndarray of shape (n_experts,)
+            Each expert's responsibility mass over the block.  The tuples of
+            the blocks add up to that of all the rows, which is what lets the
+            in-memory, Dask and online engines share one M-step.
+        """
         # einsum, not BLAS: a threaded ddot/dgemv on a busy machine costs ms per call.
         return (np.einsum("i,ik->k", block.sw, block.resp),)
 
     def m_step_from_stats(self, stats):
-        """Proportions from the summed (or averaged) responsibility masses."""
+        """Set the proportions from the summed (or averaged) responsibility masses.
+
+        ``pi_k = m_k / sum_j m_j``, floored at a tiny positive value (then
+        renormalised) so that ``log pi_k`` stays finite.  Only the ratios of
+        the masses matter, so their sum over the rows and their per-unit-weight
+        running average (online EM) give the same M-step.
+
+        Parameters
+        ----------
+        stats : tuple of one ndarray of shape (n_experts,)
+            The responsibility masses, as returned by :meth:`row_stats` and
+            added over blocks of rows.
+
+        Returns
+        -------
+        self : ConstantGate
+            The gate, with ``weights_`` updated.
+        """
         (w,) = stats
         self.weights_ = np.maximum(w / w.sum(), GATE_FLOOR)
         self.weights_ /= self.weights_.sum()

@@ -50,6 +50,24 @@ class GaussianGate(BaseGate):
     precisions_cholesky_ : ndarray
     n_experts_ : int
     n_features_in_ : int
+
+    See Also
+    --------
+    SoftmaxGate : The conditional gate, which models ``g(x)`` but not x.
+    sklearn.mixture.GaussianMixture : The mixture model of x this gate is.
+
+    Examples
+    --------
+    >>> from skmoe import MixtureOfExpertsRegressor
+    >>> from skmoe.datasets import load_mcycle
+    >>> from skmoe.gating import GaussianGate
+    >>> X, y = load_mcycle(return_X_y=True)
+    >>> gate = GaussianGate(covariance_type="diag")
+    >>> moe = MixtureOfExpertsRegressor(n_experts=3, gate=gate, random_state=0).fit(X, y)
+    >>> moe.gate_.means_.shape
+    (3, 1)
+    >>> moe.predict_gate(X[:2]).sum(axis=1)
+    array([1., 1.])
     """
 
     _parameter_constraints = {
@@ -74,7 +92,27 @@ class GaussianGate(BaseGate):
 
     # -- the component protocol (additive statistics, see skmoe._rows) ----- #
     def prepare(self, rows):
-        """Fix the frame: the weighted centre and spread of each gate feature."""
+        """Fix the frame: the weighted centre and spread of each gate feature.
+
+        The statistics and the M-step are computed on features standardised
+        in this frame, so that ``reg_covar`` is relative to each feature's
+        variance and the gate does not depend on units or offsets.  A
+        ``"spherical"`` gate uses one common scale (the root mean feature
+        variance), so that one variance per expert stays one variance in the
+        user's units.
+
+        Parameters
+        ----------
+        rows : row engine
+            Rows with ``gx`` (gate inputs) and ``sw`` (sample weights).  Any
+            engine (threads, Dask blocks, a first online chunk) gives the same
+            two ordered passes.
+
+        Returns
+        -------
+        self : GaussianGate
+            The gate, with its frame fixed for the EM run.
+        """
         mean, scale = gate_feature_frame(rows)
         if self.covariance_type == "spherical":
             # One variance per expert must stay one variance in the user's
@@ -84,7 +122,30 @@ class GaussianGate(BaseGate):
         return self
 
     def row_stats(self, block):
-        """Masses, first and second moments of one block, in the frame (additive)."""
+        """Compute the masses, first and second moments of one block, in the frame.
+
+        With ``W = resp * sw`` and ``z`` the features standardised in the
+        frame fixed by :meth:`prepare`: ``sum_i W_ik``, ``sum_i W_ik z_i``
+        and ``sum_i W_ik z_i z_i^T`` (only its diagonal for the "diag" and
+        "spherical" gates).  The statistics add over blocks of rows.
+
+        Parameters
+        ----------
+        block : RowBlock
+            One block of rows, with ``gx`` (gate inputs), ``sw`` (sample
+            weights) and ``resp`` (responsibilities).
+
+        Returns
+        -------
+        nk : ndarray of shape (n_experts,)
+            Responsibility mass of each expert.
+        first : ndarray of shape (n_experts, n_features)
+            Weighted sums of the standardised features.
+        second : ndarray of shape (n_experts, n_features, n_features) or \
+                (n_experts, n_features)
+            Weighted sums of their outer products ("full", "tied") or of
+            their squares ("diag", "spherical").
+        """
         mean, scale = self._frame
         Z = (block.gx - mean) / scale
         W = block.resp * block.sw[:, None]
@@ -97,7 +158,31 @@ class GaussianGate(BaseGate):
         return nk, first, second
 
     def m_step_from_stats(self, stats):
-        """Weights, means and covariances from summed (or averaged) statistics."""
+        """Set the weights, means and covariances from summed (or averaged) statistics.
+
+        The closed-form M-step of a Gaussian mixture, in the frame, with
+        ``reg_covar`` added to the diagonal of every covariance; the public
+        ``means_`` and ``covariances_`` are then mapped back to the user's
+        units.  The statistics may be sums over rows or their per-unit-weight
+        running averages (online EM).
+
+        Parameters
+        ----------
+        stats : tuple of ndarray
+            ``(nk, first, second)``, as returned by :meth:`row_stats` and
+            added over blocks of rows.
+
+        Returns
+        -------
+        self : GaussianGate
+            The gate, with its parameters updated.
+
+        Raises
+        ------
+        ValueError
+            If an expert's covariance is singular (increase ``reg_covar`` or
+            use fewer experts).
+        """
         nk, first, second = stats
         mean, scale = self._frame
         d = mean.shape[0]

@@ -27,8 +27,12 @@ class ConvergenceDisplay:
     validation_curve : array-like, default=None
         A validation loss per epoch (neural estimators).
     ylabel : str, default="mean log-likelihood"
+        Label of the y axis (``"loss"`` for a neural estimator's curves).
     xlabel : str, default="EM iteration"
+        Label of the x axis (``"epoch"`` for a neural estimator's curves).
     title : str, default=None
+        Title of the axes (the estimator's class name when built by
+        :meth:`from_estimator`); no title when None.
 
     Attributes
     ----------
@@ -38,6 +42,11 @@ class ConvergenceDisplay:
         One per curve, in order.
     validation_line_ : matplotlib Line2D or None
     legend_ : matplotlib Legend or None
+
+    See Also
+    --------
+    ExpertsDisplay : Each expert's fit, to look at the selected solution.
+    GateDisplay : Where the gate sends each input.
 
     Examples
     --------

@@ -50,6 +50,7 @@ class ExpertsDisplay:
     expert_predictions : ndarray of shape (n_grid, n_experts)
         Each expert's prediction (mean, or class probability) on the grid.
     feature_name : str
+        Name of the plotted feature (the x-axis label).
     target_name : str, default="y"
         The y-axis label.
     x : ndarray of shape (n_samples,), default=None
@@ -61,6 +62,7 @@ class ExpertsDisplay:
     gate_proba : ndarray of shape (n_grid, n_experts), default=None
         Gate on the grid, used by ``plot(min_gate=...)``.
     expert_names : list of str, default=None
+        Legend labels, one per expert; ``"expert k"`` when None.
 
     Attributes
     ----------
@@ -76,6 +78,19 @@ class ExpertsDisplay:
     --------
     GateDisplay : Where the gate sends each input.
     PredictiveDistributionDisplay : The resulting predictive density.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from skmoe import MixtureOfExpertsRegressor
+    >>> from skmoe.datasets import load_mcycle
+    >>> from skmoe.inspection import ExpertsDisplay
+    >>> X, y = load_mcycle(return_X_y=True)
+    >>> moe = MixtureOfExpertsRegressor(n_experts=3, random_state=0).fit(X, y)
+    >>> disp = ExpertsDisplay.from_estimator(moe, X, y, min_gate=0.05)
+    >>> len(disp.lines_)
+    3
     """
 
     def __init__(
@@ -136,7 +151,10 @@ class ExpertsDisplay:
         reference : {"median", "mean"} or array-like of shape (n_features,), default="median"
             Values of the other features.
         grid_resolution : int, default=100
+            Grid points of the plotted feature (between its min and max in X).
         expert_names : list of str, default=None
+            Legend labels; the names of a heterogeneous expert list, else
+            ``"expert k"``.
         ax : matplotlib Axes, default=None
             Axes to draw on; None creates a new figure and axes.
         **plot_kw

@@ -43,7 +43,9 @@ class PredictiveDistributionDisplay:
     density : ndarray of shape (n_y, n_x)
         ``p(y_values[i] | x_values[j])``.
     feature_name : str
+        Name of the plotted feature (the x-axis label).
     target_name : str, default="y"
+        The y-axis label.
     x, y : ndarray of shape (n_samples,), default=None
         Data points to overlay.
 
@@ -59,6 +61,19 @@ class PredictiveDistributionDisplay:
     See Also
     --------
     skmoe.MixtureOfExpertsRegressor.predict_quantiles : Quantiles of the same law.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from skmoe import MixtureOfExpertsRegressor
+    >>> from skmoe.datasets import load_mcycle
+    >>> from skmoe.inspection import PredictiveDistributionDisplay
+    >>> X, y = load_mcycle(return_X_y=True)
+    >>> moe = MixtureOfExpertsRegressor(n_experts=3, random_state=0).fit(X, y)
+    >>> disp = PredictiveDistributionDisplay.from_estimator(moe, X, y, y_resolution=50)
+    >>> disp.density.shape
+    (50, 100)
     """
 
     def __init__(
@@ -99,6 +114,7 @@ class PredictiveDistributionDisplay:
             Targets of X: overlaid as points, and included in the default
             y range.
         feature : int or str, default=0
+            The plotted column (index, or name for a DataFrame fit).
         reference : {"median", "mean"} or array-like of shape (n_features,), default="median"
             Values of the other features.
         grid_resolution : int, default=100
@@ -178,7 +194,9 @@ class PredictiveDistributionDisplay:
         ax : matplotlib Axes, default=None
             Axes to draw on; None creates a new figure and axes.
         cmap : str or Colormap, default="viridis"
+            Colour map of the density.
         colorbar : bool, default=True
+            Whether to draw a colour bar of the density scale.
         scatter_kw : dict, default=None
             Passed to ``ax.scatter`` for the data points.
         **kw

@@ -153,9 +153,21 @@ def choose_backend(device, dtype, n_experts, top_k, widths, n_rows=4096):
 class SparseMoELayer(nn.Module):
     """Sparse top-k mixture of MLP experts behind a learned router.
 
+    ``y(x) = sum_{e in topk(x)} g_e(x) * f_e(x)``: the router scores every
+    expert, each row is sent to its ``top_k`` best, and their outputs are
+    summed, weighted by the gates (the softmax of the chosen experts'
+    logits; with ``top_k=1`` the chosen expert's softmax probability over
+    all experts).  Only the chosen experts are computed, so the cost grows
+    with ``top_k`` rather than with ``n_experts``.  This is the
+    ``torch.nn.Module`` that :class:`SparseMoERegressor` and
+    :class:`SparseMoEClassifier` train; it can also be used inside any
+    PyTorch model.  The parameters are float32 masters, cast to the dtype of
+    each call's computation.
+
     Parameters
     ----------
     in_features, out_features : int
+        Widths of the input and of the output of every expert.
     n_experts : int
         Number of experts.
     top_k : int, default=2
@@ -164,6 +176,7 @@ class SparseMoELayer(nn.Module):
         Hidden widths of each expert MLP; None means ``(4 * in_features,)``;
         ``()`` makes each expert affine.
     activation : {"relu", "gelu", "silu", "tanh"}, default="gelu"
+        Activation between the layers of each expert MLP.
     bias : bool, default=True
         Biases in the expert layers.
     noisy_gating : bool, default=False
@@ -173,6 +186,12 @@ class SparseMoELayer(nn.Module):
         ``ceil(capacity_factor * T * top_k / n_experts)`` slots; the rest
         are dropped (their gate contributes nothing).  Never applied in eval.
     backend : {"auto", "dense", "grouped", "padded"}, default="auto"
+        How the experts are computed, all alike up to rounding: ``"dense"``
+        runs every expert on every row; ``"grouped"`` sorts the rows by
+        expert and runs one grouped matmul per layer (CUDA); ``"padded"``
+        copies each expert's rows into zero-padded blocks for batched
+        matmuls (the fallback).  ``"auto"`` chooses from the shapes, device
+        and dtype (:func:`choose_backend`).
     n_rows_hint : int or None, default=None
         Rows per call assumed when ``backend="auto"`` chooses; None uses the
         actual number of rows of each call.  A fixed hint makes the choice,
@@ -180,9 +199,37 @@ class SparseMoELayer(nn.Module):
     generator : torch.Generator, optional
         CPU generator for the initial weights.
 
-    Weights are float32 masters: ``router`` is an ``nn.Linear(in, E)``,
-    expert layer ``i`` has ``weights[i]`` of shape ``(E, out_i, in_i)`` (the
-    ``nn.Linear`` layout) and ``biases[i]`` of shape ``(E, out_i)``.
+    Attributes
+    ----------
+    router : torch.nn.Linear
+        The router, ``nn.Linear(in_features, n_experts)``.
+    noise : torch.nn.Linear or None
+        Logits of the gating noise's scale (``noisy_gating`` only).
+    weights : torch.nn.ParameterList
+        Expert layer ``i`` has ``weights[i]`` of shape
+        ``(n_experts, out_i, in_i)`` (the ``nn.Linear`` layout).
+    biases : torch.nn.ParameterList or None
+        ``biases[i]`` of shape ``(n_experts, out_i)``; None when ``bias=False``.
+    widths : tuple of int
+        ``(in_features, *hidden_sizes, out_features)``.
+
+    See Also
+    --------
+    SparseMoERegressor : The layer trained as a scikit-learn regressor.
+    SparseMoEClassifier : The layer trained as a scikit-learn classifier.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skmoe.neural import SparseMoELayer
+    >>> layer = SparseMoELayer(
+    ...     4, 1, n_experts=8, top_k=2, generator=torch.Generator().manual_seed(0)
+    ... )
+    >>> out = layer(torch.randn(16, 4))
+    >>> out.output.shape
+    torch.Size([16, 1])
+    >>> int(out.counts.sum())  # slots: 16 rows, top_k=2 experts each
+    32
     """
 
     def __init__(
@@ -237,7 +284,17 @@ class SparseMoELayer(nn.Module):
 
     @torch.no_grad()
     def reset_parameters(self, generator=None):
-        """``nn.Linear``'s default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)); noise weights zero."""
+        """Reinitialise the weights.
+
+        The router's weights and every expert layer's weights and biases are
+        drawn from ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, ``nn.Linear``'s
+        default bound; the router's bias and the noise layer start at zero.
+
+        Parameters
+        ----------
+        generator : torch.Generator, optional
+            CPU generator of the draws; torch's global generator when None.
+        """
         bound = 1.0 / math.sqrt(self.in_features)
         self.router.weight.uniform_(-bound, bound, generator=generator)
         self.router.bias.zero_()
@@ -251,6 +308,14 @@ class SparseMoELayer(nn.Module):
                 self.biases[i].uniform_(-bound, bound, generator=generator)
 
     def extra_repr(self):
+        """Describe the layer's configuration, shown by ``repr(layer)``.
+
+        Returns
+        -------
+        str
+            The widths, number of experts, ``top_k``, activation, noisy
+            gating, capacity factor and backend.
+        """
         return (
             f"widths={self.widths}, n_experts={self.n_experts}, top_k={self.top_k}, "
             f"activation={self.activation!r}, noisy_gating={self.noisy_gating}, "
@@ -259,7 +324,26 @@ class SparseMoELayer(nn.Module):
 
     # ------------------------------------------------------------------ #
     def resolve_backend(self, device, dtype, n_rows):
-        """The backend a call with these rows would use."""
+        """Return the backend a call with these rows would use.
+
+        A fixed ``backend`` is returned as it is (``"dense"`` when
+        ``top_k == n_experts``); ``"auto"`` asks :func:`choose_backend`,
+        with ``n_rows_hint`` in place of ``n_rows`` when it is set.
+
+        Parameters
+        ----------
+        device : torch.device or str
+            Device of the call's input.
+        dtype : torch.dtype
+            Dtype of the expert matmuls.
+        n_rows : int
+            Rows of the call.
+
+        Returns
+        -------
+        backend : {"dense", "grouped", "padded"}
+            The expert computation.
+        """
         if self.backend != "auto":
             if self.top_k == self.n_experts:
                 return "dense"
@@ -273,13 +357,25 @@ class SparseMoELayer(nn.Module):
         Parameters
         ----------
         x : tensor (T, in_features), float32 (or float64 for a float64 path)
+            The input rows.
         expert_dtype : torch.dtype, optional
-            dtype of the expert matmuls (bfloat16 on CUDA for speed); default
-            the dtype of the router (float32, or float64 for float64 input).
+            The dtype of the expert matmuls (bfloat16 on CUDA for speed);
+            default the dtype of the router (float32, or float64 for float64
+            input).
         generator : torch.Generator on x's device, optional
             Draws the gating noise (training with ``noisy_gating`` only).
         backend : str, optional
             Overrides ``self.backend`` for this call.
+
+        Returns
+        -------
+        MoEOutput
+            A named tuple, every tensor on x's device: ``output`` (T,
+            out_features) in the router's dtype, ``load_balancing_loss``
+            (Switch loss, 1 at perfect balance), ``z_loss`` (router z-loss),
+            ``counts`` (slots routed to each expert, before dropping),
+            ``n_dropped`` (slots dropped by the capacity limit) and
+            ``backend`` (the expert computation used).
         """
         T = x.shape[0]
         E, k = self.n_experts, self.top_k

@@ -40,11 +40,13 @@ def check_sequences(
             or 2-D array of shape (sum T_i, d) with ``lengths``
         The sequences.  A 1-D sequence is one feature per time step.
     lengths : array-like of int, default=None
-        hmmlearn's form: ``X`` is the concatenation of ``len(lengths)``
+        For hmmlearn's form: ``X`` is the concatenation of ``len(lengths)``
         sequences of these lengths.
-    dtype : numpy dtype, "numeric" or "integer", default=np.float64
-        Target dtype.  ``"integer"`` accepts integer arrays and floats with
-        integral values, and returns ``np.intp`` arrays (discrete symbols).
+    dtype : numpy dtype or str, default=np.float64
+        Target dtype.  ``"numeric"`` keeps any numeric dtype as it is
+        (booleans become integers).  ``"integer"`` accepts integer arrays and
+        floats with integral values, and returns ``np.intp`` arrays of
+        non-negative symbols (discrete emissions).
     min_length : int, default=2
         Shortest sequence accepted.  A hidden Markov model learns its
         transitions from consecutive steps, so the HMM estimators refuse
@@ -55,6 +57,7 @@ def check_sequences(
     estimator : estimator, default=None
         Named in the error messages.
     allow_nan : bool, default=False
+        Whether NaN and infinite values are accepted in float sequences.
 
     Returns
     -------
@@ -299,7 +302,23 @@ class SequenceFeatures(TransformerMixin, BaseEstimator):
         return np.vstack(rows)
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the output columns, e.g. ``mean_0``, ``std_0``, ``length``."""
+        """Get the names of the output columns, e.g. ``mean_0``, ``std_0``, ``length``.
+
+        A per-feature statistic is named ``<statistic>_<j>``, ``j`` being the
+        index of the feature within a time step; a per-sequence one by its
+        name alone.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Not used: the sequences have no column names, so the names use
+            the feature indices.  Present for the scikit-learn API.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            The names, in the order of the columns of :meth:`transform`.
+        """
         check_is_fitted(self)
         names = []
         for f in self._check_features():

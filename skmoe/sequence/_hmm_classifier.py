@@ -337,6 +337,9 @@ class GaussianHMMClassifier(_BaseHMMClassifier):
         a class with no weight keeps its previous model.  Set by
         :class:`~skmoe.MixtureOfExpertsClassifier` for its experts.
     random_state : int, RandomState instance or None, default=None
+        Seed of the random draws (the k-means initialisation of the
+        emission means, the re-seeding of unused states); pass an int for
+        reproducible fits.
 
     Attributes
     ----------
@@ -356,8 +359,8 @@ class GaussianHMMClassifier(_BaseHMMClassifier):
 
     See Also
     --------
-    CategoricalHMMClassifier : the same for sequences of discrete symbols.
-    SequenceFeatures : per-sequence features for a mixture's gate.
+    CategoricalHMMClassifier : The same for sequences of discrete symbols.
+    SequenceFeatures : Per-sequence features for a mixture's gate.
 
     Examples
     --------
