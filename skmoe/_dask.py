@@ -51,7 +51,6 @@ from sklearn.exceptions import ConvergenceWarning
 from ._em import KMEANS_MAX_ROWS as _KMEANS_MAX_ROWS
 from ._em import iterate_em
 from ._frame import variance_floor
-from ._multinomial import _raw_second_moment, fit_multinomial_problem, raw_coefficients
 from ._rows import RowBlock, ordered_sum
 from ._threading import blas_single_threaded, blockwise_posterior
 
@@ -193,16 +192,14 @@ def _e_step(xb, yb, gate, experts, gcols, ecols):
     return resp, ll
 
 
-def _e_sums(out, yb, swb):
+def _e_sums(out, swb):
+    # The experts' weighted mass (for re-seeding) and the weighted log-likelihood.
     resp, ll = out
-    return _resp_sums(resp, yb, swb) + (float(swb @ ll),)
+    return swb @ resp, float(swb @ ll)
 
 
-def _resp_sums(resp, yb, swb):
-    # (sum_i w_i r_ik, and the two sums of the linear experts' centring of y.)
-    w_all = (resp * swb[:, None]).sum(axis=1)
-    y_sum = float(w_all @ yb) if yb.dtype.kind == "f" else 0.0
-    return swb @ resp, y_sum, float(w_all.sum())
+def _columns(resp, order):
+    return resp[:, order]
 
 
 def _get(out, i):
@@ -215,28 +212,6 @@ def _reseed_block(resp, changes):
         resp[rows] = 0.0
         resp[rows, k] = 1.0
     return resp
-
-
-def _problem_arrays(yb, swb, resp, spec):
-    kind, k, n_classes = spec
-    if kind == "gate":
-        return resp, swb
-    targets = np.zeros((yb.shape[0], n_classes))
-    targets[np.arange(yb.shape[0]), yb] = 1.0
-    return targets, np.ascontiguousarray(resp[:, k] * swb)
-
-
-def _mn_loss_grad(xb, yb, swb, resp, cols, spec, W, b):
-    from ._multinomial import loss_grad_blocks
-
-    targets, weights = _problem_arrays(yb, swb, resp, spec)
-    loss, gW, gb = loss_grad_blocks(_cols(xb, cols), W, b, targets, weights)
-    return float(loss), np.array(gW), np.array(gb)
-
-
-def _mn_second_moment(xb, yb, swb, resp, cols, spec):
-    targets, weights = _problem_arrays(yb, swb, resp, spec)
-    return _raw_second_moment(_cols(xb, cols), weights * targets.sum(axis=1))
 
 
 # ---------------------------------------------------------------------- #
@@ -385,6 +360,7 @@ class _DaskRows:
 
     def __init__(self, em, resp):
         self.em, self.resp = em, resp
+        self.n = em.data.n
 
     def sum(self, func, *shared):
         data = self.em.data
@@ -401,34 +377,6 @@ class _DaskRows:
         )
 
 
-class _DaskMultinomialProblem:
-    """:class:`~skmoe._multinomial.MultinomialProblem` with its sums mapped over Dask blocks."""
-
-    def __init__(self, data, resp, cols, spec, n_features, n_classes, wsum):
-        self.data = data
-        self.resp = resp
-        self.cols = cols
-        self.spec = spec
-        self.shape = (data.n, n_features)
-        self.n_features = n_features
-        self.n_classes = n_classes
-        self._wsum = wsum
-
-    def weight_sum(self):
-        return self._wsum
-
-    def loss_grad(self, W, b):
-        d = self.data
-        parts = d.map(_mn_loss_grad, d.x, d.y, d.sw, self.resp, shared=(self.cols, self.spec, W, b))
-        return _ordered_sum(parts)
-
-    def raw_second_moment(self):
-        d = self.data
-        return _ordered_sum(
-            d.map(_mn_second_moment, d.x, d.y, d.sw, self.resp, shared=(self.cols, self.spec))
-        )
-
-
 # ---------------------------------------------------------------------- #
 # What runs on Dask
 # ---------------------------------------------------------------------- #
@@ -437,7 +385,7 @@ def _partial_fit_hint(est):
         f"Exact data-parallel EM on Dask needs experts and a gate whose M-step is a "
         f"function of sums over rows: LinearExpert, PoissonExpert or BinomialExpert in "
         f"MixtureOfExpertsRegressor, LogisticExpert in MixtureOfExpertsClassifier, and the "
-        f"'softmax', 'constant' or 'gaussian' gate. Otherwise stream the Dask blocks "
+        f"'softmax', 'constant', 'gaussian' or 'hierarchical' gate. Otherwise stream the Dask blocks "
         f"through {type(est).__name__}.partial_fit (online EM; it takes the built-in "
         f"experts and any expert with its own partial_fit(X, y, sample_weight), e.g. "
         f"SGDRegressor or SGDClassifier, but not trees or SVMs), or call fit on "
@@ -445,20 +393,9 @@ def _partial_fit_hint(est):
     )
 
 
-def _expert_kind(est, named):
-    from .experts import BinomialExpert, LinearExpert, LogisticExpert, PoissonExpert
-
-    ests = [e for _, e in named]
-    types = {type(e) for e in ests}
-    if est.m_step != "weighted":
-        return None
-    if est._is_classifier:
-        return "logistic" if types == {LogisticExpert} else None
-    if types == {LinearExpert} and len({e.alpha for e in ests}) == 1:
-        return "linear"
-    if types in ({PoissonExpert}, {BinomialExpert}):
-        return "glm"
-    return None
+def _has_protocol(comp):
+    """Whether a gate or expert set (or its class) can be estimated block by block."""
+    return hasattr(comp, "row_stats") or hasattr(comp, "m_step_from_rows")
 
 
 def _check_supported(est, named):
@@ -466,29 +403,31 @@ def _check_supported(est, named):
         raise NotImplementedError(
             "Sequence inputs cannot be fitted from a Dask array. " + _partial_fit_hint(est)
         )
-    kind = _expert_kind(est, named)
-    if kind is None:
+    # Dispatch on the component protocol, never on the class: an expert set
+    # and a gate with additive statistics or an iterative problem over rows
+    # run on Dask blocks; the error names the missing methods.
+    set_class = est._expert_set_class(named)
+    if not _has_protocol(set_class):
         names = sorted({type(e).__name__ for _, e in named})
         if names == ["LinearExpert"] and est.m_step == "weighted":
             raise NotImplementedError(
                 "LinearExpert experts with different alpha values are fitted one by one in "
-                "memory (a QR solve per expert), not from shared Gram matrices; give them one "
-                "alpha to fit on Dask blocks. " + _partial_fit_hint(est)
+                "memory, not from shared Gram matrices; give them one alpha to fit on Dask "
+                "blocks. " + _partial_fit_hint(est)
             )
         raise NotImplementedError(
-            f"The experts {names} (m_step={est.m_step!r}) have no additive sufficient "
-            "statistics, so they cannot be fitted exactly block by block. " + _partial_fit_hint(est)
+            f"The experts {names} (m_step={est.m_step!r}) form an expert set that implements "
+            "neither form of the component protocol (row_stats/m_step_from_stats, or "
+            "m_step_from_rows), so they cannot be fitted exactly block by block. "
+            + _partial_fit_hint(est)
         )
     gate = est._make_gate()
-    # Dispatch on the component protocol, never on the class: a gate with
-    # additive statistics or an iterative problem runs on Dask blocks.
-    if not (hasattr(gate, "row_stats") or hasattr(gate, "_fit_problem")):
+    if not _has_protocol(gate):
         raise NotImplementedError(
             f"The gate {type(gate).__name__} implements neither form of the component "
-            "protocol (row_stats/m_step_from_stats, or _fit_problem), so it cannot be "
+            "protocol (row_stats/m_step_from_stats, or m_step_from_rows), so it cannot be "
             "estimated block by block. " + _partial_fit_hint(est)
         )
-    return kind
 
 
 def fit_dask(est, X, y, sample_weight=None):
@@ -517,14 +456,14 @@ def fit_dask(est, X, y, sample_weight=None):
     """
     dask = _import_dask()
     named = est._named_experts()
-    kind = _check_supported(est, named)
+    _check_supported(est, named)
     data = _BlockData(dask, X, y, sample_weight)
     # What validate_data(reset=True) leaves: the feature count, no names.
     est.n_features_in_ = data.d
     if hasattr(est, "feature_names_in_"):
         del est.feature_names_in_
     est._seq_features = None
-    _validate_y(est, data, named, kind)
+    _validate_y(est, data, named)
     est._gate_cols = est._resolve_features(est.gate_features, "gate_features")
     est._expert_cols = est._resolve_features(est.expert_features, "expert_features")
     n_experts = len(named)
@@ -532,7 +471,7 @@ def fit_dask(est, X, y, sample_weight=None):
         raise ValueError(
             f"Expected n_samples >= n_experts, got n_samples={data.n} and n_experts={n_experts}."
         )
-    em = _DaskEM(est, data, kind)
+    em = _DaskEM(est, data)
     warm, seeds = est._start_seeds(n_experts)
     # Restarts run one after the other: each is spread over the cluster.
     runs = [em.run(named, seed, i, warm=warm) for i, seed in enumerate(seeds)]
@@ -540,7 +479,7 @@ def fit_dask(est, X, y, sample_weight=None):
     return est
 
 
-def _validate_y(est, data, named, kind):
+def _validate_y(est, data, named):
     """The subclasses' ``_check_y``, with its sums reduced over the blocks."""
     if est._is_classifier:
         uniques = data.map(_unique, data.y_raw)
@@ -584,10 +523,9 @@ def _validate_y(est, data, named, kind):
 class _DaskEM:
     """``BaseMixtureOfExperts._run_em`` with its passes over rows mapped over Dask blocks."""
 
-    def __init__(self, est, data, kind):
+    def __init__(self, est, data):
         self.est = est
         self.data = data
-        self.kind = kind
         self.gcols = est._gate_cols
         self.ecols = est._expert_cols
         self.d_gate = data.d if self.gcols is None else len(self.gcols)
@@ -667,67 +605,49 @@ class _DaskEM:
             _init_random, data.x, data.y, shared=(yf, mean, std, centres, K), compute=False
         )
 
-    def _initialize_gate(self, gate, K):
+    def _uniform(self, K):
         data = self.data
+        return data.map(
+            np.full,
+            [(b1 - b0, K) for b0, b1 in zip(data.bounds[:-1], data.bounds[1:], strict=True)],
+            shared=(1.0 / K,),
+            compute=False,
+        )
+
+    def _initialize_gate(self, gate, K):
         if hasattr(gate, "row_stats"):
             # A gate with statistics: its frame, then an M-step from uniform
             # responsibilities (what its in-memory _initialize does).
             gate._validate_params()
             gate.n_experts_ = K
             gate.n_features_in_ = self.d_gate
-            uniform = data.map(
-                np.full,
-                [(b1 - b0, K) for b0, b1 in zip(data.bounds[:-1], data.bounds[1:], strict=True)],
-                shared=(1.0 / K,),
-                compute=False,
-            )
-            rows = _DaskRows(self, uniform)
+            rows = _DaskRows(self, self._uniform(K))
             gate.prepare(rows)
             gate.m_step_from_stats(rows.sum(gate.row_stats))
             return
+        # An iterative gate: its parameters sized on one dummy row, then its
+        # frame from the blocks.
         gate._initialize(np.zeros((1, self.d_gate)), K, sample_weight=np.ones(1))
-        if hasattr(gate, "prepare"):
-            gate.prepare(_DaskRows(self, None))
-            gate._sync()
+        gate.prepare(_DaskRows(self, None))
+        gate._sync()
+
+    def _prepare_experts(self, experts):
+        # The frame from the sample weights (one column of ones as the
+        # responsibilities), as the in-memory fit does for cold and warm starts.
+        if hasattr(experts, "prepare"):
+            experts.prepare(_DaskRows(self, self._uniform(1)))
 
     # -- M-steps -------------------------------------------------------- #
-    def _gate_m_step(self, gate, resp, mass):
-        if hasattr(gate, "row_stats"):
-            gate.m_step_from_stats(_DaskRows(self, resp).sum(gate.row_stats))
-            return
-        if not hasattr(gate, "_fit_problem"):
-            raise ValueError(
-                f"A Dask fit needs a gate that implements the component protocol "
-                f"(row_stats/m_step_from_stats or _fit_problem); {type(gate).__name__} has "
-                "neither."
-            )
-        problem = _DaskMultinomialProblem(
-            self.data,
-            resp,
-            self.gcols,
-            ("gate", None, None),
-            self.d_gate,
-            gate.n_experts_,
-            self.data.sw_sum,
-        )
-        gate._fit_problem(problem)
-
-    def _expert_m_step(self, experts, resp, sums, iteration):
+    def _m_step(self, gate, experts, resp, iteration):
+        rows = _DaskRows(self, resp)
         if hasattr(experts, "row_stats"):
-            rows = _DaskRows(self, resp)
-            if iteration == 0 or getattr(experts, "_frame", None) is None:
-                experts.prepare(rows)
             experts.m_step_from_stats(rows.sum(experts.row_stats))
-        elif self.kind == "glm":
-            _fit_glm(self, experts, resp, sums[0])
         else:
-            _fit_logistic(self, experts, resp, sums[0], iteration)
-
-    def _m_step(self, gate, experts, resp, iteration, sums=None):
-        if sums is None:
-            sums = _ordered_sum(self.data.map(_resp_sums, resp, self.data.y, self.data.sw))
-        self._expert_m_step(experts, resp, sums, iteration)
-        self._gate_m_step(gate, resp, sums[0])
+            experts.m_step_from_rows(rows, iteration)
+        if hasattr(gate, "row_stats"):
+            gate.m_step_from_stats(rows.sum(gate.row_stats))
+        else:
+            gate.m_step_from_rows(rows)
 
     # -- E-step and re-seeding ----------------------------------------- #
     def _e_step(self, gate, experts):
@@ -735,7 +655,7 @@ class _DaskEM:
         out = data.map(
             _e_step, data.x, data.y, shared=(gate, experts, self.gcols, self.ecols), compute=False
         )
-        sums = _ordered_sum(data.map(_e_sums, out, data.y, data.sw))
+        sums = _ordered_sum(data.map(_e_sums, out, data.sw))
         resp = data.map(_get, out, shared=(0,), compute=False)
         ll = data.map(_get, out, shared=(1,), compute=False)
         return resp, ll, sums
@@ -774,11 +694,17 @@ class _DaskEM:
         if warm:
             gate = copy.deepcopy(est.gate_)
             experts = copy.deepcopy(est._expert_set)
+            self._prepare_experts(experts)
         else:
             gate = est._make_gate()
             self._initialize_gate(gate, K)
             experts = est._make_expert_set(named, rng, None)
+            self._prepare_experts(experts)
             resp = self._initial_resp(K, rng)
+            # The in-memory fit's tree arrangement (first restart only).
+            if init == 0 and hasattr(gate, "leaf_order"):
+                order = gate.leaf_order(_DaskRows(self, resp))
+                resp = self.data.map(_columns, resp, shared=(order,), compute=False)
             self._m_step(gate, experts, resp, 0)
         sw_sum = self.data.sw_sum
         state = {}
@@ -787,170 +713,13 @@ class _DaskEM:
             resp, ll, sums = self._e_step(gate, experts)
             state.update(resp=resp, ll=ll, sums=sums)
             penalty = gate._penalty() + getattr(experts, "penalty", lambda: 0.0)()
-            return float((sums[3] - penalty) / sw_sum)
+            return float((sums[1] - penalty) / sw_sum)
 
         def reseed():
             state["resp"], dead = self._reseed(state["resp"], state["ll"], state["sums"][0], rng)
             return dead
 
         def m_step(n_iter, dead):
-            # The E-step's sums serve the M-step unless a re-seed changed resp.
-            sums = None if dead.size else state["sums"][:3]
-            self._m_step(gate, experts, state["resp"], n_iter, sums)
+            self._m_step(gate, experts, state["resp"], n_iter)
 
         return iterate_em(est, init, gate, experts, e_step, reseed, m_step)
-
-
-# ---------------------------------------------------------------------- #
-# Poisson / binomial experts: _GLMSet.fit with its sums over Dask blocks
-# ---------------------------------------------------------------------- #
-def _glm_sums(xb, yb, swb, resp, ecols, experts):
-    W = resp * swb[:, None]
-    w_rows = W.sum(axis=1)
-    return w_rows @ _cols(xb, ecols), float(w_rows.sum()), experts._sufficient(yb) @ W
-
-
-def _glm_sq(xb, swb, resp, ecols, mean):
-    w_rows = (resp * swb[:, None]).sum(axis=1)
-    return w_rows @ (_cols(xb, ecols) - mean) ** 2
-
-
-def _glm_problem(xb, yb, swb, resp, ecols, mean, scale, experts):
-    from .experts._glm import GLMProblem
-
-    Z = (_cols(xb, ecols) - mean) / scale
-    return GLMProblem(Z, experts._sufficient(yb), resp * swb[:, None], experts._family())
-
-
-def _glm_ll(xb, yb, swb, resp, ecols, mean, scale, experts, V, c):
-    return _glm_problem(xb, yb, swb, resp, ecols, mean, scale, experts).log_likelihood(V, c)
-
-
-def _glm_gh(xb, yb, swb, resp, ecols, mean, scale, experts, V, c):
-    return _glm_problem(xb, yb, swb, resp, ecols, mean, scale, experts).grad_hess(V, c)
-
-
-class _DaskGLMProblem:
-    """:class:`~skmoe.experts._glm.GLMProblem` with its sums mapped over Dask blocks."""
-
-    def __init__(self, em, experts, resp, mean, scale, mass):
-        self.em, self.resp, self._mass = em, resp, mass
-        self.shared = (em.ecols, mean, scale, experts)
-        self.n_features = em.d_expert
-        self.n_experts = experts.n_experts
-
-    def mass(self):
-        return self._mass.copy()
-
-    def _map(self, func, V, c):
-        d = self.em.data
-        return _ordered_sum(d.map(func, d.x, d.y, d.sw, self.resp, shared=(*self.shared, V, c)))
-
-    def log_likelihood(self, V, c):
-        return self._map(_glm_ll, V, c)
-
-    def grad_hess(self, V, c):
-        return self._map(_glm_gh, V, c)
-
-
-def _fit_glm(em, experts, resp, mass):
-    from .experts._glm import fit_glm_problem
-
-    data = em.data
-    sx, total, tW = _ordered_sum(
-        data.map(_glm_sums, data.x, data.y, data.sw, resp, shared=(em.ecols, experts))
-    )
-    # _weighted_moments(X, w_rows), reduced.
-    w_sum = total
-    total = max(total, 1e-300)
-    mean = sx / total
-    var = _ordered_sum(data.map(_glm_sq, data.x, data.sw, resp, shared=(em.ecols, mean))) / total
-    scale = np.sqrt(var)
-    scale[~(scale > 1e-12 * (1.0 + np.abs(mean)))] = 1.0
-    experts._ridge = experts.alpha * float(w_sum)
-    experts._scale = scale
-    if experts.coef is None:
-        V = np.zeros((experts.n_experts, em.d_expert))
-        c = experts._initial_intercept(tW / np.maximum(mass, 1e-300))
-    else:
-        V = experts.coef.T * scale
-        c = experts.intercept + mean @ experts.coef
-    problem = _DaskGLMProblem(em, experts, resp, mean, scale, mass)
-    V, c, experts.n_iter = fit_glm_problem(
-        problem, V, c, experts._ridge, experts.max_iter, experts.tol
-    )
-    experts.coef = np.ascontiguousarray((V / scale).T)
-    experts.intercept = c - mean @ experts.coef
-    experts.n_features = em.d_expert
-
-
-# ---------------------------------------------------------------------- #
-# Logistic experts: LogisticExpert.fit inside _ClassifierSet, over Dask blocks
-# ---------------------------------------------------------------------- #
-def _row_weights(resp, swb):
-    return (resp * swb[:, None]).sum(axis=1)
-
-
-def _feature_moments(data, xs, ws):
-    """:func:`~skmoe._multinomial.feature_moments` reduced over blocks (two passes)."""
-    s, w = _ordered_sum(data.map(_weighted_sum, xs, ws))
-    mean = s / w
-    ss = _ordered_sum(data.map(_weighted_centred_sq, xs, ws, shared=(mean,)))
-    scale = np.sqrt(np.maximum(ss / w, 0.0))
-    scale[scale <= 1e-12 * (1.0 + np.abs(mean))] = 1.0
-    return mean, scale
-
-
-def _fit_logistic(em, experts, resp, mass, iteration):
-    from .exceptions import ExpertFitError
-
-    data = em.data
-    d = em.d_expert
-    xs = data.x if em.ecols is None else data.map(_cols, data.x, shared=(em.ecols,), compute=False)
-    if iteration == 0:
-        # _ClassifierSet.fit: the standardisation is fixed once, from the
-        # sample-weighted X.
-        moments = _feature_moments(data, xs, data.map(_row_weights, resp, data.sw, compute=False))
-        for est in experts.ests:
-            est._fixed_moments = moments
-    C = experts.n_classes
-    classes = np.arange(C)
-    for k, est in enumerate(experts.ests):
-        try:
-            est._validate_params()
-            warm = (
-                est.warm_start
-                and hasattr(est, "_V")
-                and np.array_equal(getattr(est, "classes_", None), classes)
-                and est._V.shape[0] == d
-            )
-            mean, scale = est._fixed_moments
-            if warm:
-                V0 = est.coef_ * scale[:, None]
-                c0 = est.intercept_ + mean @ est.coef_
-            else:
-                V0 = np.zeros((d, C))
-                c0 = np.zeros(C)
-            problem = _DaskMultinomialProblem(
-                data, resp, em.ecols, ("expert", k, C), d, C, float(mass[k])
-            )
-            est._V, est._c, _, est.n_iter_ = fit_multinomial_problem(
-                problem,
-                alpha=est.alpha,
-                mean=mean,
-                scale=scale,
-                V0=V0,
-                c0=c0,
-                max_iter=est.max_iter,
-                tol=est.tol,
-            )
-        except Exception as exc:
-            where = "initial M-step" if iteration == 0 else f"EM iteration {iteration}"
-            raise ExpertFitError(
-                f"Expert {k} ({experts.names[k]!r}, {type(est).__name__}) raised in its fit "
-                f"during the {where} on Dask blocks: {type(exc).__name__}: {exc}"
-            ) from exc
-        est._mean, est._scale = mean, scale
-        est.classes_ = classes
-        est.coef_, est.intercept_ = raw_coefficients(est._V, est._c, mean, scale)
-        est.n_features_in_ = d

@@ -43,6 +43,7 @@ from scipy import linalg
 from ._kernels import linear_log_softmax, softmax_regression_loss_grad
 from ._kernels._config import THREAD_BLOCK_ROWS
 from ._kernels._estep import _linear_log_softmax_into
+from ._kernels._linear import linear_sufficient_stats
 from ._threading import blas_single_threaded, block_bounds, map_blocks
 
 # Rows per chunk of the BLAS-based passes over X (moments, Gram matrices).
@@ -226,6 +227,168 @@ class MultinomialProblem:
     def raw_second_moment(self, shift=None):
         """:func:`_raw_second_moment` with weights ``weights_i * sum_k targets_ik``."""
         return _raw_second_moment(self.X, self.weights * self.targets.sum(axis=1), shift)
+
+
+# --------------------------------------------------------------------------- #
+# The same problem on any row engine (skmoe._rows)
+# --------------------------------------------------------------------------- #
+def select_gate(block):
+    """Gate problem of a block: inputs ``gx``, targets ``resp``, weights ``sw``."""
+    return block.gx, block.resp, block.sw
+
+
+def select_labels(block, k, n_classes):
+    """Logistic expert ``k`` of a block: inputs ``ex``, one-hot labels, weights ``W[:, k]``."""
+    y = block.y
+    targets = np.zeros((y.shape[0], n_classes))
+    targets[np.arange(y.shape[0]), y] = 1.0
+    return block.ex, targets, np.ascontiguousarray(block.W[:, k])
+
+
+def _rows_weight(block, select, args):
+    return np.array([select(block, *args)[2].sum()])
+
+
+def _rows_loss_grad(block, select, args, W, b, shift):
+    X, targets, weights = select(block, *args)
+    loss, gW, gb = softmax_regression_loss_grad(X, W, b, targets, weights, shift)
+    return np.array([loss]), gW, gb
+
+
+def _rows_second_moment(block, select, args, shift):
+    X, targets, weights = select(block, *args)
+    return _raw_second_moment(X, weights * targets.sum(axis=1), shift)
+
+
+class RowsMultinomialProblem:
+    """A :class:`MultinomialProblem` whose every sum is ``rows.sum(...)`` (any row engine).
+
+    ``select(block, *args)`` gives a block's ``(X, targets, weights)``: the
+    gate's responsibilities (:func:`select_gate`), a logistic expert's
+    labels (:func:`select_labels`), an HME node's branch masses.  With
+    :class:`~skmoe._rows.ThreadRows` the blocks are the thread blocks of
+    :func:`loss_grad_blocks`; with Dask rows they are the array's blocks.
+    Either way the block results are added in block order.
+
+    Parameters
+    ----------
+    rows : row engine
+        An object with ``sum(func, *shared)`` and ``n`` (number of rows).
+    select : callable
+        Module-level function (it is shipped to Dask workers).
+    args : tuple
+        Extra arguments of ``select``.
+    n_features, n_classes : int
+    """
+
+    supports_shift = True
+
+    def __init__(self, rows, select, args, n_features, n_classes):
+        self.rows, self.select, self.args = rows, select, tuple(args)
+        self.shape = (rows.n, n_features)
+        self.n_features = n_features
+        self.n_classes = n_classes
+        self._wsum = None
+
+    def weight_sum(self):
+        """``sum_i weights_i`` (one pass, then kept)."""
+        if self._wsum is None:
+            self._wsum = float(self.rows.sum(_rows_weight, self.select, self.args)[0])
+        return self._wsum
+
+    def loss_grad(self, W, b, shift=None):
+        """Summed loss and gradients of ``softmax((x - shift) W + b)``."""
+        loss, gW, gb = self.rows.sum(_rows_loss_grad, self.select, self.args, W, b, shift)
+        return float(loss[0]), gW, gb
+
+    def raw_second_moment(self, shift=None):
+        """:func:`_raw_second_moment` with weights ``weights_i * sum_k targets_ik``."""
+        return self.rows.sum(_rows_second_moment, self.select, self.args, shift)
+
+
+def _rows_expansion(block, select, args, V, c, mean, scale):
+    """Second-order expansion of a block's weighted cross-entropy about ``(V, c)``.
+
+    In the standardised coordinates ``theta = [V; c]`` (expert-major,
+    ``theta[k * p + j]``): the Hessian ``H`` and ``h = g - H theta``, both
+    sums over rows (blocks add up).  Online EM averages them over chunks
+    and minimises the average (:func:`solve_multinomial_expansion`).
+    """
+    X, targets, w = select(block, *args)
+    d, K = V.shape
+    p = d + 1
+    coef, intercept = centred_coefficients(V, c, scale)
+    P = np.exp(linear_log_softmax(X, coef, intercept, mean))
+    s = targets.sum(axis=1)
+    R = w[:, None] * (s[:, None] * P - targets)
+    inv = 1.0 / scale
+    pairs = [(k, m) for k in range(K) for m in range(k, K)]
+    Wp = np.empty((X.shape[0], len(pairs)))
+    ws = w * s
+    for j, (k, m) in enumerate(pairs):
+        Wp[:, j] = ws * P[:, k] * ((1.0 if k == m else 0.0) - P[:, m])
+    blocks = linear_sufficient_stats(X, np.zeros(X.shape[0]), Wp, mean, inv, 0.0, 1.0)[0]
+    g = np.empty((p, K))
+    g[:d] = ((X - mean) * inv).T @ R
+    g[d] = R.sum(axis=0)
+    H = np.empty((K * p, K * p))
+    for j, (k, m) in enumerate(pairs):
+        H[k * p : (k + 1) * p, m * p : (m + 1) * p] = blocks[j]
+        H[m * p : (m + 1) * p, k * p : (k + 1) * p] = blocks[j].T
+    theta = np.vstack([V, c[None, :]]).T.ravel()
+    return H, g.T.ravel() - H @ theta
+
+
+def multinomial_expansion(rows, select, args, V, c, mean, scale):
+    """:func:`_rows_expansion` summed over ``rows`` (any row engine)."""
+    return rows.sum(_rows_expansion, select, args, V, c, mean, scale)
+
+
+def _capped(old, new, max_step):
+    """``new``, moved back towards ``old`` so no entry changes by more than ``max_step``."""
+    step = new - old
+    big = float(np.max(np.abs(step))) if step.size else 0.0
+    if not np.isfinite(big):
+        return old
+    if big > max_step:
+        step = step * (max_step / big)
+    return old + step
+
+
+# Largest change of a standardised coefficient in one online step: early
+# expansions, taken far from the optimum, may be poor.
+MAX_ONLINE_STEP = 5.0
+
+
+def solve_multinomial_expansion(H, h, V, c, alpha):
+    """Minimiser of ``theta^T H theta / 2 + h^T theta + alpha/2 ||V||^2`` (online EM's step).
+
+    ``H`` and ``h`` are an average of :func:`_rows_expansion` per unit of
+    weight, ``alpha`` the penalty per unit of weight; the step from
+    ``(V, c)`` is capped at :data:`MAX_ONLINE_STEP` per coefficient.  The
+    fixed point is a stationary point of the expected objective (averaging
+    the chunks' own optima instead is biased: on nearly separable chunks
+    their coefficients are inflated).
+    """
+    d, K = V.shape
+    p = d + 1
+    M = H.copy()
+    pen = np.full(p, alpha)
+    pen[d] = 0.0
+    M[np.diag_indices_from(M)] += np.tile(pen, K)
+    # The softmax is invariant to adding one vector to every class's
+    # parameters: the quadratic is flat along those directions.  A penalty
+    # on the class mean of theta (zero at the solution, which is centred)
+    # makes the system well conditioned without changing the probabilities.
+    lam = 1.0 + np.trace(M) / M.shape[0]
+    M += np.kron(np.full((K, K), lam / K), np.eye(p))
+    M[np.diag_indices_from(M)] += 1e-12 * lam
+    try:
+        theta = linalg.solve(M, -h, assume_a="sym", check_finite=False)
+    except (linalg.LinAlgError, ValueError):
+        theta = linalg.lstsq(M, -h, check_finite=False)[0]
+    new = _capped(np.vstack([V, c[None, :]]), theta.reshape(K, p).T, MAX_ONLINE_STEP)
+    return new[:d].copy(), new[d] - new[d].mean()
 
 
 class MultinomialSolverState:

@@ -18,7 +18,9 @@ stochastic-approximation EM:
    binomial experts) average, with the same step sizes, the second-order
    expansion of each chunk's weighted loss about the parameters of its
    E-step, and take the minimiser of the averaged quadratic: a stochastic
-   Newton step (:class:`_MultinomialSurrogate`, :class:`_GLMSetUpdater`).
+   Newton step.  Both are the component protocol (:class:`_ComponentUpdater`):
+   the components say how to form statistics or expansions, this module only
+   moves chunks and step sizes.
    Estimator experts with a ``partial_fit(X, y, sample_weight)``
    (``SGDRegressor``, ``SGDClassifier``...) are handed the chunk with
    weights ``r_ik * w_i`` and use their own learning rate.
@@ -34,18 +36,15 @@ but the statistics (O(K^2 d^2) numbers).
 import inspect
 
 import numpy as np
-from scipy import linalg
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from ._multinomial import feature_moments, fit_multinomial, raw_coefficients, softmax_log_proba
 from ._rows import ThreadRows
 from ._threading import blas_single_threaded
-from .experts._glm import BinomialExpert, PoissonExpert, _GLMSet, _weighted_moments
-from .experts._linear import LinearExpert, weighted_linear_stats
+from .experts._glm import BinomialExpert, PoissonExpert
+from .experts._linear import LinearExpert
 from .experts._logistic import LogisticExpert
-from .experts._sets import _LinearGaussianSet
-from .gating import SoftmaxGate
+from .experts._sets import _LinearGaussianSet, _LogisticSet
 
 # scikit-learn >= 1.7 refuses all-zero weights unless told otherwise.
 _ZERO_OK = (
@@ -104,16 +103,11 @@ def online_support_problem(est):
     except Exception:  # noqa: BLE001 - invalid parameters: partial_fit reports them
         return None
     gate = est.gate
-    if isinstance(gate, str):
-        if gate == "hierarchical":
-            return (
-                f"{name}.partial_fit supports the softmax, constant and Gaussian gates; "
-                "gate='hierarchical' has no online M-step. Use fit."
-            )
-    elif not (hasattr(gate, "row_stats") or type(gate) is SoftmaxGate) and hasattr(gate, "_m_step"):
+    if not isinstance(gate, str) and hasattr(gate, "_m_step") and not _supports_online(gate):
         return (
-            f"{name}.partial_fit supports SoftmaxGate, ConstantGate and GaussianGate; the gate "
-            f"{type(gate).__name__} has no online M-step. Use fit."
+            f"{name}.partial_fit needs a gate of the component protocol; the gate "
+            f"{type(gate).__name__} implements neither row_stats/m_step_from_stats nor "
+            "expansion_from_rows/m_step_from_expansion, so it has no online M-step. Use fit."
         )
     experts = est.experts
     if experts is None:
@@ -164,21 +158,30 @@ def _mix(old, new, gamma):
     return old + gamma * (new - old)
 
 
-class _StatsUpdater:
-    """Online EM for any component estimated from additive statistics.
+class _ComponentUpdater:
+    """Online EM for any gate or expert set of the component protocol.
 
-    The component protocol (``prepare``, ``row_stats``,
-    ``m_step_from_stats``; see ``skmoe._rows``) is all it uses: the first
-    chunk fixes the frame (unless a fit already did), then the per-unit-
-    weight statistics are averaged with the step size,
-    ``avg = (1 - gamma) * avg + gamma * stats(chunk) / wsum``, and the
-    M-step is taken from the average.  A first chunk with step 1 is exactly
-    the batch M-step on that chunk.
+    Only the protocol is used (see ``skmoe._rows``), never the class:
+
+    * a component with additive statistics (``prepare``, ``row_stats``,
+      ``m_step_from_stats``) has its per-unit-weight statistics averaged with
+      the step size, ``avg = (1 - gamma) * avg + gamma * stats(chunk) / wsum``,
+      and its M-step taken from the average;
+    * an iterative problem (``m_step_from_rows``, ``expansion_from_rows``,
+      ``m_step_from_expansion``) has the second-order expansions of its
+      chunk losses about the current parameters averaged the same way, and
+      minimises the average plus its penalty: a stochastic Newton step.
+
+    The first chunk of a fresh model fixes the frame and takes the batch
+    M-step on that chunk (with step 1 a first chunk is exactly the batch
+    M-step).
     """
 
     def __init__(self, comp, role):
         self.comp = comp
         self.role = role  # "experts" (rows: ex, y, W) or "gate" (rows: gx, resp, sw)
+        self.iterative = not hasattr(comp, "row_stats")
+        self.stats = None
 
     def _rows(self, X, a, b):
         if self.role == "experts":
@@ -186,203 +189,46 @@ class _StatsUpdater:
         return ThreadRows(gx=X, resp=a, sw=b)
 
     def _chunk(self, rows, wsum):
-        return tuple(np.asarray(s) / wsum for s in rows.sum(self.comp.row_stats))
+        if self.iterative:
+            parts = self.comp.expansion_from_rows(rows)
+        else:
+            parts = rows.sum(self.comp.row_stats)
+        return tuple(np.asarray(s) / wsum for s in parts)
 
     def start(self, X, a, b, wsum, ctx):
         rows = self._rows(X, a, b)
-        if getattr(self.comp, "_frame", None) is None:
+        if self.role == "experts" and getattr(self.comp, "_frame", None) is None:
             self.comp.prepare(rows)
+        if self.iterative:
+            if ctx["fresh"]:
+                self.comp.m_step_from_rows(rows)
+            return
         self.stats = self._chunk(rows, wsum)
         self.comp.m_step_from_stats(self.stats)
 
     def step(self, X, a, b, wsum, gamma, ctx):
         new = self._chunk(self._rows(X, a, b), wsum)
-        self.stats = tuple(_mix(o, n, gamma) for o, n in zip(self.stats, new, strict=True))
-        self.comp.m_step_from_stats(self.stats)
-
-
-def _standardizer(mean, scale):
-    """The matrix mapping ``[x, 1]`` to ``[(x - mean) / scale, 1]``."""
-    d = mean.size
-    T = np.eye(d + 1)
-    T[np.arange(d), np.arange(d)] = 1.0 / scale
-    T[:d, d] = -mean / scale
-    return T
-
-
-def _capped(old, new, max_step):
-    """``new``, moved back towards ``old`` so no entry changes by more than ``max_step``."""
-    step = new - old
-    big = float(np.max(np.abs(step))) if step.size else 0.0
-    if not np.isfinite(big):
-        return old
-    if big > max_step:
-        step = step * (max_step / big)
-    return old + step
-
-
-class _GLMSetUpdater:
-    """Poisson / binomial experts: a stochastic Newton step on averaged expansions.
-
-    As for the softmax models (:class:`_MultinomialSurrogate`): each chunk's
-    weighted negative log-likelihood per unit of weight is expanded to second
-    order about the current coefficients, the expansions are averaged with
-    the online-EM step sizes, and the coefficients minimise the average plus
-    the ridge (``alpha`` per unit of weight, the batch objective's
-    ``alpha * N`` divided by ``N``).
-    """
-
-    max_step = 5.0
-
-    def __init__(self, eset):
-        self.eset = eset
-        self.H = None
-
-    def start(self, X, y, W, wsum, ctx):
-        s = self.eset
-        if s.coef is None:  # fresh: the batch M-step on the first chunk
-            s.fit(X, y, W)
-        # One standardisation for the whole stream: the ridge (on
-        # standardised slopes) is then one fixed function of the coefficients.
-        self.mean, self.scale = _weighted_moments(X, W.sum(axis=1))
-        self.T = _standardizer(self.mean, self.scale)
-        self._finish(X, ctx)
-
-    def step(self, X, y, W, wsum, gamma, ctx):
-        s = self.eset
-        d, K = s.coef.shape
-        p = d + 1
-        t = s._sufficient(y)
-        theta = np.empty((K, p))
-        theta[:, :d] = s.coef.T * self.scale
-        theta[:, d] = s.intercept + self.mean @ s.coef
-        with np.errstate(over="ignore", invalid="ignore"):
-            mu, v = s._family().mean_var(X @ s.coef + s.intercept)
-            R = W * (mu - t[:, None])
-            Wv = W * v
-        ok = np.all(np.isfinite(R), axis=0) & np.all(np.isfinite(Wv), axis=0)
-        R[:, ~ok] = 0.0
-        Wv[:, ~ok] = 0.0
-        g = np.empty((p, K))
-        g[:d] = X.T @ R
-        g[d] = R.sum(axis=0)
-        g = (self.T @ g / wsum).T
-        H = weighted_linear_stats(X, np.zeros(X.shape[0]), np.ascontiguousarray(Wv))[0]
-        H = np.einsum("ab,kbc,dc->kad", self.T, H, self.T) / wsum
-        h = g - np.einsum("kab,kb->ka", H, theta)
-        if self.H is None:
-            self.H, self.h = H, h
+        if self.stats is None:
+            self.stats = new
         else:
-            self.H = _mix(self.H, H, gamma)
-            self.h = _mix(self.h, h, gamma)
-        for k in np.flatnonzero(ok):
-            M = self.H[k].copy()
-            M[np.arange(d), np.arange(d)] += s.alpha[k]
-            M[np.diag_indices(p)] += 1e-12 * (1.0 + np.trace(M) / p)
-            try:
-                new = linalg.solve(M, -self.h[k], assume_a="sym", check_finite=False)
-            except (linalg.LinAlgError, ValueError):
-                new = linalg.lstsq(M, -self.h[k], check_finite=False)[0]
-            theta[k] = _capped(theta[k], new, self.max_step)
-        s.coef = np.ascontiguousarray((theta[:, :d] / self.scale).T)
-        s.intercept = theta[:, d] - self.mean @ s.coef
-        self._finish(X, ctx)
-
-    def _finish(self, X, ctx):
-        self.eset.n_features = X.shape[1]
-        self.eset._ridge = self.eset.alpha * ctx["n_seen"]
-        self.eset._scale = self.scale
-
-
-class _MultinomialSurrogate:
-    """Running average of second-order expansions of a multinomial model's chunk loss.
-
-    A softmax model (the gate, a logistic expert) has no finite sufficient
-    statistics.  Online EM then averages, with the same step sizes, the
-    quadratic expansion of each chunk's weighted cross-entropy (per unit of
-    weight) about the parameters of its E-step: ``H_t`` and
-    ``g_t - H_t theta_t``.  The new parameters minimise the averaged
-    quadratic plus the penalty: a stochastic Newton step whose fixed point
-    is a stationary point of the expected objective.  (Averaging the
-    chunks' own optima instead is biased: on nearly separable chunks their
-    coefficients are inflated.)  Parameters are in the model's standardised
-    coordinates ``theta = [V; c]``, shape (n_features + 1, K).
-    """
-
-    # Largest change of a standardised coefficient in one step: early
-    # expansions, taken far from the optimum, may be poor.
-    max_step = 5.0
-
-    def __init__(self, mean, scale):
-        self.mean, self.scale = mean, scale
-        self.T = _standardizer(mean, scale)
-        self.H = None
-        self.h = None
-
-    def update(self, X, targets, w, wsum, V, c, gamma):
-        d, K = V.shape
-        p = d + 1
-        coef, intercept = raw_coefficients(V, c, self.mean, self.scale)
-        P = np.exp(softmax_log_proba(X, coef, intercept))
-        s = targets.sum(axis=1)
-        R = w[:, None] * (s[:, None] * P - targets)
-        g = np.empty((p, K))
-        g[:d] = X.T @ R
-        g[d] = R.sum(axis=0)
-        g = self.T @ g / wsum
-        ws = w * s
-        pairs = [(k, m) for k in range(K) for m in range(k, K)]
-        Wp = np.empty((X.shape[0], len(pairs)))
-        for j, (k, m) in enumerate(pairs):
-            Wp[:, j] = ws * P[:, k] * ((1.0 if k == m else 0.0) - P[:, m])
-        blocks = weighted_linear_stats(X, np.zeros(X.shape[0]), Wp)[0]
-        H = np.empty((K * p, K * p))
-        for j, (k, m) in enumerate(pairs):
-            B = self.T @ blocks[j] @ self.T.T / wsum
-            H[k * p : (k + 1) * p, m * p : (m + 1) * p] = B
-            H[m * p : (m + 1) * p, k * p : (k + 1) * p] = B.T
-        theta = np.vstack([V, c[None, :]]).T.ravel()  # expert-major: k * p + j
-        h = g.T.ravel() - H @ theta
-        if self.H is None:
-            self.H, self.h = H, h
+            self.stats = tuple(_mix(o, n, gamma) for o, n in zip(self.stats, new, strict=True))
+        if self.iterative:
+            self.comp.m_step_from_expansion(self.stats, ctx["n_seen"])
         else:
-            self.H = _mix(self.H, H, gamma)
-            self.h = _mix(self.h, h, gamma)
-
-    def solve(self, V, c, alpha):
-        """Minimiser of the averaged quadratic plus ``alpha/2 ||V||^2`` (per unit weight)."""
-        d, K = V.shape
-        p = d + 1
-        M = self.H.copy()
-        pen = np.full(p, alpha)
-        pen[d] = 0.0
-        M[np.diag_indices_from(M)] += np.tile(pen, K)
-        # The softmax is invariant to adding one vector to every class's
-        # parameters: the quadratic is flat along those directions.  A
-        # penalty on the class mean of theta (zero at the solution, which is
-        # centred) makes the system well conditioned without changing the
-        # probabilities; otherwise rounding noise along the flat directions
-        # could dominate the step (and its cap).
-        lam = 1.0 + np.trace(M) / M.shape[0]
-        M += np.kron(np.full((K, K), lam / K), np.eye(p))
-        M[np.diag_indices_from(M)] += 1e-12 * lam
-        try:
-            theta = linalg.solve(M, -self.h, assume_a="sym", check_finite=False)
-        except (linalg.LinAlgError, ValueError):
-            theta = linalg.lstsq(M, -self.h, check_finite=False)[0]
-        new = _capped(np.vstack([V, c[None, :]]), theta.reshape(K, p).T, self.max_step)
-        c_new = new[d] - new[d].mean()
-        return new[:d].copy(), c_new
+            self.comp.m_step_from_stats(self.stats)
 
 
-def _one_hot(y, n_classes):
-    T = np.zeros((y.shape[0], n_classes))
-    T[np.arange(y.shape[0]), y] = 1.0
-    return T
+def _supports_online(comp):
+    return hasattr(comp, "row_stats") or hasattr(comp, "expansion_from_rows")
 
 
 class _EstimatorSetUpdater:
-    """Estimator experts, each by its own rule (statistics, stochastic step, partial_fit)."""
+    """Estimator experts (a mixed list), each by its own rule.
+
+    A built-in linear or logistic expert is updated as a one-expert set of
+    the component protocol (:class:`_ComponentUpdater`); any other expert by
+    its own ``partial_fit`` with the chunk's weights.
+    """
 
     def __init__(self, eset, classifier, n_classes, var_floor):
         self.eset = eset
@@ -398,52 +244,35 @@ class _EstimatorSetUpdater:
                     f"partial_fit supports {_SUPPORTED_EXPERTS}."
                 )
             self.kinds.append(kind)
-        self.linear = {}
-        self.surrogates = {}
+        self.updaters = {}
 
-    # -- one expert ------------------------------------------------------- #
-    def _logistic_start(self, k, est, X, y, w, ctx, fresh):
-        C = self.n_classes
+    def _one_set(self, k, kind, est, X, W, fresh):
+        """A one-expert component set around expert ``k`` (updated in place)."""
+        if kind == "linear":
+            return _LinearGaussianSet(1, est.alpha, self.var_floor or 0.0)
+        one = _LogisticSet([(self.eset.names[k], est)], "weighted", None, None, self.n_classes)
+        one.ests = [est]  # the mixture's own expert, not a clone
         if fresh or not hasattr(est, "_V"):
-            mean, scale = ctx["moments"]
-            V0, c0 = np.zeros((X.shape[1], C)), np.zeros(C)
-            V, c, _, est.n_iter_ = fit_multinomial(
-                X,
-                ctx["targets"],
-                w,
-                alpha=est.alpha * ctx["wsum"] / ctx["n_seen"],
-                mean=mean,
-                scale=scale,
-                V0=V0,
-                c0=c0,
-                max_iter=est.max_iter,
-                tol=est.tol,
-            )
+            # One frame for the stream, from the first chunk's sample weights
+            # (as fit fixes it from the sample-weighted X).
+            one.prepare(ThreadRows(ex=X, W=W))
         else:
-            # Continue a batch fit: its classes may be a subset of the
-            # mixture's; an unseen class starts well below the others.
-            mean, scale = est._mean, est._scale
+            # Continue a batch fit in its frame; a class the expert never saw
+            # starts well below the others.
+            one._frame = (est._mean, est._scale)
             cols = np.asarray(est.classes_).astype(np.intp)
-            V = np.zeros((X.shape[1], C))
-            c = np.full(C, float(np.min(est._c)) - 10.0)
-            V[:, cols] = est._V
-            c[cols] = est._c
-        est._mean, est._scale = mean, scale
-        self._logistic_set(est, V, c)
+            V = np.zeros((est._V.shape[0], self.n_classes))
+            c = np.full(self.n_classes, float(np.min(est._c)) - 10.0)
+            V[:, cols], c[cols] = est._V, est._c
+            one._set(est, V, c)
+        return one
 
-    def _logistic_set(self, est, V, c):
-        est._V, est._c = V, c
-        est.classes_ = np.arange(self.n_classes)
-        est.coef_, est.intercept_ = raw_coefficients(V, c, est._mean, est._scale)
-        est.n_features_in_ = V.shape[0]
-
-    def _logistic_step(self, k, est, X, y, w, gamma, ctx):
-        sur = self.surrogates.get(k)
-        if sur is None:
-            sur = self.surrogates[k] = _MultinomialSurrogate(est._mean, est._scale)
-        sur.update(X, ctx["targets"], w, ctx["wsum"], est._V, est._c, gamma)
-        V, c = sur.solve(est._V, est._c, est.alpha / ctx["n_seen"])
-        self._logistic_set(est, V, c)
+    def _sync(self, k, kind, est, X):
+        if kind == "linear":
+            one = self.updaters[k].comp
+            est.coef_ = one.coef[:, 0].copy()
+            est.intercept_ = float(one.intercept[0])
+            est.n_features_in_ = X.shape[1]
 
     def _partial_fit(self, est, X, y, w):
         if self.classifier:
@@ -451,53 +280,28 @@ class _EstimatorSetUpdater:
         else:
             est.partial_fit(X, y, sample_weight=w)
 
-    def _linear_set(self, k, est, X):
-        # A one-expert built-in set carries the statistics (see _StatsUpdater).
-        one = self.linear[k].comp
-        est.coef_ = one.coef[:, 0].copy()
-        est.intercept_ = float(one.intercept[0])
-        est.n_features_in_ = X.shape[1]
-
-    # -- the set ---------------------------------------------------------- #
-    def _context(self, X, y, W, wsum, ctx):
-        if self.classifier and "logistic" in self.kinds:
-            ctx["targets"] = _one_hot(y, self.n_classes)
-        return ctx
-
     def start(self, X, y, W, wsum, ctx):
         fresh = ctx["fresh"]
-        ctx = self._context(X, y, W, wsum, ctx)
-        if fresh and "targets" in ctx:
-            # One standardisation for the stream, from the first chunk (as
-            # fit fixes it from the sample-weighted X).
-            ctx["moments"] = feature_moments(X, W.sum(axis=1))
         for k, (kind, est) in enumerate(zip(self.kinds, self.eset.ests, strict=True)):
-            w = np.ascontiguousarray(W[:, k])
-            if kind == "linear":
-                one = _LinearGaussianSet(1, est.alpha, self.var_floor or 0.0)
-                self.linear[k] = _StatsUpdater(one, "experts")
-                self.linear[k].start(X, y, np.ascontiguousarray(W[:, k : k + 1]), wsum, ctx)
-                self._linear_set(k, est, X)
-            elif kind == "logistic":
-                self._logistic_start(k, est, X, y, w, ctx, fresh)
+            if kind in ("linear", "logistic"):
+                one = self._one_set(k, kind, est, X, W, fresh)
+                self.updaters[k] = _ComponentUpdater(one, "experts")
+                self.updaters[k].start(X, y, np.ascontiguousarray(W[:, k : k + 1]), wsum, ctx)
+                self._sync(k, kind, est, X)
             elif fresh:
-                self._partial_fit(est, X, y, w)
+                self._partial_fit(est, X, y, np.ascontiguousarray(W[:, k]))
         if not self.classifier:
-            num, mass = self._residual_stats(X, y, W, wsum)
-            self.num, self.mass = num, mass
+            self.num, self.mass = self._residual_stats(X, y, W, wsum)
             self._variance()
 
     def step(self, X, y, W, wsum, gamma, ctx):
-        ctx = self._context(X, y, W, wsum, ctx)
         for k, (kind, est) in enumerate(zip(self.kinds, self.eset.ests, strict=True)):
-            w = np.ascontiguousarray(W[:, k])
-            if kind == "linear":
-                self.linear[k].step(X, y, np.ascontiguousarray(W[:, k : k + 1]), wsum, gamma, ctx)
-                self._linear_set(k, est, X)
-            elif kind == "logistic":
-                self._logistic_step(k, est, X, y, w, gamma, ctx)
+            if k in self.updaters:
+                w = np.ascontiguousarray(W[:, k : k + 1])
+                self.updaters[k].step(X, y, w, wsum, gamma, ctx)
+                self._sync(k, kind, est, X)
             else:
-                self._partial_fit(est, X, y, w)
+                self._partial_fit(est, X, y, np.ascontiguousarray(W[:, k]))
         if not self.classifier:
             num, mass = self._residual_stats(X, y, W, wsum)
             self.num = _mix(self.num, num, gamma)
@@ -515,50 +319,20 @@ class _EstimatorSetUpdater:
         self.eset.variance = np.maximum(var, self.var_floor)
 
 
-# --------------------------------------------------------------------------- #
-# Gate updaters
-# --------------------------------------------------------------------------- #
-class _SoftmaxUpdater:
-    """The softmax gate: a stochastic Newton step on averaged expansions (see _MultinomialSurrogate)."""
-
-    def __init__(self, gate):
-        self.gate = gate
-        self.surrogate = None
-
-    def start(self, X, resp, sw, wsum, ctx):
-        if ctx["fresh"]:
-            g = self.gate
-            g._m_step(X, resp, sw)
-
-    def step(self, X, resp, sw, wsum, gamma, ctx):
-        g = self.gate
-        if self.surrogate is None:
-            self.surrogate = _MultinomialSurrogate(g._mean, g._scale)
-        self.surrogate.update(X, resp, sw, wsum, g._V, g._c, gamma)
-        # alpha is on the summed-loss scale: per unit of weight, alpha / N.
-        g._V, g._c = self.surrogate.solve(g._V, g._c, g.alpha / ctx["n_seen"])
-        g._sync()
-
-
 def _gate_updater(gate):
-    # Dispatch on the protocol: any gate with additive statistics runs
-    # online unchanged; the softmax gate's iterative problem has its own
-    # stochastic Newton step.
-    if hasattr(gate, "row_stats"):
-        return _StatsUpdater(gate, "gate")
-    if type(gate) is SoftmaxGate:
-        return _SoftmaxUpdater(gate)
+    # Dispatch on the protocol: any gate with additive statistics or an
+    # iterative problem with expansions runs online unchanged.
+    if _supports_online(gate):
+        return _ComponentUpdater(gate, "gate")
     raise ValueError(
         f"partial_fit has no online M-step for the gate {type(gate).__name__}: it implements "
-        "neither row_stats/m_step_from_stats nor the softmax gate's problem."
+        "neither row_stats/m_step_from_stats nor expansion_from_rows/m_step_from_expansion."
     )
 
 
 def _expert_updater(est, eset):
-    if hasattr(eset, "row_stats"):
-        return _StatsUpdater(eset, "experts")
-    if isinstance(eset, _GLMSet):
-        return _GLMSetUpdater(eset)
+    if _supports_online(eset):
+        return _ComponentUpdater(eset, "experts")
     if hasattr(eset, "ests"):
         n_classes = len(est.classes_) if est._is_classifier else None
         return _EstimatorSetUpdater(

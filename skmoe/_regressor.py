@@ -233,13 +233,25 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         family = expert_family(ests, self.m_step)
         if family is not None:
             return family._make_family_set(ests, self._var_floor)
+        if self._expert_set_class(named) is _LinearGaussianSet:
+            return _LinearGaussianSet(len(named), ests[0].alpha, self._var_floor)
+        return _RegressorSet(named, self.m_step, n_jobs, rng, self._var_floor)
+
+    def _expert_set_class(self, named):
+        """The class of the expert set :meth:`_make_expert_set` builds (checked before any work)."""
+        ests = [est for _, est in named]
+        family = expert_family(ests, self.m_step)
+        if family is not None:
+            # A family without a declared set class (Student-t) is only
+            # fitted in memory; object has none of the protocol's methods.
+            return getattr(family, "_set_class", object)
         if (
             self.m_step == "weighted"
             and all(is_builtin_linear(e) for e in ests)
             and len({e.alpha for e in ests}) == 1
         ):
-            return _LinearGaussianSet(len(named), ests[0].alpha, self._var_floor)
-        return _RegressorSet(named, self.m_step, n_jobs, rng, self._var_floor)
+            return _LinearGaussianSet
+        return _RegressorSet
 
     def _after_fit(self):
         # Only Gaussian experts have a noise variance; other families

@@ -73,7 +73,11 @@ def map_blocks(func, bounds):
     it in list order is deterministic.
     """
     jobs = list(zip(bounds[:-1], bounds[1:], strict=False))
-    if len(jobs) == 1 or available_cpus() == 1:
+    # A pass nested in a block that already runs in the pool (a row engine's
+    # block holding more than one kernel block) runs inline: waiting on the
+    # pool from one of its own workers could deadlock it.
+    in_pool = threading.current_thread().name.startswith("skmoe")
+    if len(jobs) == 1 or available_cpus() == 1 or in_pool:
         return [func(a, b) for a, b in jobs]
     return list(_get_pool().map(lambda job: func(*job), jobs))
 

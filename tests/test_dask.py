@@ -29,7 +29,7 @@ from sklearn.tree import DecisionTreeRegressor  # noqa: E402
 from skmoe import MixtureOfExpertsClassifier, MixtureOfExpertsRegressor  # noqa: E402
 from skmoe.exceptions import DegenerateExpertWarning  # noqa: E402
 from skmoe.experts import BinomialExpert, LogisticExpert, PoissonExpert  # noqa: E402
-from skmoe.gating import GaussianGate, SoftmaxGate  # noqa: E402
+from skmoe.gating import GaussianGate, HierarchicalGate, SoftmaxGate  # noqa: E402
 
 RTOL = 1e-8
 
@@ -111,6 +111,19 @@ def test_linear_experts_equal_in_memory_fit(client, gate, init_params):
     sw = np.random.RandomState(1).uniform(0.2, 3.0, size=y.shape[0])
     est = MixtureOfExpertsRegressor(
         n_experts=3, gate=gate, init_params=init_params, random_state=0, max_iter=10
+    )
+    ref, got = _fit_both(est, X, y, sample_weight=sw)
+    assert ref.n_iter_ > 3
+    _assert_same_fit(ref, got, X)
+
+
+def test_hierarchical_gate_equals_in_memory_fit(client):
+    # The HME gate runs on Dask through the component protocol alone: its
+    # nodes' problems and the initial leaf arrangement are sums over rows.
+    X, y = _switching_data()
+    sw = np.random.RandomState(1).uniform(0.2, 3.0, size=y.shape[0])
+    est = MixtureOfExpertsRegressor(
+        n_experts=4, gate=HierarchicalGate(depth=2, branching=2), random_state=0, max_iter=10
     )
     ref, got = _fit_both(est, X, y, sample_weight=sw)
     assert ref.n_iter_ > 3
@@ -238,9 +251,8 @@ def test_warm_start_continues_like_in_memory(client):
     "kwargs, match",
     [
         (dict(experts=DecisionTreeRegressor()), "partial_fit"),
-        (dict(experts=[("a", Ridge()), ("b", DecisionTreeRegressor())]), "additive"),
+        (dict(experts=[("a", Ridge()), ("b", DecisionTreeRegressor())]), "component protocol"),
         (dict(m_step="stochastic"), "partial_fit"),
-        (dict(gate="hierarchical"), "HierarchicalGate"),
     ],
 )
 def test_unsupported_models_point_to_partial_fit(client, kwargs, match):

@@ -19,7 +19,7 @@ from sklearn.tree import DecisionTreeRegressor
 from skmoe import MixtureOfExpertsClassifier, MixtureOfExpertsRegressor
 from skmoe.datasets import make_moe_classification, make_moe_regression
 from skmoe.experts import PoissonExpert, StudentTExpert
-from skmoe.gating import GaussianGate, HierarchicalGate
+from skmoe.gating import GaussianGate, HierarchicalGate, SoftmaxGate
 
 
 def _chunks(n, size):
@@ -65,6 +65,20 @@ def test_regressor_online_within_one_percent_of_batch(gate):
     assert np.mean(np.abs(online.predict(X) - batch.predict(X))) < 0.05 * scale
     assert online.n_iter_ == 2 * len(_chunks(8000, 200))
     assert online.lower_bounds_.shape == (online.n_iter_,)
+
+
+def test_hierarchical_gate_online_within_one_percent_of_batch():
+    # The HME gate runs online through the component protocol (each node's
+    # loss expanded about its parameters), with no code of its own in _online.
+    X, y, _ = make_moe_regression(8000, n_features=3, n_experts=4, gate="softmax", random_state=1)
+    gate = HierarchicalGate(depth=2, branching=2)
+    batch = MixtureOfExpertsRegressor(n_experts=4, gate=gate, n_init=3, random_state=0).fit(X, y)
+    online = _stream(
+        MixtureOfExpertsRegressor(n_experts=4, gate=gate, random_state=0), X, y, 200, epochs=2
+    )
+    ll_batch = batch.log_likelihood(X, y).mean()
+    ll_online = online.log_likelihood(X, y).mean()
+    assert abs(ll_online - ll_batch) <= 0.01 * abs(ll_batch), (ll_online, ll_batch)
 
 
 def test_classifier_online_within_one_percent_of_batch():
@@ -266,6 +280,15 @@ def test_first_chunk_smaller_than_n_experts():
         MixtureOfExpertsRegressor(n_experts=3).partial_fit(np.ones((2, 1)), [1.0, 2.0])
 
 
+class _NoProtocolGate(SoftmaxGate):
+    """A user gate with only the in-memory M-step (no component protocol)."""
+
+    def __getattribute__(self, name):
+        if name in ("expansion_from_rows", "m_step_from_expansion", "row_stats"):
+            raise AttributeError(name)
+        return super().__getattribute__(name)
+
+
 @pytest.mark.parametrize(
     "est, match",
     [
@@ -277,8 +300,7 @@ def test_first_chunk_smaller_than_n_experts():
             MixtureOfExpertsRegressor([("t", StudentTExpert()), ("u", StudentTExpert())]),
             r"expert 't' \(StudentTExpert\)",
         ),
-        (MixtureOfExpertsRegressor(gate="hierarchical"), "gate='hierarchical'"),
-        (MixtureOfExpertsClassifier(gate=HierarchicalGate()), "HierarchicalGate"),
+        (MixtureOfExpertsClassifier(gate=_NoProtocolGate()), "_NoProtocolGate"),
     ],
 )
 def test_no_online_update_gives_a_clear_error(est, match):

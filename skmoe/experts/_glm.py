@@ -33,23 +33,9 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._kernels import binomial_log_density, poisson_log_density
+from .._rows import ThreadRows
 from ._families import PredictiveLaw, check_counts, check_proportions
 from ._linear import weighted_linear_stats
-
-
-def _weighted_moments(X, w):
-    """Weighted mean and standard deviation of the columns of X (std 1 for constant columns).
-
-    The floor is relative to each column (std at most ``1e-12 * |mean|``, or
-    zero, is a constant column), as in
-    :func:`~skmoe._multinomial.feature_moments`.
-    """
-    total = max(float(w.sum()), 1e-300)
-    mean = (w @ X) / total
-    var = (w @ (X - mean) ** 2) / total
-    scale = np.sqrt(var)
-    scale[~(scale > 1e-12 * np.abs(mean))] = 1.0
-    return mean, scale
 
 
 def fit_canonical_glm(Z, t, W, V, c, family, ridge, max_iter, tol):
@@ -210,11 +196,16 @@ class _BinomialFamily:
 class _GLMSet:
     """K experts of one canonical-link GLM family, fitted together.
 
-    The fit works on ``Z = (X - mean) / scale``; the linear predictor is
-    evaluated in that frame too (``(X - mean) @ (V / scale) + c``), so a
-    feature offset costs no digits.  ``coef`` / ``intercept`` are the same
-    parameters on raw X; code that assigns new ones (the Dask and online
-    engines) makes the set fall back to them.
+    The component protocol of an iterative problem (see ``skmoe._rows``):
+    ``prepare(rows)`` fixes the frame of the EM run -- the sample-weighted
+    centres and spreads of the features, and the ridge ``alpha * N`` -- and
+    ``m_step_from_rows(rows)`` runs the Newton solver, every log-likelihood,
+    gradient and Hessian being ``rows.sum(...)`` (thread blocks in memory,
+    Dask blocks on a cluster).  The fit works on ``Z = (X - mean) / scale``
+    and the linear predictor is evaluated in that frame too
+    (``(X - mean) @ (V / scale) + c``), so a feature offset costs no digits.
+    ``coef`` / ``intercept`` are the same parameters on raw X; code that
+    assigns new ones (the online engine) makes the set fall back to them.
     """
 
     def __init__(self, estimators):
@@ -226,48 +217,110 @@ class _GLMSet:
         self.coef = None
         self.intercept = None
         self._frame = None
+        self._centre = None
 
-    def _frame_valid(self):
-        f = self._frame
-        return f is not None and f["coef"] is self.coef and f["intercept"] is self.intercept
+    # -- the component protocol ------------------------------------------- #
+    def prepare(self, rows):
+        """Fix the frame and the ridge from the rows' sample-weighted moments."""
+        from ._sets import expert_feature_frame
 
-    def _linear(self, X):
-        if self._frame_valid():
-            f = self._frame
-            return _centred_linear(X, f["mean"], f["coef"], f["c"])
-        return X @ self.coef + self.intercept
-
-    def fit(self, X, y, W, iteration=0, init=0, rng=None):
-        t = self._sufficient(y)
-        # Responsibilities sum to one over experts: W.sum(axis=1) is the
-        # sample weight, and the standardisation is the same at every EM
-        # iteration.
-        w_rows = W.sum(axis=1)
-        mean, scale = _weighted_moments(X, w_rows)
-        self._ridge = self.alpha * float(w_rows.sum())
+        mean, scale, wsum = expert_feature_frame(rows)
+        self._frame = (mean, scale)
+        # The ridge on standardised slopes, on the scale of a summed
+        # log-likelihood: a fixed function of the coefficients for the run.
+        self._ridge = self.alpha * wsum
         self._scale = scale
-        Z = (X - mean) / scale
+        return self
+
+    def m_step_from_rows(self, rows, iteration=0, init=0):
+        """Newton (IRLS) for the K experts; the sums over rows come from ``rows``."""
+        mean = self._frame[0]
+        d = mean.shape[0]
+        mass, tW = rows.sum(_glm_mass, self)
         if self.coef is None:
-            mass = np.maximum(W.sum(axis=0), 1e-300)
-            V = np.zeros((self.n_experts, X.shape[1]))
-            c = self._initial_intercept((t @ W) / mass)
-        elif self._frame_valid():
-            # From the previous frame's coefficients (exact when the frame is
-            # unchanged, as at every EM iteration on the same rows).
-            f = self._frame
-            V = self.coef.T * scale
-            c = f["c"] + (mean - f["mean"]) @ self.coef
+            V = np.zeros((self.n_experts, d))
+            c = self._initial_intercept(tW / np.maximum(mass, 1e-300))
         else:
-            V = self.coef.T * scale
-            c = self.intercept + mean @ self.coef
-        V, c, self.n_iter = fit_canonical_glm(
-            Z, t, W, V, c, self._family(), self._ridge, self.max_iter, self.tol
-        )
+            V, c = self._standardised()
+        problem = RowsGLMProblem(rows, self, mass)
+        V, c, self.n_iter = fit_glm_problem(problem, V, c, self._ridge, self.max_iter, self.tol)
+        self._set_standardised(V, c)
+        return self
+
+    def _standardised(self):
+        """The current coefficients in the frame: ``V`` (K, d) and ``c`` (K,)."""
+        from ._sets import to_frame
+
+        mean, scale = self._frame
+        if self._centre_valid():
+            f = self._centre
+            Vt, c = to_frame(f["V"].T, f["c"], f["frame"], self._frame)
+            return Vt.T, c
+        return self.coef.T * scale, self.intercept + mean @ self.coef
+
+    def expansion_from_rows(self, rows):
+        """Second-order expansion of the negative log-likelihood about the parameters.
+
+        In the frame, per expert: the Hessians ``H`` (K, p, p) and
+        ``h = g - H theta`` (K, p), sums over the rows (online EM averages
+        them per unit of weight).
+        """
+        V, c = self._standardised()
+        RZ, Rsum, H = rows.sum(_glm_grad_hess, self, V, c)
+        g = -np.column_stack([RZ, Rsum])
+        theta = np.column_stack([V, c])
+        return H, g - np.einsum("kab,kb->ka", H, theta)
+
+    def m_step_from_expansion(self, stats, n_seen):
+        """Minimise the averaged expansions plus the ridge, a capped step per expert."""
+        from .._multinomial import MAX_ONLINE_STEP, _capped
+
+        H, h = stats
+        V, c = self._standardised()
+        d = V.shape[1]
+        p = d + 1
+        theta = np.column_stack([V, c])
+        for k in range(self.n_experts):
+            M = H[k].copy()
+            if not (np.all(np.isfinite(M)) and np.all(np.isfinite(h[k]))):
+                continue  # an overflowing chunk: keep this expert as it is
+            # alpha is the ridge per unit of weight (the batch ridge is alpha * N).
+            M[np.arange(d), np.arange(d)] += self.alpha[k]
+            M[np.diag_indices(p)] += 1e-12 * (1.0 + np.trace(M) / p)
+            try:
+                new = linalg.solve(M, -h[k], assume_a="sym", check_finite=False)
+            except (linalg.LinAlgError, ValueError):
+                new = linalg.lstsq(M, -h[k], check_finite=False)[0]
+            theta[k] = _capped(theta[k], new, MAX_ONLINE_STEP)
+        self._ridge = self.alpha * n_seen
+        self._set_standardised(np.ascontiguousarray(theta[:, :d]), theta[:, d].copy())
+        return self
+
+    def _set_standardised(self, V, c):
+        mean, scale = self._frame
         self.coef = np.ascontiguousarray((V / scale).T)
         self.intercept = c - mean @ self.coef
-        self._frame = dict(coef=self.coef, intercept=self.intercept, mean=mean, c=c)
-        self.n_features = X.shape[1]
-        return self
+        self._centre = dict(
+            coef=self.coef, intercept=self.intercept, mean=mean, c=c, V=V, frame=self._frame
+        )
+        self.n_features = mean.shape[0]
+
+    def _centre_valid(self):
+        f = self._centre
+        return f is not None and f["coef"] is self.coef and f["intercept"] is self.intercept
+
+    # -- the in-memory M-step and predictions ------------------------------ #
+    def fit(self, X, y, W, iteration=0, init=0, rng=None):
+        rows = ThreadRows(ex=X, y=y, W=W)
+        if self._frame is None:
+            self.prepare(rows)
+        return self.m_step_from_rows(rows, iteration, init)
+
+    def _linear(self, X):
+        if self._centre_valid():
+            f = self._centre
+            return _centred_linear(X, f["mean"], f["coef"], f["c"])
+        return X @ self.coef + self.intercept
 
     def n_parameters(self):
         return self.n_experts * (self.n_features + 1)
@@ -285,13 +338,62 @@ class _GLMSet:
             est.intercept_ = float(self.intercept[k])
             est.n_features_in_ = self.n_features
             est.n_iter_ = self.n_iter
-            if self._frame_valid():
-                f = self._frame
+            if self._centre_valid():
+                f = self._centre
                 est._frame = dict(
                     coef=est.coef_, intercept=est.intercept_, mean=f["mean"], c=f["c"][k]
                 )
             out.append(est)
         return out
+
+
+def _glm_block_problem(block, eset):
+    mean, scale = eset._frame
+    return GLMProblem((block.ex - mean) / scale, eset._sufficient(block.y), block.W, eset._family())
+
+
+def _glm_mass(block, eset):
+    W = block.W
+    return W.sum(axis=0), eset._sufficient(block.y) @ W
+
+
+def _glm_log_likelihood(block, eset, V, c):
+    return _glm_block_problem(block, eset).log_likelihood(V, c)
+
+
+def _glm_grad_hess(block, eset, V, c):
+    return _glm_block_problem(block, eset).grad_hess(V, c)
+
+
+class RowsGLMProblem:
+    """A :class:`GLMProblem` whose every sum is ``rows.sum(...)`` (any row engine).
+
+    Parameters
+    ----------
+    rows : row engine
+        Rows with ``ex``, ``y`` and ``W`` (or ``resp`` and ``sw``).
+    eset : _GLMSet
+        The expert set, with its frame fixed.
+    mass : ndarray of shape (K,)
+        ``sum_i W_ik``.
+    """
+
+    def __init__(self, rows, eset, mass):
+        self.rows, self.eset, self._mass = rows, eset, mass
+        self.n_features = eset._frame[0].shape[0]
+        self.n_experts = eset.n_experts
+
+    def mass(self):
+        """``sum_i W_ik``, shape (K,)."""
+        return self._mass.copy()
+
+    def log_likelihood(self, V, c):
+        """``sum_i W_ik (t_i eta_ik - b(eta_ik))``, shape (K,)."""
+        return self.rows.sum(_glm_log_likelihood, self.eset, V, c)
+
+    def grad_hess(self, V, c):
+        """Gradient blocks and Hessians, summed over the row blocks."""
+        return self.rows.sum(_glm_grad_hess, self.eset, V, c)
 
 
 def _centred_linear(X, mean, coef, c):

@@ -25,6 +25,15 @@ from .._frame import frame_scale, is_constant, moments_first, moments_second
 from .._kernels import gaussian_log_density, log_proba_of_labels
 from .._kernels._config import PROBA_FLOOR
 from .._kernels._linear import linear_sufficient_stats
+from .._multinomial import (
+    MultinomialSolverState,
+    RowsMultinomialProblem,
+    fit_multinomial_problem,
+    multinomial_expansion,
+    raw_coefficients,
+    select_labels,
+    solve_multinomial_expansion,
+)
 from .._rows import ThreadRows
 from ..exceptions import ExpertFitError
 from ._linear import (
@@ -326,15 +335,17 @@ class _ClassifierSet(_EstimatorSet):
 
     def fit(self, X, y, W, iteration=0, init=0, rng=None):
         if iteration == 0:
-            from .._multinomial import feature_moments
+            # LogisticExperts among other estimators: the standardisation of
+            # their penalty is fixed once per EM run (from the sample-weighted
+            # X), so the EM objective is one function at every M-step.
             from ._logistic import LogisticExpert
 
-            moments = None
+            frame = None
             for est in self.ests:
                 if isinstance(est, LogisticExpert):
-                    if moments is None:
-                        moments = feature_moments(X, W.sum(axis=1))
-                    est._fixed_moments = moments
+                    if frame is None:
+                        frame = expert_feature_frame(ThreadRows(ex=X, W=W))[:2]
+                    est._fixed_moments = frame
         super().fit(X, y, W, iteration, init, rng)
         return self
 
@@ -379,6 +390,142 @@ class _ClassifierSet(_EstimatorSet):
 
     def n_parameters(self):
         return sum(count_parameters(est, self.n_classes) for est in self.ests)
+
+
+def _expert_frame_first(block):
+    return moments_first(block.ex, block.W.sum(axis=1))
+
+
+def _expert_frame_second(block, mean):
+    return moments_second(block.ex, block.W.sum(axis=1), mean)
+
+
+def expert_feature_frame(rows):
+    """Weighted centre and scale of each expert feature over ``rows`` (any row engine).
+
+    The weights are ``W.sum(axis=1)``: the sample weights, since
+    responsibilities sum to one over the experts.  Two ordered passes; a
+    constant column gets scale 1 (:func:`skmoe._frame.frame_scale`).
+
+    Returns
+    -------
+    mean, scale : ndarray of shape (n_features,)
+    wsum : float
+        The total weight.
+    """
+    wsum, s = rows.sum(_expert_frame_first)
+    total = max(float(wsum[0]), np.finfo(float).tiny)
+    mean = s / total
+    (ss,) = rows.sum(_expert_frame_second, mean)
+    return mean, frame_scale(mean, np.sqrt(np.maximum(ss / total, 0.0))), float(wsum[0])
+
+
+def to_frame(V, c, old, new):
+    """Standardised coefficients of one frame ``(mean, scale)`` expressed in another.
+
+    The linear predictor ``((x - mean) / scale) @ V + c`` is unchanged; the
+    identity when the frames are equal (as at every EM iteration).
+    """
+    (m0, s0), (m1, s1) = old, new
+    if m0 is m1 and s0 is s1:
+        return V, c
+    return V * (s1 / s0)[:, None], c + ((m1 - m0) / s0) @ V
+
+
+class _LogisticSet(_ClassifierSet):
+    """K built-in :class:`LogisticExpert` experts, estimated on any row engine.
+
+    The component protocol of an iterative problem (see ``skmoe._rows``):
+    ``prepare(rows)`` fixes the frame of the EM run (the weighted centres and
+    spreads of the expert features, so the penalty on standardised slopes
+    is one function at every M-step); ``m_step_from_rows(rows)`` fits each
+    expert's multinomial model, every loss and gradient being
+    ``rows.sum(...)`` -- thread blocks in memory, Dask blocks on a cluster.
+    Each expert keeps its quasi-Newton memory between M-steps (its Hessian
+    does not depend on the weights' small changes), like the softmax gate.
+    """
+
+    def __init__(self, named_estimators, m_step, n_jobs, rng, n_classes):
+        super().__init__(named_estimators, m_step, n_jobs, rng, n_classes)
+        self._frame = None
+        self._states = [MultinomialSolverState() for _ in self.ests]
+
+    def prepare(self, rows):
+        """Fix the frame from the rows' sample-weighted moments (once per EM run)."""
+        mean, scale, _ = expert_feature_frame(rows)
+        self._frame = (mean, scale)
+        return self
+
+    def m_step_from_rows(self, rows, iteration=0, init=0):
+        """Fit every expert to its weights; the sums over rows come from ``rows``."""
+        mean, scale = self._frame
+        d, C = mean.shape[0], self.n_classes
+        for k, est in enumerate(self.ests):
+            try:
+                est._validate_params()
+                if hasattr(est, "_V") and est._V.shape == (d, C):
+                    V0, c0 = to_frame(est._V, est._c, (est._mean, est._scale), self._frame)
+                else:
+                    V0, c0 = np.zeros((d, C)), np.zeros(C)
+                problem = RowsMultinomialProblem(rows, select_labels, (k, C), d, C)
+                est._V, est._c, _, est.n_iter_ = fit_multinomial_problem(
+                    problem,
+                    alpha=est.alpha,
+                    mean=mean,
+                    scale=scale,
+                    V0=V0,
+                    c0=c0,
+                    max_iter=est.max_iter,
+                    tol=est.tol,
+                    state=self._states[k],
+                )
+            except Exception as exc:
+                where = "initial M-step" if iteration == 0 else f"EM iteration {iteration}"
+                raise ExpertFitError(
+                    f"Expert {k} ({self.names[k]!r}, {type(est).__name__}) raised in its fit "
+                    f"during the {where} (restart {init}): {type(exc).__name__}: {exc}"
+                ) from exc
+            self._set(est, est._V, est._c)
+        return self
+
+    def _set(self, est, V, c):
+        mean, scale = self._frame
+        est._V, est._c = V, c
+        est._mean, est._scale = mean, scale
+        est.classes_ = np.arange(self.n_classes)
+        est.coef_, est.intercept_ = raw_coefficients(V, c, mean, scale)
+        est.n_features_in_ = V.shape[0]
+
+    def expansion_from_rows(self, rows):
+        """Each expert's second-order expansion about its parameters (online EM).
+
+        Returns ``(H_0, h_0, H_1, h_1, ...)``, sums over the rows
+        (:func:`~skmoe._multinomial.multinomial_expansion`).
+        """
+        mean, scale = self._frame
+        out = []
+        for k, est in enumerate(self.ests):
+            out.extend(
+                multinomial_expansion(
+                    rows, select_labels, (k, self.n_classes), est._V, est._c, mean, scale
+                )
+            )
+        return tuple(out)
+
+    def m_step_from_expansion(self, stats, n_seen):
+        """Minimise each expert's averaged expansion plus its penalty (online EM)."""
+        for k, est in enumerate(self.ests):
+            V, c = solve_multinomial_expansion(
+                stats[2 * k], stats[2 * k + 1], est._V, est._c, est.alpha / n_seen
+            )
+            self._set(est, V, c)
+        return self
+
+    def fit(self, X, y, W, iteration=0, init=0, rng=None):
+        rows = ThreadRows(ex=X, y=y, W=W)
+        if self._frame is None:
+            self.prepare(rows)
+        return self.m_step_from_rows(rows, iteration, init)
 
 
 def is_builtin_linear(est):

@@ -10,10 +10,13 @@ from sklearn.utils._param_validation import Interval
 from .._kernels._tree import tree_downward, tree_upward
 from .._multinomial import (
     MultinomialSolverState,
+    RowsMultinomialProblem,
     centred_coefficients,
-    fit_multinomial,
+    fit_multinomial_problem,
+    multinomial_expansion,
     raw_coefficients,
     softmax_log_proba,
+    solve_multinomial_expansion,
 )
 from .._rows import ThreadRows
 from ._base import BaseGate, gate_feature_frame
@@ -93,7 +96,7 @@ class HierarchicalGate(BaseGate):
         self.n_nodes_ = (self.branching**self.depth - 1) // (self.branching - 1)
         # The softmax gate's frame (same passes, same floors): at depth 1 the
         # two gates solve the same problem bit for bit.
-        self._mean, self._scale = gate_feature_frame(ThreadRows(gx=X, sw=sw))
+        self.prepare(ThreadRows(gx=X, sw=sw))
         self._V = np.zeros((self.n_nodes_, X.shape[1], self.branching))
         self._c = np.zeros((self.n_nodes_, self.branching))
         # Each node keeps its quasi-Newton memory between M-steps, as the
@@ -103,6 +106,10 @@ class HierarchicalGate(BaseGate):
         self._sync()
 
     def _arrange_responsibilities(self, X, resp, sample_weight):
+        """:meth:`leaf_order` on in-memory rows; returns ``resp`` with its columns permuted."""
+        return resp[:, self.leaf_order(ThreadRows(gx=X, resp=resp, sw=sample_weight))]
+
+    def leaf_order(self, rows):
         """Order initial responsibilities so that nearby clusters become siblings.
 
         The initial partition (k-means) numbers its clusters arbitrarily, but
@@ -113,14 +120,22 @@ class HierarchicalGate(BaseGate):
         of clusters) with the smallest within-group scatter of the clusters'
         centres in gate space (weighted by their mass) become its branches;
         all groupings are tried when there are few, else a greedy grouping.
-        Returns ``resp`` with its columns permuted.
+        The centres are row sums, so any row engine gives the same order.
+
+        Parameters
+        ----------
+        rows : row engine
+            Rows with ``gx``, ``resp`` (initial responsibilities) and ``sw``.
+
+        Returns
+        -------
+        order : ndarray of shape (n_experts,)
+            The column permutation of the responsibilities.
         """
-        W = resp * sample_weight[:, None]
-        mass = W.sum(axis=0)
-        centres = (W.T @ X) / np.maximum(mass, 1e-300)[:, None]
+        sums, mass = rows.sum(_cluster_sums)
+        centres = sums / np.maximum(mass, 1e-300)[:, None]
         centres = (centres - self._mean) / self._scale
-        order = _tree_order(centres, mass, self.branching)
-        return resp[:, order]
+        return _tree_order(centres, mass, self.branching)
 
     def _sync(self):
         coef = np.empty_like(self._V)
@@ -132,15 +147,37 @@ class HierarchicalGate(BaseGate):
         self.coef_, self.intercept_ = coef, intercept
 
     def _m_step(self, X, resp, sample_weight):
-        mass = tree_upward(np.ascontiguousarray(resp), self.branching, self.depth)
+        self.m_step_from_rows(ThreadRows(gx=X, resp=resp, sw=sample_weight))
+
+    def m_step_from_rows(self, rows):
+        """The M-step on any row engine: each node's loss and gradient are ``rows.sum(...)``.
+
+        Node ``j`` is fitted to the posterior mass of its branches (the leaf
+        responsibilities summed up the tree, block by block), weighted by
+        the sample weights: soft targets that sum to the mass reaching the
+        node, so the fused loss uses ``w_i (s_i p_ic - t_ic)``.
+
+        Parameters
+        ----------
+        rows : row engine
+            Rows with ``gx`` (gate inputs), ``resp`` (leaf responsibilities)
+            and ``sw``.
+
+        Returns
+        -------
+        self : HierarchicalGate
+            The gate, with every node's parameters updated.
+        """
         for j in range(self.n_nodes_):
-            # Soft targets that sum to the mass reaching node j: the fused loss
-            # uses w_i (s_i p_ic - t_ic), i.e. the node is weighted by s_i.
-            targets = np.ascontiguousarray(mass[:, j, :])
-            self._V[j], self._c[j], _, _ = fit_multinomial(
-                X,
-                targets,
-                sample_weight,
+            problem = RowsMultinomialProblem(
+                rows,
+                select_tree_node,
+                (j, self.branching, self.depth),
+                self.n_features_in_,
+                self.branching,
+            )
+            self._V[j], self._c[j], _, _ = fit_multinomial_problem(
+                problem,
                 alpha=self.alpha,
                 mean=self._mean,
                 scale=self._scale,
@@ -151,6 +188,73 @@ class HierarchicalGate(BaseGate):
                 state=self._solver_states[j],
             )
         self._sync()
+        return self
+
+    def prepare(self, rows):
+        """Fix the frame: the weighted centre and spread of each gate feature.
+
+        Parameters
+        ----------
+        rows : row engine
+            Rows with ``gx`` and ``sw``.
+
+        Returns
+        -------
+        self : HierarchicalGate
+            The gate, with its frame set.
+        """
+        self._mean, self._scale = gate_feature_frame(rows)
+        return self
+
+    def expansion_from_rows(self, rows):
+        """Second-order expansions of every node's loss about its parameters (online EM).
+
+        Parameters
+        ----------
+        rows : row engine
+            Rows with ``gx``, ``resp`` and ``sw``.
+
+        Returns
+        -------
+        stats : tuple of ndarray
+            ``(H_j, g_j - H_j theta_j)`` for each node ``j``, summed over the rows.
+        """
+        out = []
+        for j in range(self.n_nodes_):
+            out.extend(
+                multinomial_expansion(
+                    rows,
+                    select_tree_node,
+                    (j, self.branching, self.depth),
+                    self._V[j],
+                    self._c[j],
+                    self._mean,
+                    self._scale,
+                )
+            )
+        return tuple(out)
+
+    def m_step_from_expansion(self, stats, n_seen):
+        """Minimise each node's averaged expansion plus its penalty (online EM).
+
+        Parameters
+        ----------
+        stats : tuple of ndarray
+            Averaged :meth:`expansion_from_rows`, per unit of weight.
+        n_seen : float
+            Total weight seen: ``alpha`` is on the summed-loss scale.
+
+        Returns
+        -------
+        self : HierarchicalGate
+            The gate, with every node's parameters updated.
+        """
+        for j in range(self.n_nodes_):
+            self._V[j], self._c[j] = solve_multinomial_expansion(
+                stats[2 * j], stats[2 * j + 1], self._V[j], self._c[j], self.alpha / n_seen
+            )
+        self._sync()
+        return self
 
     def _node_log_proba(self, X):
         out = np.empty((X.shape[0], self.n_nodes_, self.branching))
@@ -230,3 +334,14 @@ def _tree_order(centres, mass, branching):
         group = np.asarray(group)
         order.extend(group[_tree_order(centres[group], mass[group], branching)])
     return np.asarray(order)
+
+
+def _cluster_sums(block):
+    W = block.W
+    return W.T @ block.gx, W.sum(axis=0)
+
+
+def select_tree_node(block, j, branching, depth):
+    """Node ``j``'s problem of a block: gate inputs, its branch masses, the sample weights."""
+    mass = tree_upward(np.ascontiguousarray(block.resp), branching, depth)
+    return block.gx, np.ascontiguousarray(mass[:, j, :]), block.sw

@@ -6,12 +6,15 @@ import numpy as np
 from sklearn.utils._param_validation import Interval
 
 from .._multinomial import (
-    MultinomialProblem,
     MultinomialSolverState,
+    RowsMultinomialProblem,
     centred_coefficients,
     fit_multinomial_problem,
+    multinomial_expansion,
     raw_coefficients,
+    select_gate,
     softmax_log_proba,
+    solve_multinomial_expansion,
 )
 from .._rows import ThreadRows
 from ._base import BaseGate, gate_feature_frame
@@ -106,7 +109,66 @@ class SoftmaxGate(BaseGate):
         self.coef_, self.intercept_ = raw_coefficients(self._V, self._c, self._mean, self._scale)
 
     def _m_step(self, X, resp, sample_weight):
-        self._fit_problem(MultinomialProblem(X, resp, sample_weight))
+        self.m_step_from_rows(ThreadRows(gx=X, resp=resp, sw=sample_weight))
+
+    def m_step_from_rows(self, rows):
+        """The M-step on any row engine: every loss and gradient is ``rows.sum(...)``.
+
+        The component protocol of an iterative problem (see ``skmoe._rows``):
+        the in-memory fit passes :class:`~skmoe._rows.ThreadRows`, the Dask
+        fit its blocks; the solver is the same.
+
+        Parameters
+        ----------
+        rows : row engine
+            Rows with ``gx`` (gate inputs), ``resp`` and ``sw``.
+
+        Returns
+        -------
+        self : SoftmaxGate
+            The gate, with its parameters updated.
+        """
+        self._fit_problem(
+            RowsMultinomialProblem(rows, select_gate, (), self.n_features_in_, self.n_experts_)
+        )
+        return self
+
+    def expansion_from_rows(self, rows):
+        """Second-order expansion of the gate's loss about its parameters (online EM).
+
+        Parameters
+        ----------
+        rows : row engine
+            Rows with ``gx``, ``resp`` and ``sw``.
+
+        Returns
+        -------
+        stats : tuple of ndarray
+            ``(H, g - H theta)`` summed over the rows (additive).
+        """
+        return multinomial_expansion(
+            rows, select_gate, (), self._V, self._c, self._mean, self._scale
+        )
+
+    def m_step_from_expansion(self, stats, n_seen):
+        """Minimise an average of :meth:`expansion_from_rows` per unit weight plus the penalty.
+
+        Parameters
+        ----------
+        stats : tuple of ndarray
+            Averaged expansions, per unit of weight.
+        n_seen : float
+            Total weight seen: ``alpha`` is on the summed-loss scale.
+
+        Returns
+        -------
+        self : SoftmaxGate
+            The gate, with its parameters updated.
+        """
+        H, h = stats
+        self._V, self._c = solve_multinomial_expansion(H, h, self._V, self._c, self.alpha / n_seen)
+        self._sync()
+        return self
 
     def _fit_problem(self, problem):
         """The M-step on a :class:`~skmoe._multinomial.MultinomialProblem`.
