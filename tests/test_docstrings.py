@@ -148,12 +148,6 @@ DOCSTRING_IGNORE_LIST = {
     "BinomialExpert-None",
     "BinomialExpert-fit",
     "BinomialExpert-predict",
-    "HierarchicalGate-None",
-    "LogisticExpert-None",
-    "LogisticExpert-fit",
-    "LogisticExpert-predict",
-    "LogisticExpert-predict_log_proba",
-    "LogisticExpert-predict_proba",
     "MarkovSwitchingClassifier-None",
     "MarkovSwitchingClassifier-aic",
     "MarkovSwitchingClassifier-bic",
@@ -201,8 +195,6 @@ DOCSTRING_IGNORE_LIST = {
     "PoissonExpert-None",
     "PoissonExpert-fit",
     "PoissonExpert-predict",
-    "SoftmaxGate-None",
-    "SoftmaxGate-prepare",
 }
 
 

@@ -44,10 +44,43 @@ class LogisticExpert(ClassifierMixin, BaseEstimator):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
+        Class labels seen in ``fit``, sorted.
     coef_ : ndarray of shape (n_features, n_classes)
+        Weights on the raw features, one column per class.
     intercept_ : ndarray of shape (n_classes,)
+        Intercepts on the raw features.
     n_iter_ : int
+        L-BFGS iterations of the last fit.
     n_features_in_ : int
+        Number of features seen in ``fit``.
+
+    See Also
+    --------
+    sklearn.linear_model.LogisticRegression : The same model, with a penalty
+        on the raw coefficients.
+    BinomialExpert : Logistic regression for proportions of successes.
+    skmoe.gating.SoftmaxGate : The gate fitted by the same solver.
+
+    Examples
+    --------
+    One multinomial model, and a mixture of two of them, on labels drawn from
+    a gated mixture of logistic experts:
+
+    >>> from skmoe import MixtureOfExpertsClassifier
+    >>> from skmoe.datasets import make_moe_classification
+    >>> from skmoe.experts import LogisticExpert
+    >>> X, y, _ = make_moe_classification(n_samples=300, n_classes=3, random_state=0)
+    >>> expert = LogisticExpert().fit(X, y)
+    >>> expert.classes_
+    array([0, 1, 2])
+    >>> expert.coef_.shape
+    (2, 3)
+    >>> expert.predict_proba(X[:2]).sum(axis=1)
+    array([1., 1.])
+    >>> moe = MixtureOfExpertsClassifier(LogisticExpert(), n_experts=2, random_state=0)
+    >>> moe = moe.fit(X, y)
+    >>> bool(moe.score(X, y) > expert.score(X, y))  # one linear boundary per expert
+    True
     """
 
     _parameter_constraints = {
@@ -65,17 +98,37 @@ class LogisticExpert(ClassifierMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
-        """Fit the weighted multinomial model.
+        """Fit the weighted multinomial model by L-BFGS.
+
+        The features are standardised with their sample-weighted moments
+        (without copying X), so that the penalty, hence the solution, is the
+        same in any units of X, at any offset, and for integer weights as for
+        repeated rows.  Inside a mixture the standardisation is fixed once,
+        from the whole sample-weighted X, so that the penalty, and with it the
+        EM objective, is the same function at every M-step.  With
+        ``warm_start=True`` and the same classes, the previous coefficients
+        are mapped into this fit's standardisation as the starting point:
+        that changes where L-BFGS starts, never the objective.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Training inputs.
         y : array-like of shape (n_samples,)
+            Class labels; at least two distinct classes.
         sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights (unit weights when None): integer weights
+            are equivalent to repeated rows.
 
         Returns
         -------
         self : LogisticExpert
+            Fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            If y holds a single class.
         """
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
@@ -141,7 +194,24 @@ class LogisticExpert(ClassifierMixin, BaseEstimator):
         return 0.5 * self.alpha * float(np.sum(self._V * self._V))
 
     def predict_log_proba(self, X):
-        """Log of :meth:`predict_proba`."""
+        """Log of the class probabilities, columns in the order of ``classes_``.
+
+        Computed as a log-softmax of the logits, not as the log of
+        :meth:`predict_proba`, so that a very improbable class gets a finite
+        log-probability rather than ``-inf``.  The logits are evaluated about
+        the fitted feature centres, so features far from zero lose no digits
+        to the intercept.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probability of each class for each row.
+        """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         if hasattr(self, "_V"):
@@ -155,11 +225,34 @@ class LogisticExpert(ClassifierMixin, BaseEstimator):
         return log_softmax(logits)
 
     def predict_proba(self, X):
-        """Class probabilities, columns in the order of ``classes_``."""
+        """Class probabilities, columns in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probability of each class for each row; the rows sum to one.
+        """
         return np.exp(self.predict_log_proba(X))
 
     def predict(self, X):
-        """Most probable class."""
+        """Predict the most probable class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            The class of largest probability for each row (the first in
+            ``classes_`` on a tie).
+        """
         # predict_log_proba first: it raises NotFittedError before classes_ is read.
         log_proba = self.predict_log_proba(X)
         return self.classes_[np.argmax(log_proba, axis=1)]

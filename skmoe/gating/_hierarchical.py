@@ -62,6 +62,32 @@ class HierarchicalGate(BaseGate):
     n_experts_ : int
         ``branching ** depth`` leaves.
     n_features_in_ : int
+
+    See Also
+    --------
+    SoftmaxGate : The one-level gate (``depth=1``), the default.
+    GaussianGate : Localised gate, the posterior of a Gaussian mixture on x.
+    ConstantGate : Mixing proportions that do not depend on x.
+
+    Examples
+    --------
+    A binary tree of depth 2 has three internal nodes (the root and its two
+    children) and four leaves, so the mixture needs four experts; two
+    restarts, the first with the clusters arranged on the leaves:
+
+    >>> from skmoe import MixtureOfExpertsRegressor
+    >>> from skmoe.datasets import load_mcycle
+    >>> from skmoe.gating import HierarchicalGate
+    >>> X, y = load_mcycle(return_X_y=True)
+    >>> gate = HierarchicalGate(depth=2, branching=2)
+    >>> moe = MixtureOfExpertsRegressor(n_experts=4, gate=gate, n_init=2, random_state=0)
+    >>> moe = moe.fit(X, y)
+    >>> moe.gate_.n_nodes_, moe.gate_.n_experts_
+    (3, 4)
+    >>> moe.gate_.coef_.shape  # (n_nodes, n_features, branching)
+    (3, 1, 2)
+    >>> moe.predict_gate(X[:2]).sum(axis=1)  # products along the paths sum to one
+    array([1., 1.])
     """
 
     _parameter_constraints = {

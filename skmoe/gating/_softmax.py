@@ -67,7 +67,30 @@ class SoftmaxGate(BaseGate):
 
     See Also
     --------
-    ConstantGate : mixing proportions that do not depend on x.
+    ConstantGate : Mixing proportions that do not depend on x.
+    GaussianGate : Localised gate, the posterior of a Gaussian mixture on x.
+    HierarchicalGate : A tree of softmax gates (hierarchical mixture of experts).
+
+    Examples
+    --------
+    On the motorcycle data the gate, a function of time, hands the flat
+    start, the deceleration of the impact and the rebound to different
+    experts:
+
+    >>> import numpy as np
+    >>> from skmoe import MixtureOfExpertsRegressor
+    >>> from skmoe.datasets import load_mcycle
+    >>> from skmoe.gating import SoftmaxGate
+    >>> X, y = load_mcycle(return_X_y=True)
+    >>> moe = MixtureOfExpertsRegressor(n_experts=3, gate=SoftmaxGate(), random_state=0)
+    >>> moe = moe.fit(X, y)
+    >>> moe.gate_.coef_.shape, moe.gate_.intercept_.shape
+    ((1, 3), (3,))
+    >>> proba = moe.predict_gate(X[[0, -1]])  # the first and the last time
+    >>> proba.sum(axis=1)
+    array([1., 1.])
+    >>> bool(proba[0].argmax() != proba[1].argmax())  # unlike ConstantGate, g depends on x
+    True
     """
 
     _parameter_constraints = {
@@ -97,10 +120,26 @@ class SoftmaxGate(BaseGate):
         self.n_iter_ = 0
 
     def prepare(self, rows):
-        """Fix the frame: the weighted centre and spread of each gate feature.
+        """Fix the frame of an EM run: the weighted centre and spread of each gate feature.
 
-        Any row engine (threads, Dask blocks, a first online chunk) gives
-        the same two ordered passes.
+        The penalty acts on coefficients standardised by this frame, so
+        fixing it once per run keeps the penalised loss, and with it the EM
+        objective, the same function at every M-step; the logits are also
+        evaluated about these centres, so a feature far from zero costs no
+        digits.  Part of the component protocol (see :class:`BaseGate`): any
+        row engine (threads, Dask blocks, a first online chunk) gives the
+        same two ordered passes (the sample-weighted means, then the centred
+        squares), hence the same frame.
+
+        Parameters
+        ----------
+        rows : row engine
+            Rows with ``gx`` (gate inputs) and ``sw`` (sample weights).
+
+        Returns
+        -------
+        self : SoftmaxGate
+            The gate, with its frame set (its coefficients are unchanged).
         """
         self._mean, self._scale = gate_feature_frame(rows)
         return self
