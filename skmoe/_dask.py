@@ -8,16 +8,17 @@ of ``X`` and reduced on the client:
 * the E-step (gate log-probabilities, expert log-likelihoods, posteriors)
   runs block by block on the workers; the responsibilities stay there
   (persisted), only per-block sums come back;
-* the M-steps only need sums over rows -- sufficient statistics -- which
-  the workers compute per block and the client adds up **in block order**
-  (so the result does not depend on which worker finishes first) before it
-  solves the small M-step problems: the linear-Gaussian experts' weighted
-  Gram matrices, the Poisson and binomial experts' Newton gradients and
-  Hessians, the softmax gate's loss and gradient at every L-BFGS evaluation
-  (the solver of :mod:`skmoe._multinomial` runs unchanged on the client,
-  see :class:`~skmoe._multinomial.MultinomialProblem`), the logistic
-  experts' likewise, the constant gate's responsibility mass and the
-  Gaussian gate's weighted moments;
+* the M-steps only need sums over rows: every gate and expert set is
+  estimated through the component protocol (``skmoe._rows``; the user
+  guide's "How EM is organised"), and this module supplies the row engine,
+  :class:`_DaskRows`, whose ``sum(func, *shared)`` maps ``func`` over the
+  blocks on the workers and adds the results on the client **in block
+  order** (so the result does not depend on which worker finishes first).
+  Additive statistics (the linear-Gaussian experts' Gram matrices, the
+  constant and Gaussian gates' moments) are summed once per M-step; the
+  iterative problems (softmax and hierarchical gates, logistic, Poisson and
+  binomial experts) run their solver on the client with each loss,
+  gradient or Hessian evaluation one such sum;
 * the initialisation is the in-memory one: the same standardisation
   (reduced), the same random draws from the same ``RandomState`` stream,
   k-means fitted on the client on the same rows (all rows up to 20 000,
@@ -25,13 +26,13 @@ of ``X`` and reduced on the client:
 
 The result is the in-memory fit, up to the rounding of sums taken in a
 different order (tested to 1e-8).  What is exact therefore covers the
-experts and gates whose M-step is a function of sums over rows: built-in
+gates and expert sets of the protocol: built-in
 :class:`~skmoe.experts.LinearExpert`, :class:`~skmoe.experts.PoissonExpert`,
 :class:`~skmoe.experts.BinomialExpert` (regressor),
 :class:`~skmoe.experts.LogisticExpert` (classifier), and the softmax,
-constant and Gaussian gates.  Other experts (trees, SVMs, any scikit-learn
-estimator) have no additive statistics: they raise and point to
-``partial_fit`` (mini-batch EM) instead.
+constant, Gaussian and hierarchical gates.  Other experts (trees, SVMs, any
+scikit-learn estimator) have no sums over rows: they raise, name the missing
+methods and point to ``partial_fit`` (mini-batch EM) instead.
 
 The fitted estimator is an ordinary one (NumPy parameters).  Memory: X, y,
 the sample weights and the (n, K) responsibilities live on the workers
@@ -49,8 +50,8 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 
 from ._em import KMEANS_MAX_ROWS as _KMEANS_MAX_ROWS
-from ._em import iterate_em
-from ._frame import variance_floor
+from ._em import iterate_em, reseed_plan, reseed_rows, resp_from_labels
+from ._frame import frame_scale, variance_floor
 from ._rows import RowBlock, ordered_sum
 from ._threading import blas_single_threaded, blockwise_posterior
 
@@ -164,22 +165,16 @@ def _take_rows(xb, yb, swb, local, y_features, mean, std):
     return _z_std(xb, yb, y_features, mean, std)[local], swb[local]
 
 
-def _resp_from_labels(labels, K):
-    resp = np.full((labels.shape[0], K), 0.1 / K)
-    resp[np.arange(labels.shape[0]), labels] += 0.9
-    return resp
-
-
 def _init_kmeans(xb, yb, y_features, mean, std, km, K):
     with blas_single_threaded():
         labels = km.predict(_z_std(xb, yb, y_features, mean, std))
-    return _resp_from_labels(labels, K)
+    return resp_from_labels(labels, K)
 
 
 def _init_random(xb, yb, y_features, mean, std, centres, K):
     Z = _z_std(xb, yb, y_features, mean, std)
     d2 = ((Z[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
-    return _resp_from_labels(np.argmin(d2, axis=1), K)
+    return resp_from_labels(np.argmin(d2, axis=1), K)
 
 
 def _e_step(xb, yb, gate, experts, gcols, ecols):
@@ -548,7 +543,7 @@ class _DaskEM:
                 _ordered_sum(data.map(_z_sq, data.x, data.y, data.sw, shared=(yf, mean))) / w, 0.0
             )
         )
-        std[std <= 1e-12] = 1.0
+        std = frame_scale(mean, std)
         if est.init_params == "kmeans":
             km = KMeans(
                 n_clusters=K,
@@ -661,28 +656,21 @@ class _DaskEM:
         return resp, ll, sums
 
     def _reseed(self, resp, ll, mass, rng):
-        """``BaseMixtureOfExperts._reseed`` with the mass reduced; the rows ranked on the client."""
+        """The in-memory re-seed (:func:`~skmoe._em.reseed_plan`); the rows ranked on the client."""
         data = self.data
-        n, K = data.n, len(mass)
-        w_mean = data.sw_sum / n
-        mass = mass / w_mean
-        min_mass = max(1.0, min(data.d + 1.0, n / (2.0 * K)))
-        dead = np.flatnonzero(mass < min_mass)
+        n = data.n
+        dead, m = reseed_plan(mass, n, data.d, data.sw_sum / n)
         if dead.size == 0:
             return resp, dead
         ll_all, sw_all = data.gather(ll), data.gather(data.sw)
         ll_all, sw_all = np.concatenate(ll_all), np.concatenate(sw_all)
         order = np.argsort(ll_all, kind="stable")
         order = order[sw_all[order] > 0]
-        m = int(min(max(np.ceil(2 * min_mass), n // (4 * K)), max(n // 2, 1)))
         changes = [[] for _ in range(data.n_blocks)]
-        for j, k in enumerate(dead):
-            rows = order[j * m : (j + 1) * m]
-            if rows.size == 0:
-                rows = rng.choice(n, size=min(m, n), replace=False)
+        for k, rows in reseed_rows(order, dead, m, n, rng):
             block = np.searchsorted(data.bounds, rows, side="right") - 1
             for i in np.unique(block):
-                changes[i].append((rows[block == i] - data.bounds[i], int(k)))
+                changes[i].append((rows[block == i] - data.bounds[i], k))
         resp = data.map(_reseed_block, resp, changes, compute=False)
         return resp, dead
 

@@ -16,6 +16,52 @@ from ._progress import progress
 KMEANS_MAX_ROWS = 20_000
 
 
+def resp_from_labels(labels, n_experts):
+    """Initial responsibilities from a partition: 0.9 on the row's cluster.
+
+    A little mass everywhere: no expert starts with all-zero weights, which
+    many estimators refuse.
+    """
+    resp = np.full((labels.shape[0], n_experts), 0.1 / n_experts)
+    resp[np.arange(labels.shape[0]), labels] += 0.9
+    return resp
+
+
+def reseed_plan(mass, n_samples, n_features, sw_mean):
+    """Which experts lost their data, and how many rows each one is given.
+
+    An expert whose responsibility mass (in rows of average weight) falls
+    below ``max(1, min(n_features + 1, n / (2 K)))`` cannot be estimated; it
+    is re-seeded on ``m`` of the worst-explained rows (every engine ranks
+    the rows its own way, then calls :func:`reseed_rows`).
+
+    Returns
+    -------
+    dead : ndarray of int
+        The experts to re-seed.
+    m : int
+        Rows per re-seeded expert.
+    """
+    K = len(mass)
+    min_mass = max(1.0, min(n_features + 1.0, n_samples / (2.0 * K)))
+    dead = np.flatnonzero(mass / sw_mean < min_mass)
+    m = int(min(max(np.ceil(2 * min_mass), n_samples // (4 * K)), max(n_samples // 2, 1)))
+    return dead, m
+
+
+def reseed_rows(order, dead, m, n_samples, rng):
+    """``(expert, rows)`` pairs: consecutive runs of ``m`` worst-explained rows.
+
+    ``order`` ranks the rows with positive weight, worst-explained first;
+    when it runs out, rows are drawn at random.
+    """
+    for j, k in enumerate(dead):
+        rows = order[j * m : (j + 1) * m]
+        if rows.size == 0:
+            rows = rng.choice(n_samples, size=min(m, n_samples), replace=False)
+        yield int(k), rows
+
+
 def iterate_em(est, init, gate, experts, e_step, reseed, m_step, *, tol=None, finish=None):
     """The EM iterations of one restart, shared by every EM-trained model.
 

@@ -40,6 +40,7 @@ does not depend on the number of threads.
 import numpy as np
 from scipy import linalg
 
+from ._frame import frame_scale
 from ._kernels import linear_log_softmax, softmax_regression_loss_grad
 from ._kernels._config import THREAD_BLOCK_ROWS
 from ._kernels._estep import _linear_log_softmax_into
@@ -104,10 +105,10 @@ def softmax_log_proba(X, coef, intercept, shift=None):
 def feature_moments(X, weights):
     """Weighted mean and scale of each column (scale 1 for constant columns).
 
-    A column is constant when its weighted standard deviation is at most
-    ``1e-12 * |mean|`` (rounding noise of its values) or zero: a floor
-    relative to the column itself, so a feature in units of 1e-15 is still a
-    feature.
+    A column is constant when its weighted standard deviation is rounding
+    noise of its values (:func:`skmoe._frame.is_constant`, 64 ulps of its
+    centre) or zero: a floor relative to the column itself, so a feature in
+    units of 1e-15 is still a feature.
     """
     wsum = weights.sum()
     mean = (weights @ X) / wsum
@@ -118,9 +119,7 @@ def feature_moments(X, weights):
         Xc = X[a : a + _CHUNK_ROWS] - mean
         Xc *= Xc
         ss += weights[a : a + _CHUNK_ROWS] @ Xc
-    scale = np.sqrt(np.maximum(ss / wsum, 0.0))
-    scale[~(scale > 1e-12 * np.abs(mean))] = 1.0
-    return mean, scale
+    return mean, frame_scale(mean, np.sqrt(np.maximum(ss / wsum, 0.0)))
 
 
 def raw_coefficients(V, c, mean, scale):

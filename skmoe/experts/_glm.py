@@ -38,41 +38,8 @@ from ._families import PredictiveLaw, check_counts, check_proportions
 from ._linear import weighted_linear_stats
 
 
-def fit_canonical_glm(Z, t, W, V, c, family, ridge, max_iter, tol):
-    """Penalised weighted Newton (IRLS) for K canonical-link GLMs sharing a design.
-
-    Parameters
-    ----------
-    Z : ndarray of shape (n_samples, n_features)
-        Standardised design (the intercept is separate).
-    t : ndarray of shape (n_samples,)
-        Sufficient statistic of each row (count, or number of successes).
-    W : ndarray of shape (n_samples, K)
-        Non-negative weights of each problem.
-    V : ndarray of shape (K, n_features)
-        Starting slopes on Z.
-    c : ndarray of shape (K,)
-        Starting intercepts.
-    family : object with ``cumulant(eta)`` and ``mean_var(eta)``
-    ridge : ndarray of shape (K,)
-        Penalty ``0.5 * ridge_k * ||V_k||^2`` on the standardised slopes.
-    max_iter : int
-    tol : float
-        Stop an expert when half its Newton decrement (the predicted gain of
-        the step) is at most ``tol`` per unit of weight; that last step is
-        still taken.
-
-    Returns
-    -------
-    V, c : the solution
-    n_iter : int
-        Newton steps of the slowest expert.
-    """
-    return fit_glm_problem(GLMProblem(Z, t, W, family), V, c, ridge, max_iter, tol)
-
-
 class GLMProblem:
-    """The data of :func:`fit_canonical_glm`, seen only through sums over rows.
+    """The data of :func:`fit_glm_problem`, seen only through sums over rows.
 
     The Newton solver needs, at given coefficients, each expert's weighted
     log-likelihood, its gradient and its Hessian: all sums over rows, so
@@ -111,7 +78,31 @@ class GLMProblem:
 
 
 def fit_glm_problem(problem, V, c, ridge, max_iter, tol):
-    """:func:`fit_canonical_glm` on a :class:`GLMProblem` (or any object of its protocol)."""
+    """Penalised weighted Newton (IRLS) for K canonical-link GLMs sharing a design.
+
+    Parameters
+    ----------
+    problem : GLMProblem or RowsGLMProblem
+        The data, seen only through sums over rows (``mass``,
+        ``log_likelihood``, ``grad_hess``) in the standardised design.
+    V : ndarray of shape (K, n_features)
+        Starting slopes on the standardised features.
+    c : ndarray of shape (K,)
+        Starting intercepts.
+    ridge : ndarray of shape (K,)
+        Penalty ``0.5 * ridge_k * ||V_k||^2`` on the standardised slopes.
+    max_iter : int
+    tol : float
+        Stop an expert when half its Newton decrement (the predicted gain of
+        the step) is at most ``tol`` per unit of weight; that last step is
+        still taken.
+
+    Returns
+    -------
+    V, c : the solution
+    n_iter : int
+        Newton steps of the slowest expert.
+    """
     d = problem.n_features
     K = problem.n_experts
     mass = problem.mass()
@@ -506,16 +497,36 @@ class _GLMExpert(RegressorMixin, BaseEstimator):
     def fit(self, X, y, sample_weight=None):
         """Fit by penalised weighted maximum likelihood (Newton / IRLS).
 
+        The features are standardised with their sample-weighted centres and
+        spreads, and Newton's method with step halving runs in that frame:
+        the ridge then acts on standardised slopes, so the fit is the same in
+        any units of X and at any offset, and no accepted step decreases the
+        penalised log-likelihood.  It is the solver of a mixture's M-step,
+        run for one expert whose row weights are the sample weights.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Training inputs.
         y : array-like of shape (n_samples,)
+            Targets: non-negative whole counts for :class:`PoissonExpert`;
+            proportions of successes in [0, 1], with ``y * n_trials`` a whole
+            number, for :class:`BinomialExpert`.
         sample_weight : array-like of shape (n_samples,), default=None
-            Row weights: integer weights are equivalent to repeated rows.
+            Non-negative row weights (unit weights when None): integer weights
+            are equivalent to repeated rows.
 
         Returns
         -------
         self : object
+            Fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            If y holds a value its family cannot have (a negative or
+            fractional count, a proportion outside [0, 1] or not a whole
+            number of successes).
         """
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
         y = self._check_targets(y, [self])
@@ -577,8 +588,10 @@ class PoissonExpert(_GLMExpert):
 
     See Also
     --------
-    BinomialExpert : logistic regression for proportions out of n trials.
-    StudentTExpert : linear regression with heavy-tailed noise.
+    BinomialExpert : Logistic regression for proportions out of n trials.
+    StudentTExpert : Linear regression with heavy-tailed noise.
+    sklearn.linear_model.PoissonRegressor : The same model, with a penalty on
+        the raw coefficients.
 
     Examples
     --------
@@ -604,7 +617,21 @@ class PoissonExpert(_GLMExpert):
         return check_counts(y, "PoissonExpert")
 
     def predict(self, X):
-        """Mean count ``exp(X @ coef_ + intercept_)``."""
+        """Predict the mean count ``exp(X @ coef_ + intercept_)``.
+
+        The linear predictor is evaluated about the fitted feature centres,
+        so that features far from zero lose no digits to the intercept.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Expected count of each row (positive, not rounded).
+        """
         return np.exp(self._linear_predictor(X))
 
     def __sklearn_tags__(self):
@@ -658,8 +685,8 @@ class BinomialExpert(_GLMExpert):
 
     See Also
     --------
-    PoissonExpert : counts with a log link.
-    LogisticExpert : the classifier's expert for class labels.
+    PoissonExpert : Counts with a log link.
+    LogisticExpert : The classifier's expert, for class labels.
 
     Examples
     --------
@@ -695,5 +722,21 @@ class BinomialExpert(_GLMExpert):
         return check_proportions(y, trials.pop(), "BinomialExpert")
 
     def predict(self, X):
-        """Success probability ``sigmoid(X @ coef_ + intercept_)`` (the mean proportion)."""
+        """Predict the success probability ``sigmoid(X @ coef_ + intercept_)``.
+
+        It is also the expected proportion of successes, whatever
+        ``n_trials``.  The linear predictor is evaluated about the fitted
+        feature centres, so that features far from zero lose no digits to
+        the intercept.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Success probability of each row, in [0, 1].
+        """
         return expit(self._linear_predictor(X))

@@ -59,9 +59,12 @@ class BaseGate(BaseEstimator, metaclass=ABCMeta):
       ``row_stats(block)`` returns a tuple of arrays that add over blocks of
       rows, ``m_step_from_stats(stats)`` is the M-step from their sum (or
       their running average, online);
-    * an iterative problem: ``_fit_problem(problem)`` on a
-      :class:`~skmoe._multinomial.MultinomialProblem`, whose loss, gradient
-      and Hessian are sums over rows (the softmax gate).
+    * an iterative problem: ``prepare(rows)``, then ``m_step_from_rows(rows)``
+      runs the gate's solver with every loss, gradient and Hessian one
+      ``rows.sum(...)`` (the softmax and hierarchical gates); online EM uses
+      ``expansion_from_rows(rows)`` and ``m_step_from_expansion(stats, n_seen)``.
+
+    The user guide's "How EM is organised" page shows a complete gate.
 
     See Also
     --------
