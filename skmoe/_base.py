@@ -20,6 +20,7 @@ from sklearn.utils.validation import (
 )
 
 from ._em import KMEANS_MAX_ROWS, iterate_em
+from ._frame import frame_scale
 from ._online import OnlineMethod, online_partial_fit
 from ._progress import PROGRESS
 from ._rows import ThreadRows
@@ -47,12 +48,16 @@ _KMEANS_MAX_ROWS = KMEANS_MAX_ROWS
 
 
 def _standardize(Z, weights):
-    """Weighted standardisation of the columns of Z, in place (Z is a temporary)."""
+    """Weighted standardisation of the columns of Z, in place (Z is a temporary).
+
+    A column that is constant to the precision of its own values (``is_constant``
+    of ``_frame``: spread within 64 ulps of its centre) is only centred; any
+    other column is divided by its spread, whatever its units.
+    """
     mean = weights @ Z / weights.sum()
     Z -= mean
     std = np.sqrt(np.maximum(weights @ Z**2 / weights.sum(), 0.0))
-    std[std <= 1e-12] = 1.0
-    Z /= std
+    Z /= frame_scale(mean, std)
     return Z
 
 

@@ -2,13 +2,12 @@
 
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
-from sklearn.preprocessing import LabelEncoder
-from sklearn.utils.multiclass import check_classification_targets
 
 from ._base import BaseMixtureOfExperts
 from ._online import OnlineMethod, online_partial_fit
+from ._validation import encode_labels, fit_labels
 from .experts import LogisticExpert
-from .experts._sets import _ClassifierSet
+from .experts._sets import _ClassifierSet, _LogisticSet
 
 
 class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
@@ -143,15 +142,7 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         return LogisticExpert()
 
     def _check_y(self, X, y, sw):
-        check_classification_targets(y)
-        enc = LabelEncoder().fit(y)
-        classes = enc.classes_
-        if len(classes) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs at least 2 classes in y; got one class only "
-                f"({classes[0]!r})."
-            )
-        y_idx = enc.transform(y)
+        classes, y_idx = fit_labels(y, estimator=type(self).__name__)
         weighted = np.bincount(y_idx, weights=sw, minlength=len(classes))
         if np.count_nonzero(weighted > 0) < 2:
             raise ValueError(
@@ -168,7 +159,7 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
                 f"got {classes.tolist()}."
             )
         self.classes_ = classes
-        return y_idx.astype(np.intp)
+        return y_idx
 
     @OnlineMethod
     @_fit_context(prefer_skip_nested_validation=False)
@@ -206,15 +197,7 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         return online_partial_fit(self, X, y, sample_weight, classes=classes)
 
     def _encode_y(self, y):
-        idx = np.searchsorted(self.classes_, y)
-        idx = np.clip(idx, 0, len(self.classes_) - 1)
-        bad = self.classes_[idx] != y
-        if np.any(bad):
-            raise ValueError(
-                f"y contains labels not seen in fit: {np.unique(np.asarray(y)[bad]).tolist()}; "
-                f"known classes are {self.classes_.tolist()}."
-            )
-        return idx.astype(np.intp)
+        return encode_labels(y, self.classes_)
 
     def _y_features(self, y):
         # Clustering on X alone: with the labels in the clustering, k-means
@@ -223,7 +206,13 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         return np.empty((y.shape[0], 0))
 
     def _make_expert_set(self, named, rng, n_jobs):
-        return _ClassifierSet(named, self.m_step, n_jobs, rng, len(self.classes_))
+        return self._expert_set_class(named)(named, self.m_step, n_jobs, rng, len(self.classes_))
+
+    def _expert_set_class(self, named):
+        """The expert set :meth:`_make_expert_set` builds for ``named`` (checked before any work)."""
+        if self.m_step == "weighted" and all(type(e) is LogisticExpert for _, e in named):
+            return _LogisticSet
+        return _ClassifierSet
 
     def predict_experts(self, X):
         """Each expert's class probabilities.

@@ -35,6 +35,35 @@ def frame_scale(mean, std):
     return std
 
 
+def frame_inverse_scale(mean, std):
+    """Multipliers into the frame: ``1 / std``, and 0 for a constant column.
+
+    A constant column (:func:`is_constant`: its spread is at most 64 ulps of
+    its centre, in the column's own units) is dropped from the frame rather
+    than scaled up from rounding noise: its slope is then exactly zero.
+    """
+    return np.where(is_constant(mean, std), 0.0, 1.0 / frame_scale(mean, std))
+
+
+# A variance formed in one pass, ``E[z^2] - E[z]^2`` from the sums of a Gram
+# matrix, carries a rounding error of a few ulps of ``E[z^2]``; below this
+# fraction of ``E[z^2]`` it is not resolved.
+_ONE_PASS_RESOLUTION = 1e-12
+
+
+def one_pass_variance_floor(mean, spread=1.0):
+    """The smallest variance resolved when it is formed in one pass about a shift.
+
+    ``1e-12 * (spread**2 + mean**2)``, in the units of the column squared:
+    relative to the column's own spread over all rows and to its centre (in
+    a scaled frame ``spread`` is 1 and ``mean`` is the standardised centre),
+    so the floor follows the units of the data.  Used to floor a problem's
+    own weighted variance (one expert's, read off its Gram matrix), which
+    rounding can leave at zero or below for a column constant within it.
+    """
+    return _ONE_PASS_RESOLUTION * (np.square(spread) + np.square(mean))
+
+
 def moments_first(Z, w):
     """Row-additive first pass: ``(sum_i w_i, sum_i w_i z_i)`` of the columns of Z."""
     return np.array([w.sum()]), w @ Z

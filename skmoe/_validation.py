@@ -6,6 +6,7 @@ other way round.
 """
 
 import numpy as np
+from sklearn.utils.multiclass import check_classification_targets
 
 
 def resolve_features(spec, param, n_features, feature_names=None):
@@ -76,3 +77,102 @@ def resolve_features(spec, param, n_features, feature_names=None):
     if np.unique(cols).size != cols.size:
         raise ValueError(f"{param} lists a column more than once: {spec!r}.")
     return cols.astype(np.intp)
+
+
+def _shown(values, limit=10):
+    """``values.tolist()`` for a message, cut to its first ``limit`` entries."""
+    values = np.asarray(values)
+    if values.size <= limit:
+        return str(values.tolist())
+    return f"{values[:limit].tolist()} and {values.size - limit} more"
+
+
+def fit_labels(y, *, estimator=None, what="y"):
+    """Classes of the class labels y and the code of each label (fit time).
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Class labels: integers, strings or any sortable values of one kind.
+    estimator : str, default=None
+        Name of the estimator, for the error message.  When given, a y with
+        fewer than 2 classes is an error.
+    what : str, default="y"
+        What y is, for that error message (e.g. the rows of y with positive
+        weight).
+
+    Returns
+    -------
+    classes : ndarray of shape (n_classes,)
+        The distinct labels, sorted (``classes_``, as ``LabelEncoder``).
+    codes : ndarray of shape (n_samples,) of intp
+        The index of each label in ``classes``.
+
+    Raises
+    ------
+    ValueError
+        If y is not a classification target (continuous values), mixes
+        labels of different kinds, or (``estimator`` given) holds one class
+        only.
+    """
+    y = np.asarray(y)
+    try:
+        check_classification_targets(y)
+        classes, codes = np.unique(y, return_inverse=True)
+    except TypeError:
+        kinds = sorted({type(v).__name__ for v in y.ravel().tolist()})
+        raise ValueError(
+            f"{what} must hold labels of one kind (all strings or all numbers); got {kinds}."
+        ) from None
+    if estimator is not None and classes.shape[0] < 2:
+        raise ValueError(
+            f"{estimator} needs at least 2 classes in {what}; got one class only "
+            f"({classes[:1].tolist()[0]!r}): a classifier can't train when only one class is present."
+        )
+    return classes, codes.reshape(-1).astype(np.intp)
+
+
+def encode_labels(y, classes, *, where="in fit"):
+    """The index in ``classes`` of each label of y (scoring, later chunks).
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Class labels, each one of ``classes``.
+    classes : ndarray of shape (n_classes,)
+        The sorted classes (``classes_``), as :func:`fit_labels` returns them.
+    where : str, default="in fit"
+        Where the classes came from, for the error message: a label not in
+        ``classes`` is reported as "not seen {where}".
+
+    Returns
+    -------
+    codes : ndarray of shape (n_samples,) of intp
+
+    Raises
+    ------
+    ValueError
+        If y holds a label that is not one of ``classes``; the message names
+        the unseen labels and the classes.
+    """
+    y = np.asarray(y)
+    classes = np.asarray(classes)
+    try:
+        idx = np.clip(np.searchsorted(classes, y), 0, classes.shape[0] - 1)
+        bad = classes[idx] != y
+    except TypeError:  # object labels of another kind than the classes
+        lookup = {c: i for i, c in enumerate(classes.tolist())}
+        flat = y.ravel().tolist()
+        idx = np.array([lookup.get(v, 0) for v in flat], dtype=np.intp).reshape(y.shape)
+        bad = np.array([v not in lookup for v in flat], dtype=bool).reshape(y.shape)
+    if np.any(bad):
+        unseen = y[bad]
+        try:
+            unseen = np.unique(unseen)
+        except TypeError:
+            unseen = np.array(list(dict.fromkeys(unseen.tolist())), dtype=object)
+        raise ValueError(
+            f"y contains labels {_shown(unseen)} that are not in classes {_shown(classes)} "
+            f"(not seen {where})."
+        )
+    return idx.astype(np.intp)

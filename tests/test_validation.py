@@ -1,4 +1,10 @@
-"""Bad input gets a clear error before any work is done."""
+"""Bad input gets a clear error before any work is done; the shared validation rules.
+
+The rules written once for every estimator: label encoding
+(``skmoe._validation``) and what a constant column is (``skmoe._frame``).
+"""
+
+import re
 
 import numpy as np
 import pytest
@@ -194,3 +200,214 @@ def test_unfitted():
             getattr(MixtureOfExpertsRegressor(), method)(X)
     with pytest.raises(NotFittedError):
         MixtureOfExpertsRegressor().log_likelihood(X, y)
+
+
+# --------------------------------------------------------------------------- #
+# Label encoding (skmoe._validation.fit_labels / encode_labels), written once
+# for every classifier.
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize(
+    "y, classes",
+    [
+        (["bee", "ant", "cat", "bee", "ant"], ["ant", "bee", "cat"]),
+        ([3, 1, 2, 1, 3], [1, 2, 3]),
+        ([-1.0, 2.0, -1.0], [-1.0, 2.0]),
+        (np.array(["b", "a", "b"], dtype=object), ["a", "b"]),
+        ([True, False, True], [False, True]),
+    ],
+)
+def test_fit_labels_round_trips(y, classes):
+    from skmoe._validation import encode_labels, fit_labels
+
+    got, codes = fit_labels(y)
+    np.testing.assert_array_equal(got, classes)  # sorted, as LabelEncoder
+    assert codes.dtype == np.intp
+    np.testing.assert_array_equal(got[codes], np.asarray(y))
+    np.testing.assert_array_equal(encode_labels(y, got), codes)
+    np.testing.assert_array_equal(encode_labels(np.asarray(y)[::-1], got), codes[::-1])
+
+
+def test_fit_labels_errors():
+    from skmoe._validation import fit_labels
+
+    with pytest.raises(ValueError, match="Unknown label type"):
+        fit_labels([0.5, 1.5, 2.25])
+    with pytest.raises(ValueError, match=r"labels of one kind .*\['int', 'str'\]"):
+        fit_labels(np.array(["a", 1, "b"], dtype=object))
+    assert fit_labels(["a", "a"])[0].tolist() == ["a"]  # no estimator: no minimum
+    with pytest.raises(
+        ValueError, match=r"^Est needs at least 2 classes in y; got one class only \('a'\)"
+    ):
+        fit_labels(["a", "a"], estimator="Est")
+
+
+@pytest.mark.parametrize(
+    "classes, y, shown",
+    [
+        (["ant", "bee", "cat"], ["ant", "dog", "emu", "dog"], r"\['dog', 'emu'\]"),
+        ([0, 1, 2], [0, 7, 2], r"\[7\]"),
+        ([0, 1, 2], ["a", 1], r"\['1', 'a'\]"),  # numpy makes the list strings
+        (np.array(["a", "b"], dtype=object), np.array(["a", 3], dtype=object), r"\[3\]"),
+    ],
+)
+def test_encode_labels_names_unseen_labels_and_classes(classes, y, shown):
+    from skmoe._validation import encode_labels
+
+    known = re.escape(str(np.asarray(classes).tolist()))
+    with pytest.raises(
+        ValueError, match=rf"^y contains labels {shown} that are not in classes {known} "
+    ) as info:
+        encode_labels(y, np.asarray(classes))
+    assert str(info.value).endswith("(not seen in fit).")
+    with pytest.raises(ValueError, match=r"\(not seen in the first chunk\)\.$"):
+        encode_labels(y, np.asarray(classes), where="in the first chunk")
+
+
+def test_encode_labels_cuts_a_long_list():
+    from skmoe._validation import encode_labels
+
+    with pytest.raises(ValueError, match=r"\[10, 11, .*, 19\] and 5 more that are not in"):
+        encode_labels(np.arange(25), np.arange(10))
+
+
+UNSEEN = (
+    r"^y contains labels \['dog'\] that are not in classes \['ant', 'bee'\] \(not seen in fit\)\.$"
+)
+
+
+def _labelled_rows(n=80, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, 2)
+    y = np.where(X[:, 0] + 0.3 * rng.randn(n) > 0, "bee", "ant")
+    return X, y
+
+
+def test_mixture_classifier_rejects_unseen_labels():
+    X, y = _labelled_rows()
+    clf = MixtureOfExpertsClassifier(max_iter=5, random_state=0).fit(X, y)
+    bad = y.copy()
+    bad[3] = "dog"
+    for method in ("log_likelihood", "responsibilities"):
+        with pytest.raises(ValueError, match=UNSEEN):
+            getattr(clf, method)(X, bad)
+    # score is accuracy (ClassifierMixin): an unseen label is a wrong prediction.
+    assert clf.score(X, bad) == np.mean(clf.predict(X) == bad)
+
+
+def test_markov_switching_classifier_rejects_unseen_labels():
+    from skmoe.sequence import MarkovSwitchingClassifier
+
+    X, y = _labelled_rows()
+    clf = MarkovSwitchingClassifier(max_iter=5, random_state=0).fit(X, y)
+    bad = y.copy()
+    bad[3] = "dog"
+    with pytest.raises(ValueError, match=UNSEEN):
+        clf.log_likelihood(X, bad)
+    assert clf.score(X, bad) == np.mean(clf.predict(X) == bad)
+
+
+def test_hmm_classifier_labels():
+    from skmoe.sequence import GaussianHMMClassifier
+
+    rng = np.random.RandomState(0)
+    X = [rng.randn(rng.randint(5, 9), 2) + (i % 2) for i in range(20)]
+    y = np.array(["ant", "bee"] * 10)
+    clf = GaussianHMMClassifier(2, max_iter=5, random_state=0).fit(X, y)
+    assert clf.classes_.tolist() == ["ant", "bee"]
+    bad = y.copy()
+    bad[3] = "dog"
+    # No likelihood of y to score: score is accuracy, an unseen label is wrong.
+    assert clf.score(X, bad) == np.mean(clf.predict(X) == bad)
+    with pytest.raises(ValueError, match="at least 2 classes in y; got one class only"):
+        GaussianHMMClassifier(2).fit(X, np.full(20, "ant"))
+
+
+def test_sparse_moe_classifier_labels():
+    pytest.importorskip("torch")
+    from skmoe.neural import SparseMoEClassifier
+
+    X, y = _labelled_rows()
+    params = dict(hidden_layer_sizes=(8,), n_experts=2, max_epochs=3, random_state=0)
+    clf = SparseMoEClassifier(**params).fit(X, y)
+    assert clf.classes_.tolist() == ["ant", "bee"]
+    bad = y.copy()
+    bad[3] = "dog"
+    assert clf.score(X, bad) == np.mean(clf.predict(X) == bad)
+    # Rows of weight zero are dropped first: one class left is an error.
+    with pytest.raises(
+        ValueError, match="positive sample_weight; got one class only.*only one class"
+    ):
+        SparseMoEClassifier(**params).fit(X, y, sample_weight=(y == "ant").astype(float))
+
+
+# --------------------------------------------------------------------------- #
+# Constant columns: relative to the column (skmoe._frame), never absolute.
+# --------------------------------------------------------------------------- #
+def _two_lines(n=200, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.uniform(-1, 1, size=(n, 2))
+    y = np.where(X[:, 0] > 0, 3 * X[:, 1], -2 * X[:, 1] + 1) + 0.05 * rng.randn(n)
+    return X, y
+
+
+def test_kmeans_initialisation_ignores_the_units_of_X():
+    # A feature in units of 1e-13 is a feature, not a constant column: the
+    # standardised points k-means sees, and so the initial partition, are
+    # those of the unscaled data (an absolute floor std <= 1e-12 used to
+    # leave such a column unscaled, and k-means then clustered on y alone).
+    from skmoe._base import _standardize
+
+    X, y = _two_lines()
+    sw = np.ones(len(y))
+    Z = np.column_stack([X, y])
+    Z_small = np.column_stack([X * 1e-13, y])
+    np.testing.assert_allclose(
+        _standardize(Z_small.copy(), sw), _standardize(Z.copy(), sw), atol=1e-12
+    )
+    est = MixtureOfExpertsRegressor(n_experts=3, random_state=0)
+    r = est._initial_resp(X, y, sw, 3, np.random.RandomState(0))
+    r_small = est._initial_resp(X * 1e-13, y, sw, 3, np.random.RandomState(0))
+    np.testing.assert_allclose(r_small, r, atol=1e-12)
+
+
+def test_fit_unchanged_when_X_is_in_units_of_1e13():
+    X, y = _two_lines()
+    ref = MixtureOfExpertsRegressor(n_experts=2, random_state=0, tol=1e-10, max_iter=500)
+    small = MixtureOfExpertsRegressor(n_experts=2, random_state=0, tol=1e-10, max_iter=500)
+    ref.fit(X, y)
+    small.fit(X * 1e-13, y)
+    assert small.n_iter_ == ref.n_iter_  # the same EM path (3e-6 apart before the fix)
+    np.testing.assert_allclose(small.predict(X * 1e-13), ref.predict(X), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        small.log_likelihood(X * 1e-13, y), ref.log_likelihood(X, y), rtol=1e-9, atol=1e-9
+    )
+
+
+def test_constant_column_is_a_column_constant_to_its_own_precision():
+    from skmoe._frame import frame_inverse_scale, frame_scale, is_constant
+
+    mean = np.array([1.7e9, 0.0, 5.0, 0.0])
+    std = np.array([1e-7, 0.0, 1e-300, 1e-300])  # rounding, zero, tiny but real
+    np.testing.assert_array_equal(is_constant(mean, std), [True, True, True, False])
+    np.testing.assert_array_equal(frame_scale(mean, std), [1.0, 1.0, 1.0, 1e-300])
+    np.testing.assert_allclose(frame_inverse_scale(mean, std), [0.0, 0.0, 0.0, 1e300], rtol=1e-15)
+
+
+def test_linear_expert_units_and_constant_columns():
+    from sklearn.linear_model import LinearRegression as OLS
+
+    from skmoe.experts import LinearExpert
+
+    X, y = _two_lines()
+    ref = LinearExpert().fit(X, y)
+    # A feature in units of 1e-7 (variance 1e-14) is not floored to a
+    # coarser scale: the fit is the same one, mapped.
+    small = LinearExpert().fit(X * 1e-7, y)
+    np.testing.assert_allclose(small.coef_ * 1e-7, ref.coef_, rtol=1e-9)
+    np.testing.assert_allclose(small.intercept_, ref.intercept_, rtol=1e-9)
+    # A column constant to its own precision (1e9 plus rounding) gets slope
+    # exactly 0; the rest is the fit without it.
+    Xc = np.column_stack([X, 1e9 + 1e-7 * (np.arange(len(y)) % 2)])
+    fit = LinearExpert().fit(Xc, y)
+    assert fit.coef_[2] == 0.0
+    np.testing.assert_allclose(fit.coef_[:2], OLS().fit(X, y).coef_, rtol=1e-8)

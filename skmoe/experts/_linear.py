@@ -8,6 +8,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from .._frame import frame_inverse_scale
 from .._kernels import linear_gaussian_log_density, linear_sufficient_stats
 from .._kernels._config import THREAD_BLOCK_ROWS
 from .._kernels._gaussian import _linear_gaussian_log_density_into
@@ -109,18 +110,17 @@ def linear_gaussian_log_prob(X, y, coef, intercept, variance, shift=None):
     return out
 
 
-def solve_weighted_linear(A, b, syy, alpha, ridge_scale=None):
+def solve_weighted_linear(A, b, syy, alpha, ridge_scale=1.0):
     """Solve the K ridge-stabilised weighted least-squares problems from their statistics.
 
     Each problem is centred at its own weighted means before it is solved
     (``C = A_xx - n_k m m^T``), so the solve sees the spread of the data, not
     its distance from the origin; the centred system plus the ridge is
     factorised by Cholesky.  The ridge on slope j is
-    ``alpha * n_k * ridge_scale_j``; the intercept is not penalised.  With
-    statistics formed in a scaled frame (:func:`weighted_linear_stats` with
-    a frame), ``ridge_scale`` is 1: a penalty on the slopes of standardised
-    features.  Without one (None), it is each problem's own weighted feature
-    variance, floored relative to the feature's centre.
+    ``alpha * n_k * ridge_scale_j``; the intercept is not penalised.  The
+    statistics are formed in a scaled frame (:func:`weighted_linear_stats`
+    with a frame), where the default ``ridge_scale`` of 1 is a penalty on
+    the slopes of standardised features, whatever the units of X.
 
     Returns
     -------
@@ -145,14 +145,8 @@ def solve_weighted_linear(A, b, syy, alpha, ridge_scale=None):
         C = A[k, :d, :d] - nk * np.outer(m, m)
         cxy = b[k, :d] - nk * ybar * m
         syy_c = syy[k] - nk * ybar * ybar
-        if ridge_scale is None:
-            var = np.diag(C) / nk
-            scale = np.maximum(var, (64.0 * np.finfo(float).eps * m) ** 2)
-            scale[scale <= 0] = 1.0
-        else:
-            scale = ridge_scale
         M = C.copy()
-        M[np.diag_indices(d)] += alpha * nk * scale
+        M[np.diag_indices(d)] += alpha * nk * ridge_scale
         v = _solve_spd(M, cxy)
         beta[k, :d] = v
         beta[k, d] = ybar - m @ v
@@ -194,7 +188,9 @@ def solve_weighted_lstsq(X, y, w, alpha):
     With the tiny default ridge and more features than weighted rows, or a
     feature far from zero relative to its spread, the normal equations lose
     most of their digits (and fitting with integer weights would no longer
-    match fitting on repeated rows).
+    match fitting on repeated rows).  A column constant to the precision of
+    its values (:func:`skmoe._frame.is_constant`, relative to its centre) is
+    dropped: its slope is zero.
 
     Returns
     -------
@@ -207,8 +203,8 @@ def solve_weighted_lstsq(X, y, w, alpha):
         return np.zeros(d + 1)
     mu = (w @ X) / nk
     Z = X - mu
-    scale = np.sqrt(np.maximum((w @ Z**2) / nk, 1e-12 * (1.0 + mu * mu)))
-    Z /= scale
+    inv_scale = frame_inverse_scale(mu, np.sqrt(np.maximum((w @ Z**2) / nk, 0.0)))
+    Z *= inv_scale
     y_mean = float(w @ y) / nk
     # On standardised slopes v_j = scale_j * beta_j the ridge is alpha * nk.
     sqrt_w = np.sqrt(w)
@@ -218,7 +214,7 @@ def solve_weighted_lstsq(X, y, w, alpha):
     rhs = np.zeros(n + d)
     rhs[:n] = sqrt_w * (y - y_mean)
     v = linalg.lstsq(design, rhs, check_finite=False)[0]
-    coef = v / scale
+    coef = v * inv_scale
     return np.append(coef, y_mean - mu @ coef)
 
 

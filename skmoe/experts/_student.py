@@ -45,6 +45,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from .._frame import one_pass_variance_floor, variance_floor
 from .._kernels import linear_sufficient_stats, student_t_log_density, student_t_weights
 from .._kernels._config import THREAD_BLOCK_ROWS
 from .._multinomial import feature_moments
@@ -61,6 +62,10 @@ DF_MAX = 200.0
 # E-step already down-weights gross outliers.
 DF_INIT = 10.0
 _EPS = np.finfo(np.float64).eps
+# Smallest ``scale_**2`` of a standalone fit, as a fraction of var(y)
+# (``scale_ >= 1e-5 * std(y)``); :func:`skmoe._frame.variance_floor` adds the
+# resolution of a constant target's values, never an absolute number.
+_SCALE2_FLOOR = 1e-10
 
 
 def ecm_df_step(u, w, df_old):
@@ -148,17 +153,6 @@ def _check_fixed_df(df, who):
     return df
 
 
-def _relative_scale_floor(var_y, mean_y):
-    """Smallest ``scale_**2`` of a standalone fit, in the target's squared units.
-
-    ``1e-10 * var(y)`` (``scale_ >= 1e-5 * std(y)``), relative to the target's
-    own spread; for a constant target, the resolution of its values (64 ulps
-    of its mean, squared), never an absolute number.
-    """
-    resolution = (64.0 * _EPS * float(mean_y)) ** 2
-    return max(1e-10 * float(var_y), resolution, np.finfo(np.float64).tiny)
-
-
 def _standardised_stats(X, mean, scale, y, W):
     """:func:`weighted_linear_stats` of ``Z = (X - mean) / scale``, block by block.
 
@@ -186,8 +180,9 @@ def _solve_centred(A, b, alpha):
     ``A``, ``b`` are the statistics of a standardised design and target
     (:func:`_standardised_stats`).  Each expert's system is centred at its
     own weighted means (the intercept drops out) and solved by Cholesky;
-    the ridge on slope j is ``alpha * nk * var_k(z_j)``, the same penalty on
-    standardised slopes as :func:`solve_weighted_linear`, unit-free.
+    the ridge on slope j is ``alpha * nk * var_k(z_j)``, unit-free, with
+    ``var_k`` floored by :func:`skmoe._frame.one_pass_variance_floor` (a
+    column constant within expert k still gets a positive ridge).
     Returns ``(K, d + 1)``: slopes on Z, then the intercept.
     """
     K, p, _ = A.shape
@@ -201,7 +196,7 @@ def _solve_centred(A, b, alpha):
         C = A[k, :d, :d] / nk - np.outer(mu, mu)
         r = b[k, :d] / nk - mu * (b[k, d] / nk)
         var = np.diag(C).copy()
-        C[np.diag_indices(d)] += alpha * np.maximum(var, 1e-12 * (1.0 + mu * mu))
+        C[np.diag_indices(d)] += alpha * np.maximum(var, one_pass_variance_floor(mu))
         try:
             L = linalg.cho_factor(C, lower=True, check_finite=False)
             diag = np.abs(np.diag(L[0]))
@@ -524,7 +519,7 @@ class StudentTExpert(RegressorMixin, BaseEstimator):
         total = sw.sum()
         mean = float(sw @ y) / total
         var_y = float(sw @ (y - mean) ** 2) / total
-        floor = _relative_scale_floor(var_y, mean)
+        floor = variance_floor(_SCALE2_FLOOR, var_y, mean)
         W = np.ascontiguousarray(sw[:, None])
         fitted = _StudentTSet([self], floor)
         previous = -np.inf

@@ -23,6 +23,7 @@ from sklearn.utils.validation import (
 )
 
 from .._progress import PROGRESS
+from .._validation import fit_labels
 from ._torch import import_torch
 
 _ACTIVATIONS = {"relu", "gelu", "silu", "tanh"}
@@ -545,12 +546,9 @@ class SparseMoEClassifier(ClassifierMixin, _BaseSparseMoE):
             Fitted estimator.
         """
         X, y, sw = self._validate_fit(X, y, sample_weight)
-        self.classes_, codes = np.unique(y, return_inverse=True)
-        if self.classes_.shape[0] < 2:
-            raise ValueError(
-                "Classifier can't train when only one class is present: "
-                f"y (with positive weight) holds only {self.classes_[0]!r}."
-            )
+        self.classes_, codes = fit_labels(
+            y, estimator=type(self).__name__, what="the rows of y with positive sample_weight"
+        )
         return self._fit(X, codes.astype(np.int64), sw, self.classes_.shape[0])
 
     def predict_proba(self, X):

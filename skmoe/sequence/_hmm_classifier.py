@@ -8,13 +8,12 @@ import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
 
 from .._threading import blas_single_threaded
+from .._validation import fit_labels
 from ._features import check_sequences
 from ._hmm_baum_welch import (
     CategoricalEmission,
@@ -94,18 +93,10 @@ class _BaseHMMClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         y = column_or_1d(y, warn=True)
         if y.shape[0] != n:
             raise ValueError(f"Found {n} sequences in X but {y.shape[0]} labels in y.")
-        check_classification_targets(y)
+        classes, y_idx = fit_labels(y, estimator=type(self).__name__)
         sw = _check_sample_weight(
             sample_weight, np.empty((n, 0)), dtype=np.float64, ensure_non_negative=True
         )
-        enc = LabelEncoder().fit(y)
-        classes = enc.classes_
-        y_idx = enc.transform(y)
-        if len(classes) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs at least 2 classes in y; got one class only "
-                f"({classes[0]!r})."
-            )
         n_features = seqs[0].shape[1]
         warm = (
             self.warm_start

@@ -17,16 +17,15 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
 from .._em import iterate_em
+from .._frame import frame_scale, variance_floor
 from .._progress import PROGRESS
 from .._threading import blas_single_threaded
-from .._validation import resolve_features
+from .._validation import encode_labels, fit_labels, resolve_features
 from ..experts import LinearExpert, LogisticExpert
 from ..experts._sets import (
     _ClassifierSet,
@@ -46,33 +45,6 @@ from ._markov_fit import (
 
 # Markov switching re-seeds nothing (see ``_run``).
 _NO_RESEED = np.empty(0, dtype=np.intp)
-
-# Values within this many ulps of a column's largest magnitude are rounding
-# noise: a spread below it means a constant column (or target).
-_RESOLUTION_ULPS = 64.0
-
-
-def _resolution(x, axis=None):
-    """The smallest spread ``x`` resolves: 64 ulps of its largest magnitude."""
-    x = np.asarray(x, dtype=np.float64)
-    if x.size == 0:
-        return np.zeros(x.shape[1]) if axis == 0 else 0.0
-    return _RESOLUTION_ULPS * np.finfo(np.float64).eps * np.max(np.abs(x), axis=axis)
-
-
-def relative_variance_floor(y, variance_floor):
-    """Smallest noise variance of a regime, relative to the target's own scale.
-
-    ``variance_floor * var(y)``, which scales with ``y**2`` so that fitting
-    on ``c * y + d`` gives the same fit whatever ``c`` and ``d``.  A constant
-    target (``var(y) == 0``) gets the square of its resolution (64 ulps of
-    ``max|y|``), or the smallest normal float for an all-zero target; never
-    an absolute value in the user's units.
-    """
-    var = float(np.var(y))
-    if var > 0.0:
-        return variance_floor * var
-    return max(_resolution(y) ** 2, np.finfo(np.float64).tiny)
 
 
 def _check_lengths(lengths, n_samples, min_length=1):
@@ -334,14 +306,12 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
         if S == 1:
             return np.zeros(n, dtype=np.intp)
         Z = np.column_stack([Xe, self._y_features(y)])
-        # Standardised columns (a constant one, whose spread is below its
-        # resolution, is only centred): k-means then sees the same points
-        # whatever the units and offsets of the features and the target.
-        resolution = _resolution(Z, axis=0)
-        Z = Z - Z.mean(axis=0)
-        sd = Z.std(axis=0)
-        sd[sd <= resolution] = 1.0
-        Z /= sd
+        # Standardised columns (a constant one, whose spread is within 64
+        # ulps of its centre, is only centred): k-means then sees the same
+        # points whatever the units and offsets of the features and the target.
+        mean = Z.mean(axis=0)
+        Z = Z - mean
+        Z /= frame_scale(mean, Z.std(axis=0))
         if self.init_params == "kmeans":
             with warnings.catch_warnings(), blas_single_threaded():
                 warnings.simplefilter("ignore", ConvergenceWarning)
@@ -819,7 +789,9 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
 
     def _check_y(self, y):
         y = np.asarray(y, dtype=np.float64)
-        self._var_floor = relative_variance_floor(y, self.variance_floor)
+        # variance_floor * var(y), in the units of y squared; a constant y
+        # gets the square of its resolution (64 ulps of its value).
+        self._var_floor = variance_floor(self.variance_floor, float(np.var(y)), float(y.mean()))
         return y
 
     def _encode_y(self, y):
@@ -988,25 +960,11 @@ class MarkovSwitchingClassifier(ClassifierMixin, _BaseMarkovSwitching):
         return LogisticExpert()
 
     def _check_y(self, y):
-        check_classification_targets(y)
-        enc = LabelEncoder().fit(y)
-        if len(enc.classes_) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs at least 2 classes in y; got one class only "
-                f"({enc.classes_[0]!r})."
-            )
-        self.classes_ = enc.classes_
-        return enc.transform(y).astype(np.intp)
+        self.classes_, codes = fit_labels(y, estimator=type(self).__name__)
+        return codes
 
     def _encode_y(self, y):
-        idx = np.searchsorted(self.classes_, y)
-        idx = np.clip(idx, 0, len(self.classes_) - 1)
-        bad = self.classes_[idx] != y
-        if np.any(bad):
-            raise ValueError(
-                f"y contains labels not seen in fit: {np.unique(np.asarray(y)[bad]).tolist()[:5]}."
-            )
-        return idx.astype(np.intp)
+        return encode_labels(y, self.classes_)
 
     def _y_features(self, y):
         # As in MixtureOfExpertsClassifier: cluster on X alone.

@@ -18,6 +18,7 @@ stationary distribution of the transition matrix at the series' first row.
 import numpy as np
 from scipy import linalg, optimize
 
+from .._frame import frame_scale
 from .._kernels import forward_backward, gaussian_log_density
 from .._multinomial import (
     MultinomialSolverState,
@@ -43,10 +44,10 @@ def column_moments(X):
     """Mean and scale of each column of ``X``, scale 1 for a constant column.
 
     Two passes (no cancellation for features far from zero), the second in
-    row chunks.  A column is constant when its spread is below its own
-    resolution (64 ulps of its largest magnitude): relative to the column,
-    so a feature in units of 1e-10 keeps its scale and one offset by 1e10
-    is still centred exactly.
+    row chunks.  A column is constant when its spread is within its own
+    resolution (:func:`skmoe._frame.is_constant`: 64 ulps of its centre):
+    relative to the column, so a feature in units of 1e-10 keeps its scale
+    and one offset by 1e10 is still centred exactly.
     """
     n = X.shape[0]
     ones = np.ones(n)
@@ -56,11 +57,7 @@ def column_moments(X):
         Xc = X[a : a + _CHUNK_ROWS] - mean
         Xc *= Xc
         ss += ones[a : a + _CHUNK_ROWS] @ Xc
-    scale = np.sqrt(np.maximum(ss / n, 0.0))
-    if n:
-        resolution = 64.0 * np.finfo(np.float64).eps * np.max(np.abs(X), axis=0)
-        scale[scale <= resolution] = 1.0
-    return mean, scale
+    return mean, frame_scale(mean, np.sqrt(np.maximum(ss / n, 0.0)))
 
 
 def stationary_distribution(A):
@@ -362,7 +359,7 @@ class LinearGaussianPolish:
         Z = (Xe - self.mu) / self.sd
         self.Z1 = np.hstack([Z, np.ones((n, 1))])
         self.ybar = float(y.mean())
-        self.ysd = float(y.std()) or 1.0
+        self.ysd = float(frame_scale(self.ybar, y.std()))
         self.yt = (y - self.ybar) / self.ysd
         self.floor = experts.var_floor / self.ysd**2
         self.p = d + 1
