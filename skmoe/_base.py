@@ -19,7 +19,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._em import KMEANS_MAX_ROWS, iterate_em
+from ._em import KMEANS_MAX_ROWS, iterate_em, reseed_plan, reseed_rows, resp_from_labels
 from ._frame import frame_scale
 from ._online import OnlineMethod, online_partial_fit
 from ._progress import PROGRESS
@@ -471,11 +471,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             centres = Z[rng.choice(X.shape[0], size=n_experts, replace=False)]
             d2 = ((Z[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
             labels = np.argmin(d2, axis=1)
-        # A little mass everywhere: no expert starts with all-zero weights,
-        # which many estimators refuse.
-        resp = np.full((X.shape[0], n_experts), 0.1 / n_experts)
-        resp[np.arange(X.shape[0]), labels] += 0.9
-        return resp
+        return resp_from_labels(labels, n_experts)
 
     # ------------------------------------------------------------------ #
     # Feature subsets: the gate and the experts may see different columns
@@ -545,23 +541,17 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
 
     def _reseed(self, X, resp, ll, sw, rng):
         """Give experts whose responsibility mass collapsed the worst-explained rows."""
-        n, K = resp.shape
-        w_mean = sw.sum() / n
+        n = resp.shape[0]
         # einsum, not ``sw @ resp``: NumPy would call a threaded BLAS gemv whose
         # spinning workers cost milliseconds per call on a busy machine.
-        mass = np.einsum("i,ik->k", sw, resp) / w_mean
-        min_mass = max(1.0, min(X.shape[1] + 1.0, n / (2.0 * K)))
-        dead = np.flatnonzero(mass < min_mass)
+        mass = np.einsum("i,ik->k", sw, resp)
+        dead, m = reseed_plan(mass, n, X.shape[1], sw.sum() / n)
         if dead.size == 0:
             return resp, dead
         resp = resp.copy()
         order = np.argsort(ll, kind="stable")  # worst-explained rows first
         order = order[sw[order] > 0]
-        m = int(min(max(np.ceil(2 * min_mass), n // (4 * K)), max(n // 2, 1)))
-        for j, k in enumerate(dead):
-            rows = order[j * m : (j + 1) * m]
-            if rows.size == 0:
-                rows = rng.choice(n, size=min(m, n), replace=False)
+        for k, rows in reseed_rows(order, dead, m, n, rng):
             resp[rows] = 0.0
             resp[rows, k] = 1.0
         return resp, dead
