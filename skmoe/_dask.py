@@ -54,6 +54,7 @@ from ._em import iterate_em, reseed_plan, reseed_rows, resp_from_labels
 from ._frame import frame_scale, variance_floor
 from ._rows import RowBlock, ordered_sum
 from ._threading import blas_single_threaded, blockwise_posterior
+from ._validation import encode_labels, fit_labels
 
 _INSTALL = 'pip install "skmoe[dask]"'
 
@@ -126,15 +127,11 @@ def _regressor_y_block(yb, family, ests):
 
 
 def _unique(yb):
-    from sklearn.utils.multiclass import check_classification_targets
-
-    yb = np.asarray(yb).ravel()
-    check_classification_targets(yb)
-    return np.unique(yb)
+    return fit_labels(np.asarray(yb).ravel())[0]
 
 
 def _encode_labels(yb, classes):
-    return np.searchsorted(classes, np.asarray(yb).ravel()).astype(np.intp)
+    return encode_labels(np.asarray(yb).ravel(), classes)
 
 
 def _class_mass(yb, swb, n_classes):
@@ -477,13 +474,10 @@ def fit_dask(est, X, y, sample_weight=None):
 def _validate_y(est, data, named):
     """The subclasses' ``_check_y``, with its sums reduced over the blocks."""
     if est._is_classifier:
+        # The classes of every block, then of their union (the in-memory
+        # fit's check and message, skmoe._validation.fit_labels).
         uniques = data.map(_unique, data.y_raw)
-        classes = np.unique(np.concatenate(uniques))
-        if len(classes) < 2:
-            raise ValueError(
-                f"{type(est).__name__} needs at least 2 classes in y; got one class only "
-                f"({classes[0]!r})."
-            )
+        classes = fit_labels(np.concatenate(uniques), estimator=type(est).__name__)[0]
         data.y = data.map(_encode_labels, data.y_raw, shared=(classes,), compute=False)
         weighted = _ordered_sum(data.map(_class_mass, data.y, data.sw, shared=(len(classes),)))
         if np.count_nonzero(weighted > 0) < 2:

@@ -41,6 +41,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from ._rows import ThreadRows
 from ._threading import blas_single_threaded
+from ._validation import encode_labels, fit_labels
 from .experts._glm import BinomialExpert, PoissonExpert
 from .experts._linear import LinearExpert
 from .experts._logistic import LogisticExpert
@@ -383,18 +384,8 @@ def _check_classes(est, classes, first):
 
 
 def _encode_labels(est, y):
-    from sklearn.utils.multiclass import check_classification_targets
-
-    check_classification_targets(y)
-    classes = est.classes_
-    idx = np.clip(np.searchsorted(classes, y), 0, len(classes) - 1)
-    bad = classes[idx] != y
-    if np.any(bad):
-        raise ValueError(
-            f"y contains labels {np.unique(np.asarray(y)[bad]).tolist()} that are not in classes "
-            f"{classes.tolist()} (given on the first call to partial_fit, or seen in fit)."
-        )
-    return idx.astype(np.intp)
+    fit_labels(y)  # a classification target (check_classification_targets)
+    return encode_labels(y, est.classes_, where="in fit nor given on the first call to partial_fit")
 
 
 def online_partial_fit(est, X, y, sample_weight=None, classes=None):

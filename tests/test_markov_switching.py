@@ -17,7 +17,6 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
 from sklearn.tree import DecisionTreeRegressor
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skmoe import MarkovSwitchingClassifier, MarkovSwitchingRegressor
 from skmoe.sequence._markov_fit import LinearGaussianPolish, stationary_distribution
@@ -495,20 +494,8 @@ def test_bad_experts():
 
 
 # --------------------------------------------------------------------------- #
-# 6. scikit-learn's estimator checks
+# 6. scikit-learn's estimator checks: in tests/test_common.py (tests/_instances.py)
 # --------------------------------------------------------------------------- #
-@parametrize_with_checks(
-    [
-        MarkovSwitchingRegressor(max_iter=20, random_state=0),
-        MarkovSwitchingClassifier(max_iter=5, random_state=0),
-    ]
-)
-def test_sklearn_compatible(estimator, check):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        check(estimator)
-
-
 def test_clone_keeps_parameters():
     ms = MarkovSwitchingRegressor(n_regimes=3, transitions="input", start="steady-state")
     assert clone(ms).get_params() == ms.get_params()

@@ -4,9 +4,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._kernels import log_softmax
@@ -17,6 +15,7 @@ from .._multinomial import (
     raw_coefficients,
     softmax_log_proba,
 )
+from .._validation import fit_labels
 
 
 class LogisticExpert(ClassifierMixin, BaseEstimator):
@@ -131,15 +130,8 @@ class LogisticExpert(ClassifierMixin, BaseEstimator):
             If y holds a single class.
         """
         X, y = validate_data(self, X, y, dtype=np.float64)
-        check_classification_targets(y)
+        classes, y_idx = fit_labels(y, estimator="LogisticExpert")
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-        enc = LabelEncoder().fit(y)
-        classes = enc.classes_
-        if len(classes) < 2:
-            raise ValueError(
-                f"LogisticExpert needs at least 2 classes in y; got 1 class ({classes[0]!r})."
-            )
-        y_idx = enc.transform(y)
         targets = np.zeros((X.shape[0], len(classes)))
         targets[np.arange(X.shape[0]), y_idx] = 1.0
         warm = (

@@ -21,7 +21,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone, is_classifier
 
-from .._frame import frame_scale, is_constant, moments_first, moments_second
+from .._frame import frame_inverse_scale, frame_scale, moments_first, moments_second
 from .._kernels import gaussian_log_density, log_proba_of_labels
 from .._kernels._config import PROBA_FLOOR
 from .._kernels._linear import linear_sufficient_stats
@@ -148,10 +148,9 @@ class _LinearGaussianSet:
         mx, my = sx / total, float(sy[0]) / total
         ssx, ssy = rows.sum(_linear_frame_second, mx, my)
         sdx = np.sqrt(np.maximum(ssx / total, 0.0))
-        inv = 1.0 / frame_scale(mx, sdx)
         # A column constant to its own precision carries nothing: dropped
         # from the frame (its slope is zero), not scaled up from rounding.
-        inv[is_constant(mx, sdx)] = 0.0
+        inv = frame_inverse_scale(mx, sdx)
         sdy = np.sqrt(max(float(ssy[0]) / total, 0.0))
         y_scale = float(frame_scale(np.array([my]), np.array([sdy]))[0])
         self._frame = (mx, inv, my, 1.0 / y_scale)
