@@ -78,8 +78,10 @@ def iterate_em(est, init, gate, experts, e_step, reseed, m_step, *, tol=None, fi
         E-step; returns the EM objective (keeps what the next steps need).
     reseed : callable ``() -> ndarray``
         Re-seeds collapsed experts; returns their indices (empty if none).
-    m_step : callable ``(n_iter, dead) -> None``
-        M-step; ``dead`` is what ``reseed`` returned.
+    m_step : callable ``(n_iter, dead) -> bool or None``
+        M-step; ``dead`` is what ``reseed`` returned.  A true return value
+        says the M-step itself revived unused units (the next change of the
+        objective is then not a convergence test).
     tol : float, default=None
         Stop when the objective changes by less than this; None means
         ``est.tol``.  (Markov switching hands over to its polish at a looser
@@ -129,7 +131,11 @@ def iterate_em(est, init, gate, experts, e_step, reseed, m_step, *, tol=None, fi
                 f"re-seeded collapsed expert(s) {dead.tolist()} with the "
                 "worst-explained rows"
             )
-        m_step(n_iter, dead)
+        if m_step(n_iter, dead):
+            # The M-step revived units of its own (Baum-Welch splits a busy
+            # state into an unused one): the objective jumps as after a re-seed.
+            n_reseeds += 1
+            lb_prev = -np.inf
     if finish is not None:
         finish(report)
     report.close()

@@ -324,8 +324,11 @@ def fit_baum_welch(params, emission, X, bounds, weights, max_iter, tol, rng=None
     """Weighted Baum-Welch from ``params`` until the change of the weighted mean
     per-frame log-likelihood is below ``tol`` or ``max_iter`` M-steps.
 
-    With ``rng``, unused states are revived (at most ``n_states`` times) by
-    splitting the busiest state, see :func:`revive_dead_states`.
+    The iterations are the shared EM loop (:func:`skmoe._em.iterate_em`):
+    an E-step (forward-backward), the convergence test, an M-step.  With
+    ``rng``, unused states are revived after an M-step (at most ``n_states``
+    times) by splitting the busiest state, see :func:`revive_dead_states`;
+    the next change of the objective is then not a convergence test.
 
     Returns
     -------
@@ -336,29 +339,42 @@ def fit_baum_welch(params, emission, X, bounds, weights, max_iter, tol, rng=None
         Number of M-steps.
     converged : bool
     """
+    from .._em import iterate_em
+
     keep = weights > 0
     frames = float(weights @ np.diff(bounds))
+    state = {
+        "params": params,
+        "revivals_left": params["startprob"].shape[0] if rng is not None else 0,
+    }
 
-    def objective(ll):
+    def expectation():
+        ll, state["stats"] = e_step(state["params"], emission, X, bounds, weights)
         return float(weights[keep] @ ll[keep]) / frames
 
-    ll, stats = e_step(params, emission, X, bounds, weights)
-    lb = objective(ll)
-    n_iter = 0
-    converged = False
-    revivals_left = params["startprob"].shape[0] if rng is not None else 0
-    while n_iter < max_iter:
-        params = m_step(stats, emission, X, params)
-        n_iter += 1
-        revived = 0
-        if revivals_left > 0:
-            revived = revive_dead_states(params, emission, stats["post"].sum(axis=0), rng)
-            revivals_left -= revived
-        ll, stats = e_step(params, emission, X, bounds, weights)
-        lb_new = objective(ll)
-        change = lb_new - lb
-        lb = lb_new
-        if not revived and np.isfinite(change) and abs(change) < tol:
-            converged = True
-            break
-    return params, lb, n_iter, converged
+    def reseed():
+        return np.empty(0, dtype=np.intp)
+
+    def maximisation(n_iter, dead):
+        stats = state["stats"]
+        state["params"] = m_step(stats, emission, X, state["params"])
+        if state["revivals_left"] > 0:
+            revived = revive_dead_states(state["params"], emission, stats["post"].sum(axis=0), rng)
+            state["revivals_left"] -= revived
+            return revived > 0
+        return False
+
+    # max_iter M-steps are max_iter + 1 E-steps of the shared loop.
+    run = iterate_em(
+        _BaumWelch(max_iter + 1, tol), 0, None, None, expectation, reseed, maximisation
+    )
+    return state["params"], run["lower_bound"], run["n_iter"] - 1, run["converged"]
+
+
+class _BaumWelch:
+    """The loop's settings (silent: the classifier reports per class, not per step)."""
+
+    verbose = 0
+
+    def __init__(self, max_iter, tol):
+        self.max_iter, self.tol = max_iter, tol
