@@ -144,6 +144,43 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         return []
 
     def get_params(self, deep=True):
+        """Get the parameters of this estimator, with those of its named experts.
+
+        As scikit-learn's :meth:`~sklearn.base.BaseEstimator.get_params`.  In
+        addition, when ``experts`` is a list of ``(name, estimator)`` pairs
+        and ``deep`` is True, each expert is listed as ``experts__<name>``
+        and each of its parameters as ``experts__<name>__<param>``:
+        scikit-learn does not look inside lists, and these names let a grid
+        search tune the experts as it tunes the steps of a
+        :class:`~sklearn.pipeline.Pipeline`.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            If True, also return the parameters of the sub-estimators: a gate
+            object (``gate__<param>``), a single expert estimator
+            (``experts__<param>``) or the named experts.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+
+        See Also
+        --------
+        set_params : Set parameters by the same names.
+
+        Examples
+        --------
+        >>> from sklearn.tree import DecisionTreeRegressor
+        >>> from skmoe import MixtureOfExpertsRegressor
+        >>> from skmoe.experts import LinearExpert
+        >>> moe = MixtureOfExpertsRegressor(
+        ...     experts=[("line", LinearExpert()), ("tree", DecisionTreeRegressor(max_depth=2))]
+        ... )
+        >>> moe.get_params()["experts__tree__max_depth"]
+        2
+        """
         out = super().get_params(deep=deep)
         if deep:
             for name, est in self._expert_list():
@@ -153,6 +190,48 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         return out
 
     def set_params(self, **params):
+        """Set the parameters of this estimator, including those of its named experts.
+
+        As scikit-learn's :meth:`~sklearn.base.BaseEstimator.set_params`.  In
+        addition, when ``experts`` is a list of ``(name, estimator)`` pairs,
+        ``experts__<name>=estimator`` replaces that expert (in a new list: the
+        list given by the user is not modified) and
+        ``experts__<name>__<param>=value`` sets a parameter of the expert, in
+        place.  Replacements are made before parameters are set, so one call
+        can replace an expert and tune the new one.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters: those of :meth:`get_params`, including
+            ``experts__<name>`` and ``experts__<name>__<param>``.
+
+        Returns
+        -------
+        self : estimator instance
+            The estimator, with its parameters set.
+
+        Raises
+        ------
+        ValueError
+            If ``<name>`` in ``experts__<name>...`` names no expert of the list.
+
+        See Also
+        --------
+        get_params : The parameters, by the names this method accepts.
+
+        Examples
+        --------
+        >>> from sklearn.tree import DecisionTreeRegressor
+        >>> from skmoe import MixtureOfExpertsRegressor
+        >>> from skmoe.experts import LinearExpert
+        >>> moe = MixtureOfExpertsRegressor(
+        ...     experts=[("line", LinearExpert()), ("tree", DecisionTreeRegressor(max_depth=2))]
+        ... )
+        >>> moe = moe.set_params(experts__tree__max_depth=4)
+        >>> moe.experts[1][1].max_depth
+        4
+        """
         nested = {k: v for k, v in params.items() if k.startswith("experts__")}
         if not nested or not isinstance(params.get("experts", self.experts), list):
             return super().set_params(**params)
@@ -512,15 +591,40 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
     def gate_mass_dropped(self, X):
         """Fraction of gate probability discarded by ``top_k`` routing, per sample.
 
+        With ``top_k`` set, the predictions of a row use only its ``top_k``
+        most probable experts, the gate renormalised over them.  The mass the
+        full gate gave to the other experts measures what this sparse routing
+        changes: near 0, the dropped experts hardly mattered; large, the
+        sparse prediction departs from the fitted mixture.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Input samples.
 
         Returns
         -------
         dropped : ndarray of shape (n_samples,)
-            ``1 - sum of the top_k largest gate probabilities``; zeros when
+            Sum of the full gate's probabilities of the experts outside each
+            row's ``top_k`` (summed directly, not as ``1 -`` the kept mass, so
+            small values keep their precision), in ``[0, 1)``; zeros when
             ``top_k`` is None or not smaller than the number of experts.
+
+        See Also
+        --------
+        predict_gate : The gate as the predictions use it.
+
+        Examples
+        --------
+        >>> from skmoe import MixtureOfExpertsRegressor
+        >>> from skmoe.datasets import make_moe_regression
+        >>> X, y, _ = make_moe_regression(n_samples=300, n_experts=3, random_state=0)
+        >>> moe = MixtureOfExpertsRegressor(n_experts=3, top_k=1, random_state=0).fit(X, y)
+        >>> dropped = moe.gate_mass_dropped(X)
+        >>> dropped.shape
+        (300,)
+        >>> bool(dropped.max() <= 2 / 3)  # the top one of 3 experts has at least 1/3
+        True
         """
         X = self._check_X(X)
         return self._gate_proba(X)[1]
@@ -631,15 +735,42 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         return X, self._encode_y(y)
 
     def predict_gate(self, X):
-        """Gate probabilities ``g_k(x)``.
+        """Gate probabilities ``g_k(x)``, as the predictions use them.
+
+        The full gate, or with ``top_k`` set, the gate restricted to each
+        row's ``top_k`` most probable experts and renormalised over them (the
+        other experts get 0).  The full gate of a sparse model is
+        ``gate_.predict_proba`` on the gate's columns of X;
+        :meth:`gate_mass_dropped` gives the mass the restriction discards.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Input samples (all the columns seen in fit; the gate takes those
+            of ``gate_features``).
 
         Returns
         -------
         gate : ndarray of shape (n_samples, n_experts)
+            Probability of each expert for each row, in the order of
+            ``experts_``; the rows sum to one.
+
+        See Also
+        --------
+        responsibilities : The experts' probabilities once y is seen too.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skmoe import MixtureOfExpertsRegressor
+        >>> from skmoe.datasets import load_mcycle
+        >>> X, y = load_mcycle(return_X_y=True)
+        >>> moe = MixtureOfExpertsRegressor(n_experts=3, random_state=0).fit(X, y)
+        >>> gate = moe.predict_gate(X)
+        >>> gate.shape
+        (133, 3)
+        >>> bool(np.allclose(gate.sum(axis=1), 1.0))
+        True
         """
         X = self._check_X(X)
         return self._gate_proba(X)[0]
@@ -647,14 +778,42 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
     def responsibilities(self, X, y):
         """Posterior probability that each expert generated each ``(x, y)``.
 
+        ``r_ik = g_k(x_i) p_k(y_i | x_i) / sum_j g_j(x_i) p_j(y_i | x_i)``:
+        the E-step's soft assignment of row ``i`` to expert ``k``, which
+        sharpens the gate's prior guess with how well each expert explains
+        ``y_i``.  It uses the full gate (no ``top_k`` truncation), as the fit
+        does.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Input samples.
         y : array-like of shape (n_samples,)
+            Targets: real values for a regressor; for a classifier, labels
+            among ``classes_`` (an unseen label raises a ValueError).
 
         Returns
         -------
         resp : ndarray of shape (n_samples, n_experts)
+            Posterior probability of each expert for each row, in the order of
+            ``experts_``; the rows sum to one.
+
+        See Also
+        --------
+        predict_gate : The prior probabilities, from x alone.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skmoe import MixtureOfExpertsRegressor
+        >>> from skmoe.datasets import load_mcycle
+        >>> X, y = load_mcycle(return_X_y=True)
+        >>> moe = MixtureOfExpertsRegressor(n_experts=3, random_state=0).fit(X, y)
+        >>> resp = moe.responsibilities(X, y)
+        >>> resp.shape
+        (133, 3)
+        >>> bool(np.allclose(resp.sum(axis=1), 1.0))
+        True
         """
         X, y = self._check_Xy(X, y)
         return self._e_step(X, y, self.gate_, self._expert_set)[0]
@@ -662,14 +821,43 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
     def log_likelihood(self, X, y):
         """Per-sample log-likelihood ``log p(y_i | x_i)`` under the fitted mixture.
 
+        ``log sum_k g_k(x_i) p_k(y_i | x_i)`` (natural logarithm) with the
+        full gate (no ``top_k`` truncation), one value per row and not
+        weighted: sum it for the log-likelihood of the data, average it for a
+        score comparable across data sets of different sizes.  For a
+        regressor with continuous experts it is a log-density, whose value
+        depends on the units of ``y``: compare models on the same target only.
+        It is conditional on x also with a generative gate
+        (``gate="gaussian"``), whose ``log p(x_i)`` :meth:`bic`, :meth:`aic`
+        and :meth:`icl` add; with generative sequence experts
+        (:class:`~skmoe.sequence.GaussianHMMClassifier`, ...) the experts'
+        ``p_k(x_i, y_i)`` replaces ``p_k(y_i | x_i)``.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Input samples.
         y : array-like of shape (n_samples,)
+            Targets: real values for a regressor; for a classifier, labels
+            among ``classes_`` (an unseen label raises a ValueError).
 
         Returns
         -------
         log_lik : ndarray of shape (n_samples,)
+            Log-likelihood of each row.
+
+        See Also
+        --------
+        bic : An information criterion from the summed log-likelihood.
+
+        Examples
+        --------
+        >>> from skmoe import MixtureOfExpertsRegressor
+        >>> from skmoe.datasets import load_mcycle
+        >>> X, y = load_mcycle(return_X_y=True)
+        >>> moe = MixtureOfExpertsRegressor(n_experts=3, random_state=0).fit(X, y)
+        >>> moe.log_likelihood(X, y).shape  # one value per row; .sum() for the data
+        (133,)
         """
         X, y = self._check_Xy(X, y)
         return self._e_step(X, y, self.gate_, self._expert_set)[1]
@@ -694,17 +882,45 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
     def bic(self, X, y):
         """Bayesian information criterion (lower is better).
 
-        ``-2 log L + p log n`` with ``p`` the free parameters of the gate and
-        the experts.
+        ``-2 log L + p log n``: ``log L`` is the log-likelihood of the data,
+        the sum of :meth:`log_likelihood` over the rows (plus the gate's
+        ``log p(x_i)`` with a generative gate, ``gate="gaussian"``, whose
+        parameter count includes its model of x), ``n`` is the number of rows
+        (sample weights are not used) and ``p`` the number of free
+        parameters of the gate and the experts (with a regressor's noise
+        variances).  It trades the fit against the size of the model, to
+        choose, say, the number of experts among models fitted to the same
+        data; its ``log n`` penalty favours smaller models than :meth:`aic`.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Input samples.
         y : array-like of shape (n_samples,)
+            Targets: real values for a regressor; for a classifier, labels
+            among ``classes_``.
 
         Returns
         -------
         bic : float
+            The criterion, on the scale of ``-2`` times a log-likelihood.
+
+        See Also
+        --------
+        aic : Akaike's criterion, a smaller penalty per parameter.
+        icl : BIC penalised by the uncertainty of the assignment to experts.
+
+        Examples
+        --------
+        >>> from skmoe import MixtureOfExpertsRegressor
+        >>> from skmoe.datasets import load_mcycle
+        >>> X, y = load_mcycle(return_X_y=True)
+        >>> bic = {
+        ...     k: MixtureOfExpertsRegressor(n_experts=k, random_state=0).fit(X, y).bic(X, y)
+        ...     for k in (1, 3)
+        ... }
+        >>> bool(bic[3] < bic[1])  # one straight line does not fit the curve
+        True
         """
         ll = self._criterion_log_likelihood(X, y)[1]
         return float(-2.0 * ll.sum() + self._n_parameters() * np.log(ll.shape[0]))
@@ -712,14 +928,38 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
     def aic(self, X, y):
         """Akaike information criterion (lower is better): ``-2 log L + 2 p``.
 
+        ``log L`` and ``p`` as in :meth:`bic`: the log-likelihood of the data
+        (joint in x and y with a generative gate) and the number of free
+        parameters of the gate and the experts.  Its penalty of 2 per
+        parameter, smaller than BIC's ``log n`` once ``n > 7``, aims at
+        prediction rather than at the true number of experts, so it tends to
+        choose larger models.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Input samples.
         y : array-like of shape (n_samples,)
+            Targets: real values for a regressor; for a classifier, labels
+            among ``classes_``.
 
         Returns
         -------
         aic : float
+            The criterion, on the scale of ``-2`` times a log-likelihood.
+
+        See Also
+        --------
+        bic : The Bayesian criterion, a penalty of ``log n`` per parameter.
+
+        Examples
+        --------
+        >>> from skmoe import MixtureOfExpertsRegressor
+        >>> from skmoe.datasets import load_mcycle
+        >>> X, y = load_mcycle(return_X_y=True)
+        >>> moe = MixtureOfExpertsRegressor(n_experts=3, random_state=0).fit(X, y)
+        >>> bool(moe.aic(X, y) < moe.bic(X, y))  # 133 rows: log(133) > 2
+        True
         """
         ll = self._criterion_log_likelihood(X, y)[1]
         return float(-2.0 * ll.sum() + 2.0 * self._n_parameters())
@@ -735,11 +975,30 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Input samples.
         y : array-like of shape (n_samples,)
+            Targets: real values for a regressor; for a classifier, labels
+            among ``classes_``.
 
         Returns
         -------
         icl : float
+            The criterion, on the scale of ``-2`` times a log-likelihood; at
+            least :meth:`bic`, equal when every row belongs to one expert.
+
+        See Also
+        --------
+        bic : The criterion without the entropy term.
+        responsibilities : The ``r_ik`` of the entropy.
+
+        Examples
+        --------
+        >>> from skmoe import MixtureOfExpertsRegressor
+        >>> from skmoe.datasets import load_mcycle
+        >>> X, y = load_mcycle(return_X_y=True)
+        >>> moe = MixtureOfExpertsRegressor(n_experts=3, random_state=0).fit(X, y)
+        >>> bool(moe.icl(X, y) >= moe.bic(X, y))  # the entropy is never negative
+        True
         """
         resp, ll = self._criterion_log_likelihood(X, y)
         entropy = -float(np.sum(resp * np.log(np.where(resp > 0, resp, 1.0))))

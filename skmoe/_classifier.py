@@ -27,21 +27,39 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         ``experts__<name>__<param>``.  Experts need ``predict_proba``, and
         ``sample_weight`` in ``fit`` unless ``m_step="stochastic"``.
     n_experts : int, default=2
+        Number of experts when ``experts`` is None or a single estimator.
     gate : {"softmax", "constant", "gaussian", "hierarchical"} or gate object, \
             default="softmax"
         As in :class:`MixtureOfExpertsRegressor`.
     max_iter : int, default=100
+        Maximum EM iterations per restart.
     tol : float, default=1e-4
+        EM stops when the mean log-likelihood (minus the gate penalty per
+        sample) changes by less than ``tol``.
     n_init : int, default=1
+        Number of restarts; the one with the best log-likelihood is kept.
     init_params : {"kmeans", "random"}, default="kmeans"
-        k-means on standardised X, or nearest of ``n_experts`` random rows.
+        Initial responsibilities: k-means on standardised X, or nearest of
+        ``n_experts`` random rows.  The labels are left out of the
+        clustering: with them, k-means tends to give each expert one class,
+        a poor start in which the gate has to do all the classifying.
     m_step : {"weighted", "stochastic"}, default="weighted"
+        ``"weighted"`` refits each expert on all rows with weights
+        ``r_ik * sample_weight_i``; ``"stochastic"`` refits it on rows drawn
+        with replacement in proportion to those weights (stochastic EM), for
+        experts whose ``fit`` takes no ``sample_weight``.
     random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation, the restarts, stochastic M-steps and every
+        unseeded expert; results do not depend on ``n_jobs``.
     warm_start : bool, default=False
+        If True, ``fit`` continues EM from the previous solution (which
+        needs the same number of experts and the same classes).
     verbose : int or "progress", default=0
         As in :class:`MixtureOfExpertsRegressor`: lines per EM iteration, or
         a tqdm progress bar per restart.
     n_jobs : int, default=None
+        Restarts (when ``n_init > 1``) or expert refits run in parallel
+        through joblib.
     top_k : int, default=None
         At predict time keep only the ``top_k`` most probable experts of each
         row and renormalise the gate (sparse routing); ``gate_mass_dropped``
@@ -68,22 +86,34 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
+        Class labels seen in fit, sorted; the column order of
+        ``predict_proba``.
     experts_ : list of estimators
+        Fitted experts.
     gate_ : gate object
+        Fitted gate.
     n_experts_ : int
+        Number of experts.
     n_iter_ : int
+        EM iterations of the selected restart.
     converged_ : bool
+        Whether the selected restart converged within ``max_iter``.
     lower_bound_ : float
+        Final value of the EM objective (mean log-likelihood minus gate penalty).
     lower_bounds_ : ndarray of shape (n_iterations,)
+        The objective at every iteration.
     lower_bounds_all_ : list of ndarray
         ``lower_bounds_`` of every restart, in restart order.
     n_reseeds_ : int
+        Times an expert whose responsibility collapsed was re-seeded.
     n_features_in_ : int
+        Number of features seen in fit.
     feature_names_in_ : ndarray of shape (n_features,)
+        Defined only when X has feature names that are all strings.
 
     See Also
     --------
-    MixtureOfExpertsRegressor : the same model for real-valued targets.
+    MixtureOfExpertsRegressor : The same model for real-valued targets.
 
     Examples
     --------

@@ -5,7 +5,8 @@ After scikit-learn's ``sklearn/tests/test_docstrings.py``: every public class
 public function of skmoe's public modules is validated with
 ``numpydoc.validate``, ignoring the error codes scikit-learn ignores.  Methods
 inherited from scikit-learn (``get_params``, ``set_fit_request``, ...) are
-scikit-learn's docstrings and are not checked here.
+scikit-learn's docstrings and are not checked here.  There is no ignore list:
+every public docstring conforms, and new public API is validated from the start.
 """
 
 import importlib
@@ -140,72 +141,10 @@ def _method_id(param):
     return param.__name__ if inspect.isclass(param) else str(param)
 
 
-# Docstrings not yet conforming (mostly missing parameter and return
-# descriptions), as scikit-learn tracked its own for years: each entry is the
-# test id.  An entry that starts to pass fails the test, so the list only
-# shrinks; new public API is validated from the start.
-DOCSTRING_IGNORE_LIST = {
-    "MarkovSwitchingClassifier-None",
-    "MarkovSwitchingClassifier-aic",
-    "MarkovSwitchingClassifier-bic",
-    "MarkovSwitchingClassifier-filtered_regime_proba",
-    "MarkovSwitchingClassifier-fit",
-    "MarkovSwitchingClassifier-log_likelihood",
-    "MarkovSwitchingClassifier-predict",
-    "MarkovSwitchingClassifier-predict_proba",
-    "MarkovSwitchingClassifier-predict_proba_one_step",
-    "MarkovSwitchingClassifier-predict_regimes_proba",
-    "MarkovSwitchingClassifier-predict_transition_matrix",
-    "MarkovSwitchingClassifier-predicted_regime_proba",
-    "MarkovSwitchingClassifier-smoothed_regime_proba",
-    "MarkovSwitchingRegressor-None",
-    "MarkovSwitchingRegressor-aic",
-    "MarkovSwitchingRegressor-bic",
-    "MarkovSwitchingRegressor-filtered_regime_proba",
-    "MarkovSwitchingRegressor-fit",
-    "MarkovSwitchingRegressor-log_likelihood",
-    "MarkovSwitchingRegressor-predict",
-    "MarkovSwitchingRegressor-predict_one_step",
-    "MarkovSwitchingRegressor-predict_regimes",
-    "MarkovSwitchingRegressor-predict_transition_matrix",
-    "MarkovSwitchingRegressor-predicted_regime_proba",
-    "MarkovSwitchingRegressor-smoothed_regime_proba",
-    "MixtureOfExpertsClassifier-None",
-    "MixtureOfExpertsClassifier-aic",
-    "MixtureOfExpertsClassifier-bic",
-    "MixtureOfExpertsClassifier-gate_mass_dropped",
-    "MixtureOfExpertsClassifier-get_params",
-    "MixtureOfExpertsClassifier-icl",
-    "MixtureOfExpertsClassifier-log_likelihood",
-    "MixtureOfExpertsClassifier-predict_gate",
-    "MixtureOfExpertsClassifier-responsibilities",
-    "MixtureOfExpertsClassifier-set_params",
-    "MixtureOfExpertsRegressor-aic",
-    "MixtureOfExpertsRegressor-bic",
-    "MixtureOfExpertsRegressor-gate_mass_dropped",
-    "MixtureOfExpertsRegressor-get_params",
-    "MixtureOfExpertsRegressor-icl",
-    "MixtureOfExpertsRegressor-log_likelihood",
-    "MixtureOfExpertsRegressor-predict_gate",
-    "MixtureOfExpertsRegressor-responsibilities",
-    "MixtureOfExpertsRegressor-set_params",
-}
-
-
-def _check_ignore_list(test_id, failed):
-    if test_id in DOCSTRING_IGNORE_LIST:
-        if not failed:
-            raise AssertionError(
-                f"{test_id} now passes numpydoc validation: remove it from DOCSTRING_IGNORE_LIST."
-            )
-        pytest.xfail(f"{test_id} is in DOCSTRING_IGNORE_LIST (docstring not yet conforming)")
-
-
 @pytest.mark.parametrize("function_name", get_all_functions_names())
 def test_function_docstring(function_name):
     res = numpydoc_validation.validate(function_name)
     res["errors"] = list(filter_errors(res["errors"], method="function"))
-    _check_ignore_list(function_name, bool(res["errors"]))
     if res["errors"]:
         raise ValueError(repr_errors(res, method=f"Tested function: {function_name}"))
 
@@ -215,7 +154,6 @@ def test_docstring(Klass, method):
     import_path = ".".join([Klass.__module__, Klass.__name__] + ([method] if method else []))
     res = numpydoc_validation.validate(import_path)
     res["errors"] = list(filter_errors(res["errors"], method, Klass=Klass))
-    _check_ignore_list(f"{Klass.__name__}-{method}", bool(res["errors"]))
     if res["errors"]:
         raise ValueError(repr_errors(res, Klass, method))
 

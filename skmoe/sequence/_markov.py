@@ -246,14 +246,17 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
         X : array-like of shape (n_samples, n_features)
             Inputs, rows in time order within each series.
         y : array-like of shape (n_samples,)
-            Targets.
+            Targets: real values for the regressor, class labels for the
+            classifier.
         lengths : array-like of int, default=None
             Lengths of consecutive independent series in ``X`` (they add up to
-            ``n_samples``); None means one series.
+            ``n_samples``); None means one series.  Each series needs at least
+            ``n_regimes`` observations.
 
         Returns
         -------
         self : object
+            Fitted estimator.
         """
         named = self._named_experts()
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=not self._is_classifier)
@@ -475,48 +478,78 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
     def filtered_regime_proba(self, X, y, lengths=None):
         """Filtered regime probabilities ``p(z_t | y_1..t, x_1..t)``.
 
+        The forward pass: the regime at ``t`` given the series up to and
+        including ``t``, what was known in real time (no look-ahead), unlike
+        :meth:`smoothed_regime_proba`.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Inputs, rows in time order within each series.
         y : array-like of shape (n_samples,)
+            Observed targets (labels among ``classes_`` for the classifier),
+            aligned with the rows of X.
         lengths : array-like of int, default=None
-            Lengths of the consecutive series (None: one series).
+            Lengths of consecutive independent series in X (they add up to
+            ``n_samples``); None means one series.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_regimes)
+            Probability of each regime at each row; the rows sum to one.
         """
         return self._filtered(self._posterior(X, y, lengths))
 
     def smoothed_regime_proba(self, X, y, lengths=None):
         """Smoothed regime probabilities ``p(z_t | y_1..T, x_1..T)`` (whole series).
 
+        Forward-backward: the regime at ``t`` given the whole series, past
+        and future, the best estimate after the fact (the E-step's weights).
+        For real-time estimates use :meth:`filtered_regime_proba`.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Inputs, rows in time order within each series.
         y : array-like of shape (n_samples,)
+            Observed targets (labels among ``classes_`` for the classifier),
+            aligned with the rows of X.
         lengths : array-like of int, default=None
+            Lengths of consecutive independent series in X (they add up to
+            ``n_samples``); None means one series.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_regimes)
+            Probability of each regime at each row; the rows sum to one.
         """
         return self._posterior(X, y, lengths)["gamma"]
 
     def predicted_regime_proba(self, X, y, lengths=None):
         """One-step-ahead regime probabilities ``p(z_t | y_1..t-1, x_1..t)``.
 
-        The first row of each series gets the start distribution.
+        The filtered probabilities of ``t - 1`` moved one step by the
+        transition matrix (of ``x_t`` for input transitions): the regime
+        forecast before ``y_t`` is seen, the weights of the one-step-ahead
+        predictions.  The first row of each series gets the start
+        distribution.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Inputs, rows in time order within each series.
         y : array-like of shape (n_samples,)
+            Observed targets (labels among ``classes_`` for the
+            classifier), aligned with the rows of X;
+            ``y_t`` itself is not used for row ``t``.
         lengths : array-like of int, default=None
+            Lengths of consecutive independent series in X (they add up to
+            ``n_samples``); None means one series.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_regimes)
+            Probability of each regime at each row; the rows sum to one.
         """
         return self._predicted(self._posterior(X, y, lengths))
 
@@ -531,12 +564,20 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Inputs, rows in time order within each series.
         y : array-like of shape (n_samples,)
+            Observed targets (labels among ``classes_`` for the classifier),
+            aligned with the rows of X.
         lengths : array-like of int, default=None
+            Lengths of consecutive independent series in X (they add up to
+            ``n_samples``); None means one series.
 
         Returns
         -------
         log_lik : ndarray of shape (n_samples,)
+            Log-likelihood of each observation given the past of its series
+            (natural logarithm; for the regressor a log-density, whose value
+            depends on the units of ``y``).
         """
         post = self._posterior(X, y, lengths)
         # log sum_k p(z_t = k | past) p_k(y_t | x_t), row by row: as exact for
@@ -555,12 +596,16 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Inputs; row ``t`` governs the move from ``t - 1`` to ``t``.  Only
+            the columns of ``transition_features`` are read, and none for
+            homogeneous transitions.
 
         Returns
         -------
         A : ndarray of shape (n_samples, n_regimes, n_regimes)
-            Row-stochastic; the same matrix on every row for homogeneous
-            transitions.
+            ``A[t, i, j] = P(z_t = j | z_{t-1} = i, x_t)``, row-stochastic;
+            the same matrix, ``transition_matrix_``, on every row for
+            homogeneous transitions.
         """
         X = self._check_X(X)
         _, Xt = self._split(X)
@@ -585,15 +630,31 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
     def bic(self, X, y, lengths=None):
         """Bayesian information criterion ``-2 log L + p log n`` (lower is better).
 
+        ``log L`` is the log-likelihood of the series, the sum of
+        :meth:`log_likelihood`; ``n`` is the number of observations (all
+        series together) and ``p`` the number of free parameters of the
+        chain (start and transition probabilities, or transition
+        coefficients) and of the experts (with the regressor's noise
+        variances).  It trades the fit against the size of the model, to
+        choose, say, the number of regimes among models fitted to the same
+        series; its ``log n`` penalty favours smaller models than
+        :meth:`aic`.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Inputs, rows in time order within each series.
         y : array-like of shape (n_samples,)
+            Observed targets (labels among ``classes_`` for the classifier),
+            aligned with the rows of X.
         lengths : array-like of int, default=None
+            Lengths of consecutive independent series in X (they add up to
+            ``n_samples``); None means one series.
 
         Returns
         -------
         bic : float
+            The criterion, on the scale of ``-2`` times a log-likelihood.
         """
         ll = self.log_likelihood(X, y, lengths)
         return float(-2.0 * ll.sum() + self._n_parameters() * np.log(ll.shape[0]))
@@ -601,15 +662,26 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
     def aic(self, X, y, lengths=None):
         """Akaike information criterion ``-2 log L + 2 p`` (lower is better).
 
+        ``log L`` and ``p`` as in :meth:`bic`.  Its penalty of 2 per
+        parameter, smaller than BIC's ``log n`` once ``n > 7``, aims at
+        prediction rather than at the true number of regimes, so it tends to
+        choose larger models.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Inputs, rows in time order within each series.
         y : array-like of shape (n_samples,)
+            Observed targets (labels among ``classes_`` for the classifier),
+            aligned with the rows of X.
         lengths : array-like of int, default=None
+            Lengths of consecutive independent series in X (they add up to
+            ``n_samples``); None means one series.
 
         Returns
         -------
         aic : float
+            The criterion, on the scale of ``-2`` times a log-likelihood.
         """
         ll = self.log_likelihood(X, y, lengths)
         return float(-2.0 * ll.sum() + 2.0 * self._n_parameters())
@@ -656,14 +728,18 @@ _COMMON_DOC = """
         from a transition prior of persistence 0.5, later ones from a random
         persistence); the best log-likelihood is kept.
     init_params : {{"kmeans", "random"}}, default="kmeans"
-        Initial regimes: k-means on standardised (expert inputs, target), or
-        the nearest of ``n_regimes`` random rows.
+        Initial regimes: k-means on the standardised expert inputs (and the
+        target, for the regressor: labels would make k-means give each regime
+        one class), or the nearest of ``n_regimes`` random rows.
     polish : bool, default=True
         With the built-in linear-Gaussian experts, finish EM with L-BFGS on the
         exact log-likelihood (gradient by Fisher's identity): EM is slow when
         regimes overlap or switch often, the polish converges fast there.
         Ignored for other experts.
-    random_state : int, RandomState instance or None, default=None
+{variance_floor}    random_state : int, RandomState instance or None, default=None
+        Seeds the initial regimes (k-means or random rows), the initial
+        persistence of every restart after the first and every unseeded
+        expert; pass an int for reproducible fits.
     verbose : int or "progress", default=0
         Print the log-likelihood at every EM iteration, and the polish's
         summary.  ``"progress"`` shows a tqdm progress bar per restart instead
@@ -682,14 +758,15 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
     ``switching_variance=True`` (and ``exog_tvtp`` for input transitions).
 """
         + _COMMON_DOC.format(
-            builtin="linear-Gaussian expert (:class:`~skmoe.experts.LinearExpert`, solved in closed form)"
-        )
-        + """    variance_floor : float, default=1e-6
+            builtin="linear-Gaussian expert (:class:`~skmoe.experts.LinearExpert`, solved in closed form)",
+            variance_floor="""    variance_floor : float, default=1e-6
         Noise variances are kept above ``variance_floor * var(y)`` (in the
         units of ``y`` squared, so the floor follows the target's scale; a
         constant ``y`` gets the square of its resolution, 64 ulps of
         ``max|y|``).
-
+""",
+        )
+        + """
     Attributes
     ----------
     experts_ : list of estimators
@@ -723,8 +800,8 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
 
     See Also
     --------
-    MarkovSwitchingClassifier : the same model for class labels.
-    skmoe.MixtureOfExpertsRegressor : independent (not Markov) regimes.
+    MarkovSwitchingClassifier : The same model for class labels.
+    skmoe.MixtureOfExpertsRegressor : Independent (not Markov) regimes.
 
     Examples
     --------
@@ -822,29 +899,37 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Input samples; each row is predicted on its own.
 
         Returns
         -------
         pred : ndarray of shape (n_samples, n_regimes)
+            Prediction of each regime's expert for each row, in the order of
+            ``experts_``.
         """
         X = self._check_X(X)
         Xe, _ = self._split(X)
         return self._expert_set.predict(Xe)
 
     def predict(self, X):
-        """Mean prediction with no observed history: the regimes weighted by
-        the chain's long-run (stationary) probabilities.
+        """Mean prediction with no observed history, from the long-run regime probabilities.
 
-        Row by row and independent of the batch; use :meth:`predict_one_step`
-        for forecasts that use the observed past of the series.
+        The regimes' predictions weighted by the chain's stationary
+        probabilities (of each row's transition matrix for input
+        transitions): what is known of ``y`` at an ``x`` seen without its
+        series, row by row and independent of the batch.  Use
+        :meth:`predict_one_step` for forecasts that use the observed past of
+        the series, usually far better when the regimes persist.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Input samples; each row is predicted on its own.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
+            Predicted mean of each row.
         """
         X = self._check_X(X)
         Xe, _ = self._split(X)
@@ -853,12 +938,19 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
     def predict_one_step(self, X, y, lengths=None, return_std=False):
         """One-step-ahead predictive mean ``E[y_t | y_1..t-1, x_1..t]``.
 
+        The regimes' predictions weighted by :meth:`predicted_regime_proba`:
+        the forecast of ``y_t`` from the past of its series, as made in real
+        time.  The first row of each series uses the start distribution.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Inputs, rows in time order within each series.
         y : array-like of shape (n_samples,)
             Observed targets; ``y_t`` itself is not used for row ``t``.
         lengths : array-like of int, default=None
+            Lengths of consecutive independent series in X (they add up to
+            ``n_samples``); None means one series.
         return_std : bool, default=False
             Also return the predictive standard deviation (of the Gaussian
             mixture over regimes).
@@ -866,7 +958,25 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
         Returns
         -------
         mean : ndarray of shape (n_samples,)
-        std : ndarray of shape (n_samples,), only if ``return_std``
+            Predictive mean of each row.
+        std : ndarray of shape (n_samples,)
+            Predictive standard deviation of each row, in the units of ``y``
+            (the spread of the regimes' means and their noise); returned only
+            if ``return_std`` is True.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skmoe import MarkovSwitchingRegressor
+        >>> rng = np.random.RandomState(0)
+        >>> z = (np.arange(300) // 50) % 2
+        >>> X = rng.randn(300, 1)
+        >>> y = np.where(z == 0, 2 * X[:, 0], -X[:, 0] + 3) + 0.3 * rng.randn(300)
+        >>> ms = MarkovSwitchingRegressor(n_regimes=2, random_state=0).fit(X, y)
+        >>> mean, std = ms.predict_one_step(X, y, return_std=True)
+        >>> mse_past, mse_none = np.mean((y - mean) ** 2), np.mean((y - ms.predict(X)) ** 2)
+        >>> bool(mse_past < mse_none)  # the past reveals the current regime
+        True
         """
         post = self._posterior(X, y, lengths)
         pred = self._predicted(post)
@@ -888,7 +998,8 @@ class MarkovSwitchingClassifier(ClassifierMixin, _BaseMarkovSwitching):
     weights of each regime's classifier.
 """
         + _COMMON_DOC.format(
-            builtin="multinomial logistic expert (:class:`~skmoe.experts.LogisticExpert`)"
+            builtin="multinomial logistic expert (:class:`~skmoe.experts.LogisticExpert`)",
+            variance_floor="",
         )
         + """
     Attributes
@@ -914,8 +1025,25 @@ class MarkovSwitchingClassifier(ClassifierMixin, _BaseMarkovSwitching):
 
     See Also
     --------
-    MarkovSwitchingRegressor : the same model for real targets.
-    skmoe.MixtureOfExpertsClassifier : independent (not Markov) regimes.
+    MarkovSwitchingRegressor : The same model for real targets.
+    skmoe.MixtureOfExpertsClassifier : Independent (not Markov) regimes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmoe import MarkovSwitchingClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> z = (np.arange(300) // 50) % 2  # the regime switches every 50 steps
+    >>> X = rng.randn(300, 1)
+    >>> p = 1 / (1 + np.exp(-np.where(z == 0, 4, -4) * X[:, 0]))  # opposite slopes
+    >>> y = (rng.rand(300) < p).astype(int)
+    >>> ms = MarkovSwitchingClassifier(n_regimes=2, random_state=0).fit(X, y)
+    >>> bool(np.all(np.diag(ms.transition_matrix_) > 0.95))  # persistent regimes
+    True
+    >>> proba = ms.predict_proba_one_step(X, y)  # the past labels reveal the regime
+    >>> acc_past = np.mean(ms.classes_[proba.argmax(axis=1)] == y)
+    >>> bool(acc_past > ms.score(X, y) + 0.2)  # x alone: the slopes cancel out
+    True
     """
     )
 
@@ -979,29 +1107,37 @@ class MarkovSwitchingClassifier(ClassifierMixin, _BaseMarkovSwitching):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Input samples; each row is predicted on its own.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_regimes, n_classes)
+            Class probabilities of each regime's expert, regimes in the order
+            of ``experts_`` and classes in that of ``classes_``.
         """
         X = self._check_X(X)
         Xe, _ = self._split(X)
         return self._expert_set.predict_proba(Xe)
 
     def predict_proba(self, X):
-        """Class probabilities with no observed history: the regimes weighted by
-        the chain's long-run (stationary) probabilities, row by row.
+        """Class probabilities with no observed history, from the long-run regime probabilities.
 
-        Use :meth:`predict_proba_one_step` for forecasts that use the observed
-        past labels of the series.
+        The regimes' class probabilities weighted by the chain's stationary
+        probabilities (of each row's transition matrix for input
+        transitions), row by row and independent of the batch.  Use
+        :meth:`predict_proba_one_step` for forecasts that use the observed
+        past labels of the series, usually far better when the regimes
+        persist.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Input samples; each row is predicted on its own.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            Class probabilities, columns in the order of ``classes_``.
         """
         X = self._check_X(X)
         Xe, _ = self._split(X)
@@ -1011,13 +1147,18 @@ class MarkovSwitchingClassifier(ClassifierMixin, _BaseMarkovSwitching):
     def predict(self, X):
         """Most probable class under :meth:`predict_proba`.
 
+        With no observed history: see :meth:`predict_proba_one_step` for
+        forecasts from the past of the series.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Input samples; each row is predicted on its own.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
+            Predicted class labels.
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
@@ -1025,16 +1166,26 @@ class MarkovSwitchingClassifier(ClassifierMixin, _BaseMarkovSwitching):
     def predict_proba_one_step(self, X, y, lengths=None):
         """One-step-ahead class probabilities ``P(y_t | y_1..t-1, x_1..t)``.
 
+        The regimes' class probabilities weighted by
+        :meth:`predicted_regime_proba`: the forecast of ``y_t`` from the past
+        of its series, as made in real time.  The first row of each series
+        uses the start distribution.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Inputs, rows in time order within each series.
         y : array-like of shape (n_samples,)
-            Observed labels; ``y_t`` itself is not used for row ``t``.
+            Observed labels, among ``classes_``; ``y_t`` itself is not used
+            for row ``t``.
         lengths : array-like of int, default=None
+            Lengths of consecutive independent series in X (they add up to
+            ``n_samples``); None means one series.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            Class probabilities, columns in the order of ``classes_``.
         """
         post = self._posterior(X, y, lengths)
         pred = self._predicted(post)
