@@ -19,8 +19,16 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._em import KMEANS_MAX_ROWS, iterate_em, reseed_plan, reseed_rows, resp_from_labels
+from ._em import KMEANS_MAX_ROWS, EMRun, reseed_plan, reseed_rows, resp_from_labels
 from ._frame import frame_scale
+from ._init import (
+    INIT_OPTIONS,
+    fit_lines,
+    hashed_labels,
+    line_labels,
+    sample_line_rows,
+    strategy_of,
+)
 from ._online import OnlineMethod, online_partial_fit
 from ._progress import PROGRESS
 from ._rows import ThreadRows
@@ -45,6 +53,17 @@ _RESEED_WARN_AFTER = 3
 # partition needs no more, and it bounds the time and memory of the
 # initialisation at large n.
 _KMEANS_MAX_ROWS = KMEANS_MAX_ROWS
+
+
+def _finite(value):
+    """``value``, or -inf when it is NaN (a NaN objective never ranks first)."""
+    return value if value == value else -np.inf
+
+
+def _one_hot(codes, n_classes):
+    T = np.zeros((codes.shape[0], n_classes))
+    T[np.arange(codes.shape[0]), codes] = 1.0
+    return T
 
 
 def _standardize(Z, weights):
@@ -78,7 +97,9 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_init": [Interval(Integral, 1, None, closed="left")],
-        "init_params": [StrOptions({"kmeans", "random"})],
+        "init_params": [StrOptions(set(INIT_OPTIONS))],
+        "n_screen": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "screen_iter": [Interval(Integral, 1, None, closed="left")],
         "m_step": [StrOptions({"weighted", "stochastic"})],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
@@ -101,7 +122,9 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         max_iter=100,
         tol=1e-4,
         n_init=1,
-        init_params="kmeans",
+        init_params="portfolio",
+        n_screen="auto",
+        screen_iter=5,
         m_step="weighted",
         random_state=None,
         warm_start=False,
@@ -120,6 +143,8 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         self.tol = tol
         self.n_init = n_init
         self.init_params = init_params
+        self.n_screen = n_screen
+        self.screen_iter = screen_iter
         self.m_step = m_step
         self.random_state = random_state
         self.warm_start = warm_start
@@ -408,20 +433,15 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
                 f"n_experts={n_experts}."
             )
         warm, seeds = self._start_seeds(n_experts)
-        if warm:
-            runs = [self._run_em(X, y_enc, sw, named, seeds[0], 0, None, warm=True)]
-        else:
-            parallel_inits = self.n_init > 1 and self.n_jobs not in (None, 1)
-            inner_jobs = None if parallel_inits else self.n_jobs
-            jobs = (
-                delayed(self._run_em)(X, y_enc, sw, named, seed, i, inner_jobs, warm=False)
-                for i, seed in enumerate(seeds)
+        strategies = self._init_strategies(len(seeds), X)
+        inner_jobs = self.n_jobs if len(seeds) == 1 or self.n_jobs in (None, 1) else None
+
+        def make_run(i):
+            return self._run_em(
+                X, y_enc, sw, named, seeds[i], i, inner_jobs, warm=warm, strategy=strategies[i]
             )
-            if parallel_inits:
-                runs = Parallel(n_jobs=self.n_jobs, prefer="threads")(jobs)
-            else:
-                runs = [f(*a, **kw) for f, a, kw in jobs]
-        self._keep_best_run(runs, n_experts)
+
+        self._run_restarts(make_run, strategies, n_experts, parallel=inner_jobs is None)
         return self
 
     @OnlineMethod
@@ -477,7 +497,58 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
                 "warm_start=True needs the same number of experts as the previous fit "
                 f"({self._expert_set.n_experts}); got {n_experts}."
             )
-        return warm, rng.randint(np.iinfo(np.int32).max, size=1 if warm else self.n_init)
+        size = 1 if warm else self._n_candidates()
+        return warm, rng.randint(np.iinfo(np.int32).max, size=size)
+
+    def _n_candidates(self):
+        """Starts drawn for one fit: ``n_init``, or more when they are screened."""
+        n_screen = 2 * self.n_init if self.n_screen == "auto" else self.n_screen
+        return max(self.n_init, n_screen)
+
+    def _init_strategies(self, n_starts, X=None):
+        """The initialisation strategy of each start (skmoe._init), checked before any work."""
+        lines_possible = X is None or not hasattr(X, "expert_input")
+        return [
+            strategy_of(self.init_params, i, self._is_classifier, lines_possible)
+            for i in range(n_starts)
+        ]
+
+    def _run_restarts(self, make_run, strategies, n_experts, parallel):
+        """Run the starts (short-run screening when there are more than ``n_init``).
+
+        ``make_run(i)`` returns start ``i``'s :class:`~skmoe._em.EMRun`.  With
+        more starts than ``n_init`` every start first runs ``screen_iter`` EM
+        iterations; the ``n_init`` with the best objective then resume to
+        convergence (emEM, Biernacki, Celeux & Govaert 2003) and the best of
+        those is kept.  The ranking is by objective, ties by start index, so
+        it does not depend on the order in which threads finish.
+        """
+        n_starts = len(strategies)
+        screening = n_starts > self.n_init
+
+        def each(func, items):
+            jobs = [delayed(func)(i) for i in items]
+            if parallel and len(jobs) > 1:
+                return Parallel(n_jobs=self.n_jobs, prefer="threads")(jobs)
+            return [f(*a, **kw) for f, a, kw in jobs]
+
+        first = self.screen_iter if screening else self.max_iter
+        runs = each(lambda i: make_run(i).advance(first), range(n_starts))
+        if screening:
+            rank = sorted(range(n_starts), key=lambda i: (-_finite(runs[i].objective), i))
+            kept = sorted(rank[: self.n_init])
+            # (A joblib backend of processes returns copies: keep what comes back.)
+            resumed = each(lambda i: runs[i].advance(self.max_iter), kept)
+            for i, run in zip(kept, resumed, strict=True):
+                runs[i] = run
+            for i in set(range(n_starts)) - set(kept):
+                runs[i].report.close()
+        else:
+            kept = list(range(n_starts))
+        self._keep_best_run([runs[i].result() for i in kept], n_experts)
+        # Every start's history (the screened-out ones stop early) and strategy.
+        self.lower_bounds_all_ = [np.asarray(run.history) for run in runs]
+        self.init_strategies_ = list(strategies)
 
     def _keep_best_run(self, runs, n_experts):
         """Set the fitted state from the best EM run and warn about the fit."""
@@ -494,6 +565,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         self.lower_bounds_ = run["lower_bounds"]
         # Every restart's history, in restart order (ConvergenceDisplay).
         self.lower_bounds_all_ = [r["lower_bounds"] for r in runs]
+        self.init_strategies_ = None
         self.n_reseeds_ = run["n_reseeds"]
         self._after_fit()
         if not self.converged_:
@@ -516,12 +588,31 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
     def _after_fit(self):
         """Hook for subclasses to expose fitted state (e.g. noise variances)."""
 
-    def _initial_resp(self, X, y, sw, n_experts, rng):
+    def _initial_resp(self, X, y, sw, n_experts, rng, strategy=None):
+        """Initial responsibilities of one start by ``strategy`` (see skmoe._init)."""
         if n_experts == 1:
             return np.ones((X.shape[0], 1))
-        # (Sequence mode: cluster the gate's per-sequence features.)
-        Z = _standardize(np.column_stack([getattr(X, "gate_input", X), self._y_features(y)]), sw)
-        if self.init_params == "kmeans":
+        if strategy is None:
+            strategy = self._init_strategies(1, X)[0]
+        if strategy == "random_partition":
+            seed = rng.randint(np.iinfo(np.int32).max)
+            return resp_from_labels(hashed_labels(seed, 0, X.shape[0], n_experts), n_experts)
+        if strategy == "random_lines":
+            Z = _standardize(np.array(self._ex(X), dtype=np.float64), sw)
+            u = _standardize(np.asarray(y, dtype=np.float64)[:, None].copy(), sw)[:, 0]
+            candidates = np.flatnonzero(sw > 0)
+            rows = sample_line_rows(rng, candidates, n_experts, Z.shape[1])
+            lines = fit_lines([(Z[candidates[r]], u[candidates[r]]) for r in rows])
+            return resp_from_labels(line_labels(Z, u, lines), n_experts)
+        # The k-means views.  (Sequence mode: the gate's per-sequence features.)
+        if strategy == "kmeans_gate":
+            Z = np.array(self._gx(X), dtype=np.float64)
+        elif strategy == "classes":
+            Z = np.column_stack([getattr(X, "gate_input", X), _one_hot(y, len(self.classes_))])
+        else:
+            Z = np.column_stack([getattr(X, "gate_input", X), self._y_features(y)])
+        Z = _standardize(Z, sw)
+        if strategy in ("kmeans", "kmeans_gate", "classes"):
             km = KMeans(
                 n_clusters=n_experts,
                 n_init=1,
@@ -670,7 +761,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         if hasattr(experts, "prepare"):
             experts.prepare(ThreadRows(ex=self._ex(X), y=y, W=sw[:, None]))
 
-    def _run_em(self, X, y, sw, named, seed, init, n_jobs, warm):
+    def _run_em(self, X, y, sw, named, seed, init, n_jobs, warm, strategy="kmeans"):
         rng = np.random.RandomState(seed)
         if warm:
             gate = copy.deepcopy(self.gate_)
@@ -681,7 +772,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             gate._initialize(self._gx(X), len(named), sample_weight=sw)
             experts = self._make_expert_set(named, rng, n_jobs)
             self._prepare_experts(X, y, sw, experts)
-            resp = self._initial_resp(X, y, sw, len(named), rng)
+            resp = self._initial_resp(X, y, sw, len(named), rng, strategy)
             # A tree gate places the initial clusters on its leaves so that
             # nearby clusters are siblings (HME local optima are mostly wrong
             # sibling pairs).  Only in the first restart: the others keep
@@ -712,7 +803,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         def m_step(n_iter, dead):
             self._m_step(X, y, sw, state["resp"], gate, experts, n_iter, init, rng)
 
-        return iterate_em(self, init, gate, experts, e_step, reseed, m_step)
+        return EMRun(self, init, gate, experts, e_step, reseed, m_step)
 
     # ------------------------------------------------------------------ #
     # Shared prediction API

@@ -50,8 +50,9 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 
 from ._em import KMEANS_MAX_ROWS as _KMEANS_MAX_ROWS
-from ._em import iterate_em, reseed_plan, reseed_rows, resp_from_labels
+from ._em import EMRun, reseed_plan, reseed_rows, resp_from_labels
 from ._frame import frame_scale, variance_floor
+from ._init import fit_lines, hashed_labels, line_labels, sample_line_rows
 from ._rows import RowBlock, ordered_sum
 from ._threading import blas_single_threaded, blockwise_posterior
 from ._validation import encode_labels, fit_labels
@@ -138,40 +139,62 @@ def _class_mass(yb, swb, n_classes):
     return np.bincount(yb, weights=swb, minlength=n_classes)
 
 
-def _init_z(xb, yb, y_features):
-    return np.column_stack([xb, y_features(yb)]) if y_features is not None else xb
+def _init_z(xb, yb, view):
+    """The columns an initialisation strategy works on (``_base._initial_resp``'s views).
+
+    ``view = (cols, target)``: the columns of X (None: all) and what of y is
+    appended -- None, ``"target"`` (y itself) or ``("onehot", n_classes)``.
+    """
+    cols, target = view
+    Z = _cols(xb, cols)
+    if target is None:
+        return Z
+    if target == "target":
+        return np.column_stack([Z, np.asarray(yb, dtype=np.float64)])
+    T = np.zeros((yb.shape[0], target[1]))
+    T[np.arange(yb.shape[0]), yb] = 1.0
+    return np.column_stack([Z, T])
 
 
-def _z_sums(xb, yb, swb, y_features):
-    return _weighted_sum(_init_z(xb, yb, y_features), swb)
+def _z_sums(xb, yb, swb, view):
+    return _weighted_sum(_init_z(xb, yb, view), swb)
 
 
-def _z_sq(xb, yb, swb, y_features, mean):
-    return _weighted_centred_sq(_init_z(xb, yb, y_features), swb, mean)
+def _z_sq(xb, yb, swb, view, mean):
+    return _weighted_centred_sq(_init_z(xb, yb, view), swb, mean)
 
 
-def _z_std(xb, yb, y_features, mean, std):
-    return (_init_z(xb, yb, y_features) - mean) / std
+def _z_std(xb, yb, view, mean, std):
+    return (_init_z(xb, yb, view) - mean) / std
 
 
 def _positive_rows(swb):
     return np.flatnonzero(swb > 0)
 
 
-def _take_rows(xb, yb, swb, local, y_features, mean, std):
-    return _z_std(xb, yb, y_features, mean, std)[local], swb[local]
+def _take_rows(xb, yb, swb, local, view, mean, std):
+    return _z_std(xb, yb, view, mean, std)[local], swb[local]
 
 
-def _init_kmeans(xb, yb, y_features, mean, std, km, K):
+def _init_kmeans(xb, yb, view, mean, std, km, K):
     with blas_single_threaded():
-        labels = km.predict(_z_std(xb, yb, y_features, mean, std))
+        labels = km.predict(_z_std(xb, yb, view, mean, std))
     return resp_from_labels(labels, K)
 
 
-def _init_random(xb, yb, y_features, mean, std, centres, K):
-    Z = _z_std(xb, yb, y_features, mean, std)
+def _init_random(xb, yb, view, mean, std, centres, K):
+    Z = _z_std(xb, yb, view, mean, std)
     d2 = ((Z[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
     return resp_from_labels(np.argmin(d2, axis=1), K)
+
+
+def _init_partition(xb, offset, seed, K):
+    return resp_from_labels(hashed_labels(seed, offset, offset + xb.shape[0], K), K)
+
+
+def _init_lines(xb, yb, view, mean, std, lines, K):
+    Z = _z_std(xb, yb, view, mean, std)
+    return resp_from_labels(line_labels(Z[:, :-1], Z[:, -1], lines), K)
 
 
 def _e_step(xb, yb, gate, experts, gcols, ecols):
@@ -449,6 +472,7 @@ def fit_dask(est, X, y, sample_weight=None):
     dask = _import_dask()
     named = est._named_experts()
     _check_supported(est, named)
+    est._init_strategies(est._n_candidates())  # an impossible strategy fails before any work
     data = _BlockData(dask, X, y, sample_weight)
     # What validate_data(reset=True) leaves: the feature count, no names.
     est.n_features_in_ = data.d
@@ -465,9 +489,15 @@ def fit_dask(est, X, y, sample_weight=None):
         )
     em = _DaskEM(est, data)
     warm, seeds = est._start_seeds(n_experts)
-    # Restarts run one after the other: each is spread over the cluster.
-    runs = [em.run(named, seed, i, warm=warm) for i, seed in enumerate(seeds)]
-    est._keep_best_run(runs, n_experts)
+    strategies = est._init_strategies(len(seeds))
+    # The in-memory restarts and screening; the starts run one after the
+    # other, each spread over the cluster.
+    est._run_restarts(
+        lambda i: em.run(named, seeds[i], i, warm, strategies[i]),
+        strategies,
+        n_experts,
+        parallel=False,
+    )
     return est
 
 
@@ -521,24 +551,69 @@ class _DaskEM:
         self.d_expert = data.d if self.ecols is None else len(self.ecols)
 
     # -- initialisation ------------------------------------------------ #
-    def _initial_resp(self, K, rng):
-        est, data = self.est, self.data
+    def _view(self, strategy):
+        est = self.est
+        if strategy == "kmeans_gate":
+            return (self.gcols, None)
+        if strategy == "classes":
+            return (None, ("onehot", len(est.classes_)))
+        if strategy == "random_lines":
+            return (self.ecols, "target")
+        return (None, None if est._is_classifier else "target")
+
+    def _take(self, global_rows, view, mean, std):
+        """The standardised view of the given rows (any order), from their blocks."""
+        data = self.data
+        block = np.searchsorted(data.bounds, global_rows, side="right") - 1
+        local = [
+            np.asarray(global_rows[block == i] - data.bounds[i], dtype=np.intp)
+            for i in range(data.n_blocks)
+        ]
+        parts = data.map(_take_rows, data.x, data.y, data.sw, local, shared=(view, mean, std))
+        found = {}
+        for i in range(data.n_blocks):
+            for pos, r in enumerate(local[i]):
+                found[int(r) + int(data.bounds[i])] = parts[i][0][pos]
+        return np.array([found[int(r)] for r in global_rows])
+
+    def _positive(self):
+        """Global indices of the rows with positive weight, in row order."""
+        data = self.data
+        positive = data.map(_positive_rows, data.sw)
+        return np.concatenate([p + data.bounds[i] for i, p in enumerate(positive)])
+
+    def _initial_resp(self, K, rng, strategy):
+        """``BaseMixtureOfExperts._initial_resp`` with its passes over the blocks."""
+        data = self.data
         if K == 1:
             return data.map(
                 np.ones,
                 [(b1 - b0, 1) for b0, b1 in zip(data.bounds[:-1], data.bounds[1:], strict=True)],
                 compute=False,
             )
-        yf = None if est._is_classifier else est._y_features
-        s, w = _ordered_sum(data.map(_z_sums, data.x, data.y, data.sw, shared=(yf,)))
+        if strategy == "random_partition":
+            seed = rng.randint(np.iinfo(np.int32).max)
+            offsets = [int(b) for b in data.bounds[:-1]]
+            return data.map(_init_partition, data.x, offsets, shared=(seed, K), compute=False)
+        view = self._view(strategy)
+        s, w = _ordered_sum(data.map(_z_sums, data.x, data.y, data.sw, shared=(view,)))
         mean = s / w
         std = np.sqrt(
             np.maximum(
-                _ordered_sum(data.map(_z_sq, data.x, data.y, data.sw, shared=(yf, mean))) / w, 0.0
+                _ordered_sum(data.map(_z_sq, data.x, data.y, data.sw, shared=(view, mean))) / w,
+                0.0,
             )
         )
         std = frame_scale(mean, std)
-        if est.init_params == "kmeans":
+        if strategy == "random_lines":
+            candidates = self._positive()
+            rows = sample_line_rows(rng, candidates, K, self.d_expert)
+            points = [self._take(candidates[r], view, mean, std) for r in rows]
+            lines = fit_lines([(P[:, :-1], P[:, -1]) for P in points])
+            return data.map(
+                _init_lines, data.x, data.y, shared=(view, mean, std, lines, K), compute=False
+            )
+        if strategy in ("kmeans", "kmeans_gate", "classes"):
             km = KMeans(
                 n_clusters=K,
                 n_init=1,
@@ -562,36 +637,19 @@ class _DaskEM:
                     ]
                 else:
                     local = positive
-            parts = data.map(_take_rows, data.x, data.y, data.sw, local, shared=(yf, mean, std))
+            parts = data.map(_take_rows, data.x, data.y, data.sw, local, shared=(view, mean, std))
             Z = np.concatenate([p[0] for p in parts])
             sw = np.concatenate([p[1] for p in parts])
             with warnings.catch_warnings(), blas_single_threaded():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 km.fit(Z, sample_weight=sw)
             return data.map(
-                _init_kmeans, data.x, data.y, shared=(yf, mean, std, km, K), compute=False
+                _init_kmeans, data.x, data.y, shared=(view, mean, std, km, K), compute=False
             )
-        idx = rng.choice(data.n, size=K, replace=False)
-        block = np.searchsorted(data.bounds, idx, side="right") - 1
-        local = [[] for _ in range(data.n_blocks)]
-        for i, r in zip(block, idx, strict=True):
-            local[i].append(r - data.bounds[i])
-        rows = data.map(
-            _take_rows,
-            data.x,
-            data.y,
-            data.sw,
-            [np.asarray(v, dtype=np.intp) for v in local],
-            shared=(yf, mean, std),
-        )
-        # Back to the order of the draw.
-        found = {}
-        for i in range(data.n_blocks):
-            for pos, r in enumerate(local[i]):
-                found[r + data.bounds[i]] = rows[i][0][pos]
-        centres = np.array([found[r] for r in idx])
+        # "random": k distinct rows as centres, in the order of the draw.
+        centres = self._take(rng.choice(data.n, size=K, replace=False), view, mean, std)
         return data.map(
-            _init_random, data.x, data.y, shared=(yf, mean, std, centres, K), compute=False
+            _init_random, data.x, data.y, shared=(view, mean, std, centres, K), compute=False
         )
 
     def _uniform(self, K):
@@ -669,7 +727,7 @@ class _DaskEM:
         return resp, dead
 
     # -- the EM loop ---------------------------------------------------- #
-    def run(self, named, seed, init, warm):
+    def run(self, named, seed, init, warm, strategy="kmeans"):
         est = self.est
         rng = np.random.RandomState(seed)
         K = len(named)
@@ -682,7 +740,7 @@ class _DaskEM:
             self._initialize_gate(gate, K)
             experts = est._make_expert_set(named, rng, None)
             self._prepare_experts(experts)
-            resp = self._initial_resp(K, rng)
+            resp = self._initial_resp(K, rng, strategy)
             # The in-memory fit's tree arrangement (first restart only).
             if init == 0 and hasattr(gate, "leaf_order"):
                 order = gate.leaf_order(_DaskRows(self, resp))
@@ -704,4 +762,4 @@ class _DaskEM:
         def m_step(n_iter, dead):
             self._m_step(gate, experts, state["resp"], n_iter)
 
-        return iterate_em(est, init, gate, experts, e_step, reseed, m_step)
+        return EMRun(est, init, gate, experts, e_step, reseed, m_step)

@@ -97,54 +97,96 @@ def iterate_em(est, init, gate, experts, e_step, reseed, m_step, *, tol=None, fi
         ``gate``, ``experts``, ``lower_bound``, ``lower_bounds``,
         ``n_iter``, ``converged`` and ``n_reseeds``.
     """
-    name = type(est).__name__
-    tol = est.tol if tol is None else tol
-    lb_prev = -np.inf
-    history = []
-    converged = False
-    n_reseeds = 0
-    lb = -np.inf
-    n_iter = 0
-    # Lines for an integer verbose, a tqdm bar per restart for "progress".
-    report = progress(est.verbose, total=est.max_iter, desc=f"{name} restart {init}")
-    for n_iter in range(1, est.max_iter + 1):
-        lb = e_step()
-        history.append(lb)
-        change = lb - lb_prev
-        report.step(
-            f"[{name}] restart {init} iteration {n_iter}: "
-            f"mean log-likelihood {lb:.8g} (change {change:.3g})",
-            loglik=f"{lb:.6g}",
-        )
-        if abs(change) < tol:
-            converged = True
-            break
-        if n_iter == est.max_iter:
-            break
-        lb_prev = lb
-        dead = reseed()
-        if dead.size:
-            n_reseeds += dead.size
-            lb_prev = -np.inf  # the objective jumps; don't call that convergence
-            report.write(
+    run = EMRun(est, init, gate, experts, e_step, reseed, m_step, tol=tol, finish=finish)
+    run.advance(est.max_iter)
+    return run.result()
+
+
+class EMRun:
+    """One restart's EM iterations, which can pause and resume (short-run screening).
+
+    :func:`iterate_em` runs it to ``est.max_iter`` in one go.  Screening
+    advances many candidate runs a few iterations each, ranks them by their
+    objective, and resumes the best: a paused run resumes exactly where it
+    stopped (before its next E-step), so a screened-and-resumed run is the
+    very run an uninterrupted one would have been.
+    """
+
+    def __init__(self, est, init, gate, experts, e_step, reseed, m_step, *, tol=None, finish=None):
+        self.est, self.init = est, init
+        self.gate, self.experts = gate, experts
+        self.e_step, self.reseed, self.m_step = e_step, reseed, m_step
+        self.tol = est.tol if tol is None else tol
+        self.finish = finish
+        self.name = type(est).__name__
+        self.lb_prev = -np.inf
+        self.lb = -np.inf
+        self.history = []
+        self.converged = False
+        self.stopped = False  # converged, or its last E-step was at est.max_iter
+        self.n_reseeds = 0
+        self.n_iter = 0
+        # Lines for an integer verbose, a tqdm bar per restart for "progress".
+        self.report = progress(est.verbose, total=est.max_iter, desc=f"{self.name} restart {init}")
+
+    @property
+    def objective(self):
+        """The objective at the last E-step (-inf before any)."""
+        return self.lb
+
+    def advance(self, limit):
+        """Iterate until ``limit`` E-steps in all, convergence, or ``est.max_iter``.
+
+        A run paused at ``limit < est.max_iter`` has taken its M-step after
+        the ``limit``-th E-step; the next :meth:`advance` starts with an
+        E-step.
+        """
+        est, name, init, report = self.est, self.name, self.init, self.report
+        while not self.stopped and self.n_iter < limit:
+            self.n_iter += 1
+            n_iter = self.n_iter
+            lb = self.lb = self.e_step()
+            self.history.append(lb)
+            change = lb - self.lb_prev
+            report.step(
                 f"[{name}] restart {init} iteration {n_iter}: "
-                f"re-seeded collapsed expert(s) {dead.tolist()} with the "
-                "worst-explained rows"
+                f"mean log-likelihood {lb:.8g} (change {change:.3g})",
+                loglik=f"{lb:.6g}",
             )
-        if m_step(n_iter, dead):
-            # The M-step revived units of its own (Baum-Welch splits a busy
-            # state into an unused one): the objective jumps as after a re-seed.
-            n_reseeds += 1
-            lb_prev = -np.inf
-    if finish is not None:
-        finish(report)
-    report.close()
-    return dict(
-        gate=gate,
-        experts=experts,
-        lower_bound=lb,
-        lower_bounds=np.asarray(history),
-        n_iter=n_iter,
-        converged=converged,
-        n_reseeds=n_reseeds,
-    )
+            if abs(change) < self.tol:
+                self.converged = self.stopped = True
+                break
+            if n_iter >= est.max_iter:
+                self.stopped = True
+                break
+            self.lb_prev = lb
+            dead = self.reseed()
+            if dead.size:
+                self.n_reseeds += dead.size
+                self.lb_prev = -np.inf  # the objective jumps; don't call that convergence
+                report.write(
+                    f"[{name}] restart {init} iteration {n_iter}: "
+                    f"re-seeded collapsed expert(s) {dead.tolist()} with the "
+                    "worst-explained rows"
+                )
+            if self.m_step(n_iter, dead):
+                # The M-step revived units of its own (Baum-Welch splits a busy
+                # state into an unused one): the objective jumps as after a re-seed.
+                self.n_reseeds += 1
+                self.lb_prev = -np.inf
+        return self
+
+    def result(self):
+        """Finish the run (the model's final hook, the progress report) and return it."""
+        if self.finish is not None:
+            self.finish(self.report)
+        self.report.close()
+        return dict(
+            gate=self.gate,
+            experts=self.experts,
+            lower_bound=self.lb,
+            lower_bounds=np.asarray(self.history),
+            n_iter=self.n_iter,
+            converged=self.converged,
+            n_reseeds=self.n_reseeds,
+        )

@@ -56,10 +56,29 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         EM stops when the mean log-likelihood (minus the gate penalty per
         sample) changes by less than ``tol``.
     n_init : int, default=1
-        Number of restarts; the one with the best log-likelihood is kept.
-    init_params : {"kmeans", "random"}, default="kmeans"
-        Initial responsibilities: k-means on standardised ``(X, y)``, or
-        nearest of ``n_experts`` random rows.
+        Number of EM runs taken to convergence; the one with the best
+        log-likelihood is kept.
+    init_params : {"portfolio", "kmeans", "kmeans_gate", "random", \
+            "random_partition", "random_lines"}, default="portfolio"
+        How each start's initial responsibilities are drawn (user guide,
+        "Restarts and initialisation"). ``"portfolio"`` cycles through unlike
+        strategies, start ``i`` taking strategy ``i`` mod their number (k-means,
+        random lines, k-means on the gate's features, random partition, random
+        centres); the others use one strategy for every start: k-means on the
+        standardised ``(X, y)`` (``"kmeans"``) or on the gate's features alone
+        (``"kmeans_gate"``), the nearest of ``n_experts`` random rows
+        (``"random"``), a uniformly random expert per row
+        (``"random_partition"``, flexmix's start), or each expert a
+        least-squares line through ``n_features + 1`` random rows, every row to
+        its nearest line (``"random_lines"``, mixtools' ``regmixEM`` start).
+    n_screen : int or "auto", default="auto"
+        Number of starts screened by short EM runs (emEM, Biernacki, Celeux
+        & Govaert 2003): when larger than ``n_init``, every start runs
+        ``screen_iter`` iterations and the ``n_init`` best continue to
+        convergence.  ``"auto"`` screens ``2 * n_init`` starts; 0 (or any
+        value up to ``n_init``) runs ``n_init`` starts without screening.
+    screen_iter : int, default=5
+        EM iterations of each screening run.
     m_step : {"weighted", "stochastic"}, default="weighted"
         ``"weighted"`` refits each expert on all rows with weights
         ``r_ik * sample_weight_i``; ``"stochastic"`` refits it on rows drawn
@@ -117,9 +136,12 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
     lower_bounds_ : ndarray of shape (n_iterations,)
         The objective at every iteration.
     lower_bounds_all_ : list of ndarray
-        ``lower_bounds_`` of every restart, in restart order (one entry with
-        ``warm_start``); the selected one has the largest last value.  Plot
-        them with :class:`~skmoe.inspection.ConvergenceDisplay`.
+        The objective history of every start, in start order (one entry with
+        ``warm_start``); starts dropped by screening stop after
+        ``screen_iter`` iterations; the selected one has the largest last
+        value.  Plot them with :class:`~skmoe.inspection.ConvergenceDisplay`.
+    init_strategies_ : list of str or None
+        The initialisation strategy of every start (None after a warm start).
     n_reseeds_ : int
         Times an expert whose responsibility collapsed was re-seeded.
     n_features_in_ : int
@@ -154,7 +176,9 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         max_iter=100,
         tol=1e-4,
         n_init=1,
-        init_params="kmeans",
+        init_params="portfolio",
+        n_screen="auto",
+        screen_iter=5,
         m_step="weighted",
         variance_floor=1e-6,
         random_state=None,
@@ -175,6 +199,8 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
             tol=tol,
             n_init=n_init,
             init_params=init_params,
+            n_screen=n_screen,
+            screen_iter=screen_iter,
             m_step=m_step,
             random_state=random_state,
             warm_start=warm_start,

@@ -346,7 +346,8 @@ def test_dask_fit_reports_progress_like_the_in_memory_fit(client, fake_tqdm, cap
     est.fit(Xd, yd)
     assert capsys.readouterr().out == ""
     bars = fake_tqdm.instances
-    assert [b.desc for b in bars] == [f"MixtureOfExpertsRegressor restart {i}" for i in range(2)]
+    # A bar per start: 2 * n_init screened, n_init of them resumed.
+    assert [b.desc for b in bars] == [f"MixtureOfExpertsRegressor restart {i}" for i in range(4)]
     for bar, history in zip(bars, est.lower_bounds_all_, strict=True):
         assert bar.closed and bar.total == est.max_iter and bar.n == len(history)
         assert [p["loglik"] for p in bar.postfixes] == [f"{v:.6g}" for v in history]

@@ -397,19 +397,21 @@ def test_predictive_display_bad_input(mcycle, clf2d):
 # ---------------------------------------------------------------------- #
 def test_convergence_display_lines_are_the_restarts(mcycle):
     X, y, moe = mcycle
-    assert len(moe.lower_bounds_all_) == 3
-    best = max(range(3), key=lambda i: (moe.lower_bounds_all_[i][-1], -i))
+    # Every start: 2 * n_init screened, n_init of them resumed to convergence.
+    n = len(moe.lower_bounds_all_)
+    assert n == 6
+    best = max(range(n), key=lambda i: (moe.lower_bounds_all_[i][-1], -i))
     assert_array_equal(moe.lower_bounds_all_[best], moe.lower_bounds_)
     assert moe.lower_bounds_all_[best][-1] == moe.lower_bound_
     fig, ax = plt.subplots()
     disp = ConvergenceDisplay.from_estimator(moe, ax=ax)
     assert disp.ax_ is ax and disp.figure_ is fig
-    assert len(disp.lines_) == 3
+    assert len(disp.lines_) == n
     for i, line in enumerate(disp.lines_):
         assert_allclose(line.get_ydata(), moe.lower_bounds_all_[i])
         assert_array_equal(line.get_xdata(), np.arange(1, len(moe.lower_bounds_all_[i]) + 1))
     assert disp.lines_[best].get_label() == f"restart {best} (selected)"
-    assert disp.lines_[best].get_linewidth() > disp.lines_[(best + 1) % 3].get_linewidth()
+    assert disp.lines_[best].get_linewidth() > disp.lines_[(best + 1) % n].get_linewidth()
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("EM iteration", "mean log-likelihood")
 
 
@@ -417,7 +419,7 @@ def test_lower_bounds_all_same_for_any_n_jobs_and_warm_start():
     X, y = load_mcycle(return_X_y=True)
     a = MixtureOfExpertsRegressor(n_experts=2, n_init=3, random_state=1).fit(X, y)
     b = MixtureOfExpertsRegressor(n_experts=2, n_init=3, random_state=1, n_jobs=2).fit(X, y)
-    assert len(a.lower_bounds_all_) == len(b.lower_bounds_all_) == 3
+    assert len(a.lower_bounds_all_) == len(b.lower_bounds_all_) == 6
     for ca, cb in zip(a.lower_bounds_all_, b.lower_bounds_all_, strict=True):
         assert_array_equal(ca, cb)
     a.set_params(warm_start=True, max_iter=5).fit(X, y)
@@ -512,10 +514,8 @@ def test_em_progress_bar(fake_tqdm, capsys):
     )
     assert capsys.readouterr().out == ""  # the bar replaces the lines
     bars = fake_tqdm.instances
-    assert [b.desc for b in bars] == [
-        "MixtureOfExpertsRegressor restart 0",
-        "MixtureOfExpertsRegressor restart 1",
-    ]
+    # A bar per start (2 * n_init screened; the screened-out ones stop early).
+    assert [b.desc for b in bars] == [f"MixtureOfExpertsRegressor restart {i}" for i in range(4)]
     for bar, history in zip(bars, moe.lower_bounds_all_, strict=True):
         assert bar.total == moe.max_iter and bar.closed
         assert bar.n == len(history)
@@ -540,7 +540,9 @@ def test_em_progress_bar_reports_reseeds(fake_tqdm, monkeypatch):
     monkeypatch.setattr(BaseMixtureOfExperts, "_reseed", reseed)
     X, y = load_mcycle(return_X_y=True)
     with _no_check():
-        MixtureOfExpertsRegressor(n_experts=2, random_state=0, verbose="progress").fit(X, y)
+        MixtureOfExpertsRegressor(n_experts=2, n_screen=0, random_state=0, verbose="progress").fit(
+            X, y
+        )
     (bar,) = fake_tqdm.instances
     assert len(bar.written) == 1 and "re-seeded collapsed expert(s) [1]" in bar.written[0]
 

@@ -1,0 +1,161 @@
+"""Initialisation: the strategies, the portfolio and short-run screening (issue 12).
+
+Oracles: the strategies' own definitions (a partition hashed from the row
+index is the same however the rows are blocked; a line through d + 1 rows
+passes through them), an uninterrupted EM run (a screened run that pauses
+and resumes is the same run, bit for bit), and the fits themselves on data
+whose best optimum is known.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
+
+from skmoe import MixtureOfExpertsClassifier, MixtureOfExpertsRegressor
+from skmoe._init import STRATEGIES, fit_lines, hashed_labels, portfolio
+from skmoe.datasets import make_moe_classification, make_moe_regression
+
+REGRESSOR_STRATEGIES = [s for s in STRATEGIES if s != "classes"]
+CLASSIFIER_STRATEGIES = [s for s in STRATEGIES if s != "random_lines"]
+
+
+def _quiet_fit(est, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X, y)
+
+
+# --------------------------------------------------------------------------- #
+# The building blocks
+# --------------------------------------------------------------------------- #
+def test_hashed_labels_do_not_depend_on_blocking():
+    whole = hashed_labels(12345, 0, 10_000, 7)
+    blocks = np.concatenate(
+        [hashed_labels(12345, a, min(a + 999, 10_000), 7) for a in range(0, 10_000, 999)]
+    )
+    assert_array_equal(whole, blocks)
+    # Uniform over the experts (a chi-square far inside its 1e-6 tail), and
+    # another seed gives another partition.
+    counts = np.bincount(whole, minlength=7)
+    chi2 = float(((counts - 10_000 / 7) ** 2 / (10_000 / 7)).sum())
+    assert chi2 < 40.0
+    assert np.mean(hashed_labels(54321, 0, 10_000, 7) == whole) < 0.3
+
+
+def test_lines_pass_through_their_rows():
+    rng = np.random.RandomState(0)
+    Z = rng.standard_normal((3, 2))
+    u = rng.standard_normal(3)
+    (line,) = fit_lines([(Z, u)])
+    assert np.allclose(Z @ line[:-1] + line[-1], u, atol=1e-12)
+
+
+def test_portfolio_cycles_its_strategies_and_restart_zero_is_kmeans():
+    X, y, _ = make_moe_regression(n_samples=200, n_experts=2, random_state=0)
+    moe = _quiet_fit(
+        MixtureOfExpertsRegressor(n_experts=2, n_init=3, max_iter=20, random_state=0), X, y
+    )
+    strategies = portfolio(is_classifier=False, lines_possible=True)
+    assert strategies[0] == "kmeans"
+    assert moe.init_strategies_ == [strategies[i % len(strategies)] for i in range(6)]
+    assert len(moe.lower_bounds_all_) == 6
+
+
+# --------------------------------------------------------------------------- #
+# Every strategy fits, deterministically; bad choices fail before any work
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("strategy", REGRESSOR_STRATEGIES)
+def test_every_regressor_strategy_fits_deterministically(strategy):
+    X, y, _ = make_moe_regression(n_samples=300, n_experts=3, random_state=1)
+    kw = dict(n_experts=3, init_params=strategy, n_init=2, max_iter=30, random_state=3)
+    one = _quiet_fit(MixtureOfExpertsRegressor(**kw, n_jobs=1), X, y)
+    two = _quiet_fit(MixtureOfExpertsRegressor(**kw, n_jobs=2), X, y)
+    assert one.init_strategies_ == [strategy] * 4
+    assert_array_equal(one.predict(X), two.predict(X))
+    assert one.lower_bound_ == two.lower_bound_
+    assert one.score(X, y) > 0.5
+
+
+@pytest.mark.parametrize("strategy", CLASSIFIER_STRATEGIES)
+def test_every_classifier_strategy_fits_deterministically(strategy):
+    X, y, _ = make_moe_classification(n_samples=300, n_experts=2, random_state=1)
+    kw = dict(n_experts=2, init_params=strategy, n_init=2, max_iter=30, random_state=3)
+    one = _quiet_fit(MixtureOfExpertsClassifier(**kw, n_jobs=1), X, y)
+    two = _quiet_fit(MixtureOfExpertsClassifier(**kw, n_jobs=2), X, y)
+    assert_array_equal(one.predict_proba(X), two.predict_proba(X))
+    assert one.score(X, y) > 0.6
+
+
+def test_strategies_start_in_different_places():
+    # The point of a portfolio: unlike starts.  The initial objective of
+    # each strategy's first EM iteration differs.
+    X, y, _ = make_moe_regression(n_samples=300, n_experts=3, random_state=2)
+    firsts = {}
+    for strategy in REGRESSOR_STRATEGIES:
+        moe = _quiet_fit(
+            MixtureOfExpertsRegressor(
+                n_experts=3, init_params=strategy, n_screen=0, max_iter=1, random_state=0
+            ),
+            X,
+            y,
+        )
+        firsts[strategy] = moe.lower_bounds_[0]
+    assert len(set(np.round(list(firsts.values()), 10))) == len(firsts)
+
+
+@pytest.mark.parametrize(
+    "est, match",
+    [
+        (MixtureOfExpertsClassifier(init_params="random_lines"), "random_lines"),
+        (MixtureOfExpertsRegressor(init_params="classes"), "MixtureOfExpertsClassifier"),
+    ],
+)
+def test_a_strategy_the_model_cannot_use_is_refused(est, match):
+    X, y, _ = make_moe_classification(n_samples=60, n_experts=2, random_state=0)
+    with pytest.raises(ValueError, match=match):
+        est.fit(X, y)
+
+
+# --------------------------------------------------------------------------- #
+# Screening: a paused and resumed run is the uninterrupted run
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("strategy", ["kmeans", "random_lines", "random_partition"])
+def test_paused_and_resumed_run_is_the_uninterrupted_run(strategy):
+    X, y, _ = make_moe_regression(n_samples=300, n_experts=3, random_state=4)
+    est = MixtureOfExpertsRegressor(n_experts=3, max_iter=60, tol=1e-10, random_state=0)
+    X_, y_, sw = est._validate_fit_data(X, y, None)
+    named = est._named_experts()
+
+    def run():
+        return est._run_em(X_, y_, sw, named, 7, 0, None, warm=False, strategy=strategy)
+
+    whole = run().advance(est.max_iter).result()
+    paused = run().advance(3)
+    assert len(paused.history) == 3 and not paused.stopped
+    resumed = paused.advance(est.max_iter).result()
+    assert_array_equal(resumed["lower_bounds"], whole["lower_bounds"])
+    assert resumed["n_iter"] == whole["n_iter"]
+
+
+def test_screening_keeps_the_best_screened_starts():
+    X, y, _ = make_moe_regression(n_samples=400, n_experts=3, random_state=5)
+    moe = _quiet_fit(
+        MixtureOfExpertsRegressor(
+            n_experts=3, n_init=2, n_screen=6, screen_iter=4, max_iter=200, random_state=0
+        ),
+        X,
+        y,
+    )
+    histories = moe.lower_bounds_all_
+    assert len(histories) == 6
+    # Two resumed runs went on past the screening; the others stopped at it.
+    resumed = [i for i, h in enumerate(histories) if len(h) > 4]
+    assert len(resumed) == 2
+    at_screen = [h[min(3, len(h) - 1)] for h in histories]
+    others = [at_screen[i] for i in range(6) if i not in resumed]
+    assert min(at_screen[i] for i in resumed) >= max(others)
+    # The kept model is the better of the two resumed runs.
+    assert moe.lower_bound_ == max(histories[i][-1] for i in resumed)
