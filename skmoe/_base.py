@@ -19,7 +19,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._em import KMEANS_MAX_ROWS, EMRun, reseed_plan, reseed_rows, resp_from_labels
+from ._em import KMEANS_MAX_ROWS, PREFIT_ITER, EMRun, reseed_plan, reseed_rows, resp_from_labels
 from ._frame import frame_scale
 from ._init import (
     INIT_OPTIONS,
@@ -761,7 +761,44 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         if hasattr(experts, "prepare"):
             experts.prepare(ThreadRows(ex=self._ex(X), y=y, W=sw[:, None]))
 
-    def _run_em(self, X, y, sw, named, seed, init, n_jobs, warm, strategy="kmeans"):
+    def _surrogate(self, gate, named, start):
+        """The simpler model whose short fit starts this one, or None.
+
+        A tree gate (depth > 1) starts from a flat softmax gate on the same
+        experts: the flat fit places the experts, the tree then arranges them
+        (:meth:`~skmoe.gating.HierarchicalGate.leaf_order`) instead of
+        starting from k-means' arbitrary clusters.  Student-t experts start
+        every other start (the odd ones) from Gaussian (built-in linear)
+        experts with the same gate: the Gaussian fit has no scale spikes to
+        chase, but gross outliers can mislead it, so the even starts keep the
+        strategy's own partition and screening picks.
+        """
+        from .experts import LinearExpert, StudentTExpert
+        from .gating import SoftmaxGate
+
+        tree = getattr(gate, "depth", 1) > 1 and hasattr(gate, "leaf_order")
+        student = start % 2 == 1 and all(type(e) is StudentTExpert for _, e in named)
+        if not (tree or student):
+            return None
+        sur = copy.copy(self)  # the fitted frame (_gate_cols, _var_floor...) comes along
+        sur.verbose = 0
+        sur.n_experts = len(named)
+        if tree:
+            sur.gate = SoftmaxGate(alpha=gate.alpha)
+        if student:
+            sur.experts = LinearExpert()
+        return sur
+
+    def _prefit_resp(self, X, y, sw, seed, init, n_jobs, resp):
+        """Responsibilities after a short fit of this (surrogate) model from ``resp``."""
+        run = self._run_em(
+            X, y, sw, self._named_experts(), seed, init, n_jobs, warm=False, resp0=resp
+        )
+        run.advance(min(PREFIT_ITER, self.max_iter))
+        run.report.close()
+        return self._e_step(X, y, run.gate, run.experts)[0]
+
+    def _run_em(self, X, y, sw, named, seed, init, n_jobs, warm, strategy="kmeans", resp0=None):
         rng = np.random.RandomState(seed)
         if warm:
             gate = copy.deepcopy(self.gate_)
@@ -772,7 +809,15 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             gate._initialize(self._gx(X), len(named), sample_weight=sw)
             experts = self._make_expert_set(named, rng, n_jobs)
             self._prepare_experts(X, y, sw, experts)
-            resp = self._initial_resp(X, y, sw, len(named), rng, strategy)
+            if resp0 is not None:
+                resp = resp0
+            else:
+                resp = self._initial_resp(X, y, sw, len(named), rng, strategy)
+            # A model that EM finds hard to start (a tree gate, Student-t
+            # experts) starts from a short fit of its simpler neighbour.
+            surrogate = None if resp0 is not None else self._surrogate(gate, named, init)
+            if surrogate is not None:
+                resp = surrogate._prefit_resp(X, y, sw, seed, init, n_jobs, resp)
             # A tree gate places the initial clusters on its leaves so that
             # nearby clusters are siblings (HME local optima are mostly wrong
             # sibling pairs).  Only in the first restart: the others keep

@@ -50,7 +50,7 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 
 from ._em import KMEANS_MAX_ROWS as _KMEANS_MAX_ROWS
-from ._em import EMRun, reseed_plan, reseed_rows, resp_from_labels
+from ._em import PREFIT_ITER, EMRun, reseed_plan, reseed_rows, resp_from_labels
 from ._frame import frame_scale, variance_floor
 from ._init import fit_lines, hashed_labels, line_labels, sample_line_rows
 from ._rows import RowBlock, ordered_sum
@@ -727,7 +727,15 @@ class _DaskEM:
         return resp, dead
 
     # -- the EM loop ---------------------------------------------------- #
-    def run(self, named, seed, init, warm, strategy="kmeans"):
+    def _prefit_resp(self, seed, init, resp):
+        """``BaseMixtureOfExperts._prefit_resp`` on the blocks (self.est is the surrogate)."""
+        est = self.est
+        run = self.run(est._named_experts(), seed, init, False, resp0=resp)
+        run.advance(min(PREFIT_ITER, est.max_iter))
+        run.report.close()
+        return self._e_step(run.gate, run.experts)[0]
+
+    def run(self, named, seed, init, warm, strategy="kmeans", resp0=None):
         est = self.est
         rng = np.random.RandomState(seed)
         K = len(named)
@@ -740,7 +748,10 @@ class _DaskEM:
             self._initialize_gate(gate, K)
             experts = est._make_expert_set(named, rng, None)
             self._prepare_experts(experts)
-            resp = self._initial_resp(K, rng, strategy)
+            resp = resp0 if resp0 is not None else self._initial_resp(K, rng, strategy)
+            surrogate = None if resp0 is not None else est._surrogate(gate, named, init)
+            if surrogate is not None:
+                resp = _DaskEM(surrogate, self.data)._prefit_resp(seed, init, resp)
             # The in-memory fit's tree arrangement (first restart only).
             if init == 0 and hasattr(gate, "leaf_order"):
                 order = gate.leaf_order(_DaskRows(self, resp))

@@ -15,6 +15,11 @@ from ._progress import progress
 # initialisation at large n.  Shared by the in-memory and Dask engines.
 KMEANS_MAX_ROWS = 20_000
 
+# EM iterations of the simpler model whose fit starts a hard one (a flat gate
+# for a tree, Gaussian experts for Student-t ones): enough to place the
+# experts, a fraction of a full fit.
+PREFIT_ITER = 20
+
 
 def resp_from_labels(labels, n_experts):
     """Initial responsibilities from a partition: 0.9 on the row's cluster.

@@ -127,7 +127,16 @@ def test_hierarchical_gate_equals_in_memory_fit(client):
     )
     ref, got = _fit_both(est, X, y, sample_weight=sw)
     assert ref.n_iter_ > 3
-    _assert_same_fit(ref, got, X)
+    assert got.n_iter_ == ref.n_iter_ and got.n_reseeds_ == ref.n_reseeds_
+    # The objective agrees to rounding.  The parameters agree to 1e-6: each
+    # start is 20 flat-gate iterations (the tree's pre-fit) and 10 tree ones,
+    # and the nodes' problems are nearly separable (standardised slopes near
+    # 5.5), where a node solver's stopping point moves with the rounding of
+    # the sums (measured 4e-8 relative apart, 2.8e-7 in one coefficient).
+    assert_allclose(got.lower_bounds_, ref.lower_bounds_, rtol=1e-9, atol=1e-9)
+    assert_allclose(got.predict_gate(X), ref.predict_gate(X), rtol=0, atol=1e-6)
+    assert_allclose(got.predict(X), ref.predict(X), rtol=1e-6, atol=1e-6 * np.std(y))
+    assert_allclose(got.gate_.coef_, ref.gate_.coef_, rtol=1e-6, atol=1e-6)
 
 
 def test_feature_subsets_numpy_y_and_weights(client):
