@@ -64,15 +64,18 @@ def one_pass_variance_floor(mean, spread=1.0):
     return _ONE_PASS_RESOLUTION * (np.square(spread) + np.square(mean))
 
 
+# The passes use einsum, not ``w @ Z``: a threaded BLAS gemv on a thin block
+# costs milliseconds per call on a busy machine (its workers spin), ~100x the
+# arithmetic; the passes run inside the row engines' own threads anyway.
 def moments_first(Z, w):
     """Row-additive first pass: ``(sum_i w_i, sum_i w_i z_i)`` of the columns of Z."""
-    return np.array([w.sum()]), w @ Z
+    return np.array([w.sum()]), np.einsum("i,ij->j", w, Z)
 
 
 def moments_second(Z, w, mean):
     """Row-additive second pass: ``sum_i w_i (z_i - mean)^2`` per column."""
     D = Z - mean
-    return (w @ (D * D),)
+    return (np.einsum("i,ij,ij->j", w, D, D),)
 
 
 def weighted_moments(Z, w):

@@ -255,8 +255,11 @@ def _rows_loss_grad(block, select, args, W, b, shift):
 
 
 def _rows_second_moment(block, select, args, shift):
+    # The Numba Gram kernel (no BLAS call in a worker thread): [x - shift, 1]
+    # weighted by w_i * sum_k t_ik, as _raw_second_moment.
     X, targets, weights = select(block, *args)
-    return _raw_second_moment(X, weights * targets.sum(axis=1), shift)
+    w = np.ascontiguousarray((weights * targets.sum(axis=1))[:, None])
+    return linear_sufficient_stats(X, np.zeros(X.shape[0]), w, shift, None, 0.0, 1.0)[0][0]
 
 
 class RowsMultinomialProblem:

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ._kernels._config import THREAD_BLOCK_ROWS
-from ._threading import block_bounds, map_blocks
+from ._threading import blas_single_threaded, block_bounds, map_blocks
 
 
 def ordered_sum(parts):
@@ -71,6 +71,12 @@ class ThreadRows:
         return RowBlock(**{k: v[a:z] for k, v in self.arrays.items()})
 
     def sum(self, func, *shared):
-        """``sum over blocks of func(block, *shared)``, added in block order."""
-        parts = map_blocks(lambda a, z: func(self.block(a, z), *shared), self.bounds)
+        """``sum over blocks of func(block, *shared)``, added in block order.
+
+        BLAS is limited to one thread meanwhile (the blocks already run in
+        parallel, and a threaded BLAS call on a thin block costs more in
+        spinning workers than in arithmetic on a busy machine).
+        """
+        with blas_single_threaded():
+            parts = map_blocks(lambda a, z: func(self.block(a, z), *shared), self.bounds)
         return ordered_sum(parts)

@@ -345,7 +345,7 @@ def _glm_block_problem(block, eset):
 
 def _glm_mass(block, eset):
     W = block.W
-    return W.sum(axis=0), eset._sufficient(block.y) @ W
+    return W.sum(axis=0), np.einsum("i,ik->k", eset._sufficient(block.y), W)
 
 
 def _glm_log_likelihood(block, eset, V, c):

@@ -112,14 +112,14 @@ def _fit_one(est, X, y, weight, rows, k, name, iteration, init):
 def _linear_frame_first(block):
     w = block.W.sum(axis=1)
     wsum, sx = moments_first(block.ex, w)
-    return wsum, sx, np.array([w @ block.y])
+    return wsum, sx, np.array([np.einsum("i,i->", w, block.y)])
 
 
 def _linear_frame_second(block, mx, my):
     w = block.W.sum(axis=1)
     (ssx,) = moments_second(block.ex, w, mx)
     r = block.y - my
-    return ssx, np.array([w @ (r * r)])
+    return ssx, np.array([np.einsum("i,i,i->", w, r, r)])
 
 
 class _LinearGaussianSet:

@@ -364,7 +364,7 @@ def _tree_order(centres, mass, branching):
 
 def _cluster_sums(block):
     W = block.W
-    return W.T @ block.gx, W.sum(axis=0)
+    return np.einsum("ik,ij->kj", W, block.gx), W.sum(axis=0)
 
 
 def select_tree_node(block, j, branching, depth):
