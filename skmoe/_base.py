@@ -15,7 +15,6 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
-    has_fit_parameter,
     validate_data,
 )
 
@@ -33,8 +32,8 @@ from ._online import OnlineMethod, online_partial_fit
 from ._progress import PROGRESS
 from ._rows import ThreadRows
 from ._threading import blas_single_threaded, blockwise_posterior
+from ._validation import named_experts
 from .exceptions import DegenerateExpertWarning
-from .experts._sets import check_expert_kind
 from .gating import BaseGate, ConstantGate, GaussianGate, HierarchicalGate, SoftmaxGate
 
 _GATES = {
@@ -316,49 +315,26 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
 
     def _named_experts(self):
         n_wanted = self._n_experts_wanted()
-        if self.experts is None:
-            named = [(f"expert{k}", self._default_expert()) for k in range(n_wanted)]
-        elif isinstance(self.experts, list):
-            if len(self.experts) == 0:
-                raise ValueError(
-                    "experts is an empty list; give at least one (name, estimator) pair."
-                )
-            named = []
-            for item in self.experts:
-                if not (
-                    isinstance(item, tuple)
-                    and len(item) == 2
-                    and isinstance(item[0], str)
-                    and hasattr(item[1], "fit")
-                ):
-                    raise ValueError(
-                        "experts must be None, an estimator, or a list of (name, estimator) "
-                        f"tuples with string names; got the item {item!r}."
-                    )
-                if "__" in item[0]:
-                    raise ValueError(f"Expert names may not contain '__'; got {item[0]!r}.")
-                named.append(item)
-            names = [n for n, _ in named]
-            dup = sorted({n for n in names if names.count(n) > 1})
-            if dup:
-                raise ValueError(f"Expert names must be unique; repeated: {dup}.")
-        else:
-            named = [(f"expert{k}", self.experts) for k in range(n_wanted)]
-        if isinstance(self.experts, list) and n_wanted != self.n_experts and len(named) != n_wanted:
-            raise ValueError(
+        leaves_fixed = isinstance(self.experts, list) and n_wanted != self.n_experts
+        return named_experts(
+            self.experts,
+            n_wanted,
+            self._default_expert,
+            classifier=self._is_classifier,
+            owner=type(self).__name__,
+            sample_weight_hint=(
+                "the weighted M-step needs it. Use m_step='stochastic' to fit it on rows "
+                "resampled by responsibility, or choose an estimator whose fit takes "
+                "sample_weight."
+                if self.m_step == "weighted"
+                else None
+            ),
+            n_required=n_wanted if leaves_fixed else None,
+            count_message=(
                 f"The gate {type(self.gate).__name__} has {n_wanted} leaves but experts lists "
-                f"{len(named)} estimators."
-            )
-        for name, est in named:
-            check_expert_kind(est, name, self._is_classifier)
-            if self.m_step == "weighted" and not has_fit_parameter(est, "sample_weight"):
-                raise ValueError(
-                    f"Expert {name!r} ({type(est).__name__}) does not accept sample_weight in "
-                    "fit, which the weighted M-step needs. Use m_step='stochastic' to fit it "
-                    "on rows resampled by responsibility, or choose an estimator whose fit "
-                    "takes sample_weight."
-                )
-        return named
+                f"{len(self.experts) if isinstance(self.experts, list) else 0} estimators."
+            ),
+        )
 
     def _make_gate(self):
         if isinstance(self.gate, str):

@@ -176,3 +176,105 @@ def encode_labels(y, classes, *, where="in fit"):
             f"(not seen {where})."
         )
     return idx.astype(np.intp)
+
+
+# --------------------------------------------------------------------------- #
+# Experts: the list of (name, estimator) pairs
+# --------------------------------------------------------------------------- #
+def check_expert_kind(est, name, classifier, owner=None):
+    """Reject an expert of the wrong kind (a classifier in a regressor...).
+
+    ``owner`` names the estimator in the message (default: "the mixture").
+    """
+    from sklearn.base import is_classifier
+
+    owner = owner or "the mixture"
+    if classifier and not is_classifier(est):
+        if not hasattr(est, "predict_proba"):
+            raise ValueError(
+                f"Expert {name!r} ({type(est).__name__}) is not a classifier: "
+                f"{owner} needs experts with predict_proba."
+            )
+    if not classifier and is_classifier(est):
+        raise ValueError(
+            f"Expert {name!r} ({type(est).__name__}) is a classifier: "
+            f"{owner} needs regressors as experts."
+        )
+
+
+def named_experts(
+    experts,
+    n_experts,
+    default,
+    *,
+    classifier,
+    owner=None,
+    prefix="expert",
+    sample_weight_hint=None,
+    n_required=None,
+    count_message=None,
+):
+    """The ``(name, estimator)`` pairs of a mixture's or a regime model's experts.
+
+    Parameters
+    ----------
+    experts : None, estimator or list of (str, estimator)
+        The ``experts`` parameter.
+    n_experts : int
+        Number of experts when one estimator (or None) is repeated.
+    default : callable
+        Makes the default expert (``experts=None``).
+    classifier : bool
+        Whether the experts must be classifiers.
+    owner : str, default=None
+        The estimator's class name, for the messages.
+    prefix : str, default="expert"
+        Names of repeated experts: ``prefix0``, ``prefix1``...
+    sample_weight_hint : str or None, default=None
+        When given, an expert whose ``fit`` takes no ``sample_weight`` is an
+        error, with this explanation appended.
+    n_required, count_message : int and str, default=None
+        When given, a list of another length is an error with this message.
+
+    Returns
+    -------
+    named : list of (str, estimator)
+    """
+    from sklearn.utils.validation import has_fit_parameter
+
+    if experts is None:
+        named = [(f"{prefix}{k}", default()) for k in range(n_experts)]
+    elif isinstance(experts, list):
+        if len(experts) == 0:
+            raise ValueError("experts is an empty list; give at least one (name, estimator) pair.")
+        named = []
+        for item in experts:
+            if not (
+                isinstance(item, tuple)
+                and len(item) == 2
+                and isinstance(item[0], str)
+                and hasattr(item[1], "fit")
+            ):
+                raise ValueError(
+                    "experts must be None, an estimator, or a list of (name, estimator) "
+                    f"tuples with string names; got the item {item!r}."
+                )
+            if "__" in item[0]:
+                raise ValueError(f"Expert names may not contain '__'; got {item[0]!r}.")
+            named.append(item)
+        names = [n for n, _ in named]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"Expert names must be unique; repeated: {dup}.")
+        if n_required is not None and len(named) != n_required:
+            raise ValueError(count_message)
+    else:
+        named = [(f"{prefix}{k}", experts) for k in range(n_experts)]
+    for name, est in named:
+        check_expert_kind(est, name, classifier, owner)
+        if sample_weight_hint is not None and not has_fit_parameter(est, "sample_weight"):
+            raise ValueError(
+                f"Expert {name!r} ({type(est).__name__}) does not accept sample_weight in "
+                f"fit; {sample_weight_hint}"
+            )
+    return named

@@ -1,6 +1,5 @@
 import os
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -37,11 +36,6 @@ def pytest_configure(config):
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(n_threads)
-
-
-@pytest.fixture
-def rng():
-    return np.random.RandomState(0)
 
 
 class FakeTqdm:

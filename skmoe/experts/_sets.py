@@ -19,7 +19,7 @@ estimators.
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.base import clone, is_classifier
+from sklearn.base import clone
 
 from .._frame import frame_inverse_scale, frame_scale, moments_first, moments_second
 from .._kernels import gaussian_log_density, log_proba_of_labels
@@ -529,18 +529,3 @@ class _LogisticSet(_ClassifierSet):
 
 def is_builtin_linear(est):
     return type(est) is LinearExpert
-
-
-def check_expert_kind(est, name, classifier):
-    """Reject an expert of the wrong kind (a classifier in a regressor...)."""
-    if classifier and not is_classifier(est):
-        if not hasattr(est, "predict_proba"):
-            raise ValueError(
-                f"Expert {name!r} ({type(est).__name__}) is not a classifier: "
-                "MixtureOfExpertsClassifier needs experts with predict_proba."
-            )
-    if not classifier and is_classifier(est):
-        raise ValueError(
-            f"Expert {name!r} ({type(est).__name__}) is a classifier: "
-            "MixtureOfExpertsRegressor needs regressors as experts."
-        )

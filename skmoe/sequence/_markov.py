@@ -19,19 +19,18 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._em import iterate_em
 from .._frame import frame_scale, variance_floor
 from .._progress import PROGRESS
 from .._threading import blas_single_threaded
-from .._validation import encode_labels, fit_labels, resolve_features
+from .._validation import encode_labels, fit_labels, named_experts, resolve_features
 from ..experts import LinearExpert, LogisticExpert
 from ..experts._sets import (
     _ClassifierSet,
     _LinearGaussianSet,
     _RegressorSet,
-    check_expert_kind,
     is_builtin_linear,
 )
 from ._markov_fit import (
@@ -165,41 +164,24 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
     # ------------------------------------------------------------------ #
     def _named_experts(self):
         S = self.n_regimes
-        if self.experts is None:
-            named = [(f"regime{k}", self._default_expert()) for k in range(S)]
-        elif isinstance(self.experts, list):
-            named = []
-            for item in self.experts:
-                if not (
-                    isinstance(item, tuple)
-                    and len(item) == 2
-                    and isinstance(item[0], str)
-                    and hasattr(item[1], "fit")
-                ):
-                    raise ValueError(
-                        "experts must be None, an estimator, or a list of (name, estimator) "
-                        f"tuples with string names; got the item {item!r}."
-                    )
-                named.append(item)
-            if len(named) != S:
-                raise ValueError(
-                    f"experts lists {len(named)} estimators but n_regimes={S}; give one "
-                    "expert per regime."
-                )
-            names = [n for n, _ in named]
-            if len(set(names)) != len(names):
-                raise ValueError(f"Expert names must be unique; got {names}.")
-        else:
-            named = [(f"regime{k}", self.experts) for k in range(S)]
-        for name, est in named:
-            check_expert_kind(est, name, self._is_classifier)
-            if not has_fit_parameter(est, "sample_weight"):
-                raise ValueError(
-                    f"Expert {name!r} ({type(est).__name__}) does not accept sample_weight in "
-                    "fit; the M-step refits each regime's expert with the smoothed regime "
-                    "probabilities as sample weights."
-                )
-        return named
+        n_listed = len(self.experts) if isinstance(self.experts, list) else S
+        return named_experts(
+            self.experts,
+            S,
+            self._default_expert,
+            classifier=self._is_classifier,
+            owner=type(self).__name__,
+            prefix="regime",
+            sample_weight_hint=(
+                "the M-step refits each regime's expert with the smoothed regime "
+                "probabilities as sample weights."
+            ),
+            n_required=S,
+            count_message=(
+                f"experts lists {n_listed} estimators but n_regimes={S}; give one expert per "
+                "regime."
+            ),
+        )
 
     def _resolve(self, spec, param):
         if spec is not None and np.asarray(spec).size == 0:
