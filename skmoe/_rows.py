@@ -21,6 +21,10 @@ from ._threading import blas_single_threaded, block_bounds, map_blocks
 def ordered_sum(parts):
     """Add a list of equal-shaped results (arrays or tuples of arrays) in list order."""
     first = parts[0]
+    if len(parts) == 1:  # nothing to add: the block's own (fresh) arrays
+        if isinstance(first, (tuple, list)):
+            return tuple(np.asarray(p, dtype=np.float64) for p in first)
+        return np.asarray(first, dtype=np.float64)
     if isinstance(first, (tuple, list)):
         total = [np.array(p, dtype=np.float64, copy=True) for p in first]
         for part in parts[1:]:
@@ -77,6 +81,8 @@ class ThreadRows:
         parallel, and a threaded BLAS call on a thin block costs more in
         spinning workers than in arithmetic on a busy machine).
         """
+        if len(self.bounds) == 2:  # one block, in this thread: nothing to coordinate
+            return ordered_sum([func(self.block(self.bounds[0], self.bounds[1]), *shared)])
         with blas_single_threaded():
             parts = map_blocks(lambda a, z: func(self.block(a, z), *shared), self.bounds)
         return ordered_sum(parts)
