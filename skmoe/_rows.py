@@ -74,6 +74,16 @@ class ThreadRows:
     def block(self, a, z):
         return RowBlock(**{k: v[a:z] for k, v in self.arrays.items()})
 
+    def single_block(self):
+        """All the rows as one block when they are one block, else None.
+
+        Iterative solvers evaluate many sums over the same rows; with one
+        block they can hold it (and what they derive from it) once.
+        """
+        if len(self.bounds) == 2:
+            return self.block(self.bounds[0], self.bounds[1])
+        return None
+
     def sum(self, func, *shared):
         """``sum over blocks of func(block, *shared)``, added in block order.
 

@@ -373,6 +373,9 @@ class RowsGLMProblem:
         self.rows, self.eset, self._mass = rows, eset, mass
         self.n_features = eset._frame[0].shape[0]
         self.n_experts = eset.n_experts
+        # One in-memory block: standardise it once for every evaluation.
+        single = getattr(rows, "single_block", lambda: None)()
+        self._problem = None if single is None else _glm_block_problem(single, eset)
 
     def mass(self):
         """``sum_i W_ik``, shape (K,)."""
@@ -380,10 +383,14 @@ class RowsGLMProblem:
 
     def log_likelihood(self, V, c):
         """``sum_i W_ik (t_i eta_ik - b(eta_ik))``, shape (K,)."""
+        if self._problem is not None:
+            return self._problem.log_likelihood(V, c)
         return self.rows.sum(_glm_log_likelihood, self.eset, V, c)
 
     def grad_hess(self, V, c):
         """Gradient blocks and Hessians, summed over the row blocks."""
+        if self._problem is not None:
+            return self._problem.grad_hess(V, c)
         return self.rows.sum(_glm_grad_hess, self.eset, V, c)
 
 
