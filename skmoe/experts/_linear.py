@@ -133,24 +133,42 @@ def solve_weighted_linear(A, b, syy, alpha, ridge_scale=1.0):
     """
     K, p, _ = A.shape
     d = p - 1
-    beta = np.zeros((K, p))
-    rss = np.zeros(K)
     mass = A[:, d, d].copy()
-    for k in range(K):
-        nk = mass[k]
-        if not nk > 0:
-            continue
-        m = A[k, :d, d] / nk
-        ybar = b[k, d] / nk
-        C = A[k, :d, :d] - nk * np.outer(m, m)
-        cxy = b[k, :d] - nk * ybar * m
-        syy_c = syy[k] - nk * ybar * ybar
-        M = C.copy()
-        M[np.diag_indices(d)] += alpha * nk * ridge_scale
-        v = _solve_spd(M, cxy)
-        beta[k, :d] = v
-        beta[k, d] = ybar - m @ v
-        rss[k] = max(syy_c - 2.0 * v @ cxy + v @ C @ v, 0.0)
+    live = mass > 0
+    # All K problems at once (a few stacked NumPy calls instead of a dozen
+    # small ones per expert: at small n the M-step is call overhead).
+    nk = np.where(live, mass, 1.0)
+    m = A[:, :d, d] / nk[:, None]
+    ybar = b[:, d] / nk
+    C = A[:, :d, :d] - nk[:, None, None] * (m[:, :, None] * m[:, None, :])
+    cxy = b[:, :d] - (nk * ybar)[:, None] * m
+    syy_c = syy - nk * ybar * ybar
+    M = C.copy()
+    idx = np.arange(d)
+    M[:, idx, idx] += alpha * nk[:, None] * ridge_scale
+    # A problem without weight solves a harmless identity system; zeroed below.
+    M[~live] = np.eye(d)
+    v = None
+    if d:
+        try:
+            L = np.linalg.cholesky(M)
+            v = np.linalg.solve(M, cxy[:, :, None])[:, :, 0]
+            if not (np.all(np.isfinite(v)) and np.all(np.isfinite(L))):
+                v = None
+        except np.linalg.LinAlgError:
+            v = None
+        if v is None:
+            # Some system is numerically indefinite: each one on its own.
+            v = np.stack([_solve_spd(M[k], cxy[k]) for k in range(K)])
+    else:
+        v = np.zeros((K, 0))
+    v[~live] = 0.0
+    beta = np.zeros((K, p))
+    beta[:, :d] = v
+    beta[:, d] = np.where(live, ybar - np.einsum("kj,kj->k", m, v), 0.0)
+    Cv = np.einsum("kij,kj->ki", C, v)
+    rss = syy_c - 2.0 * np.einsum("kj,kj->k", v, cxy) + np.einsum("kj,kj->k", v, Cv)
+    rss = np.where(live, np.maximum(rss, 0.0), 0.0)
     return beta, rss, mass
 
 
