@@ -218,14 +218,6 @@ _BINOMIAL_PROPORTIONS_REASON = (
     "in test_families.py."
 )
 
-_HMM_UNFITTED_REASON = (
-    "Bug: predict evaluates self.classes_ before predict_log_proba calls "
-    "check_is_fitted, so an unfitted GaussianHMMClassifier / "
-    "CategoricalHMMClassifier raises AttributeError instead of NotFittedError "
-    "from predict (predict_proba, predict_log_proba and class_log_likelihood "
-    "do raise NotFittedError). Fix: check_is_fitted(self) first in predict."
-)
-
 _SEQUENCE_DATAFRAME_REASON = (
     "X is a collection of sequences; a DataFrame is a 2-D table, which these "
     "estimators refuse (see SEQUENCE_INPUT_REASON), so there are no column "
@@ -298,8 +290,6 @@ EXPECTED_FAILED_CHECKS = {
         (instance_id(BINOMIAL_MIXTURE), check): _BINOMIAL_PROPORTIONS_REASON
         for check in _BINOMIAL_TARGET_CHECKS + ["check_estimators_partial_fit_n_features"]
     },
-    (GaussianHMMClassifier, "check_estimators_unfitted"): _HMM_UNFITTED_REASON,
-    (CategoricalHMMClassifier, "check_estimators_unfitted"): _HMM_UNFITTED_REASON,
     **{
         (instance, "check_dataframe_column_names_consistency"): _SEQUENCE_DATAFRAME_REASON
         for instance in map(instance_id, SEQUENCE_INSTANCES)

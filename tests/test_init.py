@@ -196,3 +196,150 @@ def test_concomitant_gate_variable_is_found_by_the_portfolio():
     assert min(kmeans) < best - 100
     # ...the default (portfolio, screened) reaches the optimum for every seed.
     assert all(abs(ll - best) <= 1e-3 * abs(best) for ll, _ in default)
+
+
+# --------------------------------------------------------------------------- #
+# Hidden Markov model classifiers and Markov switching: the same portfolio
+# --------------------------------------------------------------------------- #
+def _variance_regimes(rng, n_seq=20, T=40):
+    """A 3-state HMM whose first two states share their mean and differ in
+    spread (0.3 vs 3): k-means on the frames splits by position instead."""
+    A = np.array([[0.95, 0.05, 0.0], [0.05, 0.9, 0.05], [0.0, 0.1, 0.9]])
+    mu = np.array([[0.0, 0.0], [0.0, 0.0], [2.5, 0.0]])
+    sd = np.array([0.3, 3.0, 0.5])
+    X = []
+    for _ in range(n_seq):
+        s, xs = rng.randint(3), []
+        for _ in range(T):
+            xs.append(mu[s] + sd[s] * rng.randn(2))
+            s = rng.choice(3, p=A[s])
+        X.append(np.array(xs))
+    return X
+
+
+@pytest.mark.parametrize("strategy", ["kmeans", "mixture", "random"])
+def test_hmm_start_strategies(strategy):
+    from skmoe.sequence._hmm_baum_welch import GaussianEmission, concatenate, initial_params
+
+    rng = np.random.RandomState(0)
+    X, bounds = concatenate(_variance_regimes(rng))
+    w = np.ones(len(bounds) - 1)
+    p = initial_params(
+        GaussianEmission("diag"), X, bounds, w, 3, np.random.RandomState(1), strategy
+    )
+    q = initial_params(
+        GaussianEmission("diag"), X, bounds, w, 3, np.random.RandomState(1), strategy
+    )
+    for key in p:
+        assert_array_equal(p[key], q[key])  # deterministic under its random stream
+    assert np.allclose(p["transmat"].sum(axis=1), 1.0) and np.isclose(p["startprob"].sum(), 1.0)
+    assert np.all(p["covars"] > 0) and np.all(np.isfinite(p["means"]))
+    if strategy == "mixture":
+        # The time-ignoring mixture tells the spreads apart (from most random
+        # starts: 3 of these 4), and its posteriors along time give
+        # persistent transitions.
+        found = 0
+        for seed in range(4):
+            q = initial_params(
+                GaussianEmission("diag"), X, bounds, w, 3, np.random.RandomState(seed), strategy
+            )
+            spread = np.sort(np.sqrt(q["covars"]).max(axis=1))
+            if spread[0] < 0.6 and spread[-1] > 2.0:
+                found += 1
+                assert np.all(np.diag(q["transmat"]) > 0.6)
+        assert found >= 3
+    # Scaling every weight scales every statistic: the start does not move.
+    r = initial_params(
+        GaussianEmission("diag"), X, bounds, 7.0 * w, 3, np.random.RandomState(1), strategy
+    )
+    for key in p:
+        np.testing.assert_allclose(r[key], p[key], rtol=1e-9, atol=1e-12)
+
+
+def test_hmm_portfolio_finds_states_that_kmeans_merges():
+    from skmoe.sequence import GaussianHMMClassifier
+
+    rng = np.random.RandomState(0)
+    X = _variance_regimes(rng)
+    y = np.repeat([0, 1], 10)
+    kw = dict(n_states=3, max_iter=500, tol=1e-6)
+    old = [
+        GaussianHMMClassifier(**kw, n_init=3, init_params="kmeans", n_screen=0, random_state=s)
+        .fit(X, y)
+        .lower_bound_
+        for s in range(3)
+    ]
+    new = [GaussianHMMClassifier(**kw, n_init=3, random_state=s).fit(X, y) for s in range(3)]
+    best = max(m.lower_bound_[0] for m in new)
+    # k-means on frames starts every restart splitting by position and ends
+    # 0.67 per frame lower; the portfolio's mixture and random starts find
+    # the spread states in every seed.
+    assert all(lb[0] < best - 0.5 for lb in old)
+    assert all(m.lower_bound_[0] > best - 1e-6 for m in new)
+    m = new[0]
+    assert m.init_strategies_ == ["kmeans", "mixture", "random"] * 2
+    assert len(m.lower_bounds_all_) == 2 and all(len(v) == 6 for v in m.lower_bounds_all_)
+    # Same random_state, same fit.
+    again = GaussianHMMClassifier(**kw, n_init=3, random_state=0).fit(X, y)
+    assert_array_equal(again.means_, m.means_)
+
+
+@pytest.mark.parametrize("strategy", ["frequencies", "mixture", "random", "portfolio"])
+def test_categorical_hmm_strategies(strategy):
+    from skmoe.sequence import CategoricalHMMClassifier
+
+    rng = np.random.RandomState(3)
+    X = [
+        rng.choice(4, size=30, p=[0.7, 0.1, 0.1, 0.1] if i % 2 else [0.1, 0.1, 0.1, 0.7])
+        for i in range(12)
+    ]
+    y = np.arange(12) % 2
+    a = CategoricalHMMClassifier(init_params=strategy, n_init=2, random_state=0).fit(X, y)
+    b = CategoricalHMMClassifier(init_params=strategy, n_init=2, random_state=0).fit(X, y)
+    assert_array_equal(a.emissionprob_, b.emissionprob_)
+    assert np.allclose(a.emissionprob_.sum(axis=2), 1.0)
+    assert a.score(X, y) == 1.0
+    with pytest.raises(ValueError, match="init_params"):
+        CategoricalHMMClassifier(init_params="kmeans").fit(X, y)
+
+
+@pytest.mark.parametrize("strategy", ["kmeans", "mixture", "random", "portfolio"])
+def test_markov_switching_strategies(strategy):
+    from skmoe import MarkovSwitchingRegressor
+
+    rng = np.random.RandomState(0)
+    regime = np.repeat([0, 1, 0, 1], 60)
+    x = rng.randn(240)
+    y = np.where(regime == 0, 1.0 + 2.0 * x, -1.0 - 0.5 * x) + 0.3 * rng.randn(240)
+    X = x[:, None]
+    a = MarkovSwitchingRegressor(init_params=strategy, random_state=0).fit(X, y)
+    b = MarkovSwitchingRegressor(init_params=strategy, random_state=0).fit(X, y)
+    assert_array_equal(a.transition_matrix_, b.transition_matrix_)
+    slopes = np.sort([e.coef_[0] for e in a.experts_])
+    np.testing.assert_allclose(slopes, [-0.5, 2.0], atol=0.15)
+    assert np.all(np.diag(a.transition_matrix_) > 0.9)
+    n_starts = 2  # n_init=1, n_screen="auto"
+    assert len(a.init_strategies_) == len(a.lower_bounds_all_) == n_starts
+
+
+def test_markov_switching_classifier_without_expert_features():
+    # Documented (expert_features=[]: each regime is its class frequencies),
+    # it crashed in k-means before (issue 13).
+    from skmoe import MarkovSwitchingClassifier
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(400, 2)
+    y = (rng.rand(400) < np.repeat([0.1, 0.9, 0.1, 0.9], 100)).astype(int)
+    fits = [
+        MarkovSwitchingClassifier(expert_features=[], n_init=2, random_state=0).fit(X, y),
+        MarkovSwitchingClassifier(
+            expert_features=[], init_params="kmeans", n_screen=0, random_state=0
+        ).fit(X, y),
+    ]
+    for m in fits:
+        freq = np.sort(m.predict_regimes_proba(X[:1])[0, :, 1])
+        np.testing.assert_allclose(freq, [0.1, 0.9], atol=0.06)
+        assert np.all(np.diag(m.transition_matrix_) > 0.95)
+        # Per regime one free class probability; 2 transition rows; the start.
+        assert m._n_parameters() == 2 + 2 + 1
+        assert np.all(np.isfinite(m.predict_proba(X)))

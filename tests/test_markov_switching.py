@@ -507,7 +507,10 @@ def test_clone_keeps_parameters():
 def test_progress_bar_per_restart(fake_tqdm, capsys):
     rng = np.random.RandomState(4)
     X, y, _ = _simulate(200, [0.9, 0.85], rng)
-    ms = MarkovSwitchingRegressor(n_init=2, verbose="progress", random_state=0).fit(X, y)
+    # No screening: every start runs to its polish.
+    ms = MarkovSwitchingRegressor(n_init=2, n_screen=0, verbose="progress", random_state=0).fit(
+        X, y
+    )
     bars = fake_tqdm.instances
     assert len(bars) == 2
     for i, bar in enumerate(bars):
@@ -524,7 +527,7 @@ def test_progress_bar_per_restart(fake_tqdm, capsys):
 
     # Without the polish (the classifier) the bar counts every EM iteration.
     fake_tqdm.instances = []
-    clf = MarkovSwitchingClassifier(max_iter=30, verbose="progress", random_state=0)
+    clf = MarkovSwitchingClassifier(max_iter=30, n_screen=0, verbose="progress", random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X, (y > 0).astype(int))
@@ -535,7 +538,7 @@ def test_progress_bar_per_restart(fake_tqdm, capsys):
 def test_verbose_lines(capsys):
     rng = np.random.RandomState(4)
     X, y, _ = _simulate(200, [0.9, 0.85], rng)
-    ms = MarkovSwitchingRegressor(verbose=1, random_state=0).fit(X, y)
+    ms = MarkovSwitchingRegressor(verbose=1, n_screen=0, random_state=0).fit(X, y)
     out = capsys.readouterr().out.splitlines()
     assert len(out) == ms.n_iter_ + 1
     assert out[0].startswith(
@@ -551,7 +554,9 @@ def test_progress_without_tqdm_prints_lines(monkeypatch, capsys):
     rng = np.random.RandomState(4)
     X, y, _ = _simulate(200, [0.9, 0.85], rng)
     with pytest.warns(UserWarning, match="pip install tqdm"):
-        ms = MarkovSwitchingRegressor(polish=False, verbose="progress", random_state=0).fit(X, y)
+        ms = MarkovSwitchingRegressor(
+            polish=False, n_screen=0, verbose="progress", random_state=0
+        ).fit(X, y)
     assert len(capsys.readouterr().out.splitlines()) == ms.n_iter_
 
 
@@ -568,7 +573,14 @@ def test_lower_bounds_all(polish):
         warnings.simplefilter("ignore", ConvergenceWarning)
         ms = MarkovSwitchingRegressor(n_init=3, polish=polish, random_state=0).fit(X, y)
     runs = ms.lower_bounds_all_
-    assert isinstance(runs, list) and len(runs) == 3
+    # 2 * n_init starts screened; the 3 screened out stop after screen_iter.
+    assert isinstance(runs, list) and len(runs) == 6
+    assert ms.init_strategies_ == ["kmeans", "mixture", "random"] * 2
+    short = [i for i, r in enumerate(runs) if r.size == ms.screen_iter]
+    assert len(short) == 3
+    assert max(runs[i][-1] for i in short) <= min(
+        r[ms.screen_iter - 1] for i, r in enumerate(runs) if i not in short
+    )
     # The selected restart is the first with the largest final value.
     best = int(np.argmax([r[-1] for r in runs]))
     assert_array_equal(runs[best], ms.lower_bounds_)
@@ -577,13 +589,25 @@ def test_lower_bounds_all(polish):
         assert r.ndim == 1 and r.size >= 2 and np.all(np.isfinite(r))
         # EM never decreases the objective, nor does the polish.
         assert np.all(np.diff(r) >= -1e-10)
-    # Restart 0 alone gives the first history (restarts are drawn up front).
-    seeds = np.random.RandomState(0).randint(np.iinfo(np.int32).max, size=3)
+    # A kept start alone gives its history: starts are drawn up front, and a
+    # screened start resumes exactly where it paused.
+    seeds = np.random.RandomState(0).randint(np.iinfo(np.int32).max, size=6)
+    i = next(i for i in range(6) if i not in short)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         Xe, Xt = ms._split(X)
-        one = ms._run(Xe, Xt, y, np.array([0, y.size]), ms._named_experts(), seeds[0], 0)
-    assert_array_equal(one["lower_bounds"], runs[0])
+        em, state = ms._start(
+            Xe,
+            Xt,
+            y,
+            np.array([0, y.size]),
+            ms._named_experts(),
+            seeds[i],
+            i,
+            ms.init_strategies_[i],
+        )
+        one = ms._finish(em, state, advance=ms.max_iter)
+    assert_array_equal(one["lower_bounds"], runs[i])
 
 
 # --------------------------------------------------------------------------- #

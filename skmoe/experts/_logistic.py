@@ -181,6 +181,14 @@ class LogisticExpert(ClassifierMixin, BaseEstimator):
         self.coef_, self.intercept_ = raw_coefficients(self._V, self._c, mean, scale)
         return self
 
+    def _n_parameters(self):
+        """Free parameters for BIC / AIC: ``(n_features + 1) * (n_classes - 1)``.
+
+        ``coef_`` holds a column per class (the symmetric multinomial form),
+        one of which is redundant, also with two classes.
+        """
+        return (self.coef_.shape[0] + 1) * (self.coef_.shape[1] - 1)
+
     def _penalty(self):
         """The L2 penalty at the fitted coefficients (part of a mixture's EM objective)."""
         return 0.5 * self.alpha * float(np.sum(self._V * self._V))

@@ -82,18 +82,26 @@ class GaussianEmission:
                 )
         return out
 
-    def init(self, X, frame_weight, n_states, rng):
-        """k-means means and the weighted covariance of all frames for every state."""
-        # Best of 10 k-means runs, as hmmlearn does.
-        km = KMeans(
-            n_clusters=n_states, n_init=10, random_state=rng.randint(np.iinfo(np.int32).max)
-        )
-        with warnings.catch_warnings():
-            # Fewer distinct frames than states: k-means says so, the M-step copes.
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            means = km.fit(X, sample_weight=frame_weight).cluster_centers_.copy()
+    def init(self, X, frame_weight, n_states, rng, n_kmeans=10):
+        """k-means means and the weighted covariance of all frames for every state.
+
+        ``n_kmeans`` k-means runs (10, as hmmlearn); 0 gives every state the
+        mean of all frames (the neutral start other strategies refine).
+        """
         w = frame_weight / frame_weight.sum()
         mu = w @ X
+        if n_kmeans:
+            km = KMeans(
+                n_clusters=n_states,
+                n_init=n_kmeans,
+                random_state=rng.randint(np.iinfo(np.int32).max),
+            )
+            with warnings.catch_warnings():
+                # Fewer distinct frames than states: k-means says so, the M-step copes.
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                means = km.fit(X, sample_weight=frame_weight).cluster_centers_.copy()
+        else:
+            means = np.tile(mu, (n_states, 1))
         D = X - mu
         d = X.shape[1]
         if self.covariance_type == "diag":
@@ -105,6 +113,22 @@ class GaussianEmission:
             cov = (D * w[:, None]).T @ D + self.reg_covar * np.eye(d)
             covars = np.tile(cov, (n_states, 1, 1))
         return {"means": means, "covars": covars}
+
+    def random_init(self, X, frame_weight, n_states, rng):
+        """``n_states`` distinct random frames as centres, every frame to the nearest
+        (in standardised units), then the M-step of that partition."""
+        params = self.init(X, frame_weight, n_states, rng, n_kmeans=0)
+        w = frame_weight / frame_weight.sum()
+        mu = w @ X
+        sd = np.sqrt(w @ ((X - mu) ** 2))
+        Z = (X - mu) / np.where(sd > 0, sd, 1.0)
+        centres = Z[rng.choice(Z.shape[0], size=min(n_states, Z.shape[0]), replace=False)]
+        d2 = (Z * Z).sum(axis=1)[:, None] - 2.0 * Z @ centres.T + (centres * centres).sum(axis=1)
+        post = np.zeros((X.shape[0], n_states))
+        post[np.arange(X.shape[0]), np.argmin(d2, axis=1)] = frame_weight
+        # A state no frame chose keeps the all-frames start of ``init``.
+        params.update(self.m_step(X, post, params))
+        return params
 
     def m_step(self, X, post, prev):
         """Weighted means and covariances from frame posteriors ``post`` (N, S)."""
@@ -167,6 +191,10 @@ class CategoricalEmission:
         E = freq[None, :] * rng.uniform(0.05, 1.0, size=(n_states, self.n_symbols))
         E /= E.sum(axis=1, keepdims=True)
         return {"emissionprob": E}
+
+    def random_init(self, X, frame_weight, n_states, rng):
+        """Emission rows drawn uniformly from the simplex (hmmlearn's random start)."""
+        return {"emissionprob": rng.dirichlet(np.ones(self.n_symbols), size=n_states)}
 
     def m_step(self, X, post, prev):
         S = post.shape[1]
@@ -266,22 +294,83 @@ def baum_welch_step(params, emission, seqs, weights=None):
     return m_step(stats, emission, X, params), float(w[keep] @ ll[keep])
 
 
-def initial_params(emission, X, bounds, weights, n_states, rng):
-    """Uniform start probabilities; the emission model's own initialisation.
+# Strategies of a start (see ``initial_params``), and the EM iterations of
+# the time-ignoring mixture fitted by the "mixture" start.
+HMM_STRATEGIES = ("kmeans", "mixture", "random")
+MIXTURE_ITER = 20
 
-    Transitions start uniform (hmmlearn's choice) for Gaussian emissions, whose
-    k-means initialisation already tells the states apart.  A uniform matrix
-    is a saddle point that Baum-Welch leaves slowly when the emissions start
-    nearly alike (discrete symbols), so there the rows are perturbed at random.
+
+def initial_params(emission, X, bounds, weights, n_states, rng, strategy="kmeans"):
+    """Parameters to start Baum-Welch from, by ``strategy``.
+
+    ``"kmeans"``
+        The emission model's own start (Gaussian: k-means means, hmmlearn's
+        start; discrete symbols: the symbol frequencies perturbed per state),
+        uniform start probabilities and transitions (hmmlearn's choice).
+    ``"random"``
+        Gaussian: every frame to the nearest of ``n_states`` random frames;
+        discrete: emission rows drawn uniformly from the simplex.
+    ``"mixture"``
+        A mixture of the emission model fitted to the frames ignoring time
+        (``MIXTURE_ITER`` EM iterations from the ``"random"`` start); its
+        frame posteriors give the emissions, the first frames' posteriors the
+        start probabilities and consecutive frames' the transitions.
+
+    A uniform transition matrix is a saddle point that Baum-Welch leaves
+    slowly when the emissions start nearly alike (discrete symbols), so there
+    the rows are perturbed at random.
     """
+    keep_seq = weights > 0
     frame_w = np.repeat(weights, np.diff(bounds))
+    keep = frame_w > 0
+    Xk, wk = X[keep], frame_w[keep]
     transmat = np.full((n_states, n_states), 1.0 / n_states)
     if getattr(emission, "perturb_transitions", False):
         transmat = transmat * rng.uniform(0.5, 1.5, size=(n_states, n_states))
         transmat /= transmat.sum(axis=1, keepdims=True)
     params = {"startprob": np.full(n_states, 1.0 / n_states), "transmat": transmat}
-    params.update(emission.init(X[frame_w > 0], frame_w[frame_w > 0], n_states, rng))
+    if strategy == "kmeans":
+        params.update(emission.init(Xk, wk, n_states, rng))
+        return params
+    params.update(emission.random_init(Xk, wk, n_states, rng))
+    if strategy == "random":
+        return params
+    post = _mixture_posteriors(params, emission, Xk, wk, MIXTURE_ITER)
+    # Transitions and start probabilities of the posteriors along time, with
+    # a pseudocount of one average-weight frame per row so that no cell
+    # starts impossible (relative to the weights: scaling them all changes
+    # nothing).
+    lens = np.diff(bounds)[keep_seq]
+    first = np.concatenate([[0], np.cumsum(lens)[:-1]])
+    pw = post * wk[:, None]
+    prior = wk.mean() / n_states
+    start = pw[first].sum(axis=0) + prior
+    params["startprob"] = start / start.sum()
+    nxt = np.ones(Xk.shape[0], dtype=bool)
+    nxt[np.cumsum(lens) - 1] = False  # the last frame of a sequence has no successor
+    idx = np.flatnonzero(nxt)
+    trans = pw[idx].T @ post[idx + 1] + prior
+    params["transmat"] = trans / trans.sum(axis=1, keepdims=True)
     return params
+
+
+def _mixture_posteriors(params, emission, X, w, n_iter):
+    """EM for a mixture of the emission model ignoring time (``params`` updated in
+    place); returns the frame posteriors (N, S) at the final parameters."""
+    S = params["startprob"].shape[0]
+    log_pi = np.full(S, -np.log(S))
+    for it in range(n_iter + 1):
+        L = emission.log_emit(params, X) + log_pi
+        L -= L.max(axis=1, keepdims=True)
+        post = np.exp(L)
+        post /= post.sum(axis=1, keepdims=True)
+        if it == n_iter:
+            return post
+        pw = post * w[:, None]
+        params.update(emission.m_step(X, pw, params))
+        mass = pw.sum(axis=0)
+        with np.errstate(divide="ignore"):
+            log_pi = np.log(mass / mass.sum())
 
 
 # A state whose posterior mass is below this fraction of all the mass is

@@ -25,6 +25,11 @@ from ._hmm_baum_welch import (
 )
 
 
+def _finite(value):
+    """A NaN objective ranks below every number."""
+    return value if np.isfinite(value) else -np.inf
+
+
 class _BaseHMMClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     """One hidden Markov model per class, combined by Bayes' rule.
 
@@ -39,6 +44,8 @@ class _BaseHMMClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     _parameter_constraints: dict = {
         "n_states": [Interval(Integral, 1, None, closed="left")],
         "n_init": [Interval(Integral, 1, None, closed="left")],
+        "n_screen": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "screen_iter": [Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "priors": ["array-like", None],
@@ -47,6 +54,10 @@ class _BaseHMMClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     }
 
     _seq_dtype = np.float64
+
+    # The strategies a "portfolio" start cycles through, in order (the
+    # user-facing names; see ``_strategy``).
+    _portfolio = ("kmeans", "mixture", "random")
 
     @abstractmethod
     def _make_emission(self, seqs, reset):
@@ -131,7 +142,7 @@ class _BaseHMMClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         rng = check_random_state(self.random_state)
         # Small matrices: BLAS/OpenMP threads (k-means) cost more than they gain.
         with blas_single_threaded():
-            params, lower_bound, n_iter, converged = self._fit_classes(
+            params, lower_bound, n_iter, converged, lbs_all, strategies = self._fit_classes(
                 seqs, y_idx, sw, len(classes), warm, emission, rng
             )
         self.classes_ = classes
@@ -142,6 +153,10 @@ class _BaseHMMClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         self.n_iter_ = n_iter
         self.converged_ = converged
         self.lower_bound_ = lower_bound
+        # Per class, the final log-likelihood of every start (screened-out
+        # ones after screen_iter iterations), and the starts' strategies.
+        self.lower_bounds_all_ = lbs_all
+        self.init_strategies_ = None if warm else strategies
         self._expose()
         if not warm and not converged.all():
             warnings.warn(
@@ -153,13 +168,63 @@ class _BaseHMMClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             )
         return self
 
+    def _strategy(self, name):
+        """The internal strategy (``_hmm_baum_welch.HMM_STRATEGIES``) of a public name."""
+        return name
+
+    def _start_strategies(self):
+        """The strategy of every start of one class's fit (screened ones included)."""
+        n_screen = 2 * self.n_init if self.n_screen == "auto" else self.n_screen
+        n_starts = max(self.n_init, n_screen)
+        if self.init_params == "portfolio":
+            names = self._portfolio
+            return [names[i % len(names)] for i in range(n_starts)]
+        return [self.init_params] * n_starts
+
+    def _fit_class(self, Xc, bounds, wc, emission, strategies, seeds):
+        """Restarts of one class: every start from its strategy; with more starts
+        than ``n_init``, ``screen_iter`` Baum-Welch iterations each, then the
+        ``n_init`` best continue to convergence (emEM); the best is kept.
+
+        Each start has its own random stream, so a start's result does not
+        depend on which other starts ran.  Ranking is by the weighted
+        log-likelihood, ties to the earlier start.
+        """
+        runs = []
+        screening = len(strategies) > self.n_init
+        first = min(self.screen_iter, self.max_iter) if screening else self.max_iter
+        for name, seed in zip(strategies, seeds, strict=True):
+            rng = np.random.RandomState(seed)
+            p0 = initial_params(emission, Xc, bounds, wc, self.n_states, rng, self._strategy(name))
+            run = fit_baum_welch(p0, emission, Xc, bounds, wc, first, self.tol, rng)
+            runs.append((run, rng))
+        if screening:
+            rank = sorted(range(len(runs)), key=lambda i: (-_finite(runs[i][0][1]), i))
+            for i in sorted(rank[: self.n_init]):
+                (p, lb, it, conv), rng = runs[i]
+                if not conv and it < self.max_iter:
+                    more = fit_baum_welch(
+                        p, emission, Xc, bounds, wc, self.max_iter - it, self.tol, rng
+                    )
+                    runs[i] = ((more[0], more[1], it + more[2], more[3]), rng)
+            candidates = sorted(rank[: self.n_init])
+        else:
+            candidates = list(range(len(runs)))
+        best = max(candidates, key=lambda i: (_finite(runs[i][0][1]), -i))
+        return runs[best][0], [runs[i][0][1] for i in range(len(runs))]
+
     def _fit_classes(self, seqs, y_idx, sw, n_classes, warm, emission, rng):
         """Best of the restarts of each class's weighted Baum-Welch."""
         params = list(self._params) if warm else [None] * n_classes
         n_iter = np.zeros(n_classes, dtype=np.intp)
         converged = np.ones(n_classes, dtype=bool)
         lower_bound = np.full(n_classes, np.nan)
+        strategies = self._start_strategies()
+        lower_bounds_all = [[] for _ in range(n_classes)]
         for c in range(n_classes):
+            # Drawn for every class, used or not: a class's starts do not
+            # depend on whether an earlier class had weight.
+            seeds = rng.randint(np.iinfo(np.int32).max, size=len(strategies))
             rows = np.flatnonzero((y_idx == c) & (sw > 0))
             if rows.size == 0:
                 # Warm start: a class without weight keeps its previous model.
@@ -169,19 +234,17 @@ class _BaseHMMClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             Xc, bounds = concatenate([seqs[i] for i in rows])
             wc = sw[rows]
             if warm:
-                starts = [params[c]]
+                run_rng = np.random.RandomState(seeds[0])
+                best = fit_baum_welch(
+                    params[c], emission, Xc, bounds, wc, self.max_iter, self.tol, run_rng
+                )
+                lower_bounds_all[c] = [best[1]]
             else:
-                starts = [None] * self.n_init
-            best = None
-            for p0 in starts:
-                if p0 is None:
-                    p0 = initial_params(emission, Xc, bounds, wc, self.n_states, rng)
-                run = fit_baum_welch(p0, emission, Xc, bounds, wc, self.max_iter, self.tol, rng)
-                # First best on ties, and a finite objective beats NaN.
-                if best is None or run[1] > best[1]:
-                    best = run
+                best, lower_bounds_all[c] = self._fit_class(
+                    Xc, bounds, wc, emission, strategies, seeds
+                )
             params[c], lower_bound[c], n_iter[c], converged[c] = best
-        return params, lower_bound, n_iter, converged
+        return params, lower_bound, n_iter, converged, lower_bounds_all, strategies
 
     def _structure_key(self):
         return (self.n_states,)
@@ -281,6 +344,7 @@ class _BaseHMMClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         y_pred : ndarray of shape (n_sequences,)
             Predicted class of each sequence.
         """
+        check_is_fitted(self)  # before classes_ is read: NotFittedError, not AttributeError
         return self.classes_[np.argmax(self.predict_log_proba(X, lengths), axis=1)]
 
     def _n_parameters(self):
@@ -314,8 +378,26 @@ class GaussianHMMClassifier(_BaseHMMClassifier):
     reg_covar : float, default=1e-6
         Added to the diagonal of every covariance after each M-step.
     n_init : int, default=1
-        Baum-Welch restarts per class from different initialisations; the one
-        with the highest weighted log-likelihood is kept.
+        Baum-Welch runs per class carried to convergence; the one with the
+        highest weighted log-likelihood is kept.
+    init_params : {"portfolio", "kmeans", "mixture", "random"}, \
+            default="portfolio"
+        How each start is initialised.  ``"kmeans"``: k-means means (best of
+        10, as hmmlearn), uniform transitions.  ``"mixture"``: a Gaussian
+        mixture fitted to the frames ignoring time (20 EM iterations from a
+        random start); its posteriors give the emissions, the start
+        probabilities and the transitions.  ``"random"``: every frame to the
+        nearest of ``n_states`` random frames.  ``"portfolio"``: start ``i``
+        takes ``("kmeans", "mixture", "random")[i % 3]``, so restarts differ
+        in kind, not only in seed (see the user guide, "Restarts and
+        initialisation").
+    n_screen : int or "auto", default="auto"
+        Starts screened per class: every start runs ``screen_iter``
+        Baum-Welch iterations and the ``n_init`` best continue to
+        convergence (emEM).  ``"auto"`` is ``2 * n_init``; a value at most
+        ``n_init`` turns screening off.
+    screen_iter : int, default=5
+        Baum-Welch iterations of a screened start.
     max_iter : int, default=100
         Maximum Baum-Welch iterations (M-steps) per restart.
     tol : float, default=1e-4
@@ -345,6 +427,12 @@ class GaussianHMMClassifier(_BaseHMMClassifier):
     converged_ : ndarray of shape (n_classes,) of bool
     lower_bound_ : ndarray of shape (n_classes,)
         Weighted mean log-likelihood per time step of each class's model.
+    lower_bounds_all_ : list of list of float
+        Per class, the final weighted mean log-likelihood per time step of
+        every start (a screened-out start's after ``screen_iter`` iterations).
+    init_strategies_ : list of str or None
+        The strategy of each start (the same for every class); None after a
+        warm start.
     n_features_in_ : int
         Features per time step.
 
@@ -369,6 +457,7 @@ class GaussianHMMClassifier(_BaseHMMClassifier):
         **_BaseHMMClassifier._parameter_constraints,
         "covariance_type": [StrOptions({"diag", "full"})],
         "reg_covar": [Interval(Real, 0, None, closed="left")],
+        "init_params": [StrOptions({"portfolio", "kmeans", "mixture", "random"})],
     }
 
     def __init__(
@@ -378,6 +467,9 @@ class GaussianHMMClassifier(_BaseHMMClassifier):
         covariance_type="diag",
         reg_covar=1e-6,
         n_init=1,
+        init_params="portfolio",
+        n_screen="auto",
+        screen_iter=5,
         max_iter=100,
         tol=1e-4,
         priors=None,
@@ -388,6 +480,9 @@ class GaussianHMMClassifier(_BaseHMMClassifier):
         self.covariance_type = covariance_type
         self.reg_covar = reg_covar
         self.n_init = n_init
+        self.init_params = init_params
+        self.n_screen = n_screen
+        self.screen_iter = screen_iter
         self.max_iter = max_iter
         self.tol = tol
         self.priors = priors
@@ -427,8 +522,26 @@ class CategoricalHMMClassifier(_BaseHMMClassifier):
         keeps symbols a class never emitted possible.  Unlike ``alpha=0`` it is
         not invariant to a common rescaling of ``sample_weight``.
     n_init : int, default=1
-        Baum-Welch restarts per class from different initialisations; the one
-        with the highest weighted log-likelihood is kept.
+        Baum-Welch runs per class carried to convergence; the one with the
+        highest weighted log-likelihood is kept.
+    init_params : {"portfolio", "frequencies", "mixture", "random"}, \
+            default="portfolio"
+        How each start is initialised.  ``"frequencies"``: every state's
+        emissions are the symbol frequencies perturbed at random, transitions
+        perturbed uniform.  ``"mixture"``: a mixture of categorical
+        distributions fitted to the frames ignoring time (20 EM iterations
+        from a random start); its posteriors give the emissions, the start
+        probabilities and the transitions.  ``"random"``: emission rows drawn
+        uniformly from the simplex (hmmlearn's random start).
+        ``"portfolio"``: start ``i`` takes
+        ``("frequencies", "mixture", "random")[i % 3]``.
+    n_screen : int or "auto", default="auto"
+        Starts screened per class: every start runs ``screen_iter``
+        Baum-Welch iterations and the ``n_init`` best continue to
+        convergence (emEM).  ``"auto"`` is ``2 * n_init``; a value at most
+        ``n_init`` turns screening off.
+    screen_iter : int, default=5
+        Baum-Welch iterations of a screened start.
     max_iter : int, default=100
         Maximum Baum-Welch iterations (M-steps) per restart.
     tol : float, default=1e-4
@@ -454,6 +567,10 @@ class CategoricalHMMClassifier(_BaseHMMClassifier):
     n_iter_ : ndarray of shape (n_classes,)
     converged_ : ndarray of shape (n_classes,) of bool
     lower_bound_ : ndarray of shape (n_classes,)
+    lower_bounds_all_ : list of list of float
+        Per class, the final log-likelihood of every start.
+    init_strategies_ : list of str or None
+        The strategy of each start; None after a warm start.
     n_features_in_ : int
         Always 1.
 
@@ -476,9 +593,15 @@ class CategoricalHMMClassifier(_BaseHMMClassifier):
         **_BaseHMMClassifier._parameter_constraints,
         "n_symbols": [Interval(Integral, 1, None, closed="left"), None],
         "alpha": [Interval(Real, 0, None, closed="left")],
+        "init_params": [StrOptions({"portfolio", "frequencies", "mixture", "random"})],
     }
 
     _seq_dtype = "integer"
+    _portfolio = ("frequencies", "mixture", "random")
+
+    def _strategy(self, name):
+        # The emission model's own start is the perturbed frequencies.
+        return "kmeans" if name == "frequencies" else name
 
     def __init__(
         self,
@@ -487,6 +610,9 @@ class CategoricalHMMClassifier(_BaseHMMClassifier):
         n_symbols=None,
         alpha=0.0,
         n_init=1,
+        init_params="portfolio",
+        n_screen="auto",
+        screen_iter=5,
         max_iter=100,
         tol=1e-4,
         priors=None,
@@ -497,6 +623,9 @@ class CategoricalHMMClassifier(_BaseHMMClassifier):
         self.n_symbols = n_symbols
         self.alpha = alpha
         self.n_init = n_init
+        self.init_params = init_params
+        self.n_screen = n_screen
+        self.screen_iter = screen_iter
         self.max_iter = max_iter
         self.tol = tol
         self.priors = priors

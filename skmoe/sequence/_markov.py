@@ -21,7 +21,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._em import iterate_em
+from .._em import PREFIT_ITER, EMRun
 from .._frame import frame_scale, variance_floor
 from .._progress import PROGRESS
 from .._threading import blas_single_threaded
@@ -43,7 +43,29 @@ from ._markov_fit import (
 )
 
 # Markov switching re-seeds nothing (see ``_run``).
+# The strategies a "portfolio" start cycles through, and the EM iterations
+# of the time-ignoring mixture of the "mixture" start.
+_PORTFOLIO = ("kmeans", "mixture", "random")
+_MIXTURE_ITER = PREFIT_ITER
+
+
+def _finite(value):
+    """A NaN objective ranks below every number."""
+    return value if np.isfinite(value) else -np.inf
+
+
 _NO_RESEED = np.empty(0, dtype=np.intp)
+
+
+def _local_frequencies(y, n_classes, window):
+    """Centred moving averages (``window`` rows) of the one-hot labels ``y``."""
+    onehot = np.zeros((y.shape[0], n_classes))
+    onehot[np.arange(y.shape[0]), y] = 1.0
+    c = np.cumsum(np.vstack([np.zeros((1, n_classes)), onehot]), axis=0)
+    half = window // 2
+    lo = np.clip(np.arange(y.shape[0]) - half, 0, y.shape[0])
+    hi = np.clip(np.arange(y.shape[0]) + half + 1, 0, y.shape[0])
+    return (c[hi] - c[lo]) / (hi - lo)[:, None]
 
 
 def _check_lengths(lengths, n_samples, min_length=1):
@@ -95,7 +117,9 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_init": [Interval(Integral, 1, None, closed="left")],
-        "init_params": [StrOptions({"kmeans", "random"})],
+        "init_params": [StrOptions({"portfolio", "kmeans", "mixture", "random"})],
+        "n_screen": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "screen_iter": [Interval(Integral, 1, None, closed="left")],
         "polish": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose", StrOptions({PROGRESS})],
@@ -117,7 +141,9 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
         max_iter=200,
         tol=1e-6,
         n_init=1,
-        init_params="kmeans",
+        init_params="portfolio",
+        n_screen="auto",
+        screen_iter=5,
         polish=True,
         random_state=None,
         verbose=0,
@@ -133,6 +159,8 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
         self.tol = tol
         self.n_init = n_init
         self.init_params = init_params
+        self.n_screen = n_screen
+        self.screen_iter = screen_iter
         self.polish = polish
         self.random_state = random_state
         self.verbose = verbose
@@ -192,6 +220,12 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
 
     def _split(self, X):
         Xe = X if self._expert_cols is None else np.ascontiguousarray(X[:, self._expert_cols])
+        if self._is_classifier and Xe.shape[1] == 0:
+            # No expert features: each regime's expert is its class
+            # frequencies, fitted as a classifier of one constant input
+            # (scikit-learn estimators refuse zero columns); the constant's
+            # coefficients are zero and not counted (_n_parameters).
+            Xe = np.zeros((X.shape[0], 1))
         if self.transitions == "homogeneous":
             Xt = None
         elif self._transition_cols is None:
@@ -256,15 +290,32 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
             )
         Xe, Xt = self._split(X)
         rng = check_random_state(self.random_state)
-        seeds = rng.randint(np.iinfo(np.int32).max, size=self.n_init)
-        runs = []
-        for init, seed in enumerate(seeds):
-            # Small matrices only: a multi-threaded BLAS gains nothing here and
-            # its spinning workers slow every call down on a busy machine.
-            with blas_single_threaded():
-                runs.append(self._run(Xe, Xt, y, bounds, named, seed, init))
+        strategies = self._start_strategies()
+        seeds = rng.randint(np.iinfo(np.int32).max, size=len(strategies))
+        # Small matrices only: a multi-threaded BLAS gains nothing here and
+        # its spinning workers slow every call down on a busy machine.
+        with blas_single_threaded():
+            starts = [
+                self._start(Xe, Xt, y, bounds, named, seed, init, strategy)
+                for init, (seed, strategy) in enumerate(zip(seeds, strategies, strict=True))
+            ]
+            screening = len(starts) > self.n_init
+            first = self.screen_iter if screening else self.max_iter
+            for em, _ in starts:
+                em.advance(first)
+            if screening:
+                # emEM: the n_init best short runs continue, ties to the earlier start.
+                rank = sorted(
+                    range(len(starts)), key=lambda i: (-_finite(starts[i][0].objective), i)
+                )
+                kept = sorted(rank[: self.n_init])
+                for i in sorted(set(range(len(starts))) - set(kept)):
+                    starts[i][0].report.close()
+            else:
+                kept = list(range(len(starts)))
+            runs = {i: self._finish(*starts[i], advance=self.max_iter) for i in kept}
         # First-best on ties, so the choice does not depend on run order.
-        best = runs[max(range(len(runs)), key=lambda i: (runs[i]["objective"], -i))]
+        best = runs[max(kept, key=lambda i: (runs[i]["objective"], -i))]
         self._chain = best["chain"]
         self._expert_set = best["experts"]
         self.n_iter_ = best["n_iter"]
@@ -272,8 +323,13 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
         self.converged_ = best["converged"]
         self.lower_bound_ = best["lower_bound"]
         self.lower_bounds_ = best["lower_bounds"]
-        # Every restart's history, in restart order (ConvergenceDisplay).
-        self.lower_bounds_all_ = [run["lower_bounds"] for run in runs]
+        # Every start's history, in start order (ConvergenceDisplay); a
+        # screened-out start's ends after screen_iter iterations.
+        self.lower_bounds_all_ = [
+            runs[i]["lower_bounds"] if i in runs else np.asarray(starts[i][0].history)
+            for i in range(len(starts))
+        ]
+        self.init_strategies_ = list(strategies)
         self._expose(Xt, bounds)
         if not self.converged_:
             warnings.warn(
@@ -285,7 +341,37 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
             )
         return self
 
-    def _initial_labels(self, Xe, y, rng):
+    def _start_strategies(self):
+        """The strategy of every start (screened ones included)."""
+        n_screen = 2 * self.n_init if self.n_screen == "auto" else self.n_screen
+        n_starts = max(self.n_init, n_screen)
+        if self.init_params == "portfolio":
+            return [_PORTFOLIO[i % len(_PORTFOLIO)] for i in range(n_starts)]
+        return [self.init_params] * n_starts
+
+    def _initial_resp(self, Xe, y, named, rng, strategy):
+        """Initial regime responsibilities (n, S) and hard labels of a start."""
+        S = self.n_regimes
+        if strategy != "mixture":
+            labels = self._initial_labels(Xe, y, rng, strategy)
+            resp = np.full((Xe.shape[0], S), 0.1 / S)
+            resp[np.arange(Xe.shape[0]), labels] += 0.9
+            return resp, labels
+        # A mixture of the same experts, ignoring time: EM from the "random"
+        # regimes with constant weights.
+        resp, _ = self._initial_resp(Xe, y, named, rng, "random")
+        experts = self._make_expert_set(named, rng)
+        with np.errstate(divide="ignore"):
+            for it in range(_MIXTURE_ITER):
+                experts.fit(Xe, y, resp, iteration=it, init=0, rng=rng)
+                mass = resp.sum(axis=0)
+                L = self._log_emit(experts, Xe, y) + np.log(mass / mass.sum())
+                L -= L.max(axis=1, keepdims=True)
+                resp = np.exp(L)
+                resp /= resp.sum(axis=1, keepdims=True)
+        return resp, np.argmax(resp, axis=1).astype(np.intp)
+
+    def _initial_labels(self, Xe, y, rng, strategy="kmeans"):
         S = self.n_regimes
         n = Xe.shape[0]
         if S == 1:
@@ -297,7 +383,13 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
         mean = Z.mean(axis=0)
         Z = Z - mean
         Z /= frame_scale(mean, Z.std(axis=0))
-        if self.init_params == "kmeans":
+        if self._is_classifier and not np.any(Z):
+            # Nothing to cluster (no expert features, or constant ones): the
+            # regimes differ only in their class frequencies, so cluster the
+            # local class frequencies (a moving average of the one-hot labels;
+            # windows may straddle two series, which only blurs a start).
+            Z = _local_frequencies(y, len(self.classes_), max(5, min(50, n // (4 * S))))
+        if strategy == "kmeans":
             with warnings.catch_warnings(), blas_single_threaded():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 km = KMeans(
@@ -311,14 +403,13 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
     def _log_emit(self, experts, Xe, y):
         return np.ascontiguousarray(experts.log_prob(Xe, y), dtype=np.float64)
 
-    def _run(self, Xe, Xt, y, bounds, named, seed, init):
-        """One restart: EM on the shared loop (the chain plays the gate), then the polish."""
+    def _start(self, Xe, Xt, y, bounds, named, seed, init, strategy):
+        """One start: ``(EMRun, state)``, EM on the shared loop (the chain plays
+        the gate), paused before its first E-step; :meth:`_finish` completes it."""
         rng = np.random.RandomState(seed)
         S = self.n_regimes
         n = Xe.shape[0]
-        labels = self._initial_labels(Xe, y, rng)
-        resp = np.full((n, S), 0.1 / S)
-        resp[np.arange(n), labels] += 0.9
+        resp, labels = self._initial_resp(Xe, y, named, rng, strategy)
         experts = self._make_expert_set(named, rng)
         experts.fit(Xe, y, resp, iteration=0, init=init, rng=rng)
         chain = RegimeChain(S, self.transitions, self.start, self.transition_alpha)
@@ -365,7 +456,9 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
                 f"{objective / n:.12g}, max |gradient| {gmax:.2e} ({res.message})"
             )
 
-        run = iterate_em(
+        state["can_polish"] = can_polish
+        state["n"] = n
+        em = EMRun(
             self,
             init,
             chain,
@@ -376,6 +469,13 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
             tol=switch_tol,
             finish=polish if can_polish else None,
         )
+        return em, state
+
+    def _finish(self, em, state, advance):
+        """Run a start to convergence (and its polish); the run's summary."""
+        run = em.advance(advance).result()
+        n = state["n"]
+        can_polish = state["can_polish"]
         run["chain"] = run.pop("gate")
         run["objective"] = state["objective"]
         run["n_polish_iter"] = 0
@@ -607,7 +707,11 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
 
     def _n_parameters(self):
         d_t = self.transition_coef_.shape[1] if self.transitions == "input" else 0
-        return self._chain.n_parameters(d_t) + self._expert_set.n_parameters()
+        n = self._chain.n_parameters(d_t) + self._expert_set.n_parameters()
+        if self._is_classifier and self._expert_cols is not None and not self._expert_cols.size:
+            # The constant input's coefficients (see _split) are not free.
+            n -= self.n_regimes * (len(self.classes_) - 1)
+        return n
 
     def bic(self, X, y, lengths=None):
         """Bayesian information criterion ``-2 log L + p log n`` (lower is better).
@@ -706,13 +810,26 @@ _COMMON_DOC = """
         EM hands over to the polish once the change is below
         ``max(tol, 1e-5)``.
     n_init : int, default=1
-        Restarts (k-means or random initial regimes; the first restart starts
-        from a transition prior of persistence 0.5, later ones from a random
-        persistence); the best log-likelihood is kept.
-    init_params : {{"kmeans", "random"}}, default="kmeans"
-        Initial regimes: k-means on the standardised expert inputs (and the
-        target, for the regressor: labels would make k-means give each regime
-        one class), or the nearest of ``n_regimes`` random rows.
+        EM runs carried to convergence (and polished); the best log-likelihood
+        is kept.  The first start's transition prior has persistence 0.5,
+        later ones a random persistence.
+    init_params : {{"portfolio", "kmeans", "mixture", "random"}}, \
+            default="portfolio"
+        Initial regimes.  ``"kmeans"``: k-means on the standardised expert
+        inputs (and the target, for the regressor: labels would make k-means
+        give each regime one class).  ``"random"``: every row to the nearest
+        of ``n_regimes`` random rows.  ``"mixture"``: a mixture of the same
+        experts fitted ignoring time (20 EM iterations from the ``"random"``
+        regimes), whose responsibilities start the regimes and whose labels
+        start the transitions.  ``"portfolio"``: start ``i`` takes
+        ``("kmeans", "mixture", "random")[i % 3]``, so restarts differ in
+        kind, not only in seed.
+    n_screen : int or "auto", default="auto"
+        Starts screened: every start runs ``screen_iter`` EM iterations and
+        the ``n_init`` best continue (emEM).  ``"auto"`` is ``2 * n_init``; a
+        value at most ``n_init`` turns screening off.
+    screen_iter : int, default=5
+        EM iterations of a screened start.
     polish : bool, default=True
         With the built-in linear-Gaussian experts, finish EM with L-BFGS on the
         exact log-likelihood (gradient by Fisher's identity): EM is slow when
@@ -819,7 +936,9 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
         max_iter=200,
         tol=1e-6,
         n_init=1,
-        init_params="kmeans",
+        init_params="portfolio",
+        n_screen="auto",
+        screen_iter=5,
         polish=True,
         variance_floor=1e-6,
         random_state=None,
@@ -837,6 +956,8 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
             tol=tol,
             n_init=n_init,
             init_params=init_params,
+            n_screen=n_screen,
+            screen_iter=screen_iter,
             polish=polish,
             random_state=random_state,
             verbose=verbose,
@@ -1044,7 +1165,9 @@ class MarkovSwitchingClassifier(ClassifierMixin, _BaseMarkovSwitching):
         max_iter=200,
         tol=1e-6,
         n_init=1,
-        init_params="kmeans",
+        init_params="portfolio",
+        n_screen="auto",
+        screen_iter=5,
         polish=True,
         random_state=None,
         verbose=0,
@@ -1061,6 +1184,8 @@ class MarkovSwitchingClassifier(ClassifierMixin, _BaseMarkovSwitching):
             tol=tol,
             n_init=n_init,
             init_params=init_params,
+            n_screen=n_screen,
+            screen_iter=screen_iter,
             polish=polish,
             random_state=random_state,
             verbose=verbose,
