@@ -433,8 +433,12 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         statistics (softmax gate, logistic and GLM experts); estimator
         experts are updated through their own ``partial_fit`` with weights
         ``r_ik * sample_weight_i``.  The first call initialises the
-        model on its chunk (``init_params``, ``random_state``); after ``fit``
-        it continues from the fitted model.  Memory is one chunk's.  See
+        model on its chunk (``init_params``, ``random_state``) as
+        ``max(n_init, n_screen)`` parallel chains, one per start of the
+        portfolio; after ``screen_iter`` chunks the chain with the best
+        progressive-validation log-likelihood (each chunk scored before the
+        chain learns from it) goes on alone.  After ``fit`` it continues from
+        the fitted model.  Memory is one chunk's.  See
         ``skmoe/_online.py`` and the user guide, "Streaming with partial_fit".
 
         Available when every expert can be updated online (``LinearExpert``,

@@ -25,9 +25,13 @@ stochastic-approximation EM:
    (``SGDRegressor``, ``SGDClassifier``...) are handed the chunk with
    weights ``r_ik * w_i`` and use their own learning rate.
 
-The first call initialises the model on its chunk as ``fit`` does (k-means
-or random initial responsibilities, an initial M-step) and then takes the
-first online step on the same chunk.  ``partial_fit`` after ``fit`` starts
+The first call initialises the model on its chunk as ``fit`` does (the
+initial responsibilities of a start of the portfolio, an initial M-step) and
+then takes the first online step on the same chunk, for each of
+``max(n_init, n_screen)`` parallel chains (one per start); each chunk is
+scored by every chain before the chain learns from it, and after
+``screen_iter`` chunks the chain with the best summed score goes on alone
+(online EM cannot restart later: it has no data to restart from).  ``partial_fit`` after ``fit`` starts
 the running statistics from the first chunk's E-step under the fitted
 parameters.  Memory is that of one chunk: nothing of earlier chunks is kept
 but the statistics (O(K^2 d^2) numbers).
@@ -359,6 +363,44 @@ class _OnlineState:
         self.t = 0
         self.n_seen = 0.0
         self.history = []
+        # While the parallel chains of the first chunks run (the leading
+        # chain holds them all): the chains, their strategies, the lead's index.
+        self.chains = None
+        self.strategies = None
+        self.best = 0
+
+
+def _start_chain(est, gate, experts, resp, X, y_enc, sw, wsum, fresh):
+    """An online state whose statistics start from the chunk with ``resp``."""
+    state = _OnlineState(gate, experts, _gate_updater(gate), _expert_updater(est, experts))
+    state.n_seen = wsum
+    ctx = {"fresh": fresh, "n_seen": state.n_seen, "wsum": wsum}
+    W = resp * sw[:, None]
+    # Small matrices only: a multi-threaded BLAS would only add its
+    # spin-up cost (large on a busy machine; see skmoe._threading).
+    with blas_single_threaded():
+        state.expert_updater.start(est._ex(X), y_enc, W, wsum, ctx)
+        state.gate_updater.start(est._gx(X), resp, sw, wsum, ctx)
+    return state
+
+
+def _online_step(est, state, X, y_enc, sw, wsum):
+    """One online-EM step of ``state`` on the chunk."""
+    kappa, t0 = float(est.learning_decay), float(est.learning_offset)
+    state.t += 1
+    gamma = min(1.0, (state.t + t0) ** -kappa)
+    gate, experts = state.gate, state.experts
+    resp, ll = est._e_step(X, y_enc, gate, experts)
+    log_px = gate._log_marginal(est._gx(X))
+    if log_px is not None:
+        ll = ll + log_px
+    # The chunk's score under the parameters before its own update: a
+    # progressive-validation estimate of the objective.
+    state.history.append(float(sw @ ll / wsum))
+    ctx = {"fresh": False, "n_seen": state.n_seen, "wsum": wsum}
+    with blas_single_threaded():
+        state.expert_updater.step(est._ex(X), y_enc, resp * sw[:, None], wsum, gamma, ctx)
+        state.gate_updater.step(est._gx(X), resp, sw, wsum, gamma, ctx)
 
 
 def _check_classes(est, classes, first):
@@ -424,57 +466,63 @@ def online_partial_fit(est, X, y, sample_weight=None, classes=None):
                 f"The first chunk given to partial_fit needs n_samples >= n_experts, got "
                 f"n_samples={X.shape[0]} and n_experts={n_experts}."
             )
-        rng = np.random.RandomState(
-            check_random_state(est.random_state).randint(np.iinfo(np.int32).max)
+        # Parallel chains, one per start of the portfolio (as fit's starts);
+        # each has its own random stream, drawn up front.
+        strategies = est._init_strategies(est._n_candidates(), X)
+        seeds = check_random_state(est.random_state).randint(
+            np.iinfo(np.int32).max, size=len(strategies)
         )
-        gate = est._make_gate()
-        gate._initialize(est._gx(X), n_experts, sample_weight=sw)
-        experts = est._make_expert_set(named, rng, None)
-        resp = est._initial_resp(X, y_enc, sw, n_experts, rng)
+        chains = []
+        for strategy, seed in zip(strategies, seeds, strict=True):
+            rng = np.random.RandomState(seed)
+            gate = est._make_gate()
+            gate._initialize(est._gx(X), n_experts, sample_weight=sw)
+            experts = est._make_expert_set(named, rng, None)
+            resp = est._initial_resp(X, y_enc, sw, n_experts, rng, strategy)
+            chains.append(_start_chain(est, gate, experts, resp, X, y_enc, sw, wsum, True))
+        state = chains[0]
+        state.chains = chains if len(chains) > 1 else None
+        state.strategies = strategies
     elif state is None:
-        gate, experts = est.gate_, est._expert_set
-        resp = est._e_step(X, y_enc, gate, experts)[0]
-    if state is None:
         if not wsum > 0:
             return est  # nothing to learn from, and nothing to start statistics with
-        state = _OnlineState(gate, experts, _gate_updater(gate), _expert_updater(est, experts))
-        state.n_seen = wsum
-        ctx = {"fresh": fresh, "n_seen": state.n_seen, "wsum": wsum}
-        W = resp * sw[:, None]
-        # Small matrices only: a multi-threaded BLAS would only add its
-        # spin-up cost (large on a busy machine; see skmoe._threading).
-        with blas_single_threaded():
-            state.expert_updater.start(est._ex(X), y_enc, W, wsum, ctx)
-            state.gate_updater.start(est._gx(X), resp, sw, wsum, ctx)
-        est._online = state
-        est.gate_ = gate
-        est._expert_set = experts
-        est.n_experts_ = experts.n_experts
+        resp = est._e_step(X, y_enc, est.gate_, est._expert_set)[0]
+        state = _start_chain(est, est.gate_, est._expert_set, resp, X, y_enc, sw, wsum, False)
     elif not wsum > 0:
         return est
     else:
-        state.n_seen += wsum
-    # One online-EM step on this chunk.
-    kappa, t0 = float(est.learning_decay), float(est.learning_offset)
-    state.t += 1
-    gamma = min(1.0, (state.t + t0) ** -kappa)
+        for chain in state.chains or [state]:
+            chain.n_seen += wsum
+    # One online-EM step of every chain on this chunk.
+    for chain in state.chains or [state]:
+        _online_step(est, chain, X, y_enc, sw, wsum)
+    if state.chains is not None:
+        # Keep the chain with the best progressive-validation log-likelihood
+        # over the chunks so far (each chunk scored before the chain learns
+        # from it; ties to the earlier start); after screen_iter chunks the
+        # others are dropped and one chain goes on.
+        score = [sum(c.history) for c in state.chains]
+        best = max(range(len(score)), key=lambda i: (score[i], -i))
+        lead = state.chains[best]
+        lead.chains, lead.strategies = state.chains, state.strategies
+        lead.best = best
+        lead.screen_histories = [np.asarray(c.history) for c in state.chains]
+        if lead.t >= est.screen_iter:
+            lead.chains = None
+        state = lead
+    est._online = state
+    est.gate_ = state.gate
+    est._expert_set = state.experts
+    est.n_experts_ = state.experts.n_experts
     gate, experts = state.gate, state.experts
-    resp, ll = est._e_step(X, y_enc, gate, experts)
-    log_px = gate._log_marginal(est._gx(X))
-    if log_px is not None:
-        ll = ll + log_px
-    # The chunk's score under the parameters before its own update: a
-    # progressive-validation estimate of the objective.
-    state.history.append(float(sw @ ll / wsum))
-    ctx = {"fresh": False, "n_seen": state.n_seen, "wsum": wsum}
-    with blas_single_threaded():
-        state.expert_updater.step(est._ex(X), y_enc, resp * sw[:, None], wsum, gamma, ctx)
-        state.gate_updater.step(est._gx(X), resp, sw, wsum, gamma, ctx)
     est.experts_ = experts.estimators()
     est.n_iter_ = state.t
     est.converged_ = False
     est.lower_bound_ = state.history[-1]
     est.lower_bounds_ = np.asarray(state.history)
+    # Every chain's scores while they ran side by side (one chain: its own).
+    est.lower_bounds_all_ = getattr(state, "screen_histories", None) or [est.lower_bounds_]
+    est.init_strategies_ = state.strategies
     est.n_reseeds_ = 0
     est._after_fit()
     return est

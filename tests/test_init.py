@@ -343,3 +343,38 @@ def test_markov_switching_classifier_without_expert_features():
         # Per regime one free class probability; 2 transition rows; the start.
         assert m._n_parameters() == 2 + 2 + 1
         assert np.all(np.isfinite(m.predict_proba(X)))
+
+
+# --------------------------------------------------------------------------- #
+# partial_fit: parallel chains on the first chunks
+# --------------------------------------------------------------------------- #
+def _stream(est, X, y, size=200):
+    for a in range(0, X.shape[0], size):
+        est.partial_fit(X[a : a + size], y[a : a + size])
+    return est
+
+
+def test_partial_fit_chains_keep_the_best_start():
+    X, y, _ = make_moe_regression(6000, n_features=2, n_experts=3, random_state=2)
+    batch = MixtureOfExpertsRegressor(n_experts=3, n_init=5, random_state=0).fit(X, y)
+    one = _stream(
+        MixtureOfExpertsRegressor(n_experts=3, init_params="kmeans", n_screen=0, random_state=1),
+        X,
+        y,
+    )
+    chains = _stream(MixtureOfExpertsRegressor(n_experts=3, n_init=3, random_state=1), X, y)
+    # One k-means chain stays in a poorer optimum (R^2 0.70); six chains from
+    # the portfolio (2 * n_init) on the first screen_iter chunks keep one that
+    # reaches the batch fit's (0.77).
+    assert one.score(X, y) < batch.score(X, y) - 0.05
+    assert chains.score(X, y) > batch.score(X, y) - 0.005
+    assert chains.init_strategies_ == [*portfolio(False, True)[:5], "kmeans"]
+    assert len(chains.lower_bounds_all_) == 6
+    # The kept chain has the best summed score over the screened chunks.
+    screened = [h[: chains.screen_iter].sum() for h in chains.lower_bounds_all_]
+    kept = chains.lower_bounds_[: chains.screen_iter].sum()
+    assert kept == max(screened)
+    # After screening a single chain goes on: every chunk counted once.
+    assert chains.n_iter_ == 30 and chains.lower_bounds_.shape == (30,)
+    again = _stream(MixtureOfExpertsRegressor(n_experts=3, n_init=3, random_state=1), X, y)
+    assert_array_equal(again.predict(X), chains.predict(X))
