@@ -3,6 +3,7 @@
 import copy
 import warnings
 from abc import ABCMeta, abstractmethod
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
@@ -18,7 +19,15 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._em import KMEANS_MAX_ROWS, PREFIT_ITER, EMRun, reseed_plan, reseed_rows, resp_from_labels
+from ._em import (
+    KMEANS_MAX_ROWS,
+    PREFIT_ITER,
+    EMRun,
+    reseed_assign,
+    reseed_plan,
+    reseed_rows,
+    resp_from_labels,
+)
 from ._frame import frame_scale
 from ._init import (
     INIT_OPTIONS,
@@ -52,6 +61,26 @@ _RESEED_WARN_AFTER = 3
 # partition needs no more, and it bounds the time and memory of the
 # initialisation at large n.
 _KMEANS_MAX_ROWS = KMEANS_MAX_ROWS
+
+
+@contextmanager
+def unchanged_on_error(est):
+    """Restore ``est``'s attributes if the block raises: a failed fit changes nothing.
+
+    Fitting validates X, y and the parameters step by step and sets fitted
+    attributes (``n_features_in_``, ``classes_``...) on the way; a later
+    failure would leave a half-updated estimator (the old model with the new
+    ``classes_``).  The attributes are restored as they were, fitted or not.
+    A fit replaces fitted attributes rather than changing them in place
+    (a warm start works on copies), so a shallow copy is a snapshot.
+    """
+    saved = dict(est.__dict__)
+    try:
+        yield
+    except BaseException:
+        est.__dict__.clear()
+        est.__dict__.update(saved)
+        raise
 
 
 def _finite(value):
@@ -359,6 +388,21 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         )
         return any(getattr(e, "_input_is_sequences", False) for e in ests)
 
+    def _n_experts_requested(self):
+        """The number of experts the parameters ask for, without building any."""
+        if isinstance(self.experts, list):
+            return len(self.experts)
+        return self._n_experts_wanted()
+
+    def _check_n_samples(self, n_samples):
+        """``n_samples >= n_experts``, checked before any expert is built."""
+        n_experts = self._n_experts_requested()
+        if n_samples < n_experts:
+            raise ValueError(
+                f"Expected n_samples >= n_experts, got n_samples={n_samples} and "
+                f"n_experts={n_experts}."
+            )
+
     def _validate_fit_data(self, X, y, sample_weight):
         if self._takes_sequences():
             from .sequence._features import sequence_fit_input  # lazy: avoids an import cycle
@@ -367,6 +411,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         else:
             self._seq_features = None
             X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=not self._is_classifier)
+        self._check_n_samples(len(y))
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         y_enc = self._check_y(X, y, sw)
         return X, y_enc, sw
@@ -394,20 +439,22 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         self : object
             Fitted estimator.
         """
+        with unchanged_on_error(self):
+            return self._fit(X, y, sample_weight)
+
+    def _fit(self, X, y, sample_weight):
         if type(X).__module__.startswith("dask"):  # no dask import unless given one
             from ._dask import fit_dask
 
             return fit_dask(self, X, y, sample_weight)
-        named = self._named_experts()
+        # The sizes are checked (in _validate_fit_data) before any expert
+        # object is built: n_experts=10**9 must fail at once, not after
+        # building a billion estimators.
         X, y_enc, sw = self._validate_fit_data(X, y, sample_weight)
+        named = self._named_experts()
         self._gate_cols = self._resolve_features(self.gate_features, "gate_features")
         self._expert_cols = self._resolve_features(self.expert_features, "expert_features")
         n_experts = len(named)
-        if X.shape[0] < n_experts:
-            raise ValueError(
-                f"Expected n_samples >= n_experts, got n_samples={X.shape[0]} and "
-                f"n_experts={n_experts}."
-            )
         warm, seeds = self._start_seeds(n_experts)
         strategies = self._init_strategies(len(seeds), X)
         inner_jobs = self.n_jobs if len(seeds) == 1 or self.n_jobs in (None, 1) else None
@@ -461,7 +508,8 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         self : object
             The updated estimator.
         """
-        return online_partial_fit(self, X, y, sample_weight)
+        with unchanged_on_error(self):
+            return online_partial_fit(self, X, y, sample_weight)
 
     def _start_seeds(self, n_experts):
         """Whether this fit warm-starts, and the seed of each EM run.
@@ -478,6 +526,9 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
                 f"({self._expert_set.n_experts}); got {n_experts}."
             )
         size = 1 if warm else self._n_candidates()
+        # A warm start continues the previous expert set and its count of
+        # frozen M-steps: only this fit's are reported.
+        self._n_frozen_before = getattr(self._expert_set, "n_frozen", 0) if warm else 0
         return warm, rng.randint(np.iinfo(np.int32).max, size=size)
 
     def _n_candidates(self):
@@ -561,6 +612,17 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
                 f"Experts lost their data and were re-seeded {self.n_reseeds_} times during "
                 "the fit; the data may not support this many experts. Consider fewer "
                 "experts, a larger gate penalty, or more restarts (n_init).",
+                DegenerateExpertWarning,
+                stacklevel=3,
+            )
+        n_frozen = getattr(self._expert_set, "n_frozen", 0) - getattr(self, "_n_frozen_before", 0)
+        if n_frozen > 0:
+            # Always told: a frozen expert kept a fit from an earlier M-step.
+            warnings.warn(
+                f"An expert had (almost) no responsibility mass, or weights its own fit "
+                f"refused (a single row or a single class), in {n_frozen} M-step(s) of the "
+                "fit, and kept its previous fit (frozen); the data may not support this "
+                "many experts. Consider fewer experts or more data.",
                 DegenerateExpertWarning,
                 stacklevel=3,
             )
@@ -727,8 +789,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         order = np.argsort(ll, kind="stable")  # worst-explained rows first
         order = order[sw[order] > 0]
         for k, rows in reseed_rows(order, dead, m, n, rng):
-            resp[rows] = 0.0
-            resp[rows, k] = 1.0
+            reseed_assign(resp, rows, k)
         return resp, dead
 
     def _prepare_experts(self, X, y, sw, experts):

@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 
-from ._base import BaseMixtureOfExperts
+from ._base import BaseMixtureOfExperts, unchanged_on_error
 from ._online import OnlineMethod, online_partial_fit
 from ._validation import encode_labels, fit_labels
 from .experts import LogisticExpert
@@ -249,7 +249,8 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         self : MixtureOfExpertsClassifier
             The estimator, updated.
         """
-        return online_partial_fit(self, X, y, sample_weight, classes=classes)
+        with unchanged_on_error(self):
+            return online_partial_fit(self, X, y, sample_weight, classes=classes)
 
     def _encode_y(self, y):
         return encode_labels(y, self.classes_)

@@ -50,7 +50,7 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 
 from ._em import KMEANS_MAX_ROWS as _KMEANS_MAX_ROWS
-from ._em import PREFIT_ITER, EMRun, reseed_plan, reseed_rows, resp_from_labels
+from ._em import PREFIT_ITER, EMRun, reseed_assign, reseed_plan, reseed_rows, resp_from_labels
 from ._frame import frame_scale, variance_floor
 from ._init import fit_lines, hashed_labels, line_labels, sample_line_rows
 from ._rows import RowBlock, ordered_sum
@@ -224,8 +224,7 @@ def _get(out, i):
 def _reseed_block(resp, changes):
     resp = resp.copy()
     for rows, k in changes:
-        resp[rows] = 0.0
-        resp[rows, k] = 1.0
+        reseed_assign(resp, rows, k)
     return resp
 
 
@@ -260,8 +259,12 @@ class _BlockData:
         self.n, self.d = int(X.shape[0]), int(X.shape[1])
         if self.n == 0 or self.d == 0:
             raise ValueError(f"X has shape {X.shape}; need at least one sample and one feature.")
-        row_chunks = X.chunks[0]
-        X = X.rechunk({1: -1})
+        # Blocks of 0 rows (normal after boolean filtering and
+        # compute_chunk_sizes()) are dropped: every per-block pass (k-means
+        # sample, moments, the expert and gate solvers) may then assume a
+        # block has rows.  Merging an empty chunk moves no data.
+        row_chunks = tuple(int(c) for c in X.chunks[0] if c > 0)
+        X = X.rechunk({0: row_chunks, 1: -1})
         self.bounds = np.concatenate([[0], np.cumsum(row_chunks)]).astype(np.int64)
         y = self._as_rows(da, y, row_chunks, "y")
         sw = (
@@ -470,6 +473,9 @@ def fit_dask(est, X, y, sample_weight=None):
     (``n_init``) run one after the other, each over all the blocks.
     """
     dask = _import_dask()
+    n_rows = X.shape[0] if hasattr(X, "shape") and len(X.shape) else np.nan
+    if n_rows == n_rows:  # known row count (else _BlockData explains): sizes first
+        est._check_n_samples(int(n_rows))
     named = est._named_experts()
     _check_supported(est, named)
     est._init_strategies(est._n_candidates())  # an impossible strategy fails before any work

@@ -54,6 +54,20 @@ def reseed_plan(mass, n_samples, n_features, sw_mean):
     return dead, m
 
 
+def reseed_assign(resp, rows, k):
+    """Give ``rows`` to the re-seeded expert ``k`` (in place), for every engine.
+
+    The rows are taken from the other experts entirely.  With about as many
+    experts as rows this can leave a donor with no mass at all: the expert
+    sets then freeze that donor for the M-step (``skmoe.experts._sets``)
+    and the next re-seed revives it, instead of handing its estimator
+    all-zero weights.
+    """
+    resp[rows] = 0.0
+    resp[rows, k] = 1.0
+    return resp
+
+
 def reseed_rows(order, dead, m, n_samples, rng):
     """``(expert, rows)`` pairs: consecutive runs of ``m`` worst-explained rows.
 

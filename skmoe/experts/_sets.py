@@ -17,6 +17,8 @@ sufficient statistics; the estimator sets wrap arbitrary scikit-learn
 estimators.
 """
 
+import copy
+
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
@@ -94,6 +96,21 @@ def count_parameters(est, n_classes=None):
     )
 
 
+# An expert whose weight mass is below this fraction of one average row
+# carries no information: it is frozen (keeps its previous fit) instead of
+# being handed (near) zero weights, which most estimators refuse
+# (DecisionTreeRegressor, SVR: "at least one non-zero") or fit to noise.
+_FROZEN_MASS = 1e-9
+
+
+def _fit_failed(exc, k, name, est, iteration, init):
+    where = "initial M-step" if iteration == 0 else f"EM iteration {iteration}"
+    return ExpertFitError(
+        f"Expert {k} ({name!r}, {type(est).__name__}) raised in its fit during the "
+        f"{where} (restart {init}): {type(exc).__name__}: {exc}"
+    )
+
+
 def _fit_one(est, X, y, weight, rows, k, name, iteration, init):
     try:
         if rows is None:
@@ -101,12 +118,40 @@ def _fit_one(est, X, y, weight, rows, k, name, iteration, init):
         else:
             est.fit(X[rows], y[rows])
     except Exception as exc:
-        where = "initial M-step" if iteration == 0 else f"EM iteration {iteration}"
-        raise ExpertFitError(
-            f"Expert {k} ({name!r}, {type(est).__name__}) raised in its fit during the "
-            f"{where} (restart {init}): {type(exc).__name__}: {exc}"
-        ) from exc
+        raise _fit_failed(exc, k, name, est, iteration, init) from exc
     return est
+
+
+def _degenerate_weights(weight, y, classifier):
+    """Whether an expert's weights are ones a plain estimator may refuse.
+
+    Fewer than two rows of positive weight, or (classifier) one class only
+    among them: SVC and LogisticRegression refuse a single class, although
+    an expert that owns a pure region of one class is normal in a mixture.
+    """
+    pos = weight > 0
+    if np.count_nonzero(pos) < 2:
+        return True
+    if not classifier:
+        return False
+    labels = y[pos]  # the encoded labels 0..C-1
+    return labels.min() == labels.max()
+
+
+def _fit_or_freeze(est, previous, X, y, weight, rows, k, name, iteration, init):
+    """One expert's M-step, or ``previous`` when its fit refuses the weights.
+
+    Returns ``(estimator, frozen)``.  ``previous`` is a copy of the expert's
+    last fit, taken only when its weights are degenerate (see
+    :func:`_degenerate_weights`); without it an error raises
+    :class:`ExpertFitError`.
+    """
+    try:
+        return _fit_one(est, X, y, weight, rows, k, name, iteration, init), False
+    except ExpertFitError:
+        if previous is None:
+            raise
+        return previous, True
 
 
 def _linear_frame_first(block):
@@ -249,22 +294,62 @@ class _EstimatorSet:
     def _targets(self, y):
         return y
 
+    _is_classifier = False
+
     def fit(self, X, y, W, iteration=0, init=0, rng=None):
+        """The M-step of every expert; collapsed experts are frozen, not fitted.
+
+        An expert whose weight mass is (nearly) zero keeps its previous fit
+        (an expert that never had one is fitted on the rows' summed
+        weights, all experts' mass pooled); one whose fit refuses its
+        degenerate weights (one class, a single row) keeps its previous fit
+        too.  ``n_frozen`` counts these M-steps, for the mixture's warning.
+        """
         rng = self.rng if rng is None else rng
         targets = self._targets(y)
-        rows = [None] * self.n_experts
+        n = X.shape[0]
+        mass = W.sum(axis=0)
+        # The total is positive (fit checks the sample weights).
+        unit = max(float(mass.sum()) / n, np.finfo(float).tiny)
+        fitted = getattr(self, "_fitted", [False] * self.n_experts)
+        weights, rows, frozen = [], [None] * self.n_experts, [False] * self.n_experts
+        for k in range(self.n_experts):
+            w = np.ascontiguousarray(W[:, k])
+            if not mass[k] > _FROZEN_MASS * unit:
+                if fitted[k]:
+                    frozen[k] = True
+                else:
+                    # Never fitted (no previous fit to keep): the pooled weights.
+                    w = np.ascontiguousarray(W.sum(axis=1))
+            weights.append(w)
         if self.m_step == "stochastic":
-            sw_mean = W.sum() / X.shape[0]
+            # At least an equal share of the rows (drawn with replacement):
+            # an expert with little mass still gets a sample that estimators
+            # with a minimum size (k-neighbours, internal cross-validation)
+            # accept, and never a draw from all-zero probabilities.
+            floor = min(n, max(2, int(np.ceil(n / self.n_experts))))
             for k in range(self.n_experts):
-                p = W[:, k] / W[:, k].sum()
-                m = max(int(round(W[:, k].sum() / sw_mean)), 2)
-                rows[k] = np.sort(rng.choice(X.shape[0], size=m, replace=True, p=p))
-        jobs = (
-            delayed(_fit_one)(
+                if frozen[k]:
+                    continue
+                p = weights[k] / weights[k].sum()
+                m = max(int(round(weights[k].sum() / unit)), floor)
+                rows[k] = np.sort(rng.choice(n, size=m, replace=True, p=p))
+        previous = [None] * self.n_experts
+        for k in range(self.n_experts):
+            # A copy of the last fit, to fall back on, only where the fit
+            # may refuse its weights (copying every expert would cost a
+            # deep copy per M-step).
+            if fitted[k] and not frozen[k]:
+                w = weights[k] if rows[k] is None else np.bincount(rows[k], minlength=n)
+                if _degenerate_weights(w, targets, self._is_classifier):
+                    previous[k] = copy.deepcopy(self.ests[k])
+        jobs = [
+            delayed(_fit_or_freeze)(
                 est,
+                previous[k],
                 X,
                 targets,
-                np.ascontiguousarray(W[:, k]),
+                weights[k],
                 rows[k],
                 k,
                 self.names[k],
@@ -272,16 +357,40 @@ class _EstimatorSet:
                 init,
             )
             for k, est in enumerate(self.ests)
-        )
+            if not frozen[k]
+        ]
         if self.n_jobs in (None, 1):
-            self.ests = [job[0](*job[1], **job[2]) for job in jobs]
+            out = [job[0](*job[1], **job[2]) for job in jobs]
         else:
-            self.ests = Parallel(n_jobs=self.n_jobs, prefer="threads")(jobs)
+            out = Parallel(n_jobs=self.n_jobs, prefer="threads")(jobs)
+        done = iter(out)
+        for k in range(self.n_experts):
+            if not frozen[k]:
+                self.ests[k], frozen[k] = next(done)
+        self._fitted = [True] * self.n_experts
+        self.n_frozen = getattr(self, "n_frozen", 0) + sum(frozen)
         self._after_fit(X, y, W)
         return self
 
     def _after_fit(self, X, y, W):
         pass
+
+    def _call(self, k, method, X):
+        """``self.ests[k].<method>(X)``, an error naming the expert.
+
+        An expert whose own fit accepted the rows it was given may still
+        refuse to predict (a k-neighbours expert resampled to fewer rows
+        than ``n_neighbors``): say which expert, not only the estimator's
+        message.
+        """
+        est = self.ests[k]
+        try:
+            return getattr(est, method)(X)
+        except Exception as exc:
+            raise ExpertFitError(
+                f"Expert {k} ({self.names[k]!r}, {type(est).__name__}) raised in its "
+                f"{method}: {type(exc).__name__}: {exc}"
+            ) from exc
 
     def penalty(self):
         """Sum of the experts' own penalties, for experts that expose ``_penalty``."""
@@ -300,7 +409,10 @@ class _RegressorSet(_EstimatorSet):
 
     def predict(self, X):
         return np.column_stack(
-            [np.asarray(est.predict(X), dtype=np.float64).ravel() for est in self.ests]
+            [
+                np.asarray(self._call(k, "predict", X), dtype=np.float64).ravel()
+                for k in range(self.n_experts)
+            ]
         )
 
     def _after_fit(self, X, y, W):
@@ -320,6 +432,8 @@ class _RegressorSet(_EstimatorSet):
 
 class _ClassifierSet(_EstimatorSet):
     """Estimator experts whose likelihood is ``predict_proba`` at the label."""
+
+    _is_classifier = True
 
     def __init__(self, named_estimators, m_step, n_jobs, rng, n_classes):
         super().__init__(named_estimators, m_step, n_jobs, rng)
@@ -353,7 +467,7 @@ class _ClassifierSet(_EstimatorSet):
         n = X.shape[0]
         out = np.zeros((n, self.n_experts, self.n_classes))
         for k, est in enumerate(self.ests):
-            p = np.asarray(est.predict_proba(X), dtype=np.float64)
+            p = np.asarray(self._call(k, "predict_proba", X), dtype=np.float64)
             cols = np.asarray(est.classes_).astype(np.intp)
             out[:, k, cols] = p
         return out
@@ -380,7 +494,7 @@ class _ClassifierSet(_EstimatorSet):
             return np.ascontiguousarray(log_joint[np.arange(n), :, y])
         out = np.empty((n, self.n_experts))
         for k, est in enumerate(self.ests):
-            p = np.asarray(est.predict_proba(X), dtype=np.float64)
+            p = np.asarray(self._call(k, "predict_proba", X), dtype=np.float64)
             cols = np.asarray(est.classes_).astype(np.intp)
             full = np.zeros((n, self.n_classes))
             full[:, cols] = p
