@@ -41,7 +41,7 @@ from ._online import OnlineMethod, online_partial_fit
 from ._progress import PROGRESS
 from ._rows import ThreadRows
 from ._threading import blas_single_threaded, blockwise_posterior
-from ._validation import named_experts
+from ._validation import check_magnitude, named_experts
 from .exceptions import DegenerateExpertWarning
 from .gating import BaseGate, ConstantGate, GaussianGate, HierarchicalGate, SoftmaxGate
 
@@ -411,6 +411,9 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         else:
             self._seq_features = None
             X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=not self._is_classifier)
+            check_magnitude(X, "X")
+            if not self._is_classifier:
+                check_magnitude(np.asarray(y, dtype=np.float64), "y")
         self._check_n_samples(len(y))
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         y_enc = self._check_y(X, y, sw)
@@ -909,7 +912,13 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             y = y.ravel()
         if y.ndim != 1 or y.shape[0] != X.shape[0]:
             raise ValueError(f"y must have shape ({X.shape[0]},) to match X; got shape {y.shape}.")
-        return X, self._encode_y(y)
+        y_enc = self._encode_y(y)
+        # As score (and fit) do: a NaN or infinite target is an error, not a
+        # log-likelihood of -inf or a responsibility of 1/K.
+        if y_enc.dtype.kind == "f" and not np.all(np.isfinite(y_enc)):
+            bad = "NaN" if np.isnan(y_enc).any() else "infinity"
+            raise ValueError(f"Input y contains {bad}.")
+        return X, y_enc
 
     def predict_gate(self, X):
         """Gate probabilities ``g_k(x)``, as the predictions use them.

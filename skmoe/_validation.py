@@ -278,3 +278,34 @@ def named_experts(
                 f"fit; {sample_weight_hint}"
             )
     return named
+
+
+# Fitting forms squares of the inputs' values (variances, Gram matrices,
+# squared residuals): beyond about 1e150 in magnitude they overflow to inf
+# (float64 holds 1.8e308), and the fit would end in a NaN or a
+# ZeroDivisionError far from the cause.
+MAX_MAGNITUDE = 1e150
+
+
+def check_magnitude(a, name, limit=MAX_MAGNITUDE):
+    """Raise a ValueError naming ``name`` when a finite value exceeds ``limit``.
+
+    Parameters
+    ----------
+    a : ndarray of float
+        Validated (finite) values.
+    name : str
+        The argument, for the message (``"X"``, ``"y"``).
+    limit : float, default=MAX_MAGNITUDE
+        The largest magnitude accepted.
+    """
+    if a.size == 0:
+        return
+    # max and min, not abs: no temporary copy of a large X.
+    big = max(abs(float(np.max(a))), abs(float(np.min(a))))
+    if big > limit:
+        raise ValueError(
+            f"{name} has values of magnitude up to {big:.3g}; fitting needs them below "
+            f"{limit:.0e} (it forms their squares: variances and Gram matrices, which "
+            f"overflow beyond that). Rescale {name}, e.g. divide it by a power of ten."
+        )

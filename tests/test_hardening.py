@@ -325,3 +325,131 @@ def test_failed_partial_fit_keeps_the_fitted_state():
         reg.partial_fit(rng.randn(60, 3), X[:, 0])
     assert all(vars(reg)[k] is before[k] for k in before) and vars(reg).keys() == before.keys()
     assert clone(reg).get_params() == reg.get_params()
+
+
+# --------------------------------------------------------------------------- #
+# Silent wrong results and unclear errors
+# --------------------------------------------------------------------------- #
+def _toy(n=80, seed=1):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, 3)
+    return X, rng.randint(0, 2, n), X[:, 0] + 0.1 * rng.randn(n)
+
+
+@pytest.mark.parametrize("scale", [1e100, 1e155, 1e300])
+def test_gaussian_gate_probabilities_stay_finite_far_from_the_data(scale):
+    """predict_proba was all-NaN at |X| ~ 1e155 (the squared distances
+    overflowed for every component); LogisticRegression is finite there."""
+    X, c, y = _toy()
+    clf = MixtureOfExpertsClassifier(n_experts=2, gate="gaussian", random_state=0).fit(X, c)
+    reg = MixtureOfExpertsRegressor(n_experts=2, gate="gaussian", random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        proba = clf.predict_proba(X * scale)
+        gate = clf.predict_gate(X * scale)
+        pred = reg.predict(X * scale)
+    assert np.all(np.isfinite(proba)) and np.all(np.isfinite(pred))
+    assert_allclose(proba.sum(axis=1), 1.0)
+    # Far out only the direction counts: the same gate at every such scale.
+    assert_allclose(gate, clf.predict_gate(X * 1e120), atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "method", ["log_likelihood", "bic", "aic", "icl", "responsibilities", "score"]
+)
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_scoring_methods_reject_non_finite_y(method, bad):
+    X, _, y = _toy()
+    reg = MixtureOfExpertsRegressor(n_experts=2, random_state=0).fit(X, y)
+    y = y.copy()
+    y[3] = bad
+    # score is scikit-learn's RegressorMixin.score (r2_score's message).
+    match = "contains (NaN|infinity)" if method == "score" else "y contains (NaN|infinity)"
+    with pytest.raises(ValueError, match=match):
+        getattr(reg, method)(X, y)
+
+
+@pytest.mark.parametrize(
+    "make, name",
+    [
+        (lambda X, y: (X, y * 1e200), "y"),
+        (lambda X, y: (X * 1e200, y), "X"),
+        (lambda X, y: (np.vstack([X[:-1], [[1e308, 0.0, 0.0]]]), y), "X"),
+    ],
+    ids=["y-1e200", "X-1e200", "X-one-1e308"],
+)
+@pytest.mark.parametrize("gate", ["softmax", "gaussian"])
+def test_values_whose_squares_overflow_are_named(make, name, gate):
+    """y ~ 1e200 gave OverflowError / ZeroDivisionError, X ~ 1e200 scipy's
+    "array must not contain infs or NaNs"."""
+    X, _, y = _toy()
+    Xb, yb = make(X, y)
+    with pytest.raises(
+        ValueError, match=rf"^{name} has values of magnitude up to .*Rescale {name}"
+    ):
+        MixtureOfExpertsRegressor(n_experts=2, gate=gate, random_state=0).fit(Xb, yb)
+    # Just inside the range, the same data fit (scaled frames).
+    est = MixtureOfExpertsRegressor(n_experts=2, gate=gate, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X * 1e140, y * 1e140)
+    assert np.all(np.isfinite(est.log_likelihood(X * 1e140, y * 1e140)))
+
+
+def _sparse_kw():
+    return dict(n_experts=2, top_k=1, hidden_layer_sizes=4, max_epochs=5, random_state=0)
+
+
+def test_sparse_moe_targets_near_1e200_give_finite_predictions():
+    """The target's scale was computed from overflowing squares: inf for
+    every prediction."""
+    pytest.importorskip("torch")
+    from skmoe.neural import SparseMoERegressor
+
+    X, _, y = _toy(60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        big = SparseMoERegressor(**_sparse_kw()).fit(X, y * 1e200).predict(X)
+        ref = SparseMoERegressor(**_sparse_kw()).fit(X, y).predict(X)
+    assert np.all(np.isfinite(big))
+    assert_allclose(big / 1e200, ref, rtol=1e-4, atol=1e-6 * np.abs(ref).max())
+
+
+def test_sparse_moe_numeric_string_target_and_clear_error():
+    pytest.importorskip("torch")
+    from skmoe.neural import SparseMoERegressor
+
+    X, _, y = _toy(60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a = SparseMoERegressor(**_sparse_kw()).fit(X, y.astype(str)).predict(X)
+        b = SparseMoERegressor(**_sparse_kw()).fit(X, y).predict(X)
+    assert_allclose(a, b)
+    with pytest.raises(ValueError, match="numeric target y.*'a'"):
+        SparseMoERegressor(**_sparse_kw()).fit(X, np.array(["a"] * 60))
+
+
+@pytest.mark.parametrize("weight", [1e300, 1e-300])
+def test_sparse_moe_extreme_weights(weight):
+    """Weights of 1e300 or 1e-300 overflowed or vanished in float32 and the
+    error blamed the learning rate; their losses are weighted means, so a
+    common factor changes nothing."""
+    pytest.importorskip("torch")
+    from skmoe.neural import SparseMoEClassifier, SparseMoERegressor
+
+    X, c, y = _toy(60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for est, target, out in [
+            (SparseMoERegressor, y, "predict"),
+            (SparseMoEClassifier, c, "predict_proba"),
+        ]:
+            got = getattr(
+                est(**_sparse_kw()).fit(X, target, sample_weight=np.full(60, weight)), out
+            )(X)
+            ref = getattr(est(**_sparse_kw()).fit(X, target), out)(X)
+            assert_allclose(got, ref, rtol=1e-5, atol=1e-7)
+        mixed = np.where(np.arange(60) % 2, 1e300, 1e-300)
+        pred = SparseMoERegressor(**_sparse_kw()).fit(X, y, sample_weight=mixed).predict(X)
+    assert np.all(np.isfinite(pred))

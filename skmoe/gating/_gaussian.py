@@ -15,6 +15,11 @@ from .._rows import ThreadRows
 from .._threading import blas_single_threaded
 from ._base import BaseGate, gate_feature_frame
 
+# Frame units (standard deviations) beyond which only the direction of a row
+# decides the gate: squared distances of 1e200 still leave every difference
+# between components resolved, and never overflow.
+_FAR = 1e100
+
 
 class GaussianGate(BaseGate):
     """Localized gate ``g_k(x) ∝ pi_k N(x; mu_k, Sigma_k)``.
@@ -259,6 +264,18 @@ class GaussianGate(BaseGate):
         return log_prob - np.log(scale).sum() + np.log(self.weights_)
 
     def _log_proba(self, X):
+        # Far from the data (|x| of 1e155 and more) the squared distances
+        # overflow to inf for every component and the posterior became NaN.
+        # There the posterior only depends on the direction of x: a row
+        # beyond _FAR frame units is moved along its direction to _FAR
+        # (its posterior, one-hot to the component that falls off slowest
+        # that way, is already the limit there).
+        mean, scale = self._frame
+        reach = np.max(np.abs((X - mean) / scale), axis=1, initial=0.0)
+        far = reach > _FAR
+        if far.any():
+            X = np.array(X, dtype=np.float64)
+            X[far] = mean + (X[far] - mean) * (_FAR / reach[far])[:, None]
         wlp = self._weighted_log_prob(X)
         return wlp - logsumexp(wlp, axis=1, keepdims=True)
 

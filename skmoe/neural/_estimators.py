@@ -30,12 +30,33 @@ _ACTIVATIONS = {"relu", "gelu", "silu", "tanh"}
 
 
 def _weighted_scale(Z, w):
-    """Weighted column means and standard deviations (weights as repetitions)."""
+    """Weighted column means and standard deviations (weights as repetitions).
+
+    The deviations are divided by their largest magnitude before squaring:
+    a column of values near 1e200 has a spread whose square overflows (the
+    scale was inf, and every prediction inf).
+    """
     mean = np.average(Z, axis=0, weights=w)
-    var = np.average((Z - mean) ** 2, axis=0, weights=w)
-    scale = np.sqrt(var)
+    D = Z - mean
+    big = np.max(np.abs(D), axis=0, initial=0.0)
+    unit = np.where(big > 0, big, 1.0)
+    scale = unit * np.sqrt(np.average((D / unit) ** 2, axis=0, weights=w))
     scale[scale < 10 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0)] = 1.0
     return mean, scale
+
+
+def _normalise_weights(sw):
+    """Positive weights rescaled to mean 1 (the losses are weighted means: same fit).
+
+    Training runs in float32, where weights of 1e300 are inf and weights of
+    1e-300 are 0 (a batch of them divided 0 by 0): the training loss became
+    non-finite although the learning rate was not the cause.  A weight
+    below float32's smallest normal relative to the mean is raised to it,
+    an influence of 1e-38 either way.
+    """
+    sw = sw / np.max(sw)  # the largest is 1: the mean cannot overflow
+    sw = sw / np.mean(sw)
+    return np.maximum(sw, np.finfo(np.float32).tiny)
 
 
 class _BaseSparseMoE(BaseEstimator):
@@ -226,6 +247,19 @@ class _BaseSparseMoE(BaseEstimator):
             y = column_or_1d(y, warn=True)
             check_classification_targets(y)
         else:
+            y_arr = np.asarray(y)
+            if y_arr.dtype.kind in "USV":
+                # Numeric strings are numbers (as for an object array, which
+                # y_numeric converts); other strings are an error naming y.
+                try:
+                    y = y_arr.astype(np.float64)
+                except (TypeError, ValueError):
+                    example = y_arr.ravel()[0] if y_arr.size else None
+                    raise ValueError(
+                        f"{type(self).__name__} needs a numeric target y; got dtype "
+                        f"{y_arr.dtype} with values such as {example!r}. For class labels "
+                        "use SparseMoEClassifier."
+                    ) from None
             X, y = validate_data(self, X, y, dtype=np.float64, multi_output=True, y_numeric=True)
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         if not np.any(sw > 0):
@@ -235,7 +269,7 @@ class _BaseSparseMoE(BaseEstimator):
         keep = sw > 0
         if not keep.all():
             X, y, sw = X[keep], y[keep], sw[keep]
-        return X, y, sw
+        return X, y, _normalise_weights(sw)
 
     def _raw(self, X):
         """Layer outputs for new X (float64, on the device named by ``device``)."""
