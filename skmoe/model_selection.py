@@ -59,6 +59,11 @@ def _check_estimator(estimator):
             f"MixtureOfExpertsClassifier); got {type(estimator).__name__}."
         )
     gate = estimator.gate
+    # A gate named by a string is the default of its class: gate="hierarchical"
+    # is HierarchicalGate(), whose leaves fix the number of experts as well
+    # (every candidate was the same 4-leaf model, and best_n_experts=1).
+    if isinstance(gate, str):
+        gate = estimator._make_gate()
     if isinstance(gate, BaseGate) and hasattr(gate, "_required_n_experts"):
         raise ValueError(
             f"The gate {type(gate).__name__} fixes the number of experts (its leaves), so "

@@ -17,7 +17,7 @@ from sklearn.neighbors import KNeighborsRegressor
 from sklearn.svm import SVC, SVR
 from sklearn.tree import DecisionTreeRegressor
 
-from skmoe import MixtureOfExpertsClassifier, MixtureOfExpertsRegressor
+from skmoe import HierarchicalGate, MixtureOfExpertsClassifier, MixtureOfExpertsRegressor
 from skmoe.exceptions import DegenerateExpertWarning, ExpertFitError
 from skmoe.experts import LinearExpert, LogisticExpert
 from skmoe.experts._sets import _ClassifierSet, _RegressorSet
@@ -453,3 +453,15 @@ def test_sparse_moe_extreme_weights(weight):
         mixed = np.where(np.arange(60) % 2, 1e300, 1e-300)
         pred = SparseMoERegressor(**_sparse_kw()).fit(X, y, sample_weight=mixed).predict(X)
     assert np.all(np.isfinite(pred))
+
+
+@pytest.mark.parametrize("gate", ["hierarchical", HierarchicalGate(), HierarchicalGate(depth=3)])
+def test_select_n_experts_refuses_every_tree_gate(gate):
+    """gate="hierarchical" is HierarchicalGate(): it fixes the number of
+    experts too.  It was accepted, every candidate was the same 4-leaf
+    model, and best_n_experts=1 was reported."""
+    from skmoe.model_selection import select_n_experts
+
+    X, _, y = _toy()
+    with pytest.raises(ValueError, match="fixes the number of experts"):
+        select_n_experts(MixtureOfExpertsRegressor(gate=gate), X, y, n_experts=[1, 2, 3])
