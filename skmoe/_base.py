@@ -435,7 +435,13 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; integer weights are equivalent to repeating
-            rows in every M-step.
+            rows in every M-step.  The penalties (the softmax gate's and the
+            logistic and GLM experts' ``alpha``) are on the scale of the
+            summed, weighted log-likelihood, as for repeated rows: multiplying
+            every weight by ``c`` weakens them by ``c``.  Without penalties
+            (``gate="constant"`` and built-in linear experts, say) a common
+            factor changes nothing; for a fit that does not depend on the
+            weights' total, pass weights of mean one.
 
         Returns
         -------

@@ -465,3 +465,22 @@ def test_select_n_experts_refuses_every_tree_gate(gate):
     X, _, y = _toy()
     with pytest.raises(ValueError, match="fixes the number of experts"):
         select_n_experts(MixtureOfExpertsRegressor(gate=gate), X, y, n_experts=[1, 2, 3])
+
+
+def test_a_common_weight_factor_without_penalties_changes_nothing():
+    """The documented sample_weight contract: penalties are on the summed
+    scale (weights as repetitions), so only unpenalised models are free of
+    the weights' total; for them a factor of 1e-6 or 1e6 changes nothing."""
+    X, _, y = _toy(120)
+    sw = np.random.RandomState(0).uniform(0.5, 2.0, 120)
+    kw = dict(n_experts=2, gate="constant", random_state=0, tol=1e-10, max_iter=300)
+    ref = MixtureOfExpertsRegressor(**kw).fit(X, y, sample_weight=sw)
+    for factor in (1e-6, 1e6):
+        got = MixtureOfExpertsRegressor(**kw).fit(X, y, sample_weight=sw * factor)
+        assert_allclose(got.lower_bound_, ref.lower_bound_, rtol=1e-8)
+        assert_allclose(got.predict(X), ref.predict(X), rtol=1e-6, atol=1e-8)
+    # With the softmax gate's penalty the total matters, as documented.
+    soft = dict(kw, gate="softmax")
+    a = MixtureOfExpertsRegressor(**soft).fit(X, y, sample_weight=sw).predict_gate(X)
+    b = MixtureOfExpertsRegressor(**soft).fit(X, y, sample_weight=sw * 1e-6).predict_gate(X)
+    assert not np.allclose(a, b, atol=1e-6)

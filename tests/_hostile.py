@@ -1,0 +1,168 @@
+"""Hostile inputs for the public mixture and neural estimators (issue 13).
+
+Shared by the property-based tests (``tests/test_hostile_inputs.py``, a
+bounded, deterministic run) and the longer campaign
+(``benchmarks/hostile_campaign.py``): one description of the inputs
+(:func:`datasets`), one list of estimators (:data:`ESTIMATORS`), and one
+contract (:func:`check_estimator_on`).
+
+The contract: ``fit`` either succeeds, and then every output is finite
+(predictions, probabilities that sum to one, per-row log-likelihoods,
+responsibilities), or raises a ValueError whose message names the argument
+at fault; never another exception type, and never a RuntimeWarning.
+"""
+
+import importlib.util
+import warnings
+
+import numpy as np
+from hypothesis import strategies as st
+from sklearn.exceptions import NotFittedError
+from sklearn.tree import DecisionTreeRegressor
+
+from skmoe import ConstantGate, MixtureOfExpertsClassifier, MixtureOfExpertsRegressor
+
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+
+# Small, fast instances: the contract is about inputs, not convergence.
+_FAST = dict(max_iter=15, n_init=1, random_state=0)
+
+
+def _sparse(cls):
+    def make():
+        from skmoe.neural import SparseMoEClassifier, SparseMoERegressor
+
+        est = {"regressor": SparseMoERegressor, "classifier": SparseMoEClassifier}[cls]
+        return est(n_experts=2, top_k=1, hidden_layer_sizes=4, max_epochs=3, random_state=0)
+
+    return make
+
+
+ESTIMATORS = {
+    "moe-regressor": (lambda: MixtureOfExpertsRegressor(n_experts=2, **_FAST), False),
+    "moe-regressor-3": (lambda: MixtureOfExpertsRegressor(n_experts=3, **_FAST), False),
+    "moe-regressor-tree": (
+        lambda: MixtureOfExpertsRegressor(DecisionTreeRegressor(max_depth=2), n_experts=2, **_FAST),
+        False,
+    ),
+    "moe-regressor-gaussian-gate": (
+        lambda: MixtureOfExpertsRegressor(n_experts=2, gate="gaussian", **_FAST),
+        False,
+    ),
+    "moe-regressor-constant-gate": (
+        lambda: MixtureOfExpertsRegressor(n_experts=2, gate=ConstantGate(), **_FAST),
+        False,
+    ),
+    "moe-classifier": (lambda: MixtureOfExpertsClassifier(n_experts=2, **_FAST), True),
+    "moe-classifier-3": (lambda: MixtureOfExpertsClassifier(n_experts=3, **_FAST), True),
+    "moe-classifier-gaussian-gate": (
+        lambda: MixtureOfExpertsClassifier(n_experts=2, gate="gaussian", **_FAST),
+        True,
+    ),
+}
+if HAS_TORCH:
+    ESTIMATORS["sparse-regressor"] = (_sparse("regressor"), False)
+    ESTIMATORS["sparse-classifier"] = (_sparse("classifier"), True)
+
+# A rejection must name what it rejects.
+# (scikit-learn's own sample-weight checks say "Sample weights" in words.)
+_NAMES = ("X", "y", "sample_weight", "sample weight", "n_samples", "n_experts", "class", "label")
+
+
+@st.composite
+def datasets(draw, classifier):
+    """One data set: shape, scale, offset, duplicates, constants, labels, weights."""
+    n = draw(st.one_of(st.integers(1, 4), st.integers(5, 100)))
+    d = draw(st.integers(1, 8))
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.RandomState(seed)
+    scale = 10.0 ** draw(st.floats(-12, 12))
+    offset = draw(st.sampled_from([0.0, 1.0, -1e3, 1e6, 1e10, -1e10]))
+    X = rng.randn(n, d) * scale + offset
+    if draw(st.booleans()):  # constant columns
+        cols = draw(st.lists(st.integers(0, d - 1), max_size=d))
+        X[:, cols] = offset + scale
+    if n > 1 and draw(st.booleans()):  # duplicated rows
+        X[n // 2 :] = X[: n - n // 2]
+    if classifier:
+        n_classes = draw(st.sampled_from([1, 2, 3, max(2, n // 2), n]))
+        y = rng.randint(0, n_classes, n)
+        if draw(st.booleans()):
+            y = np.array([f"c{v}" for v in y])
+    else:
+        y_scale = 10.0 ** draw(st.floats(-12, 12))
+        y = X[:, 0] / scale * y_scale + rng.randn(n) * y_scale
+        if draw(st.booleans()):
+            y = y * 0.0 + draw(st.sampled_from([0.0, 3.0, 1e10]))  # a constant target
+        y = y + draw(st.sampled_from([0.0, 1e6, -1e10]))
+    kind = draw(st.sampled_from(["none", "common", "extreme"]))
+    if kind == "none":
+        sw = None
+    elif kind == "common":
+        sw = np.full(n, 10.0 ** draw(st.floats(-30, 30)))
+    else:
+        sw = 10.0 ** rng.uniform(-10, 10, n)
+        sw[rng.rand(n) < 0.2] = 0.0
+    return X, y, sw
+
+
+def check_estimator_on(make, data):
+    """Fit ``make()`` on ``data`` under the contract; returns the outcome.
+
+    Returns
+    -------
+    outcome : str
+        ``"fitted"`` or ``"rejected"`` (a ValueError naming its argument).
+
+    Raises
+    ------
+    AssertionError
+        When the contract is broken (the message says how).
+    """
+    X, y, sw = data
+    est = make()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            est.fit(X, y, sample_weight=sw)
+        except (ValueError, NotFittedError) as exc:
+            message = str(exc)
+            assert any(name in message or name in message.lower() for name in _NAMES), (
+                f"{type(est).__name__}.fit raised a ValueError naming no argument: {message}"
+            )
+            _no_runtime_warning(caught, est, "fit (rejected)")
+            return "rejected"
+        except Exception as exc:  # the contract: nothing else escapes
+            raise AssertionError(
+                f"{type(est).__name__}.fit raised {type(exc).__name__}: {exc}"
+            ) from exc
+        _no_runtime_warning(caught, est, "fit")
+        _check_outputs(est, X, y)
+        _no_runtime_warning(caught, est, "predict")
+    return "fitted"
+
+
+def _no_runtime_warning(caught, est, where):
+    runtime = [w for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert not runtime, (
+        f"{type(est).__name__}.{where} emitted RuntimeWarning: {runtime[0].message} "
+        f"({runtime[0].filename}:{runtime[0].lineno})"
+    )
+
+
+def _check_outputs(est, X, y):
+    name = type(est).__name__
+    pred = est.predict(X)
+    assert len(pred) == X.shape[0]
+    if hasattr(est, "predict_proba"):
+        proba = est.predict_proba(X)
+        assert np.all(np.isfinite(proba)), f"{name}.predict_proba is not finite"
+        assert np.allclose(proba.sum(axis=1), 1.0), f"{name}.predict_proba rows do not sum to 1"
+    else:
+        assert np.all(np.isfinite(pred)), f"{name}.predict is not finite"
+    if hasattr(est, "log_likelihood"):
+        ll = est.log_likelihood(X, y)
+        assert np.all(np.isfinite(ll)), f"{name}.log_likelihood is not finite: {ll}"
+        resp = est.responsibilities(X, y)
+        assert np.allclose(resp.sum(axis=1), 1.0), f"{name}.responsibilities do not sum to 1"
+        assert np.isfinite(est.bic(X, y)), f"{name}.bic is not finite"
