@@ -31,10 +31,18 @@ from ._em import (
 from ._frame import frame_scale
 from ._init import (
     INIT_OPTIONS,
+    LINES_MAX_ROWS,
+    NEEDS_MATRIX,
+    SEGMENTS_MAX_ROWS,
+    consensus_lines,
     fit_lines,
+    gate_axis,
     hashed_labels,
-    line_labels,
+    line_resp,
+    line_scales,
     sample_line_rows,
+    segment_labels,
+    segment_thresholds,
     strategy_of,
 )
 from ._online import OnlineMethod, online_partial_fit
@@ -152,7 +160,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         n_init=1,
         init_params="portfolio",
         n_screen="auto",
-        screen_iter=5,
+        screen_iter=10,
         m_step="weighted",
         random_state=None,
         warm_start=False,
@@ -491,10 +499,11 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         ``r_ik * sample_weight_i``.  The first call initialises the
         model on its chunk (``init_params``, ``random_state``) as
         ``max(n_init, n_screen)`` parallel chains, one per start of the
-        portfolio; after ``screen_iter`` chunks the chain with the best
-        progressive-validation log-likelihood (each chunk scored before the
-        chain learns from it) goes on alone.  After ``fit`` it continues from
-        the fitted model.  Memory is one chunk's.  See
+        portfolio; after ``2 * screen_iter`` chunks the chain with the best
+        progressive-validation log-likelihood over the last ``screen_iter``
+        (each chunk scored before the chain learns from it) goes on alone.
+        After ``fit`` it continues from the fitted model.  Memory is one
+        chunk's.  See
         ``skmoe/_online.py`` and the user guide, "Streaming with partial_fit".
 
         Available when every expert can be updated online (``LinearExpert``,
@@ -592,8 +601,11 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
 
     def _keep_best_run(self, runs, n_experts):
         """Set the fitted state from the best EM run and warn about the fit."""
-        # First-best on ties, so the choice does not depend on run order.
-        best = max(range(len(runs)), key=lambda i: (runs[i]["lower_bound"], -i))
+        # The earliest run within tol of the best: runs that reach one optimum
+        # from different sides stop up to tol apart, and which of them is a
+        # hair higher is rounding (it would flip with the units of the data).
+        top = max(_finite(r["lower_bound"]) for r in runs)
+        best = min(i for i, r in enumerate(runs) if _finite(r["lower_bound"]) >= top - self.tol)
         run = runs[best]
         self.gate_ = run["gate"]
         self._expert_set = run["experts"]
@@ -648,13 +660,27 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         if strategy == "random_partition":
             seed = rng.randint(np.iinfo(np.int32).max)
             return resp_from_labels(hashed_labels(seed, 0, X.shape[0], n_experts), n_experts)
-        if strategy == "random_lines":
+        if strategy in NEEDS_MATRIX:
+            # Lines of y on the expert features (standardised), then soft
+            # responsibilities; or runs along the gate's main axis.
             Z = _standardize(np.array(self._ex(X), dtype=np.float64), sw)
             u = _standardize(np.asarray(y, dtype=np.float64)[:, None].copy(), sw)[:, 0]
-            candidates = np.flatnonzero(sw > 0)
-            rows = sample_line_rows(rng, candidates, n_experts, Z.shape[1])
-            lines = fit_lines([(Z[candidates[r]], u[candidates[r]]) for r in rows])
-            return resp_from_labels(line_labels(Z, u, lines), n_experts)
+            positive = np.flatnonzero(sw > 0)
+            if strategy == "random_lines":
+                rows = sample_line_rows(rng, positive, n_experts, Z.shape[1])
+                lines = fit_lines([(Z[positive[r]], u[positive[r]]) for r in rows])
+            m = SEGMENTS_MAX_ROWS if strategy == "segments" else LINES_MAX_ROWS
+            c = positive if positive.size <= m else np.sort(rng.choice(positive, m, replace=False))
+            if strategy == "segments":
+                G = _standardize(np.array(self._gx(X), dtype=np.float64), sw)
+                t = G @ gate_axis((G * sw[:, None]).T @ G / sw.sum())
+                cuts = segment_thresholds(t[c], Z[c], u[c], sw[c], n_experts)
+                seed = rng.randint(np.iinfo(np.int32).max)
+                return resp_from_labels(segment_labels(t, cuts, n_experts, seed, 0), n_experts)
+            if strategy == "consensus_lines":
+                lines = consensus_lines(rng, Z[c], u[c], sw[c], n_experts)
+            scale, share = line_scales(Z[c], u[c], sw[c], lines)
+            return line_resp(Z, u, lines, scale, share)
         # The k-means views.  (Sequence mode: the gate's per-sequence features.)
         if strategy == "kmeans_gate":
             Z = np.array(self._gx(X), dtype=np.float64)

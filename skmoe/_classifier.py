@@ -38,7 +38,8 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         sample) changes by less than ``tol``.
     n_init : int, default=1
         Number of EM runs taken to convergence; the one with the best
-        log-likelihood is kept.
+        log-likelihood is kept (the earliest of the runs within ``tol`` of the
+        best: runs that reach one optimum stop up to ``tol`` apart).
     init_params : {"portfolio", "kmeans", "kmeans_gate", "random", \
             "random_partition", "classes"}, default="portfolio"
         How each start's initial responsibilities are drawn (user guide,
@@ -57,7 +58,7 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         ``screen_iter`` iterations and the ``n_init`` best continue to
         convergence.  ``"auto"`` screens ``2 * n_init`` starts; 0 (or any
         value up to ``n_init``) runs ``n_init`` starts without screening.
-    screen_iter : int, default=5
+    screen_iter : int, default=10
         EM iterations of each screening run.
     m_step : {"weighted", "stochastic"}, default="weighted"
         ``"weighted"`` refits each expert on all rows with weights
@@ -159,7 +160,7 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         n_init=1,
         init_params="portfolio",
         n_screen="auto",
-        screen_iter=5,
+        screen_iter=10,
         m_step="weighted",
         random_state=None,
         warm_start=False,

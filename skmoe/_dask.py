@@ -52,7 +52,20 @@ from sklearn.exceptions import ConvergenceWarning
 from ._em import KMEANS_MAX_ROWS as _KMEANS_MAX_ROWS
 from ._em import PREFIT_ITER, EMRun, reseed_assign, reseed_plan, reseed_rows, resp_from_labels
 from ._frame import frame_scale, variance_floor
-from ._init import fit_lines, hashed_labels, line_labels, sample_line_rows
+from ._init import (
+    LINES_MAX_ROWS,
+    NEEDS_MATRIX,
+    SEGMENTS_MAX_ROWS,
+    consensus_lines,
+    fit_lines,
+    gate_axis,
+    hashed_labels,
+    line_resp,
+    line_scales,
+    sample_line_rows,
+    segment_labels,
+    segment_thresholds,
+)
 from ._rows import RowBlock, ordered_sum
 from ._threading import blas_single_threaded, blockwise_posterior
 from ._validation import encode_labels, fit_labels
@@ -192,9 +205,19 @@ def _init_partition(xb, offset, seed, K):
     return resp_from_labels(hashed_labels(seed, offset, offset + xb.shape[0], K), K)
 
 
-def _init_lines(xb, yb, view, mean, std, lines, K):
+def _init_lines(xb, yb, view, mean, std, lines, scale, share):
     Z = _z_std(xb, yb, view, mean, std)
-    return resp_from_labels(line_labels(Z[:, :-1], Z[:, -1], lines), K)
+    return line_resp(Z[:, :-1], Z[:, -1], lines, scale, share)
+
+
+def _z_cov(xb, yb, swb, view, mean, std):
+    Z = _z_std(xb, yb, view, mean, std)
+    return (Z * swb[:, None]).T @ Z
+
+
+def _init_segments(xb, yb, offset, view, mean, std, axis, cuts, K, seed):
+    t = _z_std(xb, yb, view, mean, std) @ axis
+    return resp_from_labels(segment_labels(t, cuts, K, seed, offset), K)
 
 
 def _e_step(xb, yb, gate, experts, gcols, ecols):
@@ -563,12 +586,13 @@ class _DaskEM:
             return (self.gcols, None)
         if strategy == "classes":
             return (None, ("onehot", len(est.classes_)))
-        if strategy == "random_lines":
+        if strategy in NEEDS_MATRIX:
             return (self.ecols, "target")
         return (None, None if est._is_classifier else "target")
 
-    def _take(self, global_rows, view, mean, std):
-        """The standardised view of the given rows (any order), from their blocks."""
+    def _take(self, global_rows, view, mean, std, weights=False):
+        """The standardised view of the given rows (any order), from their blocks
+        (and their sample weights, with ``weights``)."""
         data = self.data
         block = np.searchsorted(data.bounds, global_rows, side="right") - 1
         local = [
@@ -579,8 +603,19 @@ class _DaskEM:
         found = {}
         for i in range(data.n_blocks):
             for pos, r in enumerate(local[i]):
-                found[int(r) + int(data.bounds[i])] = parts[i][0][pos]
-        return np.array([found[int(r)] for r in global_rows])
+                found[int(r) + int(data.bounds[i])] = (parts[i][0][pos], parts[i][1][pos])
+        Z = np.array([found[int(r)][0] for r in global_rows])
+        if weights:
+            return Z, np.array([found[int(r)][1] for r in global_rows])
+        return Z
+
+    def _moments(self, view):
+        """Weighted mean and spread (``frame_scale``) of a view's columns."""
+        data = self.data
+        s, w = _ordered_sum(data.map(_z_sums, data.x, data.y, data.sw, shared=(view,)))
+        mean = s / w
+        sq = _ordered_sum(data.map(_z_sq, data.x, data.y, data.sw, shared=(view, mean)))
+        return mean, frame_scale(mean, np.sqrt(np.maximum(sq / w, 0.0))), w
 
     def _positive(self):
         """Global indices of the rows with positive weight, in row order."""
@@ -602,22 +637,46 @@ class _DaskEM:
             offsets = [int(b) for b in data.bounds[:-1]]
             return data.map(_init_partition, data.x, offsets, shared=(seed, K), compute=False)
         view = self._view(strategy)
-        s, w = _ordered_sum(data.map(_z_sums, data.x, data.y, data.sw, shared=(view,)))
-        mean = s / w
-        std = np.sqrt(
-            np.maximum(
-                _ordered_sum(data.map(_z_sq, data.x, data.y, data.sw, shared=(view, mean))) / w,
-                0.0,
-            )
-        )
-        std = frame_scale(mean, std)
-        if strategy == "random_lines":
-            candidates = self._positive()
-            rows = sample_line_rows(rng, candidates, K, self.d_expert)
-            points = [self._take(candidates[r], view, mean, std) for r in rows]
-            lines = fit_lines([(P[:, :-1], P[:, -1]) for P in points])
+        mean, std, _ = self._moments(view)
+        if strategy in NEEDS_MATRIX:
+            # _base._initial_resp's draws, in its order, on the blocks.
+            positive = self._positive()
+            if strategy == "random_lines":
+                rows = sample_line_rows(rng, positive, K, self.d_expert)
+                points = [self._take(positive[r], view, mean, std) for r in rows]
+                lines = fit_lines([(P[:, :-1], P[:, -1]) for P in points])
+            m = SEGMENTS_MAX_ROWS if strategy == "segments" else LINES_MAX_ROWS
+            c = positive if positive.size <= m else np.sort(rng.choice(positive, m, replace=False))
+            P, ws = self._take(c, view, mean, std, weights=True)
+            Zs, us = P[:, :-1], P[:, -1]
+            if strategy == "segments":
+                gview = (self.gcols, None)
+                gmean, gstd, w = self._moments(gview)
+                C = _ordered_sum(
+                    data.map(_z_cov, data.x, data.y, data.sw, shared=(gview, gmean, gstd))
+                )
+                axis = gate_axis(C / w)
+                ts = self._take(c, gview, gmean, gstd) @ axis
+                cuts = segment_thresholds(ts, Zs, us, ws, K)
+                seed = rng.randint(np.iinfo(np.int32).max)
+                offsets = [int(b) for b in data.bounds[:-1]]
+                return data.map(
+                    _init_segments,
+                    data.x,
+                    data.y,
+                    offsets,
+                    shared=(gview, gmean, gstd, axis, cuts, K, seed),
+                    compute=False,
+                )
+            if strategy == "consensus_lines":
+                lines = consensus_lines(rng, Zs, us, ws, K)
+            scale, share = line_scales(Zs, us, ws, lines)
             return data.map(
-                _init_lines, data.x, data.y, shared=(view, mean, std, lines, K), compute=False
+                _init_lines,
+                data.x,
+                data.y,
+                shared=(view, mean, std, lines, scale, share),
+                compute=False,
             )
         if strategy in ("kmeans", "kmeans_gate", "classes"):
             km = KMeans(

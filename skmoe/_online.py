@@ -30,8 +30,9 @@ initial responsibilities of a start of the portfolio, an initial M-step) and
 then takes the first online step on the same chunk, for each of
 ``max(n_init, n_screen)`` parallel chains (one per start); each chunk is
 scored by every chain before the chain learns from it, and after
-``screen_iter`` chunks the chain with the best summed score goes on alone
-(online EM cannot restart later: it has no data to restart from).  ``partial_fit`` after ``fit`` starts
+``2 * screen_iter`` chunks the chain with the best mean score over the last
+``screen_iter`` of them goes on alone (online EM cannot restart later: it has
+no data to restart from).  ``partial_fit`` after ``fit`` starts
 the running statistics from the first chunk's E-step under the fitted
 parameters.  Memory is that of one chunk: nothing of earlier chunks is kept
 but the statistics (O(K^2 d^2) numbers).
@@ -497,17 +498,22 @@ def online_partial_fit(est, X, y, sample_weight=None, classes=None):
     for chain in state.chains or [state]:
         _online_step(est, chain, X, y_enc, sw, wsum)
     if state.chains is not None:
-        # Keep the chain with the best progressive-validation log-likelihood
-        # over the chunks so far (each chunk scored before the chain learns
-        # from it; ties to the earlier start); after screen_iter chunks the
-        # others are dropped and one chain goes on.
-        score = [sum(c.history) for c in state.chains]
+        # Lead: the chain with the best progressive-validation log-likelihood
+        # (each chunk scored before the chain learns from it; ties to the
+        # earlier start) over its last screen_iter chunks -- the first
+        # screen_iter are a burn-in, whose scores say more about the start
+        # than about where the chain is going.  After 2 * screen_iter chunks
+        # the others are dropped and one chain goes on.
+        m = est.screen_iter
+        score = [
+            float(np.mean(c.history[m:] if len(c.history) > m else c.history)) for c in state.chains
+        ]
         best = max(range(len(score)), key=lambda i: (score[i], -i))
         lead = state.chains[best]
         lead.chains, lead.strategies = state.chains, state.strategies
         lead.best = best
         lead.screen_histories = [np.asarray(c.history) for c in state.chains]
-        if lead.t >= est.screen_iter:
+        if lead.t >= 2 * m:
             lead.chains = None
         state = lead
     est._online = state

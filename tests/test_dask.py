@@ -103,8 +103,22 @@ def _assert_same_fit(ref, got, X):
         ("constant", "random"),
         (GaussianGate(covariance_type="tied"), "random"),
         (GaussianGate(covariance_type="diag"), "kmeans"),
+        # The line starts' soft responsibilities and the segments' cuts come
+        # from a sample of rows gathered from the blocks (600 rows: the
+        # segments draw 400 of them).
+        ("constant", "random_lines"),
+        (SoftmaxGate(), "consensus_lines"),
+        (SoftmaxGate(), "segments"),
     ],
-    ids=["softmax-kmeans", "constant-random", "gaussian_tied", "gaussian_diag"],
+    ids=[
+        "softmax-kmeans",
+        "constant-random",
+        "gaussian_tied",
+        "gaussian_diag",
+        "constant-random_lines",
+        "softmax-consensus_lines",
+        "softmax-segments",
+    ],
 )
 def test_linear_experts_equal_in_memory_fit(client, gate, init_params):
     X, y = _switching_data()
@@ -167,7 +181,7 @@ def test_reseeding_is_reproduced(client):
     # the same rows at the same iterations.
     X, y = _switching_data(n=1500)
     est = MixtureOfExpertsRegressor(
-        n_experts=3, gate="constant", init_params="random", random_state=0, max_iter=8
+        n_experts=3, gate="constant", init_params="random", n_screen=0, random_state=0, max_iter=8
     )
     ref, got = _fit_both(est, X, y, chunks=400)
     assert ref.n_reseeds_ > 0
