@@ -1,5 +1,6 @@
 """Choosing the number of experts: information criteria and cross-validation."""
 
+import copy
 import threading
 import warnings
 from numbers import Integral
@@ -7,8 +8,9 @@ from numbers import Integral
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone, is_classifier
-from sklearn.model_selection import check_cv
-from sklearn.utils import _safe_indexing, indexable
+from sklearn.model_selection import KFold, StratifiedKFold, check_cv
+from sklearn.pipeline import Pipeline
+from sklearn.utils import _safe_indexing, check_random_state, indexable
 from sklearn.utils.validation import _check_sample_weight, check_consistent_length
 
 from ._base import BaseMixtureOfExperts
@@ -20,6 +22,40 @@ __all__ = ["log_likelihood_scorer", "select_n_experts"]
 _CRITERIA = ("bic", "icl", "aic", "cv")
 
 
+def _final_mixture(estimator):
+    """The last step of (nested) Pipelines, with its ``step__...__`` parameter prefix.
+
+    ``estimator`` itself, with prefix ``""``, when it is not a Pipeline.
+    """
+    prefix = ""
+    while isinstance(estimator, Pipeline):
+        name, estimator = estimator.steps[-1]
+        prefix += f"{name}__"
+    return estimator, prefix
+
+
+def _mixture_and_input(estimator, X, who):
+    """The fitted mixture at the end of ``estimator`` and X as that mixture sees it.
+
+    A Pipeline's earlier steps transform X (each a fitted transformer); the
+    last step must have ``log_likelihood``.  Anything else is a TypeError
+    naming what was expected: a scorer that cannot score must say so, not
+    return NaN (GridSearchCV would keep its first candidate silently).
+    """
+    Xt = X
+    while isinstance(estimator, Pipeline):
+        if len(estimator.steps) > 1:
+            Xt = estimator[:-1].transform(Xt)
+        estimator = estimator.steps[-1][1]
+    if not hasattr(estimator, "log_likelihood"):
+        raise TypeError(
+            f"{who} needs a fitted skmoe mixture (MixtureOfExpertsRegressor or "
+            "MixtureOfExpertsClassifier), or a Pipeline whose last step is one; got "
+            f"{type(estimator).__name__}, which has no log_likelihood method."
+        )
+    return estimator, Xt
+
+
 def log_likelihood_scorer(estimator, X, y, sample_weight=None):
     """Mean log-likelihood of held-out data under a fitted mixture (higher is better).
 
@@ -27,14 +63,18 @@ def log_likelihood_scorer(estimator, X, y, sample_weight=None):
     ``cross_val_score(..., scoring=log_likelihood_scorer)`` or
     ``GridSearchCV(..., scoring=log_likelihood_scorer)``: the (weighted)
     mean of ``estimator.log_likelihood(X, y)``, the per-sample
-    ``log p(y_i | x_i)``.
+    ``log p(y_i | x_i)``.  A :class:`~sklearn.pipeline.Pipeline` whose last
+    step is a mixture is scored too: X goes through the earlier steps'
+    ``transform`` first.
 
     Parameters
     ----------
-    estimator : fitted MixtureOfExpertsRegressor or MixtureOfExpertsClassifier
-        A fitted mixture of experts.
+    estimator : fitted mixture of experts, or Pipeline ending in one
+        A fitted ``MixtureOfExpertsRegressor`` or
+        ``MixtureOfExpertsClassifier``, or a fitted Pipeline whose last step
+        is one.
     X : array-like of shape (n_samples, n_features)
-        Input samples.
+        Input samples (the Pipeline's input, when it is a Pipeline).
     y : array-like of shape (n_samples,)
         Observed targets, one per row of X.
     sample_weight : array-like of shape (n_samples,), default=None
@@ -44,19 +84,42 @@ def log_likelihood_scorer(estimator, X, y, sample_weight=None):
     -------
     score : float
         Mean log-likelihood per row of the held-out data (higher is better).
+
+    Raises
+    ------
+    TypeError
+        If the estimator (or the Pipeline's last step) has no
+        ``log_likelihood``: it is not a mixture of experts.
+    ValueError
+        If the mean log-likelihood is NaN.  A scorer never returns NaN: a
+        search would rank every candidate NaN and keep the first.
     """
-    ll = estimator.log_likelihood(X, y)
+    mixture, Xt = _mixture_and_input(estimator, X, "log_likelihood_scorer")
+    ll = np.asarray(mixture.log_likelihood(Xt, y), dtype=np.float64)
     if sample_weight is None:
-        return float(ll.mean())
-    sw = np.asarray(sample_weight, dtype=np.float64)
-    return float(sw @ ll / sw.sum())
+        score = float(ll.mean())
+    else:
+        sw = np.asarray(sample_weight, dtype=np.float64)
+        score = float(sw @ ll / sw.sum())
+    if np.isnan(score):
+        raise ValueError(
+            "log_likelihood_scorer: the mean log-likelihood of the held-out rows is NaN "
+            f"({int(np.isnan(ll).sum())} of {ll.size} rows NaN"
+            + ("" if sample_weight is None else ", or the weights sum to 0")
+            + "); a score must be a number."
+        )
+    return score
 
 
-def _check_estimator(estimator):
+def _check_estimator(template):
+    """The mixture at the end of ``template`` and its ``n_experts`` parameter name."""
+    estimator, prefix = _final_mixture(template)
     if not isinstance(estimator, BaseMixtureOfExperts):
         raise TypeError(
             "select_n_experts needs a skmoe mixture (MixtureOfExpertsRegressor or "
-            f"MixtureOfExpertsClassifier); got {type(estimator).__name__}."
+            "MixtureOfExpertsClassifier) or a Pipeline whose last step is one; got "
+            f"{type(estimator).__name__}"
+            + (f" as the last step of a {type(template).__name__}." if prefix else ".")
         )
     gate = estimator.gate
     # A gate named by a string is the default of its class: gate="hierarchical"
@@ -75,6 +138,7 @@ def _check_estimator(estimator):
             "The estimator has a list of heterogeneous experts, which fixes the number of "
             "experts; select_n_experts needs experts=None or a single estimator."
         )
+    return prefix + "n_experts"
 
 
 def _check_n_experts(n_experts):
@@ -110,11 +174,25 @@ def _run_quietly(func, *args):
     return out, [(w.category, str(w.message)) for w in caught]
 
 
+def _fit_params(estimator, sw):
+    """``fit``'s keyword arguments for the weights ``sw`` (None: unweighted).
+
+    A Pipeline routes them to its last step as ``<step>__sample_weight``.
+    """
+    if sw is None:
+        return {}
+    return {_final_mixture(estimator)[1] + "sample_weight": sw}
+
+
 def _fit_criteria(estimator, X, y, sw, weighted):
-    estimator.fit(X, y, sample_weight=sw if weighted else None)
-    ll = estimator.log_likelihood(X, y)
-    resp = estimator.responsibilities(X, y)
-    n_params = estimator._n_parameters()
+    estimator.fit(X, y, **_fit_params(estimator, sw if weighted else None))
+    # The criteria of a Pipeline are those of its mixture on the transformed
+    # X: the earlier steps are the same for every candidate, so their own
+    # parameters (not counted) do not change the ranking.
+    mixture, Xt = _mixture_and_input(estimator, X, "select_n_experts")
+    ll = mixture.log_likelihood(Xt, y)
+    resp = mixture.responsibilities(Xt, y)
+    n_params = mixture._n_parameters()
     ll_sum = float(sw @ ll)
     n_eff = float(sw.sum())
     entropy = float(sw @ -np.sum(resp * np.log(np.where(resp > 0, resp, 1.0)), axis=1))
@@ -125,8 +203,8 @@ def _fit_criteria(estimator, X, y, sw, weighted):
         bic=bic,
         aic=-2.0 * ll_sum + 2.0 * n_params,
         icl=bic + 2.0 * entropy,
-        converged=bool(estimator.converged_),
-        n_iter=int(estimator.n_iter_),
+        converged=bool(mixture.converged_),
+        n_iter=int(mixture.n_iter_),
     )
     return estimator, row
 
@@ -135,11 +213,44 @@ def _fit_score(estimator, X, y, sw, train, test, weighted):
     estimator.fit(
         _safe_indexing(X, train),
         _safe_indexing(y, train),
-        sample_weight=sw[train] if weighted else None,
+        **_fit_params(estimator, sw[train] if weighted else None),
     )
     return log_likelihood_scorer(
         estimator, _safe_indexing(X, test), _safe_indexing(y, test), sw[test] if weighted else None
     )
+
+
+def _cv_seed(random_state):
+    """An int (or None) seed for the shuffled folds from the estimator's ``random_state``.
+
+    A ``RandomState`` is copied before drawing: the folds must not advance
+    the user's generator, which every candidate (a clone) starts from.
+    """
+    if random_state is None or isinstance(random_state, Integral):
+        return random_state
+    rng = check_random_state(copy.deepcopy(random_state))
+    return int(rng.randint(np.iinfo(np.int32).max))
+
+
+def _check_cv(cv, y, estimator):
+    """Shuffled (Stratified)KFold for an int ``cv``; ``check_cv`` for anything else.
+
+    Unshuffled folds are contiguous blocks of rows.  On data sorted by x (a
+    time series such as the motorcycle data) each fold then holds out a
+    range of x the training folds never saw, and the held-out likelihood
+    rewards the model that extrapolates least: one expert (1 instead of 4
+    on ``load_mcycle``).  Shuffled folds ask what ``n_experts`` is for, how
+    well the model generalises within the range of the data.
+    """
+    if cv is None or (isinstance(cv, Integral) and not isinstance(cv, bool)):
+        mixture = _final_mixture(estimator)[0]
+        splitter = StratifiedKFold if is_classifier(estimator) else KFold
+        return splitter(
+            5 if cv is None else int(cv),
+            shuffle=True,
+            random_state=_cv_seed(mixture.random_state),
+        )
+    return check_cv(cv, y, classifier=is_classifier(estimator))
 
 
 def _reissue(caught_by_candidate, labels):
@@ -172,10 +283,15 @@ def select_n_experts(
 
     Parameters
     ----------
-    estimator : MixtureOfExpertsRegressor or MixtureOfExpertsClassifier
-        Template; it is cloned, never fitted.  Its gate must not fix the
-        number of experts (a ``HierarchicalGate``) and ``experts`` must not
-        be a list of named experts.
+    estimator : mixture of experts, or Pipeline ending in one
+        Template; it is cloned, never fitted.  A
+        ``MixtureOfExpertsRegressor`` or ``MixtureOfExpertsClassifier``, or a
+        :class:`~sklearn.pipeline.Pipeline` whose last step is one (its
+        ``<step>__n_experts`` is varied, ``sample_weight`` goes to that
+        step, and the criteria are the mixture's on the transformed X).  The
+        mixture's gate must not fix the number of experts (a
+        ``HierarchicalGate``) and ``experts`` must not be a list of named
+        experts.
     X : array-like of shape (n_samples, n_features)
         Input samples.
     y : array-like of shape (n_samples,)
@@ -192,11 +308,21 @@ def select_n_experts(
         ``"cv"`` picks the largest mean held-out log-likelihood
         (:func:`log_likelihood_scorer`) over the folds of ``cv`` and then
         refits the chosen candidate on all the data.
-    cv : int, cross-validation generator or iterable, default=5
-        Folds for ``criterion="cv"`` (ignored otherwise), as in
-        :func:`sklearn.model_selection.cross_val_score`: an int gives
-        ``KFold`` for a regressor and ``StratifiedKFold`` for a classifier.
-        The same folds are used for every candidate.
+    cv : int, cross-validation generator, iterable or None, default=5
+        Folds for ``criterion="cv"`` (ignored otherwise).  An int (None:
+        5) gives *shuffled* ``KFold`` for a regressor and shuffled
+        ``StratifiedKFold`` for a classifier, seeded by the mixture's
+        ``random_state`` (an int is used as is; a ``RandomState`` is not
+        advanced).  They are shuffled, unlike
+        :func:`~sklearn.model_selection.cross_val_score`'s, because data
+        sorted by x (time series such as
+        :func:`~skmoe.datasets.load_mcycle`) would otherwise hold out whole
+        ranges of x, and the held-out likelihood would reward the model that
+        extrapolates least (one expert instead of four on the motorcycle
+        data).  A splitter or an iterable of ``(train, test)`` pairs is used
+        as given (e.g. ``KFold(5)`` for contiguous folds, or
+        ``TimeSeriesSplit`` to score forecasts).  The same folds are used
+        for every candidate.
     n_jobs : int, default=None
         Number of parallel jobs over candidates (and folds); ``None`` means
         1 unless in a :func:`joblib.parallel_backend` context.
@@ -209,8 +335,8 @@ def select_n_experts(
     Returns
     -------
     best_estimator : estimator
-        A clone of ``estimator`` with the chosen ``n_experts``, fitted on
-        all the data.
+        A clone of ``estimator`` (the mixture, or the Pipeline) with the
+        chosen ``n_experts``, fitted on all the data.
     results : ResultTable
         One row per candidate (a dict of arrays; ``results.to_frame()``
         gives a pandas DataFrame).  Columns: ``n_experts``; for the
@@ -244,7 +370,7 @@ def select_n_experts(
     3
     >>> results.to_frame()[["n_experts", "bic", "rank"]]  # doctest: +SKIP
     """
-    _check_estimator(estimator)
+    n_experts_param = _check_estimator(estimator)
     candidates = _check_n_experts(n_experts)
     if not isinstance(criterion, str) or criterion not in _CRITERIA:
         raise ValueError(f"criterion must be one of {list(_CRITERIA)}; got {criterion!r}.")
@@ -252,7 +378,7 @@ def select_n_experts(
     check_consistent_length(X, y)
     weighted = sample_weight is not None
     sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-    templates = [clone(estimator).set_params(n_experts=int(k)) for k in candidates]
+    templates = [clone(estimator).set_params(**{n_experts_param: int(k)}) for k in candidates]
     parallel = Parallel(n_jobs=n_jobs)
 
     if criterion != "cv":
@@ -268,7 +394,7 @@ def select_n_experts(
         values = columns[criterion]
         order = np.argsort(values, kind="stable")  # ties: fewer experts first
     else:
-        cv_ = check_cv(cv, y, classifier=is_classifier(estimator))
+        cv_ = _check_cv(cv, y, estimator)
         splits = list(cv_.split(X, y))
         outs = parallel(
             delayed(_run_quietly)(_fit_score, clone(est), X, y, sw, train, test, weighted)
@@ -295,7 +421,9 @@ def select_n_experts(
     columns["rank"] = rank
     best = int(order[0])
     if criterion == "cv":
-        best_estimator = clone(templates[best]).fit(X, y, sample_weight=sw if weighted else None)
+        best_estimator = clone(templates[best]).fit(
+            X, y, **_fit_params(estimator, sw if weighted else None)
+        )
     else:
         best_estimator = fitted[best]
     results = ResultTable(columns)

@@ -9,11 +9,13 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression
-from sklearn.model_selection import KFold, cross_val_score
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeRegressor
 
 from skmoe import HierarchicalGate, MixtureOfExpertsClassifier, MixtureOfExpertsRegressor
-from skmoe.datasets import make_moe_classification, make_moe_regression
+from skmoe.datasets import load_mcycle, make_moe_classification, make_moe_regression
 from skmoe.model_selection import log_likelihood_scorer, select_n_experts
 
 
@@ -129,17 +131,19 @@ def test_cv_criterion_uses_held_out_log_likelihood():
     best, results = select_n_experts(est, X, y, n_experts=[2, 3], criterion="cv", cv=3)
     assert results.best_n_experts == 3 == best.n_experts
     assert hasattr(best, "gate_") and best.n_features_in_ == 2
-    # The same numbers as cross_val_score with the log-likelihood scorer.
+    # The same numbers as cross_val_score with the log-likelihood scorer, on
+    # the folds an int cv means: shuffled KFold seeded by random_state.
+    folds = KFold(3, shuffle=True, random_state=0)
     for i, k in enumerate(results.n_experts):
         expected = cross_val_score(
-            clone(est).set_params(n_experts=int(k)), X, y, cv=3, scoring=log_likelihood_scorer
+            clone(est).set_params(n_experts=int(k)), X, y, cv=folds, scoring=log_likelihood_scorer
         )
         got = [results[f"split{s}_test_log_likelihood"][i] for s in range(3)]
         assert_allclose(got, expected, rtol=1e-12)
         assert_allclose(results.mean_test_log_likelihood[i], expected.mean(), rtol=1e-12)
     assert results.best_index == np.argmax(results.mean_test_log_likelihood)
     # A splitter object and an explicit list of splits give the same folds.
-    splits = list(KFold(3).split(X))
+    splits = list(folds.split(X))
     _, res_list = select_n_experts(est, X, y, n_experts=[2, 3], criterion="cv", cv=splits)
     assert_allclose(res_list.mean_test_log_likelihood, results.mean_test_log_likelihood)
 
@@ -213,3 +217,114 @@ def test_invalid_estimators():
     )
     with pytest.raises(ValueError, match="heterogeneous experts"):
         select_n_experts(het, X, y)
+
+
+# --------------------------------------------------------------------------- #
+# Pipelines, and folds for time-sorted data (issue 15)
+# --------------------------------------------------------------------------- #
+def test_scorer_scores_a_pipeline_through_its_transformers():
+    X, y = _three_experts(7, n_samples=300)
+    X = X * 100.0 + 5.0  # the scaler's transform matters
+    pipe = make_pipeline(StandardScaler(), MixtureOfExpertsRegressor(n_experts=3, random_state=0))
+    pipe.fit(X, y)
+    scaler, moe = pipe[0], pipe[-1]
+    expected = moe.log_likelihood(scaler.transform(X), y).mean()
+    assert log_likelihood_scorer(pipe, X, y) == pytest.approx(expected, rel=1e-12)
+    w = np.linspace(0.5, 2.0, 300)
+    expected_w = w @ moe.log_likelihood(scaler.transform(X), y) / w.sum()
+    assert log_likelihood_scorer(pipe, X, y, sample_weight=w) == pytest.approx(expected_w)
+    # A nested Pipeline too.
+    outer = make_pipeline(StandardScaler(), pipe).fit(X, y)
+    inner_X = outer[0].transform(X)
+    expected = outer[-1][-1].log_likelihood(outer[-1][0].transform(inner_X), y).mean()
+    assert log_likelihood_scorer(outer, X, y) == pytest.approx(expected, rel=1e-12)
+
+
+def test_grid_search_ranks_pipeline_candidates_by_log_likelihood():
+    X, y = _three_experts(8, n_samples=300)
+    pipe = make_pipeline(StandardScaler(), MixtureOfExpertsRegressor(random_state=0))
+    search = GridSearchCV(
+        pipe,
+        {"mixtureofexpertsregressor__n_experts": [1, 3]},
+        scoring=log_likelihood_scorer,
+        cv=KFold(3, shuffle=True, random_state=0),
+        error_score="raise",
+    ).fit(X, y)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.all(np.isfinite(scores))
+    # Three well-separated experts beat one line by a wide margin.
+    assert scores[1] > scores[0] + 0.3
+    assert search.best_params_ == {"mixtureofexpertsregressor__n_experts": 3}
+
+
+def test_scorer_raises_instead_of_returning_nan():
+    X, y = _three_experts(9, n_samples=100)
+    lin = make_pipeline(StandardScaler(), LinearRegression()).fit(X, y)
+    with pytest.raises(TypeError, match="last step is one; got LinearRegression"):
+        log_likelihood_scorer(lin, X, y)
+    with pytest.raises(TypeError, match="got LinearRegression, which has no log_likelihood"):
+        log_likelihood_scorer(LinearRegression().fit(X, y), X, y)
+
+    class NaNMixture(MixtureOfExpertsRegressor):
+        def log_likelihood(self, X, y):
+            return np.full(len(y), np.nan)
+
+    est = NaNMixture(random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match=r"log-likelihood of the held-out rows is NaN \(100 of"):
+        log_likelihood_scorer(est, X, y)
+
+
+def test_select_n_experts_accepts_a_pipeline():
+    X, y = _three_experts(3, n_samples=400)
+    X = X * 50.0
+    pipe = make_pipeline(StandardScaler(), MixtureOfExpertsRegressor(n_init=2, random_state=0))
+    w = np.random.RandomState(1).randint(1, 3, size=400).astype(float)
+    best, res = select_n_experts(pipe, X, y, n_experts=[1, 2, 3], sample_weight=w)
+    assert res.best_n_experts == 3
+    assert best.get_params()["mixtureofexpertsregressor__n_experts"] == 3
+    assert not hasattr(pipe[-1], "gate_")  # the template is not fitted
+    # The criteria are the mixture's, on the scaled X, with the weights.
+    moe = clone(pipe[-1]).set_params(n_experts=3)
+    Xs = StandardScaler().fit(X).transform(X)
+    moe.fit(Xs, y, sample_weight=w)
+    assert_allclose(best.predict(X), moe.predict(Xs))
+    assert_allclose(res.log_likelihood[2], w @ moe.log_likelihood(Xs, y))
+    # Cross-validation through the pipeline.
+    best_cv, res_cv = select_n_experts(pipe, X, y, n_experts=[1, 3], criterion="cv", cv=3)
+    assert res_cv.best_n_experts == 3 and hasattr(best_cv[-1], "gate_")
+    with pytest.raises(TypeError, match="got LinearRegression as the last step of a Pipeline"):
+        select_n_experts(make_pipeline(StandardScaler(), LinearRegression()), X, y)
+
+
+def test_cv_folds_are_shuffled_so_time_sorted_data_get_enough_experts():
+    # The motorcycle data are sorted by time: contiguous folds hold out whole
+    # stretches of time, which rewards the model that extrapolates least.
+    X, y = load_mcycle(return_X_y=True)
+    assert np.all(np.diff(X[:, 0]) >= 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for seed in (0, 1, 2):
+            est = MixtureOfExpertsRegressor(random_state=seed)
+            _, res = select_n_experts(est, X, y, n_experts=range(1, 6), criterion="cv")
+            # Four regimes (flat, dip, rebound, noisy tail): 3 to 5 experts.
+            assert res.best_n_experts >= 3, (seed, res.mean_test_log_likelihood)
+        _, contiguous = select_n_experts(
+            MixtureOfExpertsRegressor(random_state=0),
+            X,
+            y,
+            n_experts=range(1, 6),
+            criterion="cv",
+            cv=KFold(5),
+        )
+    assert contiguous.best_n_experts <= 2
+
+
+def test_int_cv_is_seeded_by_random_state_without_advancing_it():
+    X, y = _three_experts(2, n_samples=120)
+    rs = np.random.RandomState(3)
+    state = rs.get_state()[1].copy()
+    est = MixtureOfExpertsRegressor(random_state=rs)
+    _, a = select_n_experts(est, X, y, n_experts=[1, 2], criterion="cv", cv=3)
+    assert_array_equal(rs.get_state()[1], state)
+    _, b = select_n_experts(est, X, y, n_experts=[1, 2], criterion="cv", cv=3)
+    assert_array_equal(a.split0_test_log_likelihood, b.split0_test_log_likelihood)
