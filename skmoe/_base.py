@@ -259,7 +259,11 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         list given by the user is not modified) and
         ``experts__<name>__<param>=value`` sets a parameter of the expert, in
         place.  Replacements are made before parameters are set, so one call
-        can replace an expert and tune the new one.
+        can replace an expert and tune the new one.  A nested parameter of
+        the default gate or expert (``gate__alpha`` with ``gate="softmax"``,
+        ``experts__alpha`` with ``experts=None``) first replaces the string
+        or None by the object it stands for (``SoftmaxGate()``, the default
+        expert), so a grid search can tune them.
 
         Parameters
         ----------
@@ -293,6 +297,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         >>> moe.experts[1][1].max_depth
         4
         """
+        params = self._resolve_defaults_for_nested(params)
         nested = {k: v for k, v in params.items() if k.startswith("experts__")}
         if not nested or not isinstance(params.get("experts", self.experts), list):
             return super().set_params(**params)
@@ -314,6 +319,26 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
                 new[idx] = (name, nested[key])
                 self.experts = new
         return self
+
+    def _resolve_defaults_for_nested(self, params):
+        """Turn a string gate or ``experts=None`` into its object when tuned by ``__`` names.
+
+        ``gate="softmax"`` and ``experts=None`` stand for ``SoftmaxGate()`` and
+        the default expert (``LinearExpert()``, ``LogisticExpert()``); they are
+        strings and None because scikit-learn's defaults must be immutable.
+        A grid over ``gate__alpha`` or ``experts__alpha`` (GridSearchCV calls
+        ``set_params`` on a clone) gets the object first, with every other
+        parameter at its default, so the fit is the one the defaults give.
+        ``get_params`` is untouched: ``clone`` and ``get_params(deep=False)``
+        still return the string and None until a nested parameter is set.
+        """
+        gate = params.get("gate", self.gate)
+        if isinstance(gate, str) and gate in _GATES and any(k.startswith("gate__") for k in params):
+            params = {**params, "gate": _GATES[gate]()}
+        experts = params.get("experts", self.experts)
+        if experts is None and any(k.startswith("experts__") for k in params):
+            params = {**params, "experts": self._default_expert()}
+        return params
 
     # ------------------------------------------------------------------ #
     # Hooks for the subclasses
