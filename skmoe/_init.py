@@ -226,7 +226,7 @@ def segment_labels(t, cuts, n_experts, seed, offset):
 
 # Rows (a uniform sample of those with weight) on which the line starts
 # search and estimate their noise scales.
-LINES_MAX_ROWS = 5_000
+LINES_MAX_ROWS = 2_000
 
 # Consensus lines: candidate lines tried per expert, and the range (in
 # standard deviations of y) from which a start draws its inlier band.
@@ -252,46 +252,49 @@ def consensus_lines(rng, Z, u, w, n_experts):
     """
     lo, hi = np.log(CONSENSUS_BAND[0]), np.log(CONSENSUS_BAND[1])
     band = float(np.exp(rng.uniform(lo, hi)))
-    A1 = np.column_stack([Z, np.ones(Z.shape[0])])
-    m = min(Z.shape[1] + 1, Z.shape[0])
-    free = np.ones(Z.shape[0], dtype=bool)
+    n = Z.shape[0]
+    A1 = np.column_stack([Z, np.ones(n)])
+    P = np.column_stack([Z, u])
+    sq = (P * P).sum(axis=1)
+    p = A1.shape[1]
+    m = min(p, n)
+    C = CONSENSUS_CANDIDATES
+    free = np.ones(n, dtype=bool)
     lines = []
     for _ in range(n_experts):
         pool = np.flatnonzero(free)
         if pool.size < m:
-            pool = np.arange(Z.shape[0])
-        best, best_score, best_in = None, -1.0, None
-        P = np.column_stack([Z[pool], u[pool]])
+            pool = np.arange(n)
+        # All candidates at once: a random row each and m - 1 of its nearest
+        # neighbours in (x, y) -- rows of a small tight component are each
+        # other's neighbours, so a line through them is proposed far more
+        # often than by drawing all m rows at random (8% of the rows: 0.6%
+        # of random pairs).
+        first = rng.randint(pool.size, size=C)
+        Q = P[pool]
+        d2 = sq[pool][first][:, None] + sq[pool][None, :] - 2.0 * Q[first] @ Q.T
+        d2[np.arange(C), first] = np.inf
         n_near = min(pool.size - 1, max(CONSENSUS_NEIGHBOURS, 2 * m))
-        for _ in range(CONSENSUS_CANDIDATES):
-            # A random row and m - 1 of its nearest neighbours in (x, y): rows
-            # of a small tight component are each other's neighbours, so a
-            # line through them is proposed far more often than by drawing
-            # all m rows at random (8% of the rows: 0.6% of random pairs).
-            first = rng.randint(pool.size)
-            d2 = ((P - P[first]) ** 2).sum(axis=1)
-            d2[first] = np.inf
-            near = (
-                np.argpartition(d2, n_near - 1)[:n_near]
-                if n_near < pool.size
-                else np.arange(pool.size)
-            )
-            near = near[np.isfinite(d2[near])]
-            others = rng.choice(near, size=m - 1, replace=False) if m > 1 else near[:0]
-            rows = pool[np.concatenate([[first], others])]
-            line = np.linalg.lstsq(A1[rows], u[rows], rcond=None)[0]
-            inlier = free & (np.abs(u - A1 @ line) < band)
-            score = float(w[inlier].sum())
-            if score > best_score:
-                best, best_score, best_in = line, score, inlier
-        lines.append(best)
-        free &= ~best_in
+        near = np.argpartition(d2, n_near - 1, axis=1)[:, :n_near] if n_near > 0 else first[:, None]
+        pick = np.argsort(rng.random_sample(near.shape), axis=1)[:, : m - 1]
+        rows = pool[np.column_stack([first, np.take_along_axis(near, pick, axis=1)])]
+        # Least squares through each candidate's rows (normal equations with
+        # a relative ridge: m rows fit exactly unless they are degenerate).
+        A = A1[rows]
+        G = np.einsum("cmi,cmj->cij", A, A)
+        G[:, np.arange(p), np.arange(p)] += 1e-10 * (np.trace(G, axis1=1, axis2=2)[:, None] + 1.0)
+        cand = np.linalg.solve(G, np.einsum("cmi,cm->ci", A, u[rows])[:, :, None])[:, :, 0]
+        inlier = free[:, None] & (np.abs(u[:, None] - A1 @ cand.T) < band)
+        score = w @ inlier
+        best = int(np.argmax(score))  # ties to the earlier candidate
+        lines.append(cand[best])
+        free &= ~inlier[:, best]
     return np.array(lines)
 
 
 # The segments start: rows (a sample) it segments, and the smallest segment
 # in rows beyond the expert's own parameters.
-SEGMENTS_MAX_ROWS = 400
+SEGMENTS_MAX_ROWS = 250
 SEGMENT_SLACK = 3
 # Variance floor of a run (standardised units: (1e-3 sd(y))^2), so that a
 # run fitted exactly does not cost minus infinity.
