@@ -443,6 +443,12 @@ def online_partial_fit(est, X, y, sample_weight=None, classes=None):
         state = None
     fresh = not fitted
     X, y = validate_data(est, X, y, reset=fresh, dtype=np.float64, y_numeric=not est._is_classifier)
+    # Sizes first: n_experts=10**9 must fail before any expert is built.
+    if fresh and X.shape[0] < est._n_experts_requested():
+        raise ValueError(
+            f"The first chunk given to partial_fit needs n_samples >= n_experts, got "
+            f"n_samples={X.shape[0]} and n_experts={est._n_experts_requested()}."
+        )
     # An all-zero chunk is a no-op for the stream, not an error.
     sw = _check_sample_weight(
         sample_weight, X, dtype=np.float64, ensure_non_negative=True, **_ZERO_OK
@@ -462,11 +468,6 @@ def online_partial_fit(est, X, y, sample_weight=None, classes=None):
         est._gate_cols = est._resolve_features(est.gate_features, "gate_features")
         est._expert_cols = est._resolve_features(est.expert_features, "expert_features")
         n_experts = len(named)
-        if X.shape[0] < n_experts:
-            raise ValueError(
-                f"The first chunk given to partial_fit needs n_samples >= n_experts, got "
-                f"n_samples={X.shape[0]} and n_experts={n_experts}."
-            )
         # Parallel chains, one per start of the portfolio (as fit's starts);
         # each has its own random stream, drawn up front.
         strategies = est._init_strategies(est._n_candidates(), X)

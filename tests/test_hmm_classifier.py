@@ -396,7 +396,7 @@ def test_bad_input_errors():
     with pytest.raises(ValueError, match="symbol 3 found but the alphabet has n_symbols=2"):
         CategoricalHMMClassifier(n_symbols=2).fit([np.array([0, 3, 0])] + Xs[1:], [0, 1])
     cat = CategoricalHMMClassifier(random_state=0).fit(Xs, [0, 1])
-    with pytest.raises(ValueError, match="symbol 5 was not in the alphabet"):
+    with pytest.raises(ValueError, match="symbol 5 .* was not among the 2 symbols seen in fit"):
         cat.predict([np.array([0, 5, 1])])
     with pytest.raises(ValueError, match="single symbols"):
         CategoricalHMMClassifier().fit([np.zeros((3, 2), int)] * 2, [0, 1])
@@ -507,3 +507,24 @@ def test_mixture_sequence_mode_errors():
         moe.fit(X, y)
     with pytest.raises(ValueError, match="fitted with 1"):
         moe.predict([np.zeros((5, 2))])
+
+
+def test_categorical_symbols_are_encoded():
+    # The tables are sized by the number of symbols seen, not the largest
+    # (one symbol of 1e9 allocated 7.45 GiB, issue 13); any integers work.
+    rng = np.random.RandomState(0)
+    alphabet = np.array([3, 10**9, 7])
+    X = [
+        alphabet[rng.choice(3, 20, p=[0.8, 0.1, 0.1] if i % 2 else [0.1, 0.1, 0.8])]
+        for i in range(10)
+    ]
+    y = np.arange(10) % 2
+    big = CategoricalHMMClassifier(random_state=0).fit(X, y)
+    assert big.n_symbols_ == 3 and big.emissionprob_.shape == (2, 2, 3)
+    assert_array_equal(big.symbols_, [3, 7, 10**9])
+    # The same model as on the codes 0, 1, 2 (symbols in sorted order).
+    codes = [np.searchsorted(big.symbols_, s) for s in X]
+    small = CategoricalHMMClassifier(random_state=0).fit(codes, y)
+    assert_allclose(big.emissionprob_, small.emissionprob_)
+    assert_allclose(big.predict_proba(X), small.predict_proba(codes))
+    assert big.score(X, y) == 1.0

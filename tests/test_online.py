@@ -333,3 +333,18 @@ def test_dask_ml_incremental_equals_the_streaming_loop():
     loop = _stream(clone(est), X, y, 300, classes=[0, 1])
     assert_array_equal(_params(inc.estimator_), _params(loop))
     assert_allclose(inc.estimator_.predict_proba(X), loop.predict_proba(X), rtol=0, atol=0)
+
+
+def test_partial_fit_checks_n_experts_before_building_experts(monkeypatch):
+    # n_experts=10**9 on a first chunk of 30 rows fails at once (issue 13):
+    # the experts are never built.
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(30, 2), rng.randn(30)
+    built = []
+    monkeypatch.setattr(
+        MixtureOfExpertsRegressor, "_named_experts", lambda self: built.append(1) or []
+    )
+    est = MixtureOfExpertsRegressor(n_experts=10**9)
+    with pytest.raises(ValueError, match=r"n_samples >= n_experts.*n_samples=30"):
+        est.partial_fit(X, y)
+    assert not built and not hasattr(est, "gate_")

@@ -514,8 +514,11 @@ class CategoricalHMMClassifier(_BaseHMMClassifier):
     n_states : int, default=2
         Hidden states per class.
     n_symbols : int, default=None
-        Size of the alphabet; by default one more than the largest symbol seen
-        in ``fit``.  Set it when a symbol may appear only at prediction time.
+        Size of the alphabet, symbols ``0 .. n_symbols - 1``.  By default the
+        alphabet is the distinct symbols seen in ``fit`` (any integers, in
+        ``symbols_``; the tables are sized by their number), and a symbol not
+        seen in ``fit`` is a ValueError at prediction.  Set it when a symbol
+        may appear only at prediction time.
     alpha : float, default=0.0
         Pseudocount added to every (state, symbol) emission count in the
         M-step.  0 is maximum likelihood (hmmlearn's default); a positive value
@@ -561,9 +564,12 @@ class CategoricalHMMClassifier(_BaseHMMClassifier):
     classes_ : ndarray of shape (n_classes,)
     class_prior_ : ndarray of shape (n_classes,)
     n_symbols_ : int
+        Size of the alphabet.
+    symbols_ : ndarray of shape (n_symbols_,)
+        The symbols, in the order of the columns of ``emissionprob_``.
     startprob_ : ndarray of shape (n_classes, n_states)
     transmat_ : ndarray of shape (n_classes, n_states, n_states)
-    emissionprob_ : ndarray of shape (n_classes, n_states, n_symbols)
+    emissionprob_ : ndarray of shape (n_classes, n_states, n_symbols_)
     n_iter_ : ndarray of shape (n_classes,)
     converged_ : ndarray of shape (n_classes,) of bool
     lower_bound_ : ndarray of shape (n_classes,)
@@ -645,26 +651,41 @@ class CategoricalHMMClassifier(_BaseHMMClassifier):
         return (self.n_states, self.n_symbols)
 
     def _make_emission(self, seqs, reset):
-        top = max(int(s.max()) for s in seqs)
         if reset:
             if self.n_symbols is None:
-                self.n_symbols_ = top + 1
+                # The symbols seen, encoded 0 .. m-1: the tables are sized by
+                # how many symbols there are, not by the largest (one symbol
+                # of 1e9 would otherwise allocate gigabytes).
+                self.symbols_ = np.unique(np.concatenate([s[:, 0] for s in seqs]))
             else:
-                self.n_symbols_ = self.n_symbols
-        if top >= self.n_symbols_:
-            raise ValueError(
-                f"{type(self).__name__}: symbol {top} found but the alphabet has "
-                f"n_symbols={self.n_symbols_} symbols (0 .. {self.n_symbols_ - 1})."
-            )
+                self.symbols_ = np.arange(self.n_symbols)
+            self.n_symbols_ = self.symbols_.size
+        self._encode(seqs, "fit")
         return CategoricalEmission(self.n_symbols_, self.alpha)
 
+    def _encode(self, seqs, where):
+        """Replace each sequence of ``seqs`` by its symbols' codes (in place)."""
+        for i, s in enumerate(seqs):
+            codes = np.searchsorted(self.symbols_, s[:, 0])
+            codes = np.minimum(codes, self.symbols_.size - 1)
+            bad = self.symbols_[codes] != s[:, 0]
+            if bad.any():
+                sym = int(s[np.argmax(bad), 0])
+                if self.n_symbols is not None:
+                    raise ValueError(
+                        f"{type(self).__name__}: symbol {sym} found but the alphabet has "
+                        f"n_symbols={self.n_symbols} symbols (0 .. {self.n_symbols - 1})."
+                    )
+                raise ValueError(
+                    f"{type(self).__name__}: symbol {sym} (in {where}) was not among the "
+                    f"{self.symbols_.size} symbols seen in fit (symbols_); set n_symbols to "
+                    "the full alphabet size (symbols 0 .. n_symbols - 1) when a symbol may "
+                    "appear only at prediction time."
+                )
+            seqs[i] = codes[:, None].astype(np.intp)
+
     def _check_predict_sequences(self, seqs):
-        top = max(int(s.max()) for s in seqs)
-        if top >= self.n_symbols_:
-            raise ValueError(
-                f"{type(self).__name__}: symbol {top} was not in the alphabet seen in fit "
-                f"(n_symbols_={self.n_symbols_}); set n_symbols to the full alphabet size."
-            )
+        self._encode(seqs, "the sequences to predict")
 
     def _expose(self):
         self.startprob_ = np.stack([p["startprob"] for p in self._params])
