@@ -442,8 +442,9 @@ class _ClassifierSet(_EstimatorSet):
             if not hasattr(est, "predict_proba"):
                 raise ValueError(
                     f"Expert {name!r} ({type(est).__name__}) has no predict_proba; "
-                    "classification experts must give class probabilities "
-                    "(e.g. SVC(probability=True))."
+                    "classification experts must give class probabilities; wrap it in "
+                    f"CalibratedClassifierCV({type(est).__name__}(), ensemble=False) "
+                    "(SVC(probability=True) is deprecated since scikit-learn 1.9)."
                 )
 
     def fit(self, X, y, W, iteration=0, init=0, rng=None):
