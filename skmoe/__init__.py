@@ -4,6 +4,7 @@ Never imports torch: the neural estimators live in :mod:`skmoe.neural`.
 """
 
 from ._classifier import MixtureOfExpertsClassifier
+from ._config import config_context, get_config, set_config
 from ._regressor import MixtureOfExpertsRegressor
 from .gating import ConstantGate, GaussianGate, HierarchicalGate, SoftmaxGate
 from .sequence import MarkovSwitchingClassifier, MarkovSwitchingRegressor
@@ -20,4 +21,7 @@ __all__ = [
     "MixtureOfExpertsRegressor",
     "SoftmaxGate",
     "__version__",
+    "config_context",
+    "get_config",
+    "set_config",
 ]

@@ -48,8 +48,15 @@ from ._init import (
 from ._online import OnlineMethod, online_partial_fit
 from ._progress import PROGRESS
 from ._rows import ThreadRows
-from ._threading import blas_single_threaded, blockwise_posterior
+from ._threading import (
+    blas_single_threaded,
+    blockwise_posterior,
+    effective_n_threads,
+    thread_limit,
+    with_thread_limit,
+)
 from ._validation import check_magnitude, named_experts
+from ._warn import warn_user
 from .exceptions import DegenerateExpertWarning
 from .gating import BaseGate, ConstantGate, GaussianGate, HierarchicalGate, SoftmaxGate
 
@@ -481,7 +488,9 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         self : object
             Fitted estimator.
         """
-        with unchanged_on_error(self):
+        # The thread budget of the row-block passes, fixed once per fit by
+        # scikit-learn's rule (n_jobs, threadpool_limits, joblib's inner cap).
+        with unchanged_on_error(self), thread_limit(effective_n_threads(self.n_jobs)):
             return self._fit(X, y, sample_weight)
 
     def _fit(self, X, y, sample_weight):
@@ -551,7 +560,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         self : object
             The updated estimator.
         """
-        with unchanged_on_error(self):
+        with unchanged_on_error(self), thread_limit(effective_n_threads(self.n_jobs)):
             return online_partial_fit(self, X, y, sample_weight)
 
     def _start_seeds(self, n_experts):
@@ -601,7 +610,8 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         screening = n_starts > self.n_init
 
         def each(func, items):
-            jobs = [delayed(func)(i) for i in items]
+            # Restarts in joblib threads keep this fit's thread budget.
+            jobs = [delayed(with_thread_limit(func))(i) for i in items]
             if parallel and len(jobs) > 1:
                 return Parallel(n_jobs=self.n_jobs, prefer="threads")(jobs)
             return [f(*a, **kw) for f, a, kw in jobs]
@@ -646,31 +656,28 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         self.n_reseeds_ = run["n_reseeds"]
         self._after_fit()
         if not self.converged_:
-            warnings.warn(
+            warn_user(
                 f"Best of {len(runs)} EM restart(s) did not converge after "
                 f"{self.n_iter_} iterations (last change of the mean log-likelihood "
                 f"above tol={self.tol}). Try a larger max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=3,
             )
         if self.n_reseeds_ > _RESEED_WARN_AFTER:
-            warnings.warn(
+            warn_user(
                 f"Experts lost their data and were re-seeded {self.n_reseeds_} times during "
                 "the fit; the data may not support this many experts. Consider fewer "
                 "experts, a larger gate penalty, or more restarts (n_init).",
                 DegenerateExpertWarning,
-                stacklevel=3,
             )
         n_frozen = getattr(self._expert_set, "n_frozen", 0) - getattr(self, "_n_frozen_before", 0)
         if n_frozen > 0:
             # Always told: a frozen expert kept a fit from an earlier M-step.
-            warnings.warn(
+            warn_user(
                 f"An expert had (almost) no responsibility mass, or weights its own fit "
                 f"refused (a single row or a single class), in {n_frozen} M-step(s) of the "
                 "fit, and kept its previous fit (frozen); the data may not support this "
                 "many experts. Consider fewer experts or more data.",
                 DegenerateExpertWarning,
-                stacklevel=3,
             )
 
     def _after_fit(self):

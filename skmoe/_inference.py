@@ -44,14 +44,13 @@ weighted Gram matrices (gate-gate, gate-expert and expert-expert), formed
 in row chunks at a cost of about ``n K^2 (d + 2)^2`` flops.
 """
 
-import warnings
-
 import numpy as np
 from scipy import linalg
 from scipy.special import log_softmax, logsumexp, ndtr
 from sklearn.utils.validation import _check_sample_weight
 
 from ._results import ResultTable
+from ._warn import warn_user
 from .experts._sets import _LinearGaussianSet
 from .gating import ConstantGate, SoftmaxGate
 
@@ -306,22 +305,20 @@ def standard_errors(moe, X, y, sample_weight=None):
     _, grad, hess = mixture_loglik_derivatives(theta, Zg, Ze, y, sw, K, alpha, scale)
     info = -hess
     if not getattr(moe, "converged_", True):
-        warnings.warn(
+        warn_user(
             "EM did not converge: the estimate may not be a maximum of the likelihood, "
             "and the standard errors are unreliable. Refit with a larger max_iter.",
             UserWarning,
-            stacklevel=3,
         )
     cov, bad = _invert_information(info)
     if bad.any():
-        warnings.warn(
+        warn_user(
             "The observed information is not positive definite: the estimate is not a "
             "strict local maximum of the (penalised) likelihood (EM stopped early, an "
             "expert collapsed, or the model is not identifiable, e.g. collinear features). "
             "Standard errors of the affected parameters are NaN: "
             f"{[n for n, b in zip(names, bad, strict=False) if b]}.",
             UserWarning,
-            stacklevel=3,
         )
     var = np.diag(cov)
     with np.errstate(invalid="ignore"):

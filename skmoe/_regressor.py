@@ -110,7 +110,11 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         optional: without it the lines are printed, with a warning).
     n_jobs : int, default=None
         Restarts (when ``n_init > 1``) or expert refits run in parallel
-        through joblib.
+        through joblib.  It also caps the threads of the row-block passes
+        (``1``: none besides the caller's), as do
+        :func:`skmoe.set_config`'s ``n_threads``, ``threadpool_limits`` and
+        the inner thread cap joblib sets in its workers; results never depend
+        on it.
     top_k : int, default=None
         At predict time keep only the ``top_k`` most probable experts of each
         row and renormalise the gate (sparse routing); ``gate_mass_dropped``

@@ -19,14 +19,28 @@ making results depend on the machine:
 
 Numba's own parallel layers are not used: they do not support concurrent
 launches from several Python threads (restarts run in joblib threads).
+
+How many threads a pass uses follows scikit-learn's rule for its OpenMP
+code (:func:`effective_n_threads`), so skmoe cooperates with the caller's
+parallelism instead of starting a full pool in each of GridSearchCV's
+workers: the estimator's ``n_jobs`` (1 runs every pass inline),
+``skmoe.set_config(n_threads=...)`` / ``SKMOE_NUM_THREADS``,
+``OMP_NUM_THREADS`` (joblib's loky backend sets it in its workers to
+``cpu_count() // n_jobs``, its inner thread cap) and the current limits of the
+BLAS and OpenMP libraries (``threadpoolctl.threadpool_limits``).  Since the
+thread count never changes the block boundaries, it never changes a result.
 """
 
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from contextlib import contextmanager
+from numbers import Integral
 
 import numpy as np
+
+from ._config import get_config
 
 _pool = None
 _pool_lock = threading.Lock()
@@ -35,6 +49,13 @@ _limit_lock = threading.Lock()
 _limit_depth = 0
 _limiter = None
 _controller = None
+# The libraries' thread limit when blas_single_threaded set its own (1): the
+# caller's limit, which the row-block passes inside must honour.
+_outer_library_threads = None
+
+# Per thread: ``cap``, the thread budget of the fit running in this thread
+# (thread_limit), and ``in_blocks``, set while the thread runs row blocks.
+_local = threading.local()
 
 
 def available_cpus():
@@ -43,6 +64,110 @@ def available_cpus():
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover (macOS, Windows)
         return os.cpu_count() or 1
+
+
+def _env_threads(name):
+    """A positive int from the environment variable ``name`` (OpenMP's form), or None."""
+    raw = os.environ.get(name, "").split(",")[0].strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
+def _get_controller():
+    global _controller
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+    return _controller
+
+
+def _library_threads():
+    """The smallest thread limit of the loaded BLAS/OpenMP libraries, or None.
+
+    What ``threadpoolctl.threadpool_limits`` sets.  Inside skmoe's own
+    :func:`blas_single_threaded` it is the limit that was in force when
+    skmoe set its own.
+    """
+    if _limit_depth > 0:
+        return _outer_library_threads
+    try:
+        values = [lib.num_threads for lib in _get_controller().lib_controllers]
+    except Exception:  # pragma: no cover - threadpoolctl is best effort
+        return None
+    values = [v for v in values if isinstance(v, Integral) and v > 0]
+    return min(values) if values else None
+
+
+def effective_n_threads(n_jobs=None):
+    """Threads skmoe's own passes may use, by scikit-learn's rule for OpenMP code.
+
+    The smallest of: the CPUs this process may run on; ``n_jobs`` when given
+    (negative as in joblib: ``-1`` all CPUs); ``skmoe.get_config()["n_threads"]``;
+    ``OMP_NUM_THREADS`` (joblib's inner thread cap in its workers); and the
+    limits of the loaded BLAS/OpenMP libraries (``threadpool_limits``).
+
+    Parameters
+    ----------
+    n_jobs : int or None, default=None
+        The estimator's ``n_jobs``; None sets no cap of its own.
+
+    Returns
+    -------
+    n_threads : int
+        At least 1.
+    """
+    cpus = max(1, available_cpus())
+    caps = [cpus]
+    if n_jobs is not None:
+        caps.append(n_jobs if n_jobs > 0 else max(1, cpus + 1 + n_jobs))
+    for cap in (get_config()["n_threads"], _env_threads("OMP_NUM_THREADS"), _library_threads()):
+        if cap is not None:
+            caps.append(cap)
+    return max(1, min(caps))
+
+
+def current_n_threads():
+    """The thread budget of this thread: its fit's (thread_limit), else the rule's."""
+    cap = getattr(_local, "cap", None)
+    return effective_n_threads() if cap is None else cap
+
+
+@contextmanager
+def thread_limit(n_threads):
+    """Run the block with a thread budget of ``n_threads`` in this thread (re-entrant).
+
+    A fit enters it once with ``effective_n_threads(self.n_jobs)``, so its
+    passes do not recompute the rule; :class:`with_thread_limit` carries the
+    budget into the threads that run its restarts.
+    """
+    saved = getattr(_local, "cap", None)
+    _local.cap = max(1, int(n_threads))
+    try:
+        yield
+    finally:
+        _local.cap = saved
+
+
+class with_thread_limit:
+    """``func`` wrapped to run under the calling thread's current thread budget.
+
+    Parameters
+    ----------
+    func : callable
+        The function a worker thread (joblib's threading backend) will call.
+    """
+
+    def __init__(self, func):
+        self.func = func
+        self.n_threads = current_n_threads()
+
+    def __call__(self, *args, **kwargs):
+        with thread_limit(self.n_threads):
+            return self.func(*args, **kwargs)
 
 
 def _get_pool():
@@ -66,20 +191,46 @@ def block_bounds(n, block_rows):
 
 
 def map_blocks(func, bounds):
-    """``[func(start, stop) for each block]``, in block order, run in the pool.
+    """``[func(start, stop) for each block]``, in block order.
 
-    The blocks run concurrently when there is more than one of them and more
-    than one CPU; the list of results is always in block order, so reducing
-    it in list order is deterministic.
+    The blocks run on :func:`current_n_threads` threads: the calling thread
+    and ``n - 1`` of the pool's, each taking every ``n``-th block.  With a
+    budget of one thread (``n_jobs=1``, ``threadpool_limits(1)``, inside a
+    joblib worker on a machine it fills) they run inline and the pool is not
+    used.  The list of results is always in block order, so reducing it in
+    list order is deterministic.
     """
     jobs = list(zip(bounds[:-1], bounds[1:], strict=False))
-    # A pass nested in a block that already runs in the pool (a row engine's
-    # block holding more than one kernel block) runs inline: waiting on the
-    # pool from one of its own workers could deadlock it.
-    in_pool = threading.current_thread().name.startswith("skmoe")
-    if len(jobs) == 1 or available_cpus() == 1 or in_pool:
+    # A pass nested in a block (a row engine's block holding more than one
+    # kernel block) runs inline: waiting on the pool from one of its own
+    # workers could deadlock it.
+    nested = getattr(_local, "in_blocks", False) or threading.current_thread().name.startswith(
+        "skmoe"
+    )
+    n_threads = 1 if len(jobs) == 1 or nested else min(len(jobs), current_n_threads())
+    if n_threads <= 1:
         return [func(a, b) for a, b in jobs]
-    return list(_get_pool().map(lambda job: func(*job), jobs))
+    results = [None] * len(jobs)
+
+    def run(offset):
+        saved = getattr(_local, "in_blocks", False)
+        _local.in_blocks = True
+        try:
+            for i in range(offset, len(jobs), n_threads):
+                results[i] = func(*jobs[i])
+        finally:
+            _local.in_blocks = saved
+
+    pool = _get_pool()
+    futures = [pool.submit(run, t) for t in range(1, n_threads)]
+    try:
+        run(0)
+    finally:
+        # Never return (or raise) while pool threads still write the outputs.
+        wait_futures(futures)
+    for future in futures:
+        future.result()
+    return results
 
 
 @contextmanager
@@ -95,18 +246,17 @@ def blas_single_threaded():
     leave the process limited.  While the main thread holds the limit, it
     applies to every thread (OpenBLAS's setting is process-wide).
     """
-    global _limit_depth, _limiter, _controller
+    global _limit_depth, _limiter, _outer_library_threads
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     with _limit_lock:
         if _limit_depth == 0:
+            # The caller's limit, before skmoe's own: the row-block passes
+            # inside honour it (see effective_n_threads).
+            _outer_library_threads = _library_threads()
             try:
-                if _controller is None:
-                    from threadpoolctl import ThreadpoolController
-
-                    _controller = ThreadpoolController()
-                _limiter = _controller.limit(limits=1)
+                _limiter = _get_controller().limit(limits=1)
             except Exception:  # pragma: no cover - threadpoolctl is best effort
                 _limiter = None
         _limit_depth += 1

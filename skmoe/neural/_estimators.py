@@ -6,7 +6,6 @@ the install command when torch is missing, and the torch modules are
 imported inside the methods.
 """
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -24,7 +23,8 @@ from sklearn.utils.validation import (
 
 from .._progress import PROGRESS
 from .._validation import fit_labels
-from ._torch import import_torch
+from .._warn import warn_user
+from ._torch import import_torch, scoped_threads
 
 _ACTIVATIONS = {"relu", "gelu", "silu", "tanh"}
 
@@ -160,6 +160,7 @@ class _BaseSparseMoE(BaseEstimator):
             return perm, None
         return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
+    @scoped_threads
     def _fit(self, X, targets, sw, n_outputs):
         """Scale X, split, build and train the layer; set the fitted attributes."""
         from ._training import aligned_width, build_layer, predict_raw, resolve_device, train
@@ -232,12 +233,11 @@ class _BaseSparseMoE(BaseEstimator):
         self.backend_ = history["backend"]
         self.device_ = str(device)
         if not history["converged"]:
-            warnings.warn(
+            warn_user(
                 f"{type(self).__name__} reached max_epochs={self.max_epochs} before the "
                 f"{'validation' if val_idx is not None else 'training'} loss stopped improving "
                 f"by tol={self.tol} for n_iter_no_change={self.n_iter_no_change} epochs.",
                 ConvergenceWarning,
-                stacklevel=2,
             )
         return self
 
