@@ -700,3 +700,33 @@ def test_affine_equivariance_in_X(affine_reference, a, b, transitions):
     assert_allclose(ms.log_likelihood(Xt, y), ll0, rtol=1e-6, atol=1e-6 * np.abs(ll0).mean())
     A = ms.predict_transition_matrix(Xt)[:, o][:, :, o]
     assert_allclose(A, ref.predict_transition_matrix(Xr), rtol=1e-6, atol=1e-9)
+
+
+def test_polish_objective_far_out_is_silent():
+    # The line search may try a point far out (issue 13: "overflow
+    # encountered in square"): a huge noise variance has a finite objective
+    # and gradient, computed without overflow; huge coefficients are refused
+    # (infinite objective), silently, and the search steps back.
+    from skmoe.sequence._markov_fit import LinearGaussianPolish
+
+    rng = np.random.RandomState(4)
+    X, y, _ = _simulate(200, [0.9, 0.85], rng)
+    ms = MarkovSwitchingRegressor(random_state=0).fit(X, y)
+    Xe, Xt = ms._split(X)
+    polisher = LinearGaussianPolish(ms._chain, ms._expert_set, Xe, y, Xt, np.array([0, y.size]))
+    theta = polisher.pack()
+    # A huge noise variance (log-variance 400): its log-likelihood is
+    # finite, its square is not.
+    far = theta.copy()
+    k = polisher.S * polisher.p
+    far[k : k + polisher.S] = 400.0
+    huge = theta.copy()
+    huge[:k] = 1e160
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        value, grad = polisher.value_and_grad(far)
+        assert np.isfinite(value) and np.all(np.isfinite(grad))
+        value, grad = polisher.value_and_grad(huge)
+        assert value == np.inf and not np.any(grad)
+    value, grad = polisher.value_and_grad(theta)
+    assert np.isfinite(value) and np.all(np.isfinite(grad))

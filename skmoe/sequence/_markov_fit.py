@@ -438,9 +438,16 @@ class LinearGaussianPolish:
             return np.inf, np.zeros_like(theta)
         gam = post["gamma"]
         resid = self.yt[:, None] - mean
-        w = gam * resid / var  # (n, S)
-        gB = w.T @ self.Z1  # (S, p)
-        g_var = 0.5 * np.sum(gam * (resid * resid / var**2 - 1.0 / var), axis=0)
+        # A trial point of the line search far out (huge coefficients, a
+        # variance at its floor) can overflow the squares: that point is
+        # refused (infinite objective), and the search steps back.
+        with np.errstate(over="ignore", invalid="ignore"):
+            w = gam * resid / var  # (n, S)
+            gB = w.T @ self.Z1  # (S, p)
+            # (r^2 / v - 1) / v, not r^2 / v^2 - 1 / v: v^2 overflows first.
+            g_var = 0.5 * np.sum(gam * (resid * resid / var - 1.0) / var, axis=0)
+        if not (np.all(np.isfinite(gB)) and np.all(np.isfinite(g_var))):
+            return np.inf, np.zeros_like(theta)
         g_eta = g_var * (var - self.floor)
         parts = [gB.ravel(), g_eta]
         firsts = np.asarray(self.bounds[:-1])
