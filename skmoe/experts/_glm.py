@@ -133,8 +133,17 @@ def fit_glm_problem(problem, V, c, ridge, max_iter, tol):
                 active[k] = False
                 continue
             try:
-                step[k] = linalg.solve(Hk, G[k], assume_a="pos", check_finite=False)
-            except (linalg.LinAlgError, ValueError):
+                # An ill-conditioned Newton system (an expert left with few
+                # rows, its slopes nearly unidentified) takes the least-squares
+                # step instead of scipy's LinAlgWarning and a wild solve (a
+                # check on the Cholesky diagonal: warning filters are not
+                # thread-safe, and restarts run in threads).
+                L = np.linalg.cholesky(Hk)
+                diag = np.abs(np.diag(L))
+                if not diag.min() ** 2 > 1e-14 * diag.max() ** 2:
+                    raise np.linalg.LinAlgError("ill-conditioned")
+                step[k] = linalg.cho_solve((L, True), G[k], check_finite=False)
+            except (np.linalg.LinAlgError, ValueError):
                 step[k] = linalg.lstsq(Hk, G[k], check_finite=False)[0]
         decrement = np.einsum("kj,kj->k", G, step)
         # Step halving, each expert on its own: accept the first step length
