@@ -538,6 +538,16 @@ def _fit_multinomial(problem, alpha, mean, scale, V0, c0, max_iter, tol, state):
     centred = bool(getattr(problem, "supports_shift", False))
 
     def fun(theta):
+        # A trial point far out (separable data whose penalty is negligible
+        # next to huge sample weights) can overflow: the point is refused
+        # (infinite objective), silently, and the line search steps back.
+        with np.errstate(over="ignore", invalid="ignore"):
+            f, g = _fun(theta)
+        if not (np.isfinite(f) and np.all(np.isfinite(g))):
+            return np.inf, np.zeros_like(theta)
+        return f, g
+
+    def _fun(theta):
         # theta is (p, K): standardised slopes V on top, intercepts c last.
         V = theta[:n_features]
         c = theta[n_features]
@@ -566,6 +576,11 @@ def _fit_multinomial(problem, alpha, mean, scale, V0, c0, max_iter, tol, state):
     theta[:n_features] = V0
     theta[n_features] = c0
     f, g = fun(theta)
+    if not np.isfinite(f):
+        # A warm start out of range (the overflowing parameters of an earlier,
+        # diverging fit): start from zero slopes and intercepts instead.
+        theta[:] = 0.0
+        f, g = fun(theta)
     ftol = 1e-3 * tol
     n_iter = 0
     while n_iter < max_iter and np.max(np.abs(g)) > tol:
@@ -627,7 +642,9 @@ def _fit_multinomial(problem, alpha, mean, scale, V0, c0, max_iter, tol, state):
         s = theta_new - theta
         y = g_new - g
         sy = float(np.vdot(s, y))
-        if sy > 1e-10 * float(np.sqrt(np.vdot(s, s) * np.vdot(y, y))) and sy > 0:
+        with np.errstate(over="ignore"):
+            norms = float(np.sqrt(np.vdot(s, s) * np.vdot(y, y)))
+        if sy > 1e-10 * norms and sy > 0 and np.isfinite(norms):
             state.pairs.append((s, y, 1.0 / sy))
             if len(state.pairs) > state.memory:
                 state.pairs.pop(0)

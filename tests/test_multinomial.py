@@ -274,3 +274,28 @@ def test_blas_single_threaded_is_reentrant_and_restores_the_limits():
         t.join()
     assert blas_threads() == original
     assert skthreading._limit_depth == 0
+
+
+def test_solver_far_out_is_silent():
+    # A start (or a trial point of the line search) far out overflows the
+    # penalty V * V (issue 13's hostile-input campaign: "overflow encountered
+    # in multiply" with huge sample weights on separable data): the point is
+    # refused and the solver goes on from zero, without a RuntimeWarning.
+    import warnings
+
+    from skmoe._multinomial import fit_multinomial
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 2)
+    t = (X[:, 0] > 0).astype(np.intp)
+    Y = np.zeros((40, 2))
+    Y[np.arange(40), t] = 1
+    kw = dict(
+        alpha=1.0, mean=np.zeros(2), scale=np.ones(2), c0=np.zeros(2), max_iter=200, tol=1e-10
+    )
+    ref = fit_multinomial(X, Y, np.ones(40), V0=np.zeros((2, 2)), **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        far = fit_multinomial(X, Y, np.ones(40), V0=np.full((2, 2), 1e160), **kw)
+    assert np.all(np.isfinite(far[0])) and np.all(np.isfinite(far[1]))
+    np.testing.assert_allclose(far[0], ref[0], rtol=1e-6, atol=1e-8)
