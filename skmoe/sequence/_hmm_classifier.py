@@ -565,11 +565,11 @@ class CategoricalHMMClassifier(_BaseHMMClassifier):
     class_prior_ : ndarray of shape (n_classes,)
     n_symbols_ : int
         Size of the alphabet.
-    symbols_ : ndarray of shape (n_symbols_,)
+    symbols_ : ndarray of shape (``n_symbols_``,)
         The symbols, in the order of the columns of ``emissionprob_``.
     startprob_ : ndarray of shape (n_classes, n_states)
     transmat_ : ndarray of shape (n_classes, n_states, n_states)
-    emissionprob_ : ndarray of shape (n_classes, n_states, n_symbols_)
+    emissionprob_ : ndarray of shape (n_classes, n_states, ``n_symbols_``)
     n_iter_ : ndarray of shape (n_classes,)
     converged_ : ndarray of shape (n_classes,) of bool
     lower_bound_ : ndarray of shape (n_classes,)
