@@ -68,7 +68,7 @@ from ._init import (
 )
 from ._rows import RowBlock, ordered_sum
 from ._threading import blas_single_threaded, blockwise_posterior
-from ._validation import encode_labels, fit_labels
+from ._validation import check_magnitude, encode_labels, fit_labels
 
 _INSTALL = 'pip install "skmoe[dask]"'
 
@@ -101,7 +101,13 @@ def _prepare_X(xb):
 
 
 def _check_X_block(xb):
-    return bool(np.all(np.isfinite(xb)))
+    finite = bool(np.all(np.isfinite(xb)))
+    return finite, _abs_max(xb) if finite else np.inf
+
+
+def _abs_max(a):
+    # max and min, not abs: no temporary copy of a block.
+    return max(abs(float(np.max(a))), abs(float(np.min(a)))) if a.size else 0.0
 
 
 def _ones(xb):
@@ -313,8 +319,11 @@ class _BlockData:
         else:
             self.x, self.y_raw, self.sw = dask.persist(xs, ys, sws)
         self.n_blocks = len(self.x)
-        if not all(self.map(_check_X_block, self.x)):
+        x_checks = self.map(_check_X_block, self.x)
+        if not all(c[0] for c in x_checks):
             raise ValueError("Input X contains NaN or infinity.")
+        # As in memory: values whose squares overflow are refused, naming X.
+        check_magnitude(np.array([c[1] for c in x_checks]), "X")
         checks = self.map(_sw_checks, self.sw)
         if not all(c[0] for c in checks):
             raise ValueError("sample_weight contains NaN or infinity.")
@@ -560,6 +569,7 @@ def _validate_y(est, data, named):
     ests = [e for _, e in named]
     family = expert_family(ests, est.m_step)
     data.y = data.map(_regressor_y_block, data.y_raw, shared=(family, ests), compute=False)
+    check_magnitude(np.array(data.map(_abs_max, data.y)), "y")
     # MixtureOfExpertsRegressor._check_y: the variance floor from the weighted moments of y.
     col = data.map(np.reshape, data.y, shared=((-1, 1),), compute=False)
     s, w = _ordered_sum(data.map(_weighted_sum, col, data.sw))

@@ -383,3 +383,17 @@ def test_dask_fit_reports_progress_like_the_in_memory_fit(client, fake_tqdm, cap
     assert [ln.split(":")[0] for ln in lines["dask"]] == [
         ln.split(":")[0] for ln in lines["memory"]
     ]
+
+
+@pytest.mark.parametrize("which", ["X", "y"])
+def test_values_whose_squares_overflow_are_named_on_dask(client, which):
+    # As in memory (issue 13): X or y beyond 1e150 is a ValueError naming it.
+    X, y = _switching_data(n=300)
+    if which == "X":
+        X = X * 1e200
+    else:
+        y = y * 1e200
+    Xd = da.from_array(X, chunks=(100, X.shape[1]))
+    yd = da.from_array(y, chunks=100)
+    with pytest.raises(ValueError, match=rf"^{which} has values of magnitude up to .*Rescale"):
+        MixtureOfExpertsRegressor(n_experts=2, random_state=0).fit(Xd, yd)

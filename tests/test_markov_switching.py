@@ -730,3 +730,30 @@ def test_polish_objective_far_out_is_silent():
         assert value == np.inf and not np.any(grad)
     value, grad = polisher.value_and_grad(theta)
     assert np.isfinite(value) and np.all(np.isfinite(grad))
+
+
+def test_frozen_regime_experts_are_reported(monkeypatch):
+    # The estimator experts' sets freeze an expert whose weights its fit
+    # refuses (issue 13); Markov switching says so, as the mixtures do.
+    from skmoe.exceptions import DegenerateExpertWarning
+    from skmoe.experts import _sets
+
+    fit = _sets._RegressorSet.fit
+
+    def freezing_fit(self, *args, **kwargs):
+        out = fit(self, *args, **kwargs)
+        self.n_frozen = getattr(self, "n_frozen", 0) + 1  # as if one expert froze
+        return out
+
+    monkeypatch.setattr(_sets._RegressorSet, "fit", freezing_fit)
+    rng = np.random.RandomState(4)
+    X, y, _ = _simulate(120, [0.9, 0.85], rng)
+    with pytest.warns(DegenerateExpertWarning, match=r"regime's expert .* M-step\(s\)"):
+        MarkovSwitchingRegressor(Ridge(), n_init=1, n_screen=0, max_iter=5, random_state=0).fit(
+            X, y
+        )
+    # The built-in linear experts never freeze: no warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateExpertWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        MarkovSwitchingRegressor(random_state=0, max_iter=5).fit(X, y)
