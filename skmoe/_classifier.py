@@ -72,8 +72,9 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         If True, ``fit`` continues EM from the previous solution (which
         needs the same number of experts and the same classes).
     verbose : int or "progress", default=0
-        As in :class:`MixtureOfExpertsRegressor`: lines per EM iteration, or
-        a tqdm progress bar per restart.
+        As in :class:`MixtureOfExpertsRegressor`: ``1`` a summary line per
+        restart, ``2`` also a line per EM iteration, ``"progress"`` a tqdm
+        progress bar per restart.
     n_jobs : int, default=None
         Restarts (when ``n_init > 1``) or expert refits run in parallel
         through joblib.  It also caps the threads of the row-block passes

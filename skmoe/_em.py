@@ -171,6 +171,7 @@ class EMRun:
                 f"[{name}] restart {init} iteration {n_iter}: "
                 f"mean log-likelihood {lb:.8g} (change {change:.3g})",
                 loglik=f"{lb:.6g}",
+                change=f"{change:.2g}",
             )
             if abs(change) < self.tol:
                 self.converged = self.stopped = True
@@ -193,7 +194,26 @@ class EMRun:
                 # state into an unused one): the objective jumps as after a re-seed.
                 self.n_reseeds += 1
                 self.lb_prev = -np.inf
+        self._report_end()
         return self
+
+    def _report_end(self):
+        """Hand the reporter how the run stands (its summary line and status)."""
+        head = f"[{self.name}] restart {self.init}: "
+        tail = f", mean log-likelihood {self.lb:.8g}"
+        if self.converged:
+            self.report.done(f"{head}converged after {self.n_iter} iterations{tail}", "converged")
+        elif self.stopped:
+            self.report.done(
+                f"{head}stopped at max_iter={self.est.max_iter} without converging "
+                f"(last change {self.lb - self.lb_prev:.3g}){tail}",
+                "max_iter reached",
+            )
+        else:
+            # Paused: closed like this, the run was screened out (or was a pre-fit).
+            self.report.done(
+                f"{head}screened out after {self.n_iter} iterations{tail}", "screened out"
+            )
 
     def result(self):
         """Finish the run (the model's final hook, the progress report) and return it."""

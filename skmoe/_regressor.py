@@ -105,9 +105,12 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
     warm_start : bool, default=False
         If True, ``fit`` continues EM from the previous solution.
     verbose : int or "progress", default=0
-        Print the log-likelihood at every EM iteration, and re-seeding events.
-        ``"progress"`` shows a tqdm progress bar per restart instead (tqdm is
-        optional: without it the lines are printed, with a warning).
+        ``1`` prints one summary line per restart (converged, stopped at
+        ``max_iter`` or screened out, with its log-likelihood) and
+        re-seeding events; ``2`` also prints the log-likelihood at every EM
+        iteration.  ``"progress"`` shows a tqdm progress bar per restart
+        with the log-likelihood and its change (``pip install
+        "skmoe[progress]"``; without tqdm a line every 10 iterations).
     n_jobs : int, default=None
         Restarts (when ``n_init > 1``) or expert refits run in parallel
         through joblib.  It also caps the threads of the row-block passes

@@ -63,6 +63,9 @@ class FakeTqdm:
     def write(self, line):
         self.written.append(line)
 
+    def refresh(self):
+        pass
+
     def close(self):
         self.closed = True
 

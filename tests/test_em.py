@@ -316,17 +316,57 @@ def test_warm_start_with_different_n_experts_raises():
 # --------------------------------------------------------------------------- #
 # Verbose
 # --------------------------------------------------------------------------- #
-def test_verbose_prints_every_iteration(capsys):
+def test_verbose_2_prints_every_iteration(capsys):
     X, y = _regression_data()
     capsys.readouterr()
     # One start (no screening runs): every line is the kept run's.
-    moe = MixtureOfExpertsRegressor(n_experts=3, n_screen=0, random_state=0, verbose=1)
+    moe = MixtureOfExpertsRegressor(n_experts=3, n_screen=0, random_state=0, verbose=2)
     moe.fit(X, y)
-    out = capsys.readouterr().out
-    values = [float(v) for v in re.findall(r"mean log-likelihood (\S+)", out)]
+    lines = capsys.readouterr().out.splitlines()
+    values = [float(re.search(r"mean log-likelihood (\S+) \(change", ln)[1]) for ln in lines[:-1]]
     assert len(values) == moe.n_iter_
     assert_allclose(values, moe.lower_bounds_, rtol=1e-7)
-    assert "MixtureOfExpertsRegressor" in out
+    assert all(
+        ln.startswith("[MixtureOfExpertsRegressor] restart 0 iteration") for ln in lines[:-1]
+    )
+    # ... and the summary line of verbose=1 last.
+    assert lines[-1] == (
+        f"[MixtureOfExpertsRegressor] restart 0: converged after {moe.n_iter_} iterations, "
+        f"mean log-likelihood {moe.lower_bound_:.8g}"
+    )
+
+
+def test_verbose_1_prints_a_summary_per_restart(capsys):
+    X, y = _regression_data()
+    capsys.readouterr()
+    moe = MixtureOfExpertsRegressor(n_experts=3, n_init=2, random_state=0, verbose=1).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    # No iteration lines: a summary line per start (2 * n_init: two screened
+    # out, two resumed), and events (re-seeds).
+    assert not any("(change" in ln for ln in lines)
+    summaries = [ln for ln in lines if "re-seeded" not in ln]
+    assert len(summaries) == 4
+    pattern = r"\[MixtureOfExpertsRegressor\] restart (\d+): "
+    found = {int(re.match(pattern, ln)[1]): ln for ln in summaries}
+    assert sorted(found) == [0, 1, 2, 3]
+    screened = [i for i, ln in found.items() if "screened out after 10 iterations" in ln]
+    finished = [i for i, ln in found.items() if "converged after" in ln]
+    assert len(screened) == 2 and len(finished) == 2
+    for i in finished:
+        n = len(moe.lower_bounds_all_[i])
+        assert f"converged after {n} iterations" in found[i]
+        assert f"mean log-likelihood {moe.lower_bounds_all_[i][-1]:.8g}" in found[i]
+
+
+def test_verbose_1_says_when_max_iter_stops_a_run(capsys):
+    X, y = _regression_data()
+    capsys.readouterr()
+    with pytest.warns(ConvergenceWarning):
+        MixtureOfExpertsRegressor(
+            n_experts=3, n_screen=0, max_iter=3, random_state=0, verbose=1
+        ).fit(X, y)
+    (line,) = capsys.readouterr().out.splitlines()
+    assert "restart 0: stopped at max_iter=3 without converging (last change" in line
 
 
 def test_verbose_zero_is_silent(capsys):
@@ -343,7 +383,7 @@ def test_verbose_prints_every_restart(capsys):
     out = capsys.readouterr().out
     # Every start reports, the screened ones included (2 * n_init by default).
     assert len(moe.lower_bounds_all_) == 6
-    assert {int(r) for r in re.findall(r"restart (\d+) iteration", out)} == set(range(6))
+    assert {int(r) for r in re.findall(r"restart (\d+): ", out)} == set(range(6))
 
 
 # --------------------------------------------------------------------------- #

@@ -6,6 +6,7 @@ built in the test, the Gaussian mixture density from scipy.stats.norm, the
 EM histories), on matplotlib's Agg backend.
 """
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -517,10 +518,32 @@ def test_em_progress_bar(fake_tqdm, capsys):
     bars = fake_tqdm.instances
     # A bar per start (2 * n_init screened; the screened-out ones stop early).
     assert [b.desc for b in bars] == [f"MixtureOfExpertsRegressor restart {i}" for i in range(4)]
+    statuses = []
     for bar, history in zip(bars, moe.lower_bounds_all_, strict=True):
-        assert bar.total == moe.max_iter and bar.closed
-        assert bar.n == len(history)
-        assert [p["loglik"] for p in bar.postfixes] == [f"{v:.6g}" for v in history]
+        # Stopped short of max_iter (converged or screened out): the bar is
+        # complete, its total the iterations run (not a red, short bar).
+        assert len(history) < moe.max_iter
+        assert bar.closed and bar.n == bar.total == len(history)
+        *steps, final = bar.postfixes
+        assert [p["loglik"] for p in steps] == [f"{v:.6g}" for v in history]
+        # The postfix shows the change of the log-likelihood.
+        changes = np.diff(history)
+        assert [float(p["change"]) for p in steps[1:]] == [float(f"{c:.2g}") for c in changes]
+        assert steps[0]["change"] == "inf"
+        assert final == {**steps[-1], "status": final["status"]}
+        statuses.append(final["status"])
+    # n_init of the starts ran to convergence, the others were screened out.
+    assert sorted(statuses) == ["converged"] * 2 + ["screened out"] * 2
+
+
+def test_progress_bar_at_max_iter_is_full(fake_tqdm):
+    X, y = load_mcycle(return_X_y=True)
+    with _no_check():
+        MixtureOfExpertsRegressor(
+            n_experts=2, n_screen=0, max_iter=4, random_state=0, verbose="progress"
+        ).fit(X, y)
+    (bar,) = fake_tqdm.instances
+    assert bar.n == bar.total == 4 and bar.postfixes[-1]["status"] == "max_iter reached"
 
 
 def test_em_progress_bar_reports_reseeds(fake_tqdm, monkeypatch):
@@ -548,17 +571,31 @@ def test_em_progress_bar_reports_reseeds(fake_tqdm, monkeypatch):
     assert len(bar.written) == 1 and "re-seeded collapsed expert(s) [1]" in bar.written[0]
 
 
-def test_progress_without_tqdm_prints_lines(monkeypatch, capsys):
+def test_progress_without_tqdm_prints_every_nth_iteration(monkeypatch, capsys):
     X, y = load_mcycle(return_X_y=True)
     monkeypatch.setitem(sys.modules, "tqdm", None)
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    monkeypatch.setattr(progress_mod, "_NOTED", [])
     assert progress_mod._import_tqdm() is None
     capsys.readouterr()
-    with pytest.warns(UserWarning, match=r"tqdm, which is not installed \(pip install tqdm\)"):
-        MixtureOfExpertsRegressor(n_experts=2, random_state=0, verbose="progress").fit(X, y)
-    out_progress = capsys.readouterr().out
-    MixtureOfExpertsRegressor(n_experts=2, random_state=0, verbose=1).fit(X, y)
-    assert out_progress == capsys.readouterr().out != ""
+    fits = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning per fit
+        for _ in range(2):
+            est = MixtureOfExpertsRegressor(
+                n_experts=2, n_screen=0, tol=1e-8, random_state=0, verbose="progress"
+            )
+            fits.append((est.fit(X, y), capsys.readouterr().out.splitlines()))
+    every = progress_mod.FALLBACK_EVERY
+    for i, (est, lines) in enumerate(fits):
+        if i == 0:  # the note on how to get the bar, once per process
+            note, *lines = lines
+            assert "tqdm, which is not installed" in note and "skmoe[progress]" in note
+        assert est.n_iter_ > 2 * every
+        *iterations, summary = lines
+        numbers = [int(re.search(r"iteration (\d+):", ln)[1]) for ln in iterations]
+        assert numbers == list(range(every, est.n_iter_ + 1, every))
+        assert summary.startswith("[MixtureOfExpertsRegressor] restart 0: converged after")
 
 
 def test_progress_uses_tqdm_auto(monkeypatch):
@@ -574,12 +611,13 @@ def test_progress_uses_tqdm_auto(monkeypatch):
     with progress_mod.progress("progress", total=5, desc="d") as rep:
         rep.step("line", a="1")
         rep.step("line")
+        rep.done("summary", "converged")
     (bar,) = FakeTqdm.instances
     assert (bar.total, bar.desc, bar.n, bar.postfixes, bar.closed) == (
-        5,
+        2,
         "d",
         2,
-        [{"a": "1"}],
+        [{"a": "1"}, {"a": "1", "status": "converged"}],
         True,
     )
 
@@ -611,9 +649,9 @@ def test_neural_progress_bar(fake_tqdm, capsys, data2d):
     assert capsys.readouterr().out == ""
     (bar,) = fake_tqdm.instances
     assert bar.total == 3 and bar.n == net.n_iter_ == 3 and bar.closed
-    assert [p["loss"] for p in bar.postfixes] == [f"{v:.4g}" for v in net.loss_curve_]
-    assert [p["val_loss"] for p in bar.postfixes] == [
-        f"{v:.4g}" for v in net.validation_loss_curve_
-    ]
+    *steps, final = bar.postfixes
+    assert [p["loss"] for p in steps] == [f"{v:.4g}" for v in net.loss_curve_]
+    assert [p["val_loss"] for p in steps] == [f"{v:.4g}" for v in net.validation_loss_curve_]
+    assert final["status"] == "max_epochs reached"
     with pytest.raises(InvalidParameterError, match="verbose"):
         SparseMoERegressor(verbose="bars", device="cpu").fit(X, y)

@@ -515,7 +515,9 @@ def test_progress_bar_per_restart(fake_tqdm, capsys):
     assert len(bars) == 2
     for i, bar in enumerate(bars):
         assert bar.desc == f"MarkovSwitchingRegressor restart {i}"
-        assert bar.total == ms.max_iter and bar.closed
+        # Converged before max_iter: a complete bar of the iterations run.
+        assert bar.total == bar.n < ms.max_iter and bar.closed
+        assert bar.postfixes[-1]["status"] == "converged"
         # One step per EM iteration; the polish's value ends the history.
         assert bar.n == len(ms.lower_bounds_all_[i]) - 1
         assert float(bar.postfixes[-1]["loglik"]) == pytest.approx(
@@ -538,26 +540,33 @@ def test_progress_bar_per_restart(fake_tqdm, capsys):
 def test_verbose_lines(capsys):
     rng = np.random.RandomState(4)
     X, y, _ = _simulate(200, [0.9, 0.85], rng)
-    ms = MarkovSwitchingRegressor(verbose=1, n_screen=0, random_state=0).fit(X, y)
+    ms = MarkovSwitchingRegressor(verbose=2, n_screen=0, random_state=0).fit(X, y)
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == ms.n_iter_ + 1
+    assert len(out) == ms.n_iter_ + 2
     assert out[0].startswith(
         "[MarkovSwitchingRegressor] restart 0 iteration 1: mean log-likelihood"
     )
-    assert "polish" in out[-1]
+    assert "polish" in out[-2]
+    assert out[-1].startswith("[MarkovSwitchingRegressor] restart 0: converged after")
+    # verbose=1: the polish and the summary only.
+    MarkovSwitchingRegressor(verbose=1, n_screen=0, random_state=0).fit(X, y)
+    assert capsys.readouterr().out.splitlines() == out[-2:]
 
 
 def test_progress_without_tqdm_prints_lines(monkeypatch, capsys):
     import skmoe._progress as progress_mod
 
     monkeypatch.setattr(progress_mod, "_import_tqdm", lambda: None)
+    monkeypatch.setattr(progress_mod, "_NOTED", [True])  # the one-time note was printed
     rng = np.random.RandomState(4)
     X, y, _ = _simulate(200, [0.9, 0.85], rng)
-    with pytest.warns(UserWarning, match="pip install tqdm"):
-        ms = MarkovSwitchingRegressor(
-            polish=False, n_screen=0, verbose="progress", random_state=0
-        ).fit(X, y)
-    assert len(capsys.readouterr().out.splitlines()) == ms.n_iter_
+    capsys.readouterr()
+    ms = MarkovSwitchingRegressor(polish=False, n_screen=0, verbose="progress", random_state=0).fit(
+        X, y
+    )
+    # A line every FALLBACK_EVERY iterations, and the summary.
+    every = progress_mod.FALLBACK_EVERY
+    assert len(capsys.readouterr().out.splitlines()) == ms.n_iter_ // every + 1
 
 
 def test_bad_verbose():

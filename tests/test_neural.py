@@ -572,11 +572,16 @@ def test_zero_weight_rows_are_ignored():
 
 def test_verbose_reports_loss_and_load(capsys):
     X, y = _clf_data(80)
-    _fit_quiet(SparseMoEClassifier(**{**_SMALL, "max_epochs": 2, "verbose": 1}), X, y)
+    _fit_quiet(SparseMoEClassifier(**{**_SMALL, "max_epochs": 2, "verbose": 2}), X, y)
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 2
+    assert len(lines) == 3
     assert lines[0].startswith("Epoch 1: loss=")
     assert "validation loss=" in lines[0] and "expert load=[" in lines[0] and "dropped=" in lines[0]
+    assert lines[2].startswith("SparseMoE training: ran all max_epochs=2 epochs, best validation")
+    # verbose=1: the summary line only.
+    clf = _fit_quiet(SparseMoEClassifier(**{**_SMALL, "max_epochs": 2, "verbose": 1}), X, y)
+    (line,) = capsys.readouterr().out.strip().splitlines()
+    assert line == lines[2] and f"{clf.best_loss_:.6g}" in line
 
 
 def test_early_stopping_and_convergence_warning():

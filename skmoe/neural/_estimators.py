@@ -378,10 +378,12 @@ class SparseMoERegressor(RegressorMixin, _BaseSparseMoE):
         Seeds the initial weights, the validation split, the shuffling and
         the gating noise.  The same value gives the same model on the CPU.
     verbose : int or "progress", default=0
-        Print the loss, the validation loss and the per-expert load every
-        epoch; ``"progress"`` shows a tqdm progress bar over the epochs
-        instead (tqdm is optional: without it the lines are printed, with a
-        warning).
+        ``1`` prints a summary line when training ends (early stopping or
+        ``max_epochs``, best loss); ``2`` also prints the loss, the
+        validation loss and the per-expert load every epoch.
+        ``"progress"`` shows a tqdm progress bar over the epochs instead
+        (``pip install "skmoe[progress]"``; without tqdm a line every 10
+        epochs).
 
     Attributes
     ----------

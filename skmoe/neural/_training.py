@@ -219,6 +219,13 @@ def train(
             if no_improve >= params["n_iter_no_change"]:
                 converged = True
                 break
+    n_epochs = len(history["loss"])
+    what = "validation loss" if has_val else "training loss"
+    if converged:
+        how, status = f"stopped early after {n_epochs} epochs", "converged"
+    else:
+        how, status = f"ran all max_epochs={n_epochs} epochs", "max_epochs reached"
+    report.done(f"SparseMoE training: {how}, best {what} {best:.6g}", status)
     report.close()
     if has_val and best_state is not None:
         layer.load_state_dict(best_state)
