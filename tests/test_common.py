@@ -27,12 +27,14 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.estimator_checks import (
     check_dataframe_column_names_consistency,
+    check_estimator,
     check_param_validation,
     parametrize_with_checks,
 )
 
 from skmoe import MixtureOfExpertsClassifier, MixtureOfExpertsRegressor
-from skmoe.experts import LinearExpert, LogisticExpert
+from skmoe.experts import LinearExpert, LogisticExpert, PoissonExpert
+from skmoe.utils import expected_failed_checks as public_expected_failed_checks
 
 from ._instances import (
     EXPECTED_FAILED_CHECKS,
@@ -113,6 +115,41 @@ def test_sequence_input_estimator(estimator, check_name):
     # See SEQUENCE_INPUT_REASON in _instances.py for why these estimators
     # cannot go through parametrize_with_checks.
     getattr(estimator_checks, check_name)(type(estimator).__name__, clone(estimator))
+
+
+@pytest.mark.parametrize("Estimator", [MixtureOfExpertsRegressor, MixtureOfExpertsClassifier])
+def test_users_check_estimator_passes_with_the_public_expected_failures(Estimator):
+    # What a user runs: check_estimator on the default estimator, with the
+    # dict skmoe publishes.  on_fail="raise" (the default) raises on any
+    # check that fails and is not listed.
+    est = Estimator()
+    expected = public_expected_failed_checks(est)
+    assert expected == {
+        "check_sample_weight_equivalence_on_dense_data": expected[
+            "check_sample_weight_equivalence_on_dense_data"
+        ]
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        results = check_estimator(est, expected_failed_checks=expected, on_skip=None)
+    status = {r["check_name"]: r["status"] for r in results}
+    assert status["check_sample_weight_equivalence_on_dense_data"] == "xfail"
+    assert set(status.values()) <= {"passed", "xfail", "skipped"}
+    assert sum(s == "passed" for s in status.values()) > 30
+    # Without the dict the listed check is what fails.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        results = check_estimator(est, on_skip=None, on_fail=None)
+    assert [r["check_name"] for r in results if r["status"] == "failed"] == list(expected)
+
+
+def test_public_expected_failures_cover_other_estimators_only_by_name():
+    # Not an skmoe estimator: nothing expected to fail.
+    from sklearn.linear_model import Ridge
+
+    assert public_expected_failed_checks(Ridge()) == {}
+    reasons = public_expected_failed_checks(MixtureOfExpertsRegressor(experts=PoissonExpert()))
+    assert "check_regressors_train" in reasons and "counts" in reasons["check_regressors_train"]
 
 
 def test_expected_failures_name_listed_instances_and_checks():

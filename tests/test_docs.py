@@ -28,6 +28,7 @@ PUBLIC_MODULES = [
     "skmoe.datasets",
     "skmoe.exceptions",
     "skmoe.inspection",
+    "skmoe.utils",
 ]
 
 

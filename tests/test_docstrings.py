@@ -28,6 +28,7 @@ PUBLIC_MODULES = [
     "skmoe.datasets",
     "skmoe.model_selection",
     "skmoe.inspection",
+    "skmoe.utils",
 ]
 
 # Documented modules whose docstrings are not validated, and why.
