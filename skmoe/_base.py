@@ -45,6 +45,7 @@ from ._init import (
     segment_thresholds,
     strategy_of,
 )
+from ._kernels import weighted_column_sums
 from ._online import OnlineMethod, online_partial_fit
 from ._progress import PROGRESS
 from ._rows import ThreadRows
@@ -846,9 +847,10 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
     def _reseed(self, X, resp, ll, sw, rng):
         """Give experts whose responsibility mass collapsed the worst-explained rows."""
         n = resp.shape[0]
-        # einsum, not ``sw @ resp``: NumPy would call a threaded BLAS gemv whose
-        # spinning workers cost milliseconds per call on a busy machine.
-        mass = np.einsum("i,ik->k", sw, resp)
+        # A Numba loop, not ``sw @ resp`` (a threaded BLAS gemv whose spinning
+        # workers cost milliseconds per call on a busy machine) nor einsum
+        # (~3-10x slower than memory speed for a few columns).
+        mass = weighted_column_sums(sw, np.ascontiguousarray(resp))
         dead, m = reseed_plan(mass, n, X.shape[1], sw.sum() / n)
         if dead.size == 0:
             return resp, dead

@@ -255,3 +255,12 @@ def tile_dot(a, b, n):
 def tile_sum(a, n):
     """``sum(a[:n])``."""
     return float(_f64(a)[:n].sum())
+
+
+def weighted_column_sums(w, A):
+    return _f64(w) @ _f64(A)
+
+
+def weighted_centred_squares(w, A, centre):
+    D = _f64(A) - _f64(centre)
+    return _f64(w) @ (D * D)

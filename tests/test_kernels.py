@@ -261,6 +261,24 @@ def _lpl_other_floor(dt):
     return (p.astype(dt), r.randint(2, size=20).astype(np.int32), 0.05)
 
 
+def _wsums_random(dt):
+    r = _rng(31)
+    return (r.uniform(0, 3, 70).astype(dt), r.randn(70, 4).astype(dt))
+
+
+def _wsums_zero_weights(dt):
+    r = _rng(32)
+    w = r.uniform(0, 1, 9)
+    w[::2] = 0.0
+    return (w.astype(dt), (1e8 + r.randn(9, 3)).astype(dt))
+
+
+def _wsq_random(dt):
+    r = _rng(33)
+    A = (5.0 + r.randn(50, 3)).astype(dt)
+    return (r.uniform(0, 2, 50).astype(dt), A, A.mean(axis=0).astype(dt))
+
+
 def _node_log_proba(r, n, branching, depth):
     n_nodes = (branching**depth - 1) // (branching - 1)
     return _normalised_log(r.randn(n * n_nodes, branching)).reshape(n, n_nodes, branching)
@@ -353,6 +371,8 @@ def _binomial_extreme(dt):
 
 
 CASES = {
+    "weighted_column_sums": [("random", _wsums_random), ("zero_weights", _wsums_zero_weights)],
+    "weighted_centred_squares": [("random", _wsq_random)],
     "posterior_from_logs": [
         ("random", _posterior_random),
         ("one_expert", _posterior_one_expert),

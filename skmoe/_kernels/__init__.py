@@ -16,6 +16,7 @@ from ._hmm import forward_backward
 from ._linear import linear_sufficient_stats
 from ._proba import log_proba_of_labels
 from ._softmax import softmax_cross_entropy, softmax_regression_loss_grad
+from ._sums import weighted_centred_squares, weighted_column_sums
 from ._tree import tree_downward, tree_upward
 
 __all__ = [
@@ -35,4 +36,6 @@ __all__ = [
     "student_t_weights",
     "tree_downward",
     "tree_upward",
+    "weighted_centred_squares",
+    "weighted_column_sums",
 ]

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .._kernels import weighted_column_sums
 from .._kernels._config import GATE_FLOOR
 from .._rows import RowBlock
 from ._base import BaseGate
@@ -87,8 +88,9 @@ class ConstantGate(BaseGate):
             the blocks add up to that of all the rows, which is what lets the
             in-memory, Dask and online engines share one M-step.
         """
-        # einsum, not BLAS: a threaded ddot/dgemv on a busy machine costs ms per call.
-        return (np.einsum("i,ik->k", block.sw, block.resp),)
+        # A Numba loop, not BLAS (a threaded gemv on a thin block costs ms per
+        # call on a busy machine) nor einsum (~3x slower at 10^6 x 4).
+        return (weighted_column_sums(block.sw, np.ascontiguousarray(block.resp)),)
 
     def m_step_from_stats(self, stats):
         """Set the proportions from the summed (or averaged) responsibility masses.
