@@ -766,3 +766,18 @@ def test_frozen_regime_experts_are_reported(monkeypatch):
         warnings.simplefilter("error", DegenerateExpertWarning)
         warnings.simplefilter("ignore", ConvergenceWarning)
         MarkovSwitchingRegressor(random_state=0, max_iter=5).fit(X, y)
+
+
+@pytest.mark.parametrize("scale", [1e155, 1e200])
+def test_classifier_probabilities_finite_far_from_the_data(scale):
+    # All-NaN predict_proba at |X| ~ 1e155 (issue 13); LogisticRegression
+    # gives finite probabilities there, and so must the regimes' experts.
+    rng = np.random.RandomState(0)
+    X = rng.randn(200, 2)
+    y = (X[:, 0] + 0.3 * rng.randn(200) > 0).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ms = MarkovSwitchingClassifier(random_state=0).fit(X, y)
+    P = ms.predict_proba(X * scale)
+    assert np.all(np.isfinite(P)) and np.allclose(P.sum(axis=1), 1.0)
+    assert np.all(np.isfinite(ms.predict_proba_one_step(X * scale, y)))
