@@ -60,6 +60,17 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         value up to ``n_init``) runs ``n_init`` starts without screening.
     screen_iter : int, default=10
         EM iterations of each screening run.
+    split_merge : bool, default=False
+        After the fit, try pair moves (after Ueda et al.'s split-and-merge
+        EM): pool the rows of two experts, re-split them (regressors: two
+        lines by consensus and two random lines through the pooled rows;
+        classifiers: 2-means on the inputs), keep the other experts, and run
+        EM from there; a move is kept when it raises the log-likelihood by
+        more than ``tol``.  Up to 6 pairs (most overlapping responsibilities
+        first) and 3 rounds: up to 36 extra EM runs.  Finds optima where two
+        experts share their rows the wrong way, which no restart reaches
+        easily (the motorcycle data; user guide, "Restarts and
+        initialisation").  In memory only (not with Dask input).
     m_step : {"weighted", "stochastic"}, default="weighted"
         ``"weighted"`` refits each expert on all rows with weights
         ``r_ik * sample_weight_i``; ``"stochastic"`` refits it on rows drawn
@@ -133,6 +144,10 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         The initialisation strategy of every start (None after a warm start).
     n_reseeds_ : int
         Times an expert whose responsibility collapsed was re-seeded.
+    n_split_merge_ : int
+        Pair moves kept by ``split_merge=True`` (defined only then); each
+        kept move appends its history to ``lower_bounds_all_`` and
+        ``"split_merge"`` to ``init_strategies_``.
     n_features_in_ : int
         Number of features seen in fit.
     feature_names_in_ : ndarray of shape (n_features,)
@@ -166,6 +181,7 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         init_params="portfolio",
         n_screen="auto",
         screen_iter=10,
+        split_merge=False,
         m_step="weighted",
         random_state=None,
         warm_start=False,
@@ -187,6 +203,7 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
             init_params=init_params,
             n_screen=n_screen,
             screen_iter=screen_iter,
+            split_merge=split_merge,
             m_step=m_step,
             random_state=random_state,
             warm_start=warm_start,

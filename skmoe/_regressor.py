@@ -91,6 +91,17 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         dropped them on mixtools' ``tonedata`` (4 of 10 seeds kept the best
         optimum at ``n_init=5``), at 10 it keeps them (10 of 10).  With
         ``partial_fit``, chains run ``2 * screen_iter`` chunks.
+    split_merge : bool, default=False
+        After the fit, try pair moves (after Ueda et al.'s split-and-merge
+        EM): pool the rows of two experts, re-split them (regressors: two
+        lines by consensus and two random lines through the pooled rows;
+        classifiers: 2-means on the inputs), keep the other experts, and run
+        EM from there; a move is kept when it raises the log-likelihood by
+        more than ``tol``.  Up to 6 pairs (most overlapping responsibilities
+        first) and 3 rounds: up to 36 extra EM runs.  Finds optima where two
+        experts share their rows the wrong way, which no restart reaches
+        easily (the motorcycle data; user guide, "Restarts and
+        initialisation").  In memory only (not with Dask input).
     m_step : {"weighted", "stochastic"}, default="weighted"
         ``"weighted"`` refits each expert on all rows with weights
         ``r_ik * sample_weight_i``; ``"stochastic"`` refits it on rows drawn
@@ -163,6 +174,10 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         The initialisation strategy of every start (None after a warm start).
     n_reseeds_ : int
         Times an expert whose responsibility collapsed was re-seeded.
+    n_split_merge_ : int
+        Pair moves kept by ``split_merge=True`` (defined only then); each
+        kept move appends its history to ``lower_bounds_all_`` and
+        ``"split_merge"`` to ``init_strategies_``.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features,)
         Defined only when X has feature names that are all strings.
@@ -198,6 +213,7 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         init_params="portfolio",
         n_screen="auto",
         screen_iter=10,
+        split_merge=False,
         m_step="weighted",
         variance_floor=1e-6,
         random_state=None,
@@ -220,6 +236,7 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
             init_params=init_params,
             n_screen=n_screen,
             screen_iter=screen_iter,
+            split_merge=split_merge,
             m_step=m_step,
             random_state=random_state,
             warm_start=warm_start,
