@@ -573,8 +573,15 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
                     R0[:, i] = pool * split[:, 0]
                     R0[:, j] = pool * split[:, 1]
                     run = self._run_em(
-                        X, y, sw, named, rng.randint(np.iinfo(np.int32).max), 0, n_jobs,
-                        warm=False, resp0=R0,
+                        X,
+                        y,
+                        sw,
+                        named,
+                        rng.randint(np.iinfo(np.int32).max),
+                        0,
+                        n_jobs,
+                        warm=False,
+                        resp0=R0,
                     )
                     run.advance(self.max_iter)
                     res = run.result()
