@@ -105,6 +105,19 @@ def unchanged_on_error(est):
         raise
 
 
+def _n_floored(experts):
+    """How many of an expert set's noise variances sit on their floor (likelihood spikes)."""
+    var, floor = getattr(experts, "variance", None), getattr(experts, "var_floor", None)
+    if var is None or floor is None:
+        return 0
+    return int(np.count_nonzero(np.asarray(var) <= floor * (1.0 + 1e-9)))
+
+
+def _floored(experts):
+    """Whether an expert set's noise variance sits on its floor (a likelihood spike)."""
+    return _n_floored(experts) > 0
+
+
 def _finite(value):
     """``value``, or -inf when it is NaN (a NaN objective never ranks first)."""
     return value if value == value else -np.inf
@@ -558,6 +571,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         kept = 0
         for _ in range(_MOVE_ROUNDS):
             R = self._e_step(X, y, self.gate_, self._expert_set)[0]
+            stuck = _n_floored(self._expert_set)
             K = R.shape[1]
             norms = np.sqrt(np.einsum("ik,ik->k", R, R))
             overlap = (R.T @ R) / np.maximum(np.outer(norms, norms), 1e-300)
@@ -565,7 +579,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
                 ((i, j) for i in range(K) for j in range(i + 1, K)),
                 key=lambda ij: (-overlap[ij], ij),
             )[:_MOVE_PAIRS]
-            best = None
+            best, best_key = None, None
             for i, j in pairs:
                 pool = R[:, i] + R[:, j]
                 for split in self._pair_splits(X, y, sw, pool, rng, lines):
@@ -585,10 +599,15 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
                     )
                     run.advance(self.max_iter)
                     res = run.result()
-                    if _finite(res["lower_bound"]) > self.lower_bound_ + self.tol and (
-                        best is None or res["lower_bound"] > best["lower_bound"]
-                    ):
-                        best = res
+                    # Never into a spike (a variance on its floor); out of one
+                    # (fewer floored experts), whatever the objective: a spike
+                    # is not a maximum.
+                    key = (-_n_floored(res["experts"]), _finite(res["lower_bound"]))
+                    if key[0] < -stuck:
+                        continue
+                    better = key[0] > -stuck or key[1] > self.lower_bound_ + self.tol
+                    if better and (best is None or key > best_key):
+                        best, best_key = res, key
             if best is None:
                 break
             history, strategies = self.lower_bounds_all_, self.init_strategies_
@@ -597,6 +616,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
             self.init_strategies_ = [*strategies, "split_merge"]
             kept += 1
         self.n_split_merge_ = kept
+        self._warn_floored()
 
     def _pair_splits(self, X, y, sw, pool, rng, lines):
         """Two-column soft splits of a pair's pooled rows (see :meth:`_split_merge`)."""
@@ -725,7 +745,11 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         first = self.screen_iter if screening else self.max_iter
         runs = each(lambda i: make_run(i).advance(first), range(n_starts))
         if screening:
-            rank = sorted(range(n_starts), key=lambda i: (-_finite(runs[i].objective), i))
+            # Runs on a likelihood spike (a variance on its floor) last.
+            rank = sorted(
+                range(n_starts),
+                key=lambda i: (_n_floored(runs[i].experts), -_finite(runs[i].objective), i),
+            )
             kept = sorted(rank[: self.n_init])
             # (A joblib backend of processes returns copies: keep what comes back.)
             resumed = each(lambda i: runs[i].advance(self.max_iter), kept)
@@ -745,8 +769,16 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         # The earliest run within tol of the best: runs that reach one optimum
         # from different sides stop up to tol apart, and which of them is a
         # hair higher is rounding (it would flip with the units of the data).
-        top = max(_finite(r["lower_bound"]) for r in runs)
-        best = min(i for i, r in enumerate(runs) if _finite(r["lower_bound"]) >= top - self.tol)
+        # A run with a noise variance on its floor sits on a spike of the
+        # likelihood (an expert on a few repeated target values), not at a
+        # proper maximum: it is kept only when every run does so.
+        proper = [r for r in runs if not _floored(r["experts"])] or runs
+        top = max(_finite(r["lower_bound"]) for r in proper)
+        best = min(
+            i
+            for i, r in enumerate(runs)
+            if any(r is q for q in proper) and _finite(r["lower_bound"]) >= top - self.tol
+        )
         run = runs[best]
         self.gate_ = run["gate"]
         self._expert_set = run["experts"]
@@ -775,6 +807,8 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
                 "experts, a larger gate penalty, or more restarts (n_init).",
                 DegenerateExpertWarning,
             )
+        if not self.split_merge:  # else: told after the moves (_split_merge)
+            self._warn_floored()
         n_frozen = getattr(self._expert_set, "n_frozen", 0) - getattr(self, "_n_frozen_before", 0)
         if n_frozen > 0:
             # Always told: a frozen expert kept a fit from an earlier M-step.
@@ -783,6 +817,20 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
                 f"refused (a single row or a single class), in {n_frozen} M-step(s) of the "
                 "fit, and kept its previous fit (frozen); the data may not support this "
                 "many experts. Consider fewer experts or more data.",
+                DegenerateExpertWarning,
+            )
+
+    def _warn_floored(self):
+        """Tell the user when the kept fit has a noise variance on its floor."""
+        if _floored(self._expert_set):
+            var = np.asarray(self._expert_set.variance)
+            low = np.flatnonzero(var <= self._expert_set.var_floor * (1.0 + 1e-9)).tolist()
+            warn_user(
+                f"The noise variance of expert(s) {low} collapsed onto its floor "
+                f"(variance_floor * var(y) = {self._expert_set.var_floor:.3g}): a spike of the "
+                "likelihood on a few (repeated) target values, not a proper maximum, and "
+                "every run ended on one. Consider fewer experts, a larger variance_floor, or "
+                "more restarts (n_init).",
                 DegenerateExpertWarning,
             )
 

@@ -484,3 +484,41 @@ def test_split_merge_classifier_and_dask_refusal():
         MixtureOfExpertsRegressor(split_merge=True).fit(
             da.from_array(X, chunks=(100, X.shape[1])), da.from_array(y.astype(float), chunks=100)
         )
+
+
+def _repeated_targets():
+    """A line with noise, and 12 of its 120 rows at exactly y = 3: an expert on
+    those rows alone has zero variance -- a spike of the likelihood."""
+    rng = np.random.RandomState(0)
+    x = rng.uniform(0, 10, 120)
+    y = 1 + 0.5 * x + rng.standard_normal(120)
+    y[:12] = 3.0
+    return x[:, None], y
+
+
+def test_runs_on_a_likelihood_spike_are_told_and_not_preferred():
+    from skmoe.exceptions import DegenerateExpertWarning
+
+    X, y = _repeated_targets()
+    kw = dict(n_experts=2, gate="constant")
+    # Both screened starts of seed 1 end on the spike (a variance on its
+    # floor, log-likelihood -122.9): kept, and the user is told.
+    with pytest.warns(DegenerateExpertWarning, match=r"collapsed onto its floor"):
+        spike = MixtureOfExpertsRegressor(**kw, random_state=1).fit(X, y)
+    assert np.isclose(spike.noise_variance_.min(), spike._var_floor)
+    # With more starts a proper maximum exists and is kept, although the
+    # spike's log-likelihood is higher.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateExpertWarning)
+        proper = MixtureOfExpertsRegressor(**kw, n_init=3, random_state=1).fit(X, y)
+    assert proper.noise_variance_.min() > 100 * proper._var_floor
+    assert proper.log_likelihood(X, y).sum() < spike.log_likelihood(X, y).sum()
+    # A pair move leaves the spike (the consensus start finds it: the 12
+    # rows are a perfect line), whatever the objective, and no warning.
+    start = dict(**kw, init_params="consensus_lines", n_screen=0, random_state=0)
+    with pytest.warns(DegenerateExpertWarning):
+        MixtureOfExpertsRegressor(**start).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateExpertWarning)
+        moved = MixtureOfExpertsRegressor(**start, split_merge=True).fit(X, y)
+    assert moved.noise_variance_.min() > 100 * moved._var_floor and moved.n_split_merge_ >= 1
