@@ -105,6 +105,30 @@ def unchanged_on_error(est):
         raise
 
 
+def _check_float32_experts(named, X):
+    """Refuse, naming X and the expert, inputs that a float32 expert cannot hold.
+
+    scikit-learn's trees (and the ensembles of them) cast X to float32: beyond
+    its largest value (3.4e38) their own fit fails deep inside EM.
+    """
+    if hasattr(X, "expert_input") or not isinstance(X, np.ndarray) or X.size == 0:
+        return
+    from sklearn.ensemble import BaseEnsemble
+    from sklearn.tree import BaseDecisionTree
+
+    limit = float(np.finfo(np.float32).max)
+    for name, est in named:
+        if isinstance(est, (BaseDecisionTree, BaseEnsemble)):
+            big = max(abs(float(np.max(X))), abs(float(np.min(X))))
+            if big > limit:
+                raise ValueError(
+                    f"X has values of magnitude up to {big:.3g}; expert {name!r} "
+                    f"({type(est).__name__}) works in float32, whose largest value is "
+                    f"{limit:.3g}. Rescale X, e.g. divide it by a power of ten."
+                )
+            return
+
+
 def _n_floored(experts):
     """How many of an expert set's noise variances sit on their floor (likelihood spikes)."""
     var, floor = getattr(experts, "variance", None), getattr(experts, "var_floor", None)
@@ -533,6 +557,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         # building a billion estimators.
         X, y_enc, sw = self._validate_fit_data(X, y, sample_weight)
         named = self._named_experts()
+        _check_float32_experts(named, X)
         self._gate_cols = self._resolve_features(self.gate_features, "gate_features")
         self._expert_cols = self._resolve_features(self.expert_features, "expert_features")
         n_experts = len(named)

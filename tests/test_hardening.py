@@ -484,3 +484,18 @@ def test_a_common_weight_factor_without_penalties_changes_nothing():
     a = MixtureOfExpertsRegressor(**soft).fit(X, y, sample_weight=sw).predict_gate(X)
     b = MixtureOfExpertsRegressor(**soft).fit(X, y, sample_weight=sw * 1e-6).predict_gate(X)
     assert not np.allclose(a, b, atol=1e-6)
+
+
+def test_float32_experts_name_x_beyond_their_range():
+    # scikit-learn's trees cast X to float32: |X| ~ 1e40 failed inside EM as
+    # an ExpertFitError; it is a ValueError naming X and the expert, before
+    # any work (issue 13).
+    from sklearn.ensemble import RandomForestRegressor
+
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(50, 2), rng.randn(50)
+    for expert in [DecisionTreeRegressor(max_depth=2), RandomForestRegressor(n_estimators=3)]:
+        with pytest.raises(ValueError, match=r"^X has values of magnitude up to .*float32"):
+            MixtureOfExpertsRegressor(expert, n_experts=2, random_state=0).fit(X * 1e40, y)
+    est = MixtureOfExpertsRegressor(DecisionTreeRegressor(max_depth=2), n_experts=2, random_state=0)
+    assert np.isfinite(est.fit(X * 1e30, y).score(X * 1e30, y))
