@@ -86,7 +86,7 @@ _MOVE_SPLITS = 2
 
 
 @contextmanager
-def unchanged_on_error(est):
+def unchanged_on_error(est, deep=False):
     """Restore ``est``'s attributes if the block raises: a failed fit changes nothing.
 
     Fitting validates X, y and the parameters step by step and sets fitted
@@ -94,9 +94,11 @@ def unchanged_on_error(est):
     failure would leave a half-updated estimator (the old model with the new
     ``classes_``).  The attributes are restored as they were, fitted or not.
     A fit replaces fitted attributes rather than changing them in place
-    (a warm start works on copies), so a shallow copy is a snapshot.
+    (a warm start works on copies), so a shallow copy is a snapshot;
+    ``partial_fit`` updates the model and its running statistics in place,
+    so it takes a deep one (``deep=True``: the model is O(K d^2) numbers).
     """
-    saved = dict(est.__dict__)
+    saved = copy.deepcopy(est.__dict__) if deep else dict(est.__dict__)
     try:
         yield
     except BaseException:
@@ -711,7 +713,7 @@ class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
         self : object
             The updated estimator.
         """
-        with unchanged_on_error(self), thread_limit(effective_n_threads(self.n_jobs)):
+        with unchanged_on_error(self, deep=True), thread_limit(effective_n_threads(self.n_jobs)):
             return online_partial_fit(self, X, y, sample_weight)
 
     def _start_seeds(self, n_experts):

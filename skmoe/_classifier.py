@@ -272,7 +272,7 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         self : MixtureOfExpertsClassifier
             The estimator, updated.
         """
-        with unchanged_on_error(self):
+        with unchanged_on_error(self, deep=True):
             return online_partial_fit(self, X, y, sample_weight, classes=classes)
 
     def _encode_y(self, y):

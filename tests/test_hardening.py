@@ -499,3 +499,34 @@ def test_float32_experts_name_x_beyond_their_range():
             MixtureOfExpertsRegressor(expert, n_experts=2, random_state=0).fit(X * 1e40, y)
     est = MixtureOfExpertsRegressor(DecisionTreeRegressor(max_depth=2), n_experts=2, random_state=0)
     assert np.isfinite(est.fit(X * 1e30, y).score(X * 1e30, y))
+
+
+def test_partial_fit_failing_mid_update_changes_nothing():
+    # An estimator expert whose partial_fit raises on the third chunk, after
+    # online EM has started updating the model in place: the estimator is
+    # exactly as after the second chunk (issue 13: a failed call changes
+    # nothing).
+    from sklearn.linear_model import SGDRegressor
+
+    class Flaky(SGDRegressor):
+        calls = 0
+
+        def partial_fit(self, X, y, sample_weight=None):
+            type(self).calls += 1
+            if type(self).calls > 6:  # 2 experts: chunk 1 (start + step) and 2 pass
+                raise RuntimeError("flaky expert")
+            return super().partial_fit(X, y, sample_weight=sample_weight)
+
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(90, 2), rng.randn(90)
+    est = MixtureOfExpertsRegressor(
+        Flaky(random_state=0), n_experts=2, init_params="kmeans", n_screen=0, random_state=0
+    )
+    est.partial_fit(X[:30], y[:30])
+    est.partial_fit(X[30:60], y[30:60])
+    before = (est.predict(X).copy(), est.n_iter_, est.lower_bounds_.copy(), est._online.t)
+    with pytest.raises(Exception, match="flaky expert"):
+        est.partial_fit(X[60:], y[60:])
+    assert_allclose(est.predict(X), before[0], rtol=0, atol=0)
+    assert est.n_iter_ == before[1] and est._online.t == before[3]
+    assert_allclose(est.lower_bounds_, before[2], rtol=0, atol=0)
