@@ -1008,6 +1008,58 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
         super()._expose(Xt, bounds)
         self.noise_variance_ = np.asarray(self._expert_set.variance, dtype=np.float64).copy()
 
+    def summary(self, X, y, lengths=None, alpha=0.05):
+        """Report the estimates with standard errors, tests and intervals.
+
+        For each regime: the slopes on the expert features and the
+        intercept (``const``), in the units of ``X`` and ``y`` and named
+        after the features, and the noise variance ``sigma2``; then the
+        transition probabilities ``p[i->j] = P(z_t = j | z_{t-1} = i)`` for
+        ``j < n_regimes - 1`` (the last column is one minus the others) and,
+        with ``start="learned"``, the start probabilities but the last.  The
+        names and the parametrisation are statsmodels' ``MarkovRegression``
+        (``switching_variance=True``).
+
+        The covariance is the inverse of the observed information of the
+        exact log-likelihood in these parameters: a central-difference
+        Hessian of its analytic gradient (Fisher's identity, the gradient of
+        the polish), as statsmodels' ``cov_type="approx"``.  Pass the
+        training data: the formula assumes the estimate maximises the
+        likelihood on them.  Available for the built-in linear-Gaussian
+        experts with ``transitions="homogeneous"``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs, rows in time order within each series.
+        y : array-like of shape (n_samples,)
+            Training targets.
+        lengths : array-like of int, default=None
+            Lengths of the training series (as in ``fit``).
+        alpha : float, default=0.05
+            The intervals shown have coverage ``1 - alpha``.
+
+        Returns
+        -------
+        results : SummaryResults
+            ``print(results)`` shows the tables, ``results.to_frame()`` gives
+            pandas; ``params``, ``bse``, ``conf_int()``, ``cov_params()``,
+            ``llf``, ``nobs``, ``aic``, ``bic`` as in statsmodels, and
+            ``expected_durations`` (``1 / (1 - p[k->k])``, in rows).
+
+        Raises
+        ------
+        NotImplementedError
+            For input-dependent transitions or experts other than the
+            built-in linear-Gaussian one.
+        """
+        from .._summary import SummaryResults
+        from ._markov_inference import markov_summary_parts
+
+        X, y, bounds = self._check_Xy(X, y, lengths)
+        parts = markov_summary_parts(self, X, y, bounds)
+        return SummaryResults(type(self).__name__, alpha=alpha, **parts)
+
     def predict_regimes(self, X):
         """Each regime's prediction ``f_k(x)``.
 

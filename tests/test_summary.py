@@ -1,0 +1,281 @@
+"""``summary()`` of MarkovSwitchingRegressor, against statsmodels' MarkovRegression.
+
+The oracle is statsmodels (its Hamilton filter, its complex-step Hessian of
+the log-likelihood in the constrained parameters, ``cov_type="approx"``) on
+statsmodels' own macrodata series, at skmoe's optimum.  The rendering tests
+parse the HTML, read the text table back and round-trip the data frame.
+"""
+
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from numpy.testing import assert_allclose
+from scipy.stats import norm
+from statsmodels.tsa.regime_switching.markov_regression import MarkovRegression
+
+from skmoe import MarkovSwitchingRegressor
+from skmoe.sequence._markov_inference import markov_information
+
+
+@pytest.fixture(scope="module")
+def macro():
+    return sm.datasets.macrodata.load_pandas().data
+
+
+def _fit(macro, cols, start="steady-state"):
+    y = macro["infl"]
+    X = macro[cols] if cols else np.zeros((len(y), 1))
+    est = MarkovSwitchingRegressor(
+        n_regimes=2, start=start, n_init=5, expert_features=cols, random_state=0
+    ).fit(X, y)
+    return est, X, y
+
+
+def _other(match):
+    return f"[{1 - int(match[1])}]"
+
+
+def _sm_name(name, cols):
+    for j, c in enumerate(cols):
+        name = name.replace(f"{c}[", f"x{j + 1}[")
+    return name
+
+
+@pytest.mark.parametrize("cols", [["unemp"], []], ids=["exog", "mean-only"])
+def test_markov_summary_matches_statsmodels(macro, cols):
+    est, X, y = _fit(macro, cols)
+    res = est.summary(X, y)
+    assert res.header["Converged"]
+    mod = MarkovRegression(
+        y.to_numpy(),
+        k_regimes=2,
+        exog=macro[cols].to_numpy() if cols else None,
+        switching_variance=True,
+    )
+    assert sorted(_sm_name(n, cols) for n in res.param_names) == sorted(mod.param_names)
+    sm_names = [_sm_name(n, cols) for n in res.param_names]
+    order = [sm_names.index(m) for m in mod.param_names]
+    ours = res.params[order]
+
+    # Same optimum: statsmodels' own (complex-step) score vanishes at skmoe's
+    # estimate, and its own fit, up to a relabelling of the regimes, reaches
+    # the same point with a log-likelihood no higher.
+    score = mod.score(ours)
+    assert np.max(np.abs(score)) < 1e-4, score
+    own = mod.fit(search_reps=20, rng=np.random.default_rng(0))
+    assert own.llf <= res.llf + 1e-9
+    p_own = np.asarray(own.params)
+    sig = [mod.param_names.index(f"sigma2[{k}]") for k in range(2)]
+    if (p_own[sig[0]] < p_own[sig[1]]) != (ours[sig[0]] < ours[sig[1]]):
+        # Swap the labels of statsmodels' regimes: p[0->0] <-> 1 - p[1->0].
+        names = mod.param_names
+        swapped = p_own.copy()
+        for i, n in enumerate(names):
+            if not n.startswith("p["):
+                swapped[i] = p_own[names.index(re.sub(r"\[(\d)\]", _other, n))]
+        i00, i10 = mod.param_names.index("p[0->0]"), mod.param_names.index("p[1->0]")
+        swapped[i00], swapped[i10] = 1.0 - p_own[i10], 1.0 - p_own[i00]
+        p_own = swapped
+    # 1e-3, not 1e-4: statsmodels' BFGS stops once its gradient is below
+    # 1e-5 (gtol), where it is still 3.7e-4 (relative) from the maximum on
+    # the exog model; skmoe's point has the larger likelihood (asserted
+    # above) and statsmodels' score vanishes there (asserted above).
+    assert_allclose(p_own, ours, rtol=1e-3)
+
+    # At that optimum, the standard errors, the likelihood, the criteria and
+    # the expected durations are statsmodels'.  Measured: bse agree to 4e-10.
+    ref = mod.smooth(ours, cov_type="approx")
+    assert_allclose(res.bse[order], ref.bse, rtol=1e-4)
+    assert_allclose(res.cov_params()[np.ix_(order, order)], ref.cov_params(), rtol=1e-4)
+    assert_allclose(res.llf, ref.llf, rtol=1e-12)
+    assert res.nobs == ref.nobs == len(y)
+    assert_allclose([res.aic, res.bic], [ref.aic, ref.bic], rtol=1e-12)
+    assert_allclose(res.expected_durations, ref.expected_durations, rtol=1e-10)
+    assert_allclose(
+        res.conf_int(), res.params[:, None] + np.outer(res.bse, [-1, 1]) * norm.ppf(0.975)
+    )
+    # The estimator's own criteria agree with the results'.
+    assert_allclose(res.aic, est.aic(X, y), rtol=1e-12)
+    assert_allclose(res.llf, est.log_likelihood(X, y).sum(), rtol=1e-12)
+    # Coefficients test against zero; variances and probabilities do not.
+    z = res.tvalues
+    is_coef = [not n.startswith(("sigma2", "p[")) for n in res.param_names]
+    assert_allclose(z[is_coef], (res.params / res.bse)[is_coef])
+    assert np.all(np.isnan(z[~np.array(is_coef)]))
+    assert_allclose(res.pvalues[is_coef], 2 * norm.sf(np.abs(z[is_coef])))
+
+
+class _Tables(HTMLParser):
+    """Rows of every <table>: lists of cell texts, header cells included."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables, self.captions, self._cell, self._row = [], [], None, None
+        self._in_caption = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self._row = []
+        elif tag in ("td", "th"):
+            self._cell = ""
+        elif tag == "caption":
+            self._in_caption = True
+            self.captions.append("")
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th"):
+            self._row.append(self._cell)
+            self._cell = None
+        elif tag == "tr":
+            self.tables[-1].append(self._row)
+        elif tag == "caption":
+            self._in_caption = False
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+        elif self._in_caption:
+            self.captions[-1] += data
+
+
+@pytest.fixture(scope="module")
+def fitted(macro):
+    est, X, y = _fit(macro, ["unemp"])
+    return est, X, y, est.summary(X, y, alpha=0.1)
+
+
+def test_summary_html_parses_and_matches(fitted):
+    _, _, _, res = fitted
+    page = res._repr_html_()
+    parser = _Tables()
+    parser.feed(page)
+    parser.close()
+    # A header table, then one table per group (two regimes, transitions).
+    assert len(parser.tables) == 1 + len(res.groups) == 4
+    assert parser.captions[1:] == [title for title, _ in res.groups]
+    header = dict(parser.tables[0])
+    assert int(header["No. Observations:"]) == res.nobs
+    assert float(header["Log Likelihood:"]) == pytest.approx(res.llf, abs=1e-4)
+    for (_, idx), rows in zip(res.groups, parser.tables[1:], strict=True):
+        assert rows[0] == ["", "coef", "std err", "z", "P>|z|", "[0.05", "0.95]"]
+        assert [r[0] for r in rows[1:]] == [res.param_names[i] for i in idx]
+        ci = res.conf_int()
+        for i, r in zip(idx, rows[1:], strict=True):
+            got = [float(v) for v in (r[1], r[2], r[5], r[6])]
+            want = [res.params[i], res.bse[i], ci[i, 0], ci[i, 1]]
+            assert_allclose(got, want, rtol=1e-3, atol=1e-4)
+
+
+def test_summary_text_table_aligns(fitted):
+    _, _, _, res = fitted
+    text = str(res)
+    lines = text.splitlines()
+    width = len(lines[1])
+    assert set(lines[1]) == {"="}
+    # Every line of the header and the tables has the full width (the notes
+    # are wrapped to it).
+    assert all(len(line) <= width for line in lines)
+    rows = [ln for ln in lines if ln.split() and ln.split()[0] in res.param_names]
+    assert len(rows) == len(res.param_names)
+    heads = [ln for ln in lines if ln.strip().startswith("coef")]
+    assert len(heads) == 3
+    # Columns are right-aligned under their headings: every row and the
+    # heading end each column at the same offsets.
+    ends = [m.end() for m in re.finditer(r"\S+", heads[0].replace("std err", "std_err"))]
+    for ln in rows:
+        assert len(ln) == width
+        name = ln.split()[0]
+        i = res.param_names.index(name)
+        assert [m.end() for m in re.finditer(r"\S+", ln)][1:] == ends
+        values = [float(v) for v in ln.split()[1:]]
+        assert_allclose(values[0], res.params[i], rtol=1e-3, atol=1e-4)
+        assert_allclose(values[1], res.bse[i], rtol=1e-3, atol=1e-4)
+    assert "[0.05" in heads[0] and "0.95]" in heads[0]
+
+
+def test_summary_to_frame_round_trips(fitted):
+    _, _, _, res = fitted
+    frame = res.to_frame()
+    assert list(frame.index) == res.param_names
+    assert_allclose(frame["coef"], res.params)
+    assert_allclose(frame["std err"], res.bse)
+    assert_allclose(frame[["[0.05", "0.95]"]].to_numpy(), res.conf_int())
+    assert_allclose(frame["P>|z|"], res.pvalues)
+    back = pd.read_csv(pd.io.common.StringIO(frame.to_csv()), index_col=0)
+    pd.testing.assert_frame_equal(back, frame, check_names=True, check_exact=False, rtol=1e-12)
+    assert frame.loc["sigma2[1]", "group"] == "Regime 1 parameters"
+    assert frame.loc["p[0->0]", "group"] == "Regime transition parameters"
+
+
+def test_summary_alpha_and_validation(fitted, macro):
+    est, X, y, res = fitted
+    q = norm.ppf(0.95)
+    assert_allclose(res.conf_int(), res.params[:, None] + np.outer(res.bse, [-q, q]))
+    assert_allclose(res.conf_int(0.01)[:, 1], res.params + norm.ppf(0.995) * res.bse)
+    with pytest.raises(ValueError, match="alpha"):
+        est.summary(X, y, alpha=1.5)
+    with pytest.raises(ValueError, match="alpha"):
+        res.conf_int(0.0)
+    tv = MarkovSwitchingRegressor(
+        transitions="input",
+        expert_features=["unemp"],
+        transition_features=["realint"],
+        random_state=0,
+        max_iter=20,
+    ).fit(macro[["unemp", "realint"]], macro["infl"])
+    with pytest.raises(NotImplementedError, match="homogeneous"):
+        tv.summary(macro[["unemp", "realint"]], macro["infl"])
+
+
+def test_markov_information_learned_start_two_series():
+    """Learned start, two series: the information (differences of the analytic
+    score) equals second differences of the exact log-likelihood value, and
+    the score vanishes at the estimate."""
+    rng = np.random.RandomState(3)
+    z = np.r_[np.repeat([0, 1, 0, 1], 40), np.repeat([1, 0, 1], 40)]
+    X = pd.DataFrame({"a": rng.randn(z.size)})
+    y = np.where(z == 0, 1.5 * X["a"] + 2.0, -0.5 * X["a"]) + np.where(
+        z == 0, 0.3, 0.8
+    ) * rng.randn(z.size)
+    lengths = [160, 120]
+    est = MarkovSwitchingRegressor(start="learned", n_init=3, random_state=0).fit(X, y, lengths)
+    res = est.summary(X, y, lengths)
+    assert res.param_names == [
+        "a[0]",
+        "const[0]",
+        "a[1]",
+        "const[1]",
+        "sigma2[0]",
+        "sigma2[1]",
+        "p[0->0]",
+        "p[1->0]",
+        "start[0]",
+    ]
+    assert res.nobs == 280 and int(res.header["n_params"]) == len(res.param_names)
+    assert np.all(np.isfinite(res.bse))
+    assert_allclose(res.llf, est.log_likelihood(X, y, lengths).sum(), rtol=1e-12)
+
+    bounds = np.array([0, 160, 280])
+    psi, info, grad, par = markov_information(est, X.to_numpy(), np.asarray(y), bounds)
+    assert np.max(np.abs(grad)) < 1e-3
+    value = lambda v: par.loglik_and_grad(v)[0]  # noqa: E731
+    idx = [0, 1, 4, 6, 7, 8]  # slope, intercept, variance, transitions, start
+    h = 1e-4 * np.maximum(np.abs(psi), 0.05)
+    for i in idx:
+        for j in idx:
+            ei, ej = np.eye(psi.size)[i] * h[i], np.eye(psi.size)[j] * h[j]
+            d2 = (
+                value(psi + ei + ej)
+                - value(psi + ei - ej)
+                - value(psi - ei + ej)
+                + value(psi - ei - ej)
+            ) / (4 * h[i] * h[j])
+            assert_allclose(
+                -info[i, j], d2, rtol=2e-3, atol=1e-3 * np.sqrt(info[i, i] * info[j, j])
+            )
