@@ -267,7 +267,7 @@ def markov_summary_parts(est, X, y, bounds):
         notes=[
             "Covariance: inverse observed information of the exact log-likelihood "
             "(numerical Hessian of the analytic score).",
-            "z and P>|z| are not shown for variances and probabilities.",
+            "z and P>|z| are NaN for variances and probabilities (no test of zero).",
         ],
         extra=dict(expected_durations=durations, score=grad, information=info),
     )
