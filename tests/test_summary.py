@@ -279,3 +279,17 @@ def test_markov_information_learned_start_two_series():
             assert_allclose(
                 -info[i, j], d2, rtol=2e-3, atol=1e-3 * np.sqrt(info[i, i] * info[j, j])
             )
+
+
+def test_summary_collinear_features_warn_and_give_nan(macro):
+    """Two copies of a feature: only their sum is identified, so their
+    standard errors are NaN (with a warning) and the others stay finite."""
+    X = pd.DataFrame({"u1": macro["unemp"], "u2": macro["unemp"]})
+    est = MarkovSwitchingRegressor(start="steady-state", n_init=3, random_state=0).fit(
+        X, macro["infl"]
+    )
+    with pytest.warns(UserWarning, match="not positive definite"):
+        res = est.summary(X, macro["infl"])
+    bad = [n for n, s in zip(res.param_names, res.bse, strict=True) if np.isnan(s)]
+    assert set(bad) == {"u1[0]", "u2[0]", "u1[1]", "u2[1]"}
+    assert np.all(np.isfinite(res.bse[[res.param_names.index("p[0->0]")]]))
