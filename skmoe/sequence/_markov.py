@@ -852,9 +852,13 @@ _COMMON_DOC = """
         persistence of every restart after the first and every unseeded
         expert; pass an int for reproducible fits.
     verbose : int or "progress", default=0
-        Print the log-likelihood at every EM iteration, and the polish's
-        summary.  ``"progress"`` shows a tqdm progress bar per restart instead
-        (tqdm is optional: without it the lines are printed, with a warning).
+        ``1`` prints one summary line per restart (converged, stopped at
+        ``max_iter`` or screened out, with its log-likelihood) and the
+        polish's summary; ``2`` also prints the log-likelihood at every EM
+        iteration.  ``"progress"`` shows a tqdm progress bar per restart
+        with the log-likelihood and its change (``pip install
+        "skmoe[progress]"``; without tqdm a line every 10 iterations and a
+        one-time note).
 """
 
 
