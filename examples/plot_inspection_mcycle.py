@@ -11,19 +11,19 @@ motorcycle crash data (head acceleration against time after impact):
 - :class:`~skmoe.inspection.GateDisplay`: which expert the gate trusts at
   each time, as probabilities and as hard regions.
 - :class:`~skmoe.inspection.ExpertsDisplay`: each expert's line, drawn where
-  its gate probability exceeds 0.2, with every observation coloured by its
-  responsibilities (the posterior probability of each expert given the
-  point).
+  its gate probability is at least 0.05 (by default), with every observation
+  coloured by its responsibilities (the posterior probability of each expert
+  given the point); the y axis spans the data.
 - :class:`~skmoe.inspection.PredictiveDistributionDisplay`: the predictive
   density ``p(y | x)`` as a heat map.  Where two experts share a time window
   (around the rebound) a column of the map has two bright bands: the
   predictive law is bimodal, which a mean and a standard deviation hide.
-  A logarithmic colour scale keeps the wide, low-density modes visible next
-  to the narrow one before the impact.
+  The default colour scale (a square root, capped at the 99th percentile of
+  the map) keeps the wide, low-density modes visible next to the narrow one
+  before the impact.
 """
 
 import matplotlib.pyplot as plt
-from matplotlib.colors import LogNorm
 
 from skmoe import MixtureOfExpertsRegressor, SoftmaxGate
 from skmoe.datasets import load_mcycle
@@ -51,13 +51,13 @@ regions = GateDisplay.from_estimator(
 axes[0, 1].set_xlabel("time after impact (ms)")
 axes[0, 1].set_title("gate")
 
-ExpertsDisplay.from_estimator(moe, X, y, grid_resolution=300, min_gate=0.2, ax=axes[1, 0])
+ExpertsDisplay.from_estimator(moe, X, y, grid_resolution=300, ax=axes[1, 0])
 axes[1, 0].set_xlabel("time after impact (ms)")
 axes[1, 0].set_ylabel("head acceleration (g)")
 axes[1, 0].set_title("experts, points shaded by responsibility")
 
 PredictiveDistributionDisplay.from_estimator(
-    moe, X, y, grid_resolution=200, y_resolution=200, ax=axes[1, 1], norm=LogNorm(vmin=1e-4)
+    moe, X, y, grid_resolution=200, y_resolution=200, ax=axes[1, 1]
 )
 axes[1, 1].set_xlabel("time after impact (ms)")
 axes[1, 1].set_ylabel("head acceleration (g)")

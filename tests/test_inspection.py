@@ -259,7 +259,7 @@ def test_gate_display_refuses_markov_switching():
 # ---------------------------------------------------------------------- #
 def test_experts_display_regressor(mcycle):
     X, y, moe = mcycle
-    disp = ExpertsDisplay.from_estimator(moe, X, y, grid_resolution=50)
+    disp = ExpertsDisplay.from_estimator(moe, X, y, grid_resolution=50, min_gate=None)
     grid, Z = _grid_design(X, 0, 50)
     means = moe.predict_experts(Z)
     for k, line in enumerate(disp.lines_):
@@ -284,6 +284,27 @@ def test_experts_display_regressor(mcycle):
     disp = ExpertsDisplay.from_estimator(moe, X, colors=["r", "g", "b"])
     assert disp.scatter_ is None
     assert [ln.get_color() for ln in disp.lines_] == ["r", "g", "b"]
+
+
+def test_experts_display_default_hides_unused_experts(mcycle):
+    # Default min_gate="auto": 0.05 with the gate; everywhere without it.
+    X, y, moe = mcycle
+    grid, Z = _grid_design(X, 0, 50)
+    gate = moe.predict_gate(Z)
+    disp = ExpertsDisplay.from_estimator(moe, X, y, grid_resolution=50)
+    for k, line in enumerate(disp.lines_):
+        assert_array_equal(np.isnan(np.asarray(line.get_ydata(), dtype=float)), gate[:, k] < 0.05)
+    bare = ExpertsDisplay(grid, moe.predict_experts(Z), feature_name="x0").plot()
+    assert not any(np.isnan(ln.get_ydata()).any() for ln in bare.lines_)
+    with pytest.raises(ValueError, match="min_gate must be"):
+        bare.plot(min_gate="all")
+    with pytest.raises(ValueError, match="ylim must be"):
+        bare.plot(ylim="curves")
+    # ylim=None gives matplotlib's limits, a pair is used as is.
+    disp = ExpertsDisplay.from_estimator(moe, X, y, min_gate=None, ylim=None)
+    assert disp.ax_.get_ylim()[0] < y.min() - 100
+    disp = ExpertsDisplay.from_estimator(moe, X, y, ylim=(-10, 10))
+    assert disp.ax_.get_ylim() == (-10, 10)
 
 
 def test_experts_display_classifier(clf2d):
@@ -655,3 +676,117 @@ def test_neural_progress_bar(fake_tqdm, capsys, data2d):
     assert final["status"] == "max_epochs reached"
     with pytest.raises(InvalidParameterError, match="verbose"):
         SparseMoERegressor(verbose="bars", device="cpu").fit(X, y)
+
+
+# ---------------------------------------------------------------------- #
+# Default figures, rendered to PNG (issue 15: readable without overrides)
+# ---------------------------------------------------------------------- #
+@pytest.fixture(scope="module")
+def mcycle4():
+    # The gallery's motorcycle model: with 4 experts, extrapolated lines
+    # reach about -800 and 400 for targets within -134 and 75.
+    X, y = load_mcycle(return_X_y=True)
+    with _no_check():
+        moe = MixtureOfExpertsRegressor(n_experts=4, n_init=4, max_iter=300, random_state=0).fit(
+            X, y
+        )
+    return X, y, moe
+
+
+def _render(disp, tmp_path, name):
+    """Save the display's figure as a PNG on Agg; its (height, width) in pixels."""
+    path = tmp_path / f"{name}.png"
+    disp.figure_.savefig(path, dpi=50)
+    img = plt.imread(path)
+    assert img.ndim == 3 and np.isfinite(img).all()
+    # Not blank: the figure holds more than the background colour.
+    assert np.ptp(img[..., :3]) > 0.5
+    return img.shape[:2]
+
+
+def _within_data(lim, values, margin=0.15):
+    lo, hi = float(np.min(values)), float(np.max(values))
+    pad = margin * (hi - lo)
+    assert np.isfinite(lim).all()
+    return lo - pad <= lim[0] < lim[1] <= hi + pad
+
+
+@pytest.mark.parametrize("fixture", ["mcycle", "mcycle4"])
+def test_experts_display_default_figure(fixture, request, tmp_path):
+    X, y, moe = request.getfixturevalue(fixture)
+    disp = ExpertsDisplay.from_estimator(moe, X, y)
+    assert _render(disp, tmp_path, "experts") == (240, 320)  # 6.4 x 4.8 in at 50 dpi
+    ylim = disp.ax_.get_ylim()
+    assert _within_data(ylim, y)
+    assert ylim[0] <= y.min() and ylim[1] >= y.max()  # every point is seen
+    assert _within_data(disp.ax_.get_xlim(), X[:, 0], margin=0.1)
+    # Without the limits the experts' lines would span far beyond the data.
+    full = ExpertsDisplay.from_estimator(moe, X, y, min_gate=None, ylim=None)
+    if fixture == "mcycle4":
+        assert not _within_data(full.ax_.get_ylim(), y)
+        assert full.ax_.get_ylim()[0] < -500
+
+
+def test_experts_display_default_figure_classifier(clf2d, tmp_path):
+    X, y, clf = clf2d
+    disp = ExpertsDisplay.from_estimator(clf, X, y, target=2)
+    _render(disp, tmp_path, "experts_clf")
+    assert disp.ax_.get_ylim() == pytest.approx((-0.1, 1.1))
+
+
+def test_predictive_display_default_scale_not_saturated(mcycle4, tmp_path):
+    X, y, moe = mcycle4
+    disp = PredictiveDistributionDisplay.from_estimator(moe, X, y)
+    assert _render(disp, tmp_path, "predictive")[1] == 320
+    assert _within_data(disp.ax_.get_xlim(), X[:, 0], margin=0.1)
+    ylim = disp.ax_.get_ylim()
+    assert np.isfinite(ylim).all() and ylim[0] <= y.min() and ylim[1] >= y.max()
+    # The map's y range is the 0.1%-99.9% predictive quantiles (each column
+    # holds 99.8% of its mass, see test_predictive_density_integrates_to_one):
+    # past the data by the noise's tails, here 53% and 66% of their range.
+    assert _within_data(ylim, y, margin=0.75)
+    # The density at the data points, on the colour scale drawn.
+    iy = np.clip(np.searchsorted(disp.y_values, y), 0, disp.y_values.size - 1)
+    ix = np.clip(np.searchsorted(disp.x_values, X[:, 0]), 0, disp.x_values.size - 1)
+    at_points = disp.density[iy, ix]
+    norm = disp.surface_.norm
+    scaled = np.asarray(norm(at_points))
+    # A linear scale up to the maximum (the narrow mode before the impact)
+    # puts most points in its bottom tenth; the default scale does not.
+    linear = at_points / disp.density.max()
+    assert np.median(linear) < 0.1
+    assert np.median(scaled) > 0.5
+    assert norm.vmax == pytest.approx(np.percentile(disp.density, 99))
+    assert disp.colorbar_.extend == "max"
+    # An explicit norm (or vmin/vmax) replaces the default; norm=None is linear.
+    disp = PredictiveDistributionDisplay.from_estimator(moe, X, y, norm=None)
+    assert disp.surface_.norm.vmax == pytest.approx(disp.density.max())
+    assert disp.colorbar_.extend == "neither"
+
+
+@pytest.mark.parametrize("estimator", ["regressor", "classifier"])
+def test_gate_display_two_features_default_figure(estimator, data2d, reg2d, clf2d, tmp_path):
+    if estimator == "regressor":
+        X, model = data2d[0], reg2d
+    else:
+        X, model = clf2d[0], clf2d[2]
+    disp = GateDisplay.from_estimator(model, X, features=[0, 1])
+    _render(disp, tmp_path, f"gate_{estimator}")
+    for lim, col in ((disp.ax_.get_xlim(), 0), (disp.ax_.get_ylim(), 1)):
+        assert _within_data(lim, X[:, col], margin=0.1)
+    # Each expert's 0.5 contour carries its level as a label.
+    labels = [t.get_text() for texts in disp.contour_labels_ for t in texts]
+    assert labels and set(labels) == {"0.5"}
+    assert all(t in disp.ax_.texts for texts in disp.contour_labels_ for t in texts)
+    disp = GateDisplay.from_estimator(model, X, features=[0, 1], levels=(0.25, 0.75))
+    labels = {t.get_text() for texts in disp.contour_labels_ for t in texts}
+    assert labels <= {"0.25", "0.75"} and labels
+    disp = GateDisplay.from_estimator(model, X, features=[0, 1], clabel=False)
+    assert disp.contour_labels_ is None and not disp.ax_.texts
+
+
+def test_gate_display_constant_gate_contours_have_no_labels(data2d):
+    X, y = data2d[:2]
+    moe = MixtureOfExpertsRegressor(n_experts=2, gate="constant", random_state=0).fit(X, y)
+    disp = GateDisplay.from_estimator(moe, X, features=[0, 1])
+    assert disp.contour_labels_ == [[], []]

@@ -18,6 +18,14 @@ from ._utils import (
     reference_row,
 )
 
+#: ``min_gate="auto"``: each expert's curve is drawn where its gate
+#: probability is at least this (where the gate uses it at all).
+MIN_GATE = 0.05
+
+#: ``ylim="data"``: the y axis spans the data's targets plus this fraction of
+#: their range on each side.
+Y_MARGIN = 0.1
+
 
 def _method(estimator, names, caller, what):
     for name in names:
@@ -60,7 +68,8 @@ class ExpertsDisplay:
     responsibilities : ndarray of shape (n_samples, n_experts), default=None
         Shading of the points; black points when None.
     gate_proba : ndarray of shape (n_grid, n_experts), default=None
-        Gate on the grid, used by ``plot(min_gate=...)``.
+        Gate on the grid, used by ``plot(min_gate=...)``: without it every
+        curve is drawn over the whole grid.
     expert_names : list of str, default=None
         Legend labels, one per expert; ``"expert k"`` when None.
 
@@ -88,7 +97,7 @@ class ExpertsDisplay:
     >>> from skmoe.inspection import ExpertsDisplay
     >>> X, y = load_mcycle(return_X_y=True)
     >>> moe = MixtureOfExpertsRegressor(n_experts=3, random_state=0).fit(X, y)
-    >>> disp = ExpertsDisplay.from_estimator(moe, X, y, min_gate=0.05)
+    >>> disp = ExpertsDisplay.from_estimator(moe, X, y)
     >>> len(disp.lines_)
     3
     """
@@ -240,7 +249,15 @@ class ExpertsDisplay:
         return disp.plot(ax=ax, **plot_kw)
 
     def plot(
-        self, ax=None, *, colors=None, min_gate=None, legend=True, line_kw=None, scatter_kw=None
+        self,
+        ax=None,
+        *,
+        colors=None,
+        min_gate="auto",
+        ylim="data",
+        legend=True,
+        line_kw=None,
+        scatter_kw=None,
     ):
         """Draw the experts' curves and the shaded points.
 
@@ -250,9 +267,19 @@ class ExpertsDisplay:
             Axes to draw on; None creates a new figure and axes.
         colors : list of colors, default=None
             One per expert; ``C0, C1, ...`` when None.
-        min_gate : float, default=None
+        min_gate : float, "auto" or None, default="auto"
             Draw each expert's curve only where its gate probability is at
             least ``min_gate`` (where it is in use); everywhere when None.
+            ``"auto"`` is 0.05 when the display has the
+            gate (``gate_proba``), else None.  A linear expert extrapolated
+            over the whole range goes far outside the data (on the
+            motorcycle data, to -800 and 400 for targets within -134 and 75).
+        ylim : "data", (float, float) or None, default="data"
+            Limits of the y axis.  ``"data"``: the range of the data's
+            targets plus 10% of it on each side, when
+            points are drawn (matplotlib's automatic limits otherwise); a
+            curve leaving it is cut at the frame.  None: matplotlib's
+            automatic limits (which take in the whole curves).
         legend : bool, default=True
             Whether to draw a legend.
         line_kw, scatter_kw : dict, default=None
@@ -271,6 +298,10 @@ class ExpertsDisplay:
         n_experts = self.expert_predictions.shape[1]
         labels = expert_labels(n_experts, self.expert_names)
         colors = expert_colors(n_experts, colors)
+        if isinstance(min_gate, str):
+            if min_gate != "auto":
+                raise ValueError(f'min_gate must be a float, "auto" or None; got {min_gate!r}.')
+            min_gate = None if self.gate_proba is None else MIN_GATE
         if min_gate is not None and self.gate_proba is None:
             raise ValueError(
                 "min_gate needs the gate on the grid (gate_proba); this display has none."
@@ -293,6 +324,15 @@ class ExpertsDisplay:
             kw = dict(color=colors[k], label=labels[k], lw=2, zorder=2)
             kw.update(line_kw or {})
             self.lines_.append(ax.plot(self.grid_values, yk, **kw)[0])
+        if isinstance(ylim, str):
+            if ylim != "data":
+                raise ValueError(f'ylim must be "data", (low, high) or None; got {ylim!r}.')
+            if self.y is not None and np.size(self.y):
+                lo, hi = float(np.min(self.y)), float(np.max(self.y))
+                pad = Y_MARGIN * (hi - lo) if hi > lo else 0.5
+                ax.set_ylim(lo - pad, hi + pad)
+        elif ylim is not None:
+            ax.set_ylim(*ylim)
         ax.set_xlabel(self.feature_name)
         ax.set_ylabel(self.target_name)
         if legend:

@@ -59,6 +59,9 @@ class GateDisplay:
     contours_ : list of matplotlib ContourSet or None
         One set of contour lines per expert (two features,
         ``kind="probability"``).
+    contour_labels_ : list of list of matplotlib Text or None
+        Per expert, the probability labels on its contour lines (two
+        features, ``kind="probability"``, ``clabel=True``).
     surface_ : matplotlib QuadMesh or None
         The most probable expert, coloured (``kind="regions"``); its array
         holds the expert indices.
@@ -168,7 +171,17 @@ class GateDisplay:
         )
         return disp.plot(ax=ax, kind=kind, **plot_kw)
 
-    def plot(self, ax=None, *, kind="probability", levels=(0.5,), colors=None, legend=True, **kw):
+    def plot(
+        self,
+        ax=None,
+        *,
+        kind="probability",
+        levels=(0.5,),
+        colors=None,
+        legend=True,
+        clabel=True,
+        **kw,
+    ):
         """Draw the gate.
 
         Parameters
@@ -183,6 +196,9 @@ class GateDisplay:
             One per expert; matplotlib's cycle ``C0, C1, ...`` when None.
         legend : bool, default=True
             Whether to draw a legend.
+        clabel : bool, default=True
+            Whether to write its probability level on each contour line (two
+            features, ``kind="probability"``; ``ax.clabel``).
         **kw
             Passed to ``ax.plot`` (one feature, probability), ``ax.contour``
             (two features, probability) or ``ax.pcolormesh`` (regions).
@@ -205,7 +221,8 @@ class GateDisplay:
         n_experts = self.gate_proba.shape[-1]
         labels = expert_labels(n_experts, self.expert_names)
         colors = expert_colors(n_experts, colors)
-        self.lines_ = self.contours_ = self.surface_ = self.legend_ = None
+        self.lines_ = self.contours_ = self.contour_labels_ = self.surface_ = None
+        self.legend_ = None
         one = len(self.grid_values) == 1
         handles = None
         if kind == "regions":
@@ -237,6 +254,7 @@ class GateDisplay:
             xx, yy = np.meshgrid(self.grid_values[0], self.grid_values[1])
             levels = sorted(float(v) for v in np.atleast_1d(levels))
             self.contours_ = []
+            self.contour_labels_ = [] if clabel else None
             for k in range(n_experts):
                 with warnings.catch_warnings():
                     # A constant gate has no contour at these levels: say nothing.
@@ -245,6 +263,9 @@ class GateDisplay:
                         xx, yy, self.gate_proba[:, :, k], levels=levels, colors=[colors[k]], **kw
                     )
                 self.contours_.append(cs)
+                if clabel:
+                    texts = ax.clabel(cs, fmt=lambda v: f"{v:g}") if len(cs.levels) else []
+                    self.contour_labels_.append(list(texts))
             handles = [
                 Line2D([], [], color=c, label=lab) for c, lab in zip(colors, labels, strict=True)
             ]
