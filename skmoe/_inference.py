@@ -295,12 +295,17 @@ def _invert_information(info, rcond=1e-10):
     return cov, bad
 
 
-def standard_errors(moe, X, y, sample_weight=None):
-    """Table of estimates and standard errors; see MixtureOfExpertsRegressor.standard_errors."""
-    X, y = moe._check_Xy(X, y)
+def _observed_covariance(moe, X, y, sample_weight, names=None):
+    """Flat estimate, its names, covariance and information, with the warnings.
+
+    ``X`` and ``y`` are already validated; ``names``, if given, replace the
+    flat names in the warnings.  Returns ``theta, names, cov, info, grad,
+    alpha``.
+    """
     check_supported(moe)
     sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-    Zg, Ze, theta, names, alpha, scale = flat_parameters(moe, X)
+    Zg, Ze, theta, flat_names, alpha, scale = flat_parameters(moe, X)
+    names = flat_names if names is None else names
     K = moe._expert_set.n_experts
     _, grad, hess = mixture_loglik_derivatives(theta, Zg, Ze, y, sw, K, alpha, scale)
     info = -hess
@@ -320,6 +325,13 @@ def standard_errors(moe, X, y, sample_weight=None):
             f"{[n for n, b in zip(names, bad, strict=False) if b]}.",
             UserWarning,
         )
+    return theta, names, cov, info, grad, alpha
+
+
+def standard_errors(moe, X, y, sample_weight=None):
+    """Table of estimates and standard errors; see MixtureOfExpertsRegressor.standard_errors."""
+    X, y = moe._check_Xy(X, y)
+    theta, names, cov, info, grad, _ = _observed_covariance(moe, X, y, sample_weight)
     var = np.diag(cov)
     with np.errstate(invalid="ignore"):
         se = np.where(var > 0, np.sqrt(np.where(var > 0, var, 1.0)), np.nan)
@@ -338,3 +350,114 @@ def standard_errors(moe, X, y, sample_weight=None):
     table.information = info
     table.gradient = grad
     return table
+
+
+def mixture_summary_parts(moe, X, y):
+    """Keyword arguments of SummaryResults for a fitted linear-Gaussian mixture.
+
+    The flat estimate of :func:`flat_parameters` is reported with
+    statsmodels-style names: the gate's logit contrast of expert ``k``
+    against expert 0 as ``gate:<feature>[k]`` and ``gate:const[k]``, the
+    experts' slopes ``<feature>[k]``, intercepts ``const[k]`` and noise
+    variances ``sigma2[k]``.  The covariance of ``sigma2 = exp(2 log
+    sigma)`` follows from that of ``log sigma`` by the delta method (exact
+    for the curvature at a maximum, where the score vanishes).
+
+    Parameters
+    ----------
+    moe : MixtureOfExpertsRegressor
+        Fitted, with built-in linear experts and a softmax or constant gate.
+    X : array-like of shape (n_samples, n_features)
+        Training inputs.
+    y : array-like of shape (n_samples,)
+        Training targets.
+
+    Returns
+    -------
+    parts : dict
+        ``param_names``, ``params``, ``cov``, ``groups``, ``header``,
+        ``no_test``, ``notes``, ``criteria`` and ``extra``.
+    """
+    llf = float(moe.log_likelihood(X, y).sum())
+    icl = float(moe.icl(X, y))
+    X, y = moe._check_Xy(X, y)
+    check_supported(moe)
+    gate = moe.gate_
+    K = moe._expert_set.n_experts
+    softmax = isinstance(gate, SoftmaxGate)
+    gate_feats = _feature_names(moe, getattr(moe, "_gate_cols", None)) if softmax else []
+    gate_feats = gate_feats + ["const"]
+    expert_feats = _feature_names(moe, getattr(moe, "_expert_cols", None)) + ["const"]
+    q, p = len(gate_feats), len(expert_feats)
+    names = [f"gate:{f}[{k}]" for k in range(1, K) for f in gate_feats]
+    names += [
+        name for k in range(K) for name in [f"{f}[{k}]" for f in expert_feats] + [f"sigma2[{k}]"]
+    ]
+    theta, _, cov, info, grad, pen = _observed_covariance(moe, X, y, None, names)
+    # log sigma -> sigma2 = exp(2 log sigma): d sigma2 / d log sigma = 2 sigma2.
+    params = theta.copy()
+    jac = np.ones_like(theta)
+    for k in range(K):
+        i = (K - 1) * q + k * (p + 1) + p
+        params[i] = np.exp(2.0 * theta[i])
+        jac[i] = 2.0 * params[i]
+    cov = cov * jac[:, None] * jac[None, :]  # NaN rows of unidentified parameters stay NaN
+    n_gate = (K - 1) * q
+    groups = [
+        (
+            f"Gate: log(g_{k} / g_0), expert {k} against expert 0",
+            list(range((k - 1) * q, k * q)),
+        )
+        for k in range(1, K)
+    ]
+    groups += [
+        (f"Expert {k} parameters", list(range(n_gate + k * (p + 1), n_gate + (k + 1) * (p + 1))))
+        for k in range(K)
+    ]
+    penalised = softmax and pen > 0 and K > 1 and q > 1
+    header = {
+        "Gate": type(gate).__name__,
+        "Experts": f"{K} linear-Gaussian",
+    }
+    if penalised:
+        header["Gate penalty (alpha)"] = pen
+    header.update(
+        {
+            "Converged": bool(getattr(moe, "converged_", True)),
+            "EM iterations": int(moe.n_iter_),
+            "nobs": X.shape[0],
+            "llf": llf,
+            "n_params": int(moe._n_parameters()),
+        }
+    )
+    if penalised:
+        how = (
+            "Covariance of the penalised estimate: inverse observed information of the "
+            f"log-likelihood penalised by the gate's 0.5 * alpha * ||V||^2 (alpha={pen:g}, "
+            "V the standardised gate slopes), analytic Hessian."
+        )
+    else:
+        how = (
+            "Covariance: inverse observed information of the exact log-likelihood "
+            "(analytic Hessian)."
+        )
+    notes = [
+        how,
+        "Gate coefficients are logit contrasts against expert 0. sigma2: delta method "
+        "from log sigma. z and P>|z| are NaN for variances (no test of zero).",
+    ]
+    return dict(
+        param_names=names,
+        params=params,
+        cov=cov,
+        groups=groups,
+        header=header,
+        no_test=[n for n in names if n.startswith("sigma2[")],
+        notes=notes,
+        criteria={"ICL": icl},
+        extra=dict(
+            score=grad / jac,
+            information=info / jac[:, None] / jac[None, :],
+            penalised=penalised,
+        ),
+    )

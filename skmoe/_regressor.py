@@ -504,3 +504,72 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         from ._inference import standard_errors
 
         return standard_errors(self, X, y, sample_weight)
+
+    def summary(self, X, y, alpha=0.05):
+        """Report the estimates with standard errors, tests and intervals.
+
+        A header (gate, number of experts, ``nobs``, ``llf``, AIC, BIC, ICL,
+        convergence, EM iterations), then one table per contrast of the
+        gate and one per expert.  The gate's parameters are the logit
+        contrasts of expert ``k`` against expert 0,
+        ``log(g_k(x) / g_0(x))``: slopes ``gate:<feature>[k]`` and
+        intercept ``gate:const[k]`` for ``gate="softmax"``, only
+        ``gate:const[k] = log(pi_k / pi_0)`` for ``gate="constant"``.  Each
+        expert's slopes ``<feature>[k]`` and intercept ``const[k]`` are in
+        the units of ``X`` and ``y`` and named after the features; its noise
+        variance is ``sigma2[k]``.
+
+        The covariance is the inverse of the observed information (the
+        analytic negative Hessian of :meth:`standard_errors`), carried from
+        ``log sigma`` to ``sigma2`` by the delta method.  With a softmax
+        gate and ``alpha > 0`` (the gate's penalty, not this method's
+        ``alpha``) it is the covariance of the *penalised* estimate, and
+        the header and notes say so.  Pass the training data: the formula
+        assumes the estimate maximises the objective on them.  Available for
+        the built-in linear-Gaussian experts with ``gate="softmax"`` or
+        ``"constant"``, fitted without sample weights.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,)
+            Training targets.
+        alpha : float, default=0.05
+            The intervals shown have coverage ``1 - alpha``.
+
+        Returns
+        -------
+        results : SummaryResults
+            ``print(results)`` shows the tables, ``results.to_frame()`` gives
+            pandas; ``params``, ``bse``, ``conf_int()``, ``cov_params()``,
+            ``llf``, ``nobs``, ``aic``, ``bic`` as in statsmodels, and
+            ``icl``.
+
+        Raises
+        ------
+        NotImplementedError
+            For other experts (estimators, ``m_step="stochastic"``) or gates.
+
+        See Also
+        --------
+        standard_errors : The same covariance, in the fitting parametrisation.
+
+        Examples
+        --------
+        >>> from skmoe import MixtureOfExpertsRegressor
+        >>> from skmoe.datasets import load_mcycle
+        >>> X, y = load_mcycle(return_X_y=True)
+        >>> moe = MixtureOfExpertsRegressor(n_experts=2, random_state=0).fit(X, y)
+        >>> res = moe.summary(X, y)
+        >>> res.param_names[:2]
+        ['gate:x0[1]', 'gate:const[1]']
+        >>> res.conf_int().shape
+        (8, 2)
+        """
+        from ._inference import mixture_summary_parts
+        from ._summary import SummaryResults
+
+        if not 0.0 < alpha < 1.0:
+            raise ValueError(f"alpha must be in (0, 1); got {alpha!r}.")
+        return SummaryResults(type(self).__name__, alpha=alpha, **mixture_summary_parts(self, X, y))

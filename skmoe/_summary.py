@@ -61,6 +61,10 @@ class SummaryResults:
         Lines printed under the tables (how the covariance was computed).
     extra : dict, default=None
         Further attributes (e.g. ``expected_durations``).
+    criteria : dict, default=None
+        Further information criteria printed after AIC and BIC, by name
+        (e.g. ``{"ICL": value}``); each is also an attribute, lower-cased
+        (``results.icl``).
 
     Attributes
     ----------
@@ -70,6 +74,8 @@ class SummaryResults:
     llf : float
         Log-likelihood of the data at the estimate.
     aic, bic : float
+    criteria : dict
+        The further criteria (e.g. ``ICL``), by name.
     alpha : float
     header : dict
     notes : list of str
@@ -87,6 +93,7 @@ class SummaryResults:
         no_test=(),
         notes=(),
         extra=None,
+        criteria=None,
     ):
         if not 0.0 < alpha < 1.0:
             raise ValueError(f"alpha must be in (0, 1); got {alpha!r}.")
@@ -110,6 +117,9 @@ class SummaryResults:
         k = int(self.header["n_params"])
         self.aic = -2.0 * self.llf + 2.0 * k
         self.bic = -2.0 * self.llf + np.log(self.nobs) * k
+        self.criteria = {str(k): float(v) for k, v in (criteria or {}).items()}
+        for key, value in self.criteria.items():
+            setattr(self, key.lower(), value)
         for key, value in (extra or {}).items():
             setattr(self, key, value)
 
@@ -163,6 +173,7 @@ class SummaryResults:
             ("AIC:", self.aic),
             ("BIC:", self.bic),
         ]
+        items += [(f"{k}:", v) for k, v in self.criteria.items()]
         return items
 
     def to_frame(self):
