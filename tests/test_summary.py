@@ -417,3 +417,68 @@ def test_mixture_summary_matches_numerical_hessian(mcycle, gate):
     is_var = np.array([n.startswith("sigma2") for n in res.param_names])
     assert np.all(np.isnan(res.tvalues[is_var]))
     assert_allclose(res.tvalues[~is_var], (res.params / res.bse)[~is_var])
+
+
+def test_mixture_summary_renders(mcycle):
+    """HTML parses into a header and one table per gate contrast and expert,
+    the text columns line up, to_frame round-trips, alpha sets the level."""
+    X, y = mcycle
+    est = _moe("softmax", X, y)
+    res = est.summary(X, y, alpha=0.1)
+    titles = [t for t, _ in res.groups]
+    assert titles == [
+        "Gate: log(g_1 / g_0), expert 1 against expert 0",
+        "Gate: log(g_2 / g_0), expert 2 against expert 0",
+        "Expert 0 parameters",
+        "Expert 1 parameters",
+        "Expert 2 parameters",
+    ]
+    parser = _Tables()
+    parser.feed(res._repr_html_())
+    parser.close()
+    assert len(parser.tables) == 6 and parser.captions[1:] == titles
+    header = dict(parser.tables[0])
+    assert header["Gate:"] == "SoftmaxGate" and header["Experts:"] == "3 linear-Gaussian"
+    assert float(header["ICL:"]) == pytest.approx(est.icl(X, y), abs=1e-4)
+    assert float(header["BIC:"]) == pytest.approx(est.bic(X, y), abs=1e-4)
+    ci = res.conf_int()
+    for (_, idx), rows in zip(res.groups, parser.tables[1:], strict=True):
+        assert rows[0] == ["", "coef", "std err", "z", "P>|z|", "[0.05", "0.95]"]
+        assert [r[0] for r in rows[1:]] == [res.param_names[i] for i in idx]
+        for i, r in zip(idx, rows[1:], strict=True):
+            got = [float(v) for v in (r[1], r[2], r[5], r[6])]
+            assert_allclose(got, [res.params[i], res.bse[i], ci[i, 0], ci[i, 1]], rtol=1e-3)
+
+    lines = str(res).splitlines()
+    width = len(lines[1])
+    assert all(len(line) <= width for line in lines)
+    heads = [ln for ln in lines if ln.strip().startswith("coef")]
+    assert len(heads) == 5
+    ends = [m.end() for m in re.finditer(r"\S+", heads[0].replace("std err", "std_err"))]
+    rows = [ln for ln in lines if ln.split() and ln.split()[0] in res.param_names]
+    assert len(rows) == len(res.param_names)
+    for ln in rows:
+        assert len(ln) == width
+        assert [m.end() for m in re.finditer(r"\S+", ln)][1:] == ends
+        i = res.param_names.index(ln.split()[0])
+        assert_allclose(float(ln.split()[2]), res.bse[i], rtol=1e-3)
+    assert "ICL:" in str(res) and "Gate penalty (alpha):" in str(res)
+
+    frame = res.to_frame()
+    assert list(frame.index) == res.param_names
+    assert_allclose(frame[["[0.05", "0.95]"]].to_numpy(), ci)
+    back = pd.read_csv(pd.io.common.StringIO(frame.to_csv()), index_col=0)
+    pd.testing.assert_frame_equal(back, frame, check_exact=False, rtol=1e-12)
+    assert frame.loc["sigma2[1]", "group"] == "Expert 1 parameters"
+    assert frame.loc["gate:times[2]", "group"] == titles[1]
+    q = norm.ppf(0.95)
+    assert_allclose(ci, res.params[:, None] + np.outer(res.bse, [-q, q]))
+    with pytest.raises(ValueError, match="alpha"):
+        est.summary(X, y, alpha=0.0)
+
+
+def test_mixture_summary_unsupported_raises(mcycle):
+    X, y = mcycle
+    est = _moe("gaussian", X, y, K=2)
+    with pytest.raises(NotImplementedError, match="gate"):
+        est.summary(X, y)
