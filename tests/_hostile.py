@@ -1,4 +1,4 @@
-"""Hostile inputs for the public mixture and neural estimators (issue 13).
+"""Hostile inputs for the public mixture, Markov-switching and neural estimators (issue 13).
 
 Shared by the property-based tests (``tests/test_hostile_inputs.py``, a
 bounded, deterministic run) and the longer campaign
@@ -13,6 +13,7 @@ at fault; never another exception type, and never a RuntimeWarning.
 """
 
 import importlib.util
+import inspect
 import warnings
 
 import numpy as np
@@ -20,7 +21,13 @@ from hypothesis import strategies as st
 from sklearn.exceptions import NotFittedError
 from sklearn.tree import DecisionTreeRegressor
 
-from skmoe import ConstantGate, MixtureOfExpertsClassifier, MixtureOfExpertsRegressor
+from skmoe import (
+    ConstantGate,
+    MarkovSwitchingClassifier,
+    MarkovSwitchingRegressor,
+    MixtureOfExpertsClassifier,
+    MixtureOfExpertsRegressor,
+)
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 
@@ -60,6 +67,16 @@ ESTIMATORS = {
         True,
     ),
 }
+# Markov switching: rows in time order, one series; no sample_weight (the
+# contract then fits on X and y alone, see check_estimator_on).
+ESTIMATORS["markov-regressor"] = (
+    lambda: MarkovSwitchingRegressor(max_iter=15, random_state=0),
+    False,
+)
+ESTIMATORS["markov-classifier"] = (
+    lambda: MarkovSwitchingClassifier(max_iter=15, random_state=0),
+    True,
+)
 if HAS_TORCH:
     ESTIMATORS["sparse-regressor"] = (_sparse("regressor"), False)
     ESTIMATORS["sparse-classifier"] = (_sparse("classifier"), True)
@@ -124,7 +141,10 @@ def check_estimator_on(make, data):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            est.fit(X, y, sample_weight=sw)
+            if "sample_weight" in inspect.signature(est.fit).parameters:
+                est.fit(X, y, sample_weight=sw)
+            else:
+                est.fit(X, y)
         except (ValueError, NotFittedError) as exc:
             message = str(exc)
             assert any(name in message or name in message.lower() for name in _NAMES), (
@@ -163,6 +183,10 @@ def _check_outputs(est, X, y):
     if hasattr(est, "log_likelihood"):
         ll = est.log_likelihood(X, y)
         assert np.all(np.isfinite(ll)), f"{name}.log_likelihood is not finite: {ll}"
-        resp = est.responsibilities(X, y)
-        assert np.allclose(resp.sum(axis=1), 1.0), f"{name}.responsibilities do not sum to 1"
+        if hasattr(est, "responsibilities"):
+            resp = est.responsibilities(X, y)
+            assert np.allclose(resp.sum(axis=1), 1.0), f"{name}.responsibilities do not sum to 1"
+        else:  # Markov switching: the smoothed regime probabilities
+            post = est.smoothed_regime_proba(X, y)
+            assert np.allclose(post.sum(axis=1), 1.0), f"{name}: regime probabilities"
         assert np.isfinite(est.bic(X, y)), f"{name}.bic is not finite"
