@@ -19,6 +19,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._docs import DocLinkMixin
 from ._em import (
     KMEANS_MAX_ROWS,
     PREFIT_ITER,
@@ -169,7 +170,7 @@ def _standardize(Z, weights):
     return Z
 
 
-class BaseMixtureOfExperts(BaseEstimator, metaclass=ABCMeta):
+class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
     """Shared machinery of the EM-trained mixture-of-experts estimators.
 
     Subclasses say how y is validated and encoded, which expert is built in,

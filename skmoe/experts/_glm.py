@@ -32,6 +32,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from .._docs import DocLinkMixin
 from .._kernels import binomial_log_density, poisson_log_density
 from .._rows import ThreadRows
 from ._families import PredictiveLaw, check_counts, check_proportions
@@ -502,7 +503,7 @@ _GLM_CONSTRAINTS = {
 }
 
 
-class _GLMExpert(RegressorMixin, BaseEstimator):
+class _GLMExpert(DocLinkMixin, RegressorMixin, BaseEstimator):
     """Shared fit / predict of the standalone GLM experts."""
 
     @classmethod

@@ -8,6 +8,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from .._docs import DocLinkMixin
 from .._frame import frame_inverse_scale
 from .._kernels import linear_gaussian_log_density, linear_sufficient_stats
 from .._kernels._config import THREAD_BLOCK_ROWS
@@ -236,7 +237,7 @@ def solve_weighted_lstsq(X, y, w, alpha):
     return np.append(coef, y_mean - mu @ coef)
 
 
-class LinearExpert(RegressorMixin, BaseEstimator):
+class LinearExpert(DocLinkMixin, RegressorMixin, BaseEstimator):
     """Weighted least squares with an intercept and a tiny ridge, in closed form.
 
     The default expert of :class:`~skmoe.MixtureOfExpertsRegressor`.  Inside

@@ -7,6 +7,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from .._docs import DocLinkMixin
 from .._kernels import log_softmax
 from .._multinomial import (
     centred_coefficients,
@@ -18,7 +19,7 @@ from .._multinomial import (
 from .._validation import fit_labels
 
 
-class LogisticExpert(ClassifierMixin, BaseEstimator):
+class LogisticExpert(DocLinkMixin, ClassifierMixin, BaseEstimator):
     """Multinomial logistic regression with an L2 penalty, weighted.
 
     The default expert of :class:`~skmoe.MixtureOfExpertsClassifier`.  It

@@ -45,6 +45,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from .._docs import DocLinkMixin
 from .._frame import one_pass_variance_floor, variance_floor
 from .._kernels import linear_sufficient_stats, student_t_log_density, student_t_weights
 from .._kernels._config import THREAD_BLOCK_ROWS
@@ -402,7 +403,7 @@ class _StudentTLaw(PredictiveLaw):
         return self.loc[rows, comp] + self.scale[comp] * rng.standard_t(self.df[comp])
 
 
-class StudentTExpert(RegressorMixin, BaseEstimator):
+class StudentTExpert(DocLinkMixin, RegressorMixin, BaseEstimator):
     """Linear regression with Student-t noise: robust to outliers.
 
     ``y | x ~ t_df(x . coef_ + intercept_, scale_^2)``.  Fitted by ECM

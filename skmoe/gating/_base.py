@@ -7,6 +7,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import validate_data
 
+from .._docs import DocLinkMixin
 from .._frame import frame_scale, moments_first, moments_second
 
 
@@ -30,7 +31,7 @@ def gate_feature_frame(rows):
     return mean, frame_scale(mean, np.sqrt(np.maximum(ss / wsum[0], 0.0)))
 
 
-class BaseGate(BaseEstimator, metaclass=ABCMeta):
+class BaseGate(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of gates: a model of ``g(x)``, a probability vector over experts.
 
     A gate is a public, scikit-learn-style object so that its parameters can be

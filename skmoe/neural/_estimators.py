@@ -21,6 +21,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from .._docs import DocLinkMixin
 from .._progress import PROGRESS
 from .._validation import fit_labels
 from .._warn import warn_user
@@ -59,7 +60,7 @@ def _normalise_weights(sw):
     return np.maximum(sw, np.finfo(np.float32).tiny)
 
 
-class _BaseSparseMoE(BaseEstimator):
+class _BaseSparseMoE(DocLinkMixin, BaseEstimator):
     """Parameters, validation and the fit driver shared by both estimators."""
 
     _parameter_constraints: dict = {

@@ -12,6 +12,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
+from .._docs import DocLinkMixin
+
 __all__ = ["SequenceFeatures", "check_sequences"]
 
 
@@ -182,7 +184,7 @@ def check_sequences(
 _FEATURES = ("mean", "std", "min", "max", "first", "last", "slope", "length", "log_length")
 
 
-class SequenceFeatures(TransformerMixin, BaseEstimator):
+class SequenceFeatures(DocLinkMixin, TransformerMixin, BaseEstimator):
     """Fixed-length features of variable-length sequences.
 
     Turns a list of ``(T_i, d)`` sequences into an ``(n_sequences,

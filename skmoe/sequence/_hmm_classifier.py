@@ -12,6 +12,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
 
+from .._docs import DocLinkMixin
 from .._threading import blas_single_threaded
 from .._validation import fit_labels
 from ._features import check_sequences
@@ -30,7 +31,7 @@ def _finite(value):
     return value if np.isfinite(value) else -np.inf
 
 
-class _BaseHMMClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
+class _BaseHMMClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     """One hidden Markov model per class, combined by Bayes' rule.
 
     Subclasses say how sequences are validated and which emission model is

@@ -21,6 +21,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._docs import DocLinkMixin
 from .._em import PREFIT_ITER, EMRun
 from .._frame import frame_scale, variance_floor
 from .._progress import PROGRESS
@@ -104,7 +105,7 @@ def _check_lengths(lengths, n_samples, min_length=1):
     return np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
 
 
-class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
+class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
     """EM for a regime chain whose regimes are experts (shared machinery)."""
 
     _parameter_constraints: dict = {
@@ -127,6 +128,8 @@ class _BaseMarkovSwitching(BaseEstimator, metaclass=ABCMeta):
     }
 
     _is_classifier = False
+    # Documented in the API reference under skmoe (the "?" link's page).
+    _doc_module = "skmoe"
 
     @abstractmethod
     def __init__(
