@@ -6,6 +6,7 @@ Never imports torch: the neural estimators live in :mod:`skmoe.neural`.
 from ._classifier import MixtureOfExpertsClassifier
 from ._config import config_context, get_config, set_config
 from ._regressor import MixtureOfExpertsRegressor
+from ._summary import SummaryResults
 from .gating import ConstantGate, GaussianGate, HierarchicalGate, SoftmaxGate
 from .sequence import MarkovSwitchingClassifier, MarkovSwitchingRegressor
 
@@ -20,6 +21,7 @@ __all__ = [
     "MixtureOfExpertsClassifier",
     "MixtureOfExpertsRegressor",
     "SoftmaxGate",
+    "SummaryResults",
     "__version__",
     "config_context",
     "get_config",

@@ -79,6 +79,21 @@ class SummaryResults:
     alpha : float
     header : dict
     notes : list of str
+
+    See Also
+    --------
+    skmoe.MixtureOfExpertsRegressor.summary : The summary of a mixture.
+    skmoe.MarkovSwitchingRegressor.summary : The summary of a regime model.
+
+    Examples
+    --------
+    >>> from skmoe import MixtureOfExpertsRegressor
+    >>> from skmoe.datasets import load_mcycle
+    >>> X, y = load_mcycle(return_X_y=True)
+    >>> moe = MixtureOfExpertsRegressor(n_experts=2, random_state=0).fit(X, y)
+    >>> res = moe.summary(X, y)
+    >>> res.nobs, len(res.params) == len(res.bse)
+    (133, True)
     """
 
     def __init__(
@@ -129,6 +144,8 @@ class SummaryResults:
         Returns
         -------
         cov : ndarray of shape (n_params, n_params)
+            Covariance of ``params``, in the order of ``param_names`` (NaN
+            rows and columns for parameters that are not identified).
         """
         return self._cov.copy()
 
@@ -185,6 +202,7 @@ class SummaryResults:
         Returns
         -------
         frame : pandas.DataFrame
+            One row per parameter, indexed by ``param_names``.
         """
         import pandas as pd
 
