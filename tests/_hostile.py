@@ -28,6 +28,7 @@ from skmoe import (
     MixtureOfExpertsClassifier,
     MixtureOfExpertsRegressor,
 )
+from skmoe.sequence import GaussianHMMClassifier
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 
@@ -75,6 +76,30 @@ ESTIMATORS["markov-regressor"] = (
 )
 ESTIMATORS["markov-classifier"] = (
     lambda: MarkovSwitchingClassifier(max_iter=15, random_state=0),
+    True,
+)
+
+
+class _RowSequences:
+    """An HMM classifier seen through the 2-D contract: each row of X is a
+    sequence of length one (its frames are the row's features)."""
+
+    def __init__(self, est):
+        self.est = est
+
+    def fit(self, X, y, sample_weight=None):
+        self.est.fit(X[:, None, :], y, sample_weight=sample_weight)
+        return self
+
+    def predict(self, X):
+        return self.est.predict(X[:, None, :])
+
+    def predict_proba(self, X):
+        return self.est.predict_proba(X[:, None, :])
+
+
+ESTIMATORS["hmm-classifier"] = (
+    lambda: _RowSequences(GaussianHMMClassifier(n_states=2, max_iter=10, random_state=0)),
     True,
 )
 if HAS_TORCH:
@@ -171,7 +196,7 @@ def _no_runtime_warning(caught, est, where):
 
 
 def _check_outputs(est, X, y):
-    name = type(est).__name__
+    name = type(getattr(est, "est", est)).__name__
     pred = est.predict(X)
     assert len(pred) == X.shape[0]
     if hasattr(est, "predict_proba"):

@@ -781,3 +781,21 @@ def test_classifier_probabilities_finite_far_from_the_data(scale):
     P = ms.predict_proba(X * scale)
     assert np.all(np.isfinite(P)) and np.allclose(P.sum(axis=1), 1.0)
     assert np.all(np.isfinite(ms.predict_proba_one_step(X * scale, y)))
+
+
+def test_warnings_point_at_the_users_line():
+    # Issue 15: a warning names the caller's file, not scikit-learn's
+    # _fit_context wrapper (warnings.filterwarnings(module=...) then works).
+    from skmoe.sequence import GaussianHMMClassifier
+
+    rng = np.random.RandomState(0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        MarkovSwitchingRegressor(max_iter=2, polish=False, random_state=0).fit(
+            rng.randn(60, 1), rng.randn(60)
+        )
+        GaussianHMMClassifier(max_iter=1, tol=0, random_state=0).fit(
+            [rng.randn(8, 1) for _ in range(6)], [0, 1] * 3
+        )
+    conv = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert len(conv) == 2 and all(w.filename == __file__ for w in conv)

@@ -1,6 +1,5 @@
 """Class-conditional hidden Markov model classifiers for variable-length sequences."""
 
-import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
@@ -15,6 +14,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, colu
 from .._docs import DocLinkMixin
 from .._threading import blas_single_threaded
 from .._validation import fit_labels
+from .._warn import warn_user
 from ._features import check_sequences
 from ._hmm_baum_welch import (
     CategoricalEmission,
@@ -160,12 +160,11 @@ class _BaseHMMClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator, metaclass
         self.init_strategies_ = None if warm else strategies
         self._expose()
         if not warm and not converged.all():
-            warnings.warn(
+            warn_user(
                 f"{type(self).__name__}: Baum-Welch did not converge for class(es) "
                 f"{classes[~converged].tolist()} in max_iter={self.max_iter} iterations "
                 f"(tol={self.tol}). Increase max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=2,
             )
         return self
 

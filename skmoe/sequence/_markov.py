@@ -27,6 +27,7 @@ from .._frame import frame_scale, variance_floor
 from .._progress import PROGRESS
 from .._threading import blas_single_threaded
 from .._validation import encode_labels, fit_labels, named_experts, resolve_features
+from .._warn import warn_user
 from ..exceptions import DegenerateExpertWarning
 from ..experts import LinearExpert, LogisticExpert
 from ..experts._sets import (
@@ -338,21 +339,19 @@ class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         n_frozen = getattr(self._expert_set, "n_frozen", 0)
         if n_frozen > 0:
             # As the mixtures: a frozen regime expert kept an earlier fit.
-            warnings.warn(
+            warn_user(
                 f"A regime's expert had (almost) no responsibility mass, or weights its own "
                 f"fit refused (a single row or a single class), in {n_frozen} M-step(s) of "
                 "the fit, and kept its previous fit (frozen); the data may not support this "
                 "many regimes. Consider fewer regimes or more data.",
                 DegenerateExpertWarning,
-                stacklevel=2,
             )
         if not self.converged_:
-            warnings.warn(
+            warn_user(
                 f"Best of {len(seeds)} restart(s) did not converge after {self.n_iter_} EM "
                 f"iterations and {self.n_polish_iter_} polish iterations. Try a larger "
                 "max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=2,
             )
         return self
 
