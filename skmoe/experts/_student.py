@@ -34,7 +34,6 @@ light-tailed as a Gaussian, the likelihood flat in ``v``) gives
 objective (the previous ``v`` included) is kept.
 """
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -51,6 +50,7 @@ from .._kernels import linear_sufficient_stats, student_t_log_density, student_t
 from .._kernels._config import THREAD_BLOCK_ROWS
 from .._multinomial import feature_moments
 from .._threading import blas_single_threaded, block_bounds, map_blocks
+from .._warn import warn_user
 from ._families import PredictiveLaw
 from ._linear import linear_predict
 
@@ -143,12 +143,11 @@ def _check_fixed_df(df, who):
         return None
     df = float(df)
     if df > DF_MAX:
-        warnings.warn(
+        warn_user(
             f"{who}: df={df:g} is above the cap DF_MAX={DF_MAX:g} and is used as "
             f"df={DF_MAX:g}; a t density with {DF_MAX:g} degrees of freedom is already "
             "Gaussian for practical purposes (use LinearExpert for Gaussian noise).",
             UserWarning,
-            stacklevel=3,
         )
         return DF_MAX
     return df
