@@ -28,7 +28,8 @@ from skmoe import (
     MixtureOfExpertsClassifier,
     MixtureOfExpertsRegressor,
 )
-from skmoe.sequence import GaussianHMMClassifier
+from skmoe.experts import LinearExpert, LogisticExpert, PoissonExpert, StudentTExpert
+from skmoe.sequence import CategoricalHMMClassifier, GaussianHMMClassifier
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 
@@ -98,6 +99,15 @@ class _RowSequences:
         return self.est.predict_proba(X[:, None, :])
 
 
+# The built-in experts on their own (public estimators too).
+ESTIMATORS["expert-linear"] = (lambda: LinearExpert(), False)
+ESTIMATORS["expert-student-t"] = (lambda: StudentTExpert(max_iter=20), False)
+ESTIMATORS["expert-logistic"] = (lambda: LogisticExpert(max_iter=50), True)
+ESTIMATORS["expert-poisson"] = (lambda: PoissonExpert(max_iter=50), False)
+ESTIMATORS["categorical-hmm-classifier"] = (
+    lambda: _RowSequences(CategoricalHMMClassifier(n_states=2, max_iter=10, random_state=0)),
+    True,
+)
 ESTIMATORS["hmm-classifier"] = (
     lambda: _RowSequences(GaussianHMMClassifier(n_states=2, max_iter=10, random_state=0)),
     True,
