@@ -1295,6 +1295,44 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         X, y = self._check_Xy(X, y)
         return self._e_step(X, y, self.gate_, self._expert_set)[1]
 
+    def llf(self, X, y):
+        """Log-likelihood of the data, a scalar: statsmodels' ``llf``.
+
+        The sum of :meth:`log_likelihood` over the rows (which is the
+        per-row array, statsmodels' ``llf_obs``), as a Python float, so
+        ``f"{est.llf(X, y):.3f}"`` works.  On the training data it is the
+        ``llf`` that :meth:`summary` reports where it exists; it is not
+        penalised (``lower_bound_`` is the objective EM maximised, penalties
+        included).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input samples.
+        y : array-like of shape (n_samples,)
+            Targets: real values for a regressor; for a classifier, labels
+            among ``classes_``.
+
+        Returns
+        -------
+        llf : float
+            ``log_likelihood(X, y).sum()`` (natural logarithm).
+
+        See Also
+        --------
+        log_likelihood : The same, one value per row.
+
+        Examples
+        --------
+        >>> from skmoe import MixtureOfExpertsRegressor
+        >>> from skmoe.datasets import load_mcycle
+        >>> X, y = load_mcycle(return_X_y=True)
+        >>> moe = MixtureOfExpertsRegressor(n_experts=3, random_state=0).fit(X, y)
+        >>> isinstance(moe.llf(X, y), float)
+        True
+        """
+        return float(np.sum(self.log_likelihood(X, y)))
+
     def _n_parameters(self):
         return self.gate_._n_parameters() + self._expert_set.n_parameters()
 

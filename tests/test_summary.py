@@ -482,3 +482,47 @@ def test_mixture_summary_unsupported_raises(mcycle):
     est = _moe("gaussian", X, y, K=2)
     with pytest.raises(NotImplementedError, match="gate"):
         est.summary(X, y)
+
+
+# --- llf: the scalar log-likelihood ------------------------------------------
+
+
+def test_llf_is_the_scalar_log_likelihood(fitted, macro, mcycle):
+    """``est.llf(X, y)`` is a float equal to statsmodels' llf at the Markov
+    estimate (summary's llf, checked against statsmodels above) and to the
+    from-scratch mixture log-likelihood at the mixture's reported parameters;
+    ``log_likelihood`` stays per row (llf_obs)."""
+    from skmoe import MarkovSwitchingClassifier, MixtureOfExpertsClassifier
+
+    est, X, y, res = fitted
+    llf = est.llf(X, y)
+    assert type(llf) is float and f"{llf:.3f}" == f"{res.llf:.3f}"
+    assert_allclose(llf, res.llf, rtol=1e-12)
+    mod = MarkovRegression(
+        y.to_numpy(), k_regimes=2, exog=macro[["unemp"]].to_numpy(), switching_variance=True
+    )
+    order = [[_sm_name(n, ["unemp"]) for n in res.param_names].index(m) for m in mod.param_names]
+    assert_allclose(llf, mod.loglike(res.params[order]), rtol=1e-10)
+    assert est.log_likelihood(X, y).shape == (len(y),)
+    # Two independent series: the sum of each one's llf.
+    half = len(y) // 2
+    two = est.llf(X, y, lengths=[half, len(y) - half])
+    assert_allclose(two, est.llf(X[:half], y[:half]) + est.llf(X[half:], y[half:]), rtol=1e-12)
+
+    Xm, ym = mcycle
+    moe = _moe("constant", Xm, ym)
+    resm = moe.summary(Xm, ym)
+    x = Xm.to_numpy()
+    scratch = _mixture_loglik(resm.params, np.zeros((len(ym), 0)), x, ym, 3)
+    assert type(moe.llf(Xm, ym)) is float
+    assert_allclose(moe.llf(Xm, ym), scratch, rtol=1e-12)
+    assert moe.log_likelihood(Xm, ym).shape == (len(ym),)
+
+    # Classifiers: the sum of the per-row values, a float.
+    labels = (ym > np.median(ym)).astype(int)
+    clf = MixtureOfExpertsClassifier(n_experts=2, random_state=0).fit(x, labels)
+    assert type(clf.llf(x, labels)) is float
+    assert_allclose(clf.llf(x, labels), clf.log_likelihood(x, labels).sum(), rtol=1e-12)
+    msc = MarkovSwitchingClassifier(n_regimes=2, random_state=0).fit(x, labels)
+    assert type(msc.llf(x, labels)) is float
+    assert_allclose(msc.llf(x, labels), msc.log_likelihood(x, labels).sum(), rtol=1e-12)

@@ -686,6 +686,34 @@ class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         out[finite] = m[finite] + np.log(np.exp(a[finite] - m[finite, None]).sum(axis=1))
         return out
 
+    def llf(self, X, y, lengths=None):
+        """Log-likelihood of the data, a scalar: statsmodels' ``llf``.
+
+        The sum of :meth:`log_likelihood` (statsmodels' ``llf_obs``) over
+        all rows of all series, as a Python float.  On the training data it
+        is the ``llf`` that the regressor's ``summary`` reports.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Inputs, rows in time order within each series.
+        y : array-like of shape (n_samples,)
+            Observed targets, aligned with the rows of X.
+        lengths : array-like of int, default=None
+            Lengths of consecutive independent series in X (they add up to
+            ``n_samples``); None means one series.
+
+        Returns
+        -------
+        llf : float
+            ``log_likelihood(X, y, lengths).sum()`` (natural logarithm).
+
+        See Also
+        --------
+        log_likelihood : The same, one value per observation.
+        """
+        return float(np.sum(self.log_likelihood(X, y, lengths)))
+
     def predict_transition_matrix(self, X):
         """Transition matrices ``P(z_t = j | z_{t-1} = i, x_t)`` for every row.
 
