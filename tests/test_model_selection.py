@@ -1,6 +1,7 @@
 """Choosing the number of experts (skmoe.model_selection) and the ICL criterion."""
 
 import warnings
+from html.parser import HTMLParser
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeRegressor
 
 from skmoe import HierarchicalGate, MixtureOfExpertsClassifier, MixtureOfExpertsRegressor
+from skmoe._results import ResultTable
 from skmoe.datasets import load_mcycle, make_moe_classification, make_moe_regression
 from skmoe.model_selection import log_likelihood_scorer, select_n_experts
 
@@ -328,3 +330,63 @@ def test_int_cv_is_seeded_by_random_state_without_advancing_it():
     assert_array_equal(rs.get_state()[1], state)
     _, b = select_n_experts(est, X, y, n_experts=[1, 2], criterion="cv", cv=3)
     assert_array_equal(a.split0_test_log_likelihood, b.split0_test_log_likelihood)
+
+
+class _HTMLTable(HTMLParser):
+    """Header cells, body rows (cell texts) and the attributes of each body row."""
+
+    def __init__(self):
+        super().__init__()
+        self.head, self.rows, self.row_attrs, self.open = [], [], [], []
+        self._cell = self._section = None
+
+    def handle_starttag(self, tag, attrs):
+        self.open.append(tag)
+        if tag in ("thead", "tbody"):
+            self._section = tag
+        elif tag == "tr" and self._section == "tbody":
+            self.rows.append([])
+            self.row_attrs.append(dict(attrs))
+        elif tag in ("td", "th"):
+            self._cell = ""
+
+    def handle_endtag(self, tag):
+        assert self.open.pop() == tag  # well nested
+        if tag in ("td", "th"):
+            (self.head if self._section == "thead" else self.rows[-1]).append(self._cell)
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+
+
+def test_results_render_as_html():
+    """select_n_experts' table (a ResultTable) renders as a well-nested HTML
+    table: one column per key, one row per candidate, the text form's cells,
+    the chosen candidate in bold; text cells are escaped."""
+    X, y = _three_experts(1, n_samples=300)
+    _, results = select_n_experts(
+        MixtureOfExpertsRegressor(random_state=0), X, y, n_experts=[1, 2, 3]
+    )
+    parser = _HTMLTable()
+    parser.feed(results._repr_html_())
+    parser.close()
+    assert parser.open == []
+    assert parser.head == list(results)
+    assert len(parser.rows) == results.n_rows == 3
+    text_rows = [line.split() for line in repr(results).splitlines()[1:]]
+    assert parser.rows == text_rows
+    for i, row in enumerate(parser.rows):
+        assert int(row[0]) == results.n_experts[i]
+        assert_allclose(float(row[parser.head.index("bic")]), results.bic[i], rtol=1e-5)
+        assert row[parser.head.index("converged")] == str(bool(results.converged[i]))
+    bold = [i for i, a in enumerate(parser.row_attrs) if a.get("class") == "skmoe-best"]
+    assert bold == [results.best_index]
+
+    table = ResultTable(parameter=np.array(["a<b", "x&y"], dtype=object), estimate=[1.5, -2.0])
+    parser = _HTMLTable()
+    parser.feed(table._repr_html_())
+    assert parser.rows == [["a<b", "1.5"], ["x&y", "-2"]]
+    assert parser.row_attrs == [{}, {}]
+    assert "a&lt;b" in table._repr_html_() and "x&amp;y" in table._repr_html_()
