@@ -363,6 +363,78 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         with np.errstate(divide="ignore"):
             return np.log(proba)
 
+    def summary(self, X, y, alpha=0.05):
+        """Report the estimates with standard errors, tests and intervals.
+
+        A header (gate, experts, ``nobs``, ``llf``, AIC, BIC, ICL,
+        convergence, EM iterations, penalties), then one table per contrast
+        of the gate and one per expert and class.  The gate's parameters
+        are the logit contrasts of expert ``k`` against expert 0 (slopes
+        ``gate:<feature>[k]`` and intercept ``gate:const[k]`` for
+        ``gate="softmax"``, only ``gate:const[k]`` for ``gate="constant"``),
+        as in :meth:`MixtureOfExpertsRegressor.summary
+        <skmoe.MixtureOfExpertsRegressor.summary>`.  Expert ``k``'s are the
+        logit contrasts of class ``c`` against the first class,
+        ``log(p_k(c | x) / p_k(classes_[0] | x))``: slopes
+        ``<feature>[k, c]`` and intercept ``const[k, c]``, in the units of
+        ``X``.
+
+        The covariance is the inverse of the observed information, minus the
+        Hessian of the log-likelihood (central differences of its analytic
+        gradient).  The gate's and the experts' L2 penalties (their
+        ``alpha``) are part of the objective EM maximises, so with either
+        above zero it is the covariance of the *penalised* estimate, and the
+        header and notes say so.  Pass the training data.  Available for the
+        built-in logistic experts with ``gate="softmax"`` or ``"constant"``,
+        fitted without sample weights.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,)
+            Training labels.
+        alpha : float, default=0.05
+            The intervals shown have coverage ``1 - alpha``.
+
+        Returns
+        -------
+        results : SummaryResults
+            ``print(results)`` shows the tables, ``results.to_frame()`` gives
+            pandas; ``params``, ``bse``, ``conf_int()``, ``cov_params()``,
+            ``llf``, ``nobs``, ``aic``, ``bic`` as in statsmodels, and
+            ``icl``.
+
+        Raises
+        ------
+        NotImplementedError
+            For other experts (estimators, ``m_step="stochastic"``) or gates.
+
+        See Also
+        --------
+        skmoe.MixtureOfExpertsRegressor.summary : The regressor's summary.
+
+        Examples
+        --------
+        >>> from skmoe import MixtureOfExpertsClassifier
+        >>> from skmoe.datasets import make_moe_classification
+        >>> X, y, _ = make_moe_classification(n_samples=300, random_state=0)
+        >>> clf = MixtureOfExpertsClassifier(n_experts=2, random_state=0).fit(X, y)
+        >>> res = clf.summary(X, y)
+        >>> res.param_names[:3]
+        ['gate:x0[1]', 'gate:x1[1]', 'gate:const[1]']
+        >>> res.conf_int().shape
+        (9, 2)
+        """
+        from ._classifier_inference import classifier_summary_parts
+        from ._summary import SummaryResults
+
+        if not 0.0 < alpha < 1.0:
+            raise ValueError(f"alpha must be in (0, 1); got {alpha!r}.")
+        return SummaryResults(
+            type(self).__name__, alpha=alpha, **classifier_summary_parts(self, X, y)
+        )
+
     def predict(self, X):
         """Most probable class under the mixture.
 

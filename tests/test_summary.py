@@ -526,3 +526,112 @@ def test_llf_is_the_scalar_log_likelihood(fitted, macro, mcycle):
     msc = MarkovSwitchingClassifier(n_regimes=2, random_state=0).fit(x, labels)
     assert type(msc.llf(x, labels)) is float
     assert_allclose(msc.llf(x, labels), msc.log_likelihood(x, labels).sum(), rtol=1e-12)
+
+
+# --- MixtureOfExpertsClassifier.summary --------------------------------------
+
+
+def _classifier_loglik(params, Xg, Xe, Y, K, gate_alpha=0.0, expert_alpha=0.0, sg=None, se=None):
+    """Log-likelihood of a mixture of multinomial-logistic experts, from scratch.
+
+    ``params`` in the summary's order: the gate's contrasts against expert 0
+    (slopes on ``Xg``, intercept) for k = 1..K-1, then for each expert k and
+    class c = 1..C-1 its contrast against class 0 (slopes on ``Xe``,
+    intercept).  Minus the L2 penalties ``0.5 alpha sum ||s (b - mean b)||^2``
+    on the standardised slopes, reference columns at zero.
+    """
+    n, C = Y.shape
+    dg, de = Xg.shape[1], Xe.shape[1]
+    m = (K - 1) * (dg + 1)
+    G = np.vstack([np.zeros(dg + 1), params[:m].reshape(K - 1, dg + 1)])
+    E = params[m:].reshape(K, C - 1, de + 1)
+    logits = Xg @ G[:, :dg].T + G[:, dg]
+    log_gate = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+    ll_k = np.empty((n, K))
+    pen = 0.0
+    for k in range(K):
+        B = np.vstack([np.zeros(de + 1), E[k]])  # (C, de + 1)
+        lg = Xe @ B[:, :de].T + B[:, de]
+        log_p = lg - np.logaddexp.reduce(lg, axis=1, keepdims=True)
+        ll_k[:, k] = np.sum(Y * log_p, axis=1)
+        if expert_alpha > 0:
+            V = B[:, :de] * se
+            pen += 0.5 * expert_alpha * np.sum((V - V.mean(axis=0)) ** 2)
+    if gate_alpha > 0:
+        V = G[:, :dg] * sg
+        pen += 0.5 * gate_alpha * np.sum((V - V.mean(axis=0)) ** 2)
+    return np.logaddexp.reduce(log_gate + ll_k, axis=1).sum() - pen
+
+
+@pytest.mark.parametrize(
+    "gate, n_classes", [("softmax", 2), ("softmax", 3), ("constant", 3)], ids=str
+)
+def test_classifier_summary_matches_numerical_hessian(gate, n_classes):
+    """Standard errors equal the inverse of a central-difference Hessian (of
+    function values) of the penalised log-likelihood above, to 1e-3 relative;
+    the likelihood at the reported parameters is the estimator's."""
+    from skmoe import MixtureOfExpertsClassifier
+    from skmoe.datasets import make_moe_classification
+
+    X, y, _ = make_moe_classification(n_samples=400, n_classes=n_classes, random_state=1)
+    labels = np.array(["a", "b", "c"])[y]
+    K = 2
+    est = MixtureOfExpertsClassifier(
+        n_experts=K, gate=gate, tol=1e-10, max_iter=5000, random_state=0
+    ).fit(X, labels)
+    res = est.summary(X, labels)
+    C = len(est.classes_)
+    assert C == n_classes
+    n_gate = (K - 1) * (3 if gate == "softmax" else 1)
+    assert res.param_names[n_gate : n_gate + 3] == ["x0[0, b]", "x1[0, b]", "const[0, b]"]
+    assert len(res.params) == n_gate + K * (C - 1) * 3 == est._n_parameters()
+    Y = (labels[:, None] == est.classes_[None, :]).astype(float)
+    Xg = X if gate == "softmax" else np.zeros((len(y), 0))
+    ga = est.gate_.alpha if gate == "softmax" else 0.0
+    ea = est.experts_[0].alpha
+    assert ea > 0  # the default expert penalty: the penalised estimate's covariance
+    s = X.std(axis=0)
+    assert_allclose(_classifier_loglik(res.params, Xg, X, Y, K), res.llf, rtol=1e-10)
+    assert_allclose(res.llf, est.llf(X, labels), rtol=1e-12)
+
+    def f(v):
+        return _classifier_loglik(v, Xg, X, Y, K, ga, ea, s, s)
+
+    grad, H = _central_hessian(f, res.params)
+    assert np.max(np.abs(grad * res.bse)) < 1e-2  # at the penalised optimum
+    cov = np.linalg.inv(-H)
+    assert np.all(np.isfinite(res.bse))
+    assert_allclose(res.bse, np.sqrt(np.diag(cov)), rtol=1e-3)
+    sd = np.sqrt(np.diag(cov))
+    assert_allclose(res.cov_params() / np.outer(sd, sd), cov / np.outer(sd, sd), atol=1e-3)
+    assert res.penalised and "Expert penalty (alpha)" in res.header
+    assert ("Gate penalty (alpha)" in res.header) is (gate == "softmax")
+    assert_allclose(
+        [res.aic, res.bic, res.icl], [est.aic(X, labels), est.bic(X, labels), est.icl(X, labels)]
+    )
+    assert_allclose(res.tvalues, res.params / res.bse)
+    # Renders: the HTML parses into a header and one table per gate contrast
+    # and per expert and class.
+    parser = _Tables()
+    parser.feed(res._repr_html_())
+    assert len(parser.tables) == 1 + (K - 1) + K * (C - 1)
+    assert parser.captions[-1] == f"Expert 1: log(p({est.classes_[-1]}) / p(a))"
+
+
+def test_classifier_summary_unsupported_raises():
+    from sklearn.tree import DecisionTreeClassifier
+
+    from skmoe import MixtureOfExpertsClassifier
+    from skmoe.datasets import make_moe_classification
+
+    X, y, _ = make_moe_classification(n_samples=200, random_state=0)
+    est = MixtureOfExpertsClassifier(n_experts=2, gate="gaussian", random_state=0).fit(X, y)
+    with pytest.raises(NotImplementedError, match="gate"):
+        est.summary(X, y)
+    est = MixtureOfExpertsClassifier(
+        n_experts=2, experts=DecisionTreeClassifier(max_depth=2), random_state=0
+    ).fit(X, y)
+    with pytest.raises(NotImplementedError, match="logistic experts"):
+        est.summary(X, y)
+    with pytest.raises(ValueError, match="alpha"):
+        MixtureOfExpertsClassifier(n_experts=2, random_state=0).fit(X, y).summary(X, y, alpha=1.0)
