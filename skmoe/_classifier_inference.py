@@ -24,7 +24,7 @@ differences of its analytic gradient.
 import numpy as np
 from scipy.special import log_softmax, logsumexp
 
-from ._inference import _feature_names, _invert_information
+from ._inference import _invert_information, central_hessian, fit_header, gate_names_and_groups
 from ._warn import warn_user
 from .experts._sets import _LogisticSet
 from .gating import ConstantGate, SoftmaxGate
@@ -130,14 +130,7 @@ class _Problem:
 
     def hessian(self, theta, rel_step=1e-5):
         """Central differences of :meth:`gradient`, symmetrised."""
-        P = theta.size
-        h = rel_step * np.maximum(np.abs(theta), 1.0)
-        H = np.empty((P, P))
-        for j in range(P):
-            e = np.zeros(P)
-            e[j] = h[j]
-            H[:, j] = (self.gradient(theta + e) - self.gradient(theta - e)) / (2.0 * h[j])
-        return 0.5 * (H + H.T)
+        return central_hessian(self.gradient, theta, rel_step * np.maximum(np.abs(theta), 1.0))
 
 
 def classifier_summary_parts(moe, X, y):
@@ -165,11 +158,8 @@ def classifier_summary_parts(moe, X, y):
     prob = _Problem(moe, X, y_idx)
     K, C = prob.K, prob.C
     softmax = isinstance(moe.gate_, SoftmaxGate)
-    gate_feats = _feature_names(moe, getattr(moe, "_gate_cols", None)) if softmax else []
-    gate_feats = gate_feats + ["const"]
-    expert_feats = _feature_names(moe, getattr(moe, "_expert_cols", None)) + ["const"]
+    _, expert_feats, names, groups = gate_names_and_groups(moe, K, softmax)
     classes = [str(c) for c in moe.classes_]
-    names = [f"gate:{f}[{k}]" for k in range(1, K) for f in gate_feats]
     names += [
         f"{f}[{k}, {classes[c]}]" for k in range(K) for c in range(1, C) for f in expert_feats
     ]
@@ -193,10 +183,6 @@ def classifier_summary_parts(moe, X, y):
         )
     q, p = prob.q, prob.p
     n_gate = (K - 1) * q
-    groups = [
-        (f"Gate: log(g_{k} / g_0), expert {k} against expert 0", list(range((k - 1) * q, k * q)))
-        for k in range(1, K)
-    ]
     for k in range(K):
         for c in range(1, C):
             start = n_gate + (k * (C - 1) + c - 1) * p
@@ -214,15 +200,7 @@ def classifier_summary_parts(moe, X, y):
         header["Gate penalty (alpha)"] = gate_pen
     if np.any(expert_pen > 0):
         header["Expert penalty (alpha)"] = ", ".join(f"{a:g}" for a in expert_pen)
-    header.update(
-        {
-            "Converged": bool(getattr(moe, "converged_", True)),
-            "EM iterations": int(moe.n_iter_),
-            "nobs": X.shape[0],
-            "llf": llf,
-            "n_params": int(moe._n_parameters()),
-        }
-    )
+    header.update(fit_header(moe, X.shape[0], llf))
     if penalised:
         how = (
             "Covariance of the penalised estimate: inverse observed information of the "

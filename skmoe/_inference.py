@@ -187,6 +187,57 @@ def mixture_loglik_derivatives(
     return obj, grad, 0.5 * (hess + hess.T)
 
 
+def central_hessian(grad, theta, steps):
+    """Symmetrised central-difference Jacobian of ``grad`` at ``theta`` (a Hessian).
+
+    Parameters
+    ----------
+    grad : callable
+        The analytic gradient, ``grad(theta) -> ndarray of shape (P,)``.
+    theta : ndarray of shape (P,)
+        The point.
+    steps : ndarray of shape (P,)
+        The step of each coordinate.
+
+    Returns
+    -------
+    H : ndarray of shape (P, P)
+    """
+    P = theta.size
+    H = np.empty((P, P))
+    for j in range(P):
+        e = np.zeros(P)
+        e[j] = steps[j]
+        H[:, j] = (grad(theta + e) - grad(theta - e)) / (2.0 * steps[j])
+    return 0.5 * (H + H.T)
+
+
+def gate_names_and_groups(moe, K, softmax):
+    """The gate's and the experts' feature names, the gate's parameter names
+    (logit contrasts of expert ``k`` against expert 0) and their table groups."""
+    gate_feats = _feature_names(moe, getattr(moe, "_gate_cols", None)) if softmax else []
+    gate_feats = gate_feats + ["const"]
+    expert_feats = _feature_names(moe, getattr(moe, "_expert_cols", None)) + ["const"]
+    q = len(gate_feats)
+    names = [f"gate:{f}[{k}]" for k in range(1, K) for f in gate_feats]
+    groups = [
+        (f"Gate: log(g_{k} / g_0), expert {k} against expert 0", list(range((k - 1) * q, k * q)))
+        for k in range(1, K)
+    ]
+    return gate_feats, expert_feats, names, groups
+
+
+def fit_header(moe, n_rows, llf):
+    """The header rows every mixture's summary ends with."""
+    return {
+        "Converged": bool(getattr(moe, "converged_", True)),
+        "EM iterations": int(moe.n_iter_),
+        "nobs": n_rows,
+        "llf": llf,
+        "n_params": int(moe._n_parameters()),
+    }
+
+
 def _feature_names(moe, cols):
     names = getattr(moe, "feature_names_in_", None)
     if names is None:
@@ -385,11 +436,8 @@ def mixture_summary_parts(moe, X, y):
     gate = moe.gate_
     K = moe._expert_set.n_experts
     softmax = isinstance(gate, SoftmaxGate)
-    gate_feats = _feature_names(moe, getattr(moe, "_gate_cols", None)) if softmax else []
-    gate_feats = gate_feats + ["const"]
-    expert_feats = _feature_names(moe, getattr(moe, "_expert_cols", None)) + ["const"]
+    gate_feats, expert_feats, names, groups = gate_names_and_groups(moe, K, softmax)
     q, p = len(gate_feats), len(expert_feats)
-    names = [f"gate:{f}[{k}]" for k in range(1, K) for f in gate_feats]
     names += [
         name for k in range(K) for name in [f"{f}[{k}]" for f in expert_feats] + [f"sigma2[{k}]"]
     ]
@@ -403,13 +451,6 @@ def mixture_summary_parts(moe, X, y):
         jac[i] = 2.0 * params[i]
     cov = cov * jac[:, None] * jac[None, :]  # NaN rows of unidentified parameters stay NaN
     n_gate = (K - 1) * q
-    groups = [
-        (
-            f"Gate: log(g_{k} / g_0), expert {k} against expert 0",
-            list(range((k - 1) * q, k * q)),
-        )
-        for k in range(1, K)
-    ]
     groups += [
         (f"Expert {k} parameters", list(range(n_gate + k * (p + 1), n_gate + (k + 1) * (p + 1))))
         for k in range(K)
@@ -421,15 +462,7 @@ def mixture_summary_parts(moe, X, y):
     }
     if penalised:
         header["Gate penalty (alpha)"] = pen
-    header.update(
-        {
-            "Converged": bool(getattr(moe, "converged_", True)),
-            "EM iterations": int(moe.n_iter_),
-            "nobs": X.shape[0],
-            "llf": llf,
-            "n_params": int(moe._n_parameters()),
-        }
-    )
+    header.update(fit_header(moe, X.shape[0], llf))
     if penalised:
         how = (
             "Covariance of the penalised estimate: inverse observed information of the "

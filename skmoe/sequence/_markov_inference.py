@@ -23,6 +23,7 @@ import copy
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from .._inference import central_hessian
 from ._markov_fit import LinearGaussianPolish, e_step
 
 
@@ -124,17 +125,6 @@ class MarkovParametrisation:
         return -f * n, J.T @ (-g * n)
 
 
-def _hessian(grad, psi, steps):
-    """Symmetrised central-difference Jacobian of ``grad`` at ``psi``."""
-    P = psi.size
-    H = np.empty((P, P))
-    for i in range(P):
-        e = np.zeros(P)
-        e[i] = steps[i]
-        H[:, i] = (grad(psi + e) - grad(psi - e)) / (2.0 * steps[i])
-    return 0.5 * (H + H.T)
-
-
 def markov_information(est, X, y, bounds):
     """Observed information of a fitted MarkovSwitchingRegressor, in ``psi``.
 
@@ -176,7 +166,7 @@ def markov_information(est, X, y, bounds):
     pr = psi[probs]
     steps[probs] = 1e-5 * np.minimum(np.minimum(pr, 1.0 - pr), 0.5)
     steps = np.maximum(steps, 1e-12)
-    H = _hessian(lambda v: par.loglik_and_grad(v)[1], psi, steps)
+    H = central_hessian(lambda v: par.loglik_and_grad(v)[1], psi, steps)
     return psi, -H, grad, par
 
 

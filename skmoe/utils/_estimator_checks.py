@@ -113,52 +113,6 @@ _BINOMIAL_TARGET_CHECKS = [
 ]
 
 
-# Checks whose failure is only that the check's y is not a valid target.
-_POISSON_TARGET_CHECKS = [
-    "check_regressors_train",
-    "check_regressor_data_not_an_array",
-    "check_regressors_no_decision_function",
-    "check_fit_idempotent",
-    "check_fit_check_is_fitted",
-    "check_n_features_in",
-    "check_n_features_in_after_fitting",
-    "check_dataframe_column_names_consistency",
-]
-
-_BINOMIAL_TARGET_CHECKS = [
-    "check_fit_score_takes_y",
-    "check_estimators_overwrite_params",
-    "check_dont_overwrite_parameters",
-    "check_estimators_fit_returns_self",
-    "check_readonly_memmap_input",
-    "check_n_features_in_after_fitting",
-    "check_positive_only_tag_during_fit",
-    "check_estimators_dtypes",
-    "check_sample_weights_pandas_series",
-    "check_sample_weights_not_an_array",
-    "check_sample_weights_list",
-    "check_sample_weights_shape",
-    "check_sample_weights_not_overwritten",
-    "check_sample_weight_equivalence_on_dense_data",
-    "check_dtype_object",
-    "check_f_contiguous_array_estimator",
-    "check_regressors_train",
-    "check_regressor_data_not_an_array",
-    "check_regressors_no_decision_function",
-    "check_supervised_y_2d",
-    "check_regressors_int",
-    "check_non_transformer_estimators_n_iter",
-    "check_methods_sample_order_invariance",
-    "check_methods_subset_invariance",
-    "check_fit2d_1feature",
-    "check_dict_unchanged",
-    "check_fit_idempotent",
-    "check_fit_check_is_fitted",
-    "check_n_features_in",
-    "check_fit2d_predict1d",
-    "check_dataframe_column_names_consistency",
-]
-
 _SAMPLE_WEIGHT_CHECK = "check_sample_weight_equivalence_on_dense_data"
 
 
