@@ -24,10 +24,12 @@ from ._em import (
     KMEANS_MAX_ROWS,
     PREFIT_ITER,
     EMRun,
+    finite_objective,
     reseed_assign,
     reseed_plan,
     reseed_rows,
     resp_from_labels,
+    screen_keep,
 )
 from ._frame import frame_scale
 from ._init import (
@@ -145,9 +147,7 @@ def _floored(experts):
     return _n_floored(experts) > 0
 
 
-def _finite(value):
-    """``value``, or -inf when it is NaN (a NaN objective never ranks first)."""
-    return value if value == value else -np.inf
+_finite = finite_objective
 
 
 def _one_hot(codes, n_classes):
@@ -596,6 +596,14 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         """
         rng = np.random.RandomState(seed)
         lines = not self._is_classifier and not hasattr(X, "expert_input")
+        # The standardised views the re-splits work in, formed once.
+        if lines:
+            view = (
+                _standardize(np.array(self._ex(X), dtype=np.float64), sw),
+                _standardize(np.asarray(y, dtype=np.float64)[:, None].copy(), sw)[:, 0],
+            )
+        else:
+            view = _standardize(np.array(getattr(X, "gate_input", X), dtype=np.float64), sw)
         kept = 0
         for _ in range(_MOVE_ROUNDS):
             R = self._e_step(X, y, self.gate_, self._expert_set)[0]
@@ -610,7 +618,7 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
             best, best_key = None, None
             for i, j in pairs:
                 pool = R[:, i] + R[:, j]
-                for split in self._pair_splits(X, y, sw, pool, rng, lines):
+                for split in self._pair_splits(view, sw, pool, rng, lines):
                     R0 = R.copy()
                     R0[:, i] = pool * split[:, 0]
                     R0[:, j] = pool * split[:, 1]
@@ -646,15 +654,18 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         self.n_split_merge_ = kept
         self._warn_floored()
 
-    def _pair_splits(self, X, y, sw, pool, rng, lines):
-        """Two-column soft splits of a pair's pooled rows (see :meth:`_split_merge`)."""
+    def _pair_splits(self, view, sw, pool, rng, lines):
+        """Two-column soft splits of a pair's pooled rows (see :meth:`_split_merge`).
+
+        ``view``: the standardised ``(Z, u)`` (expert inputs, target) with
+        ``lines``, else the standardised gate inputs.
+        """
         rows = np.flatnonzero((pool > 0.5) & (sw > 0))
         if rows.size < 4:
             return []
         w = pool[rows] * sw[rows]
         if lines:
-            Z = _standardize(np.array(self._ex(X), dtype=np.float64), sw)
-            u = _standardize(np.asarray(y, dtype=np.float64)[:, None].copy(), sw)[:, 0]
+            Z, u = view
             out = []
             for how in ("consensus", "random") * _MOVE_SPLITS:
                 if how == "consensus":
@@ -665,7 +676,7 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
                 scale, share = line_scales(Z[rows], u[rows], w, two)
                 out.append(line_resp(Z, u, two, scale, share))
             return out
-        G = _standardize(np.array(getattr(X, "gate_input", X), dtype=np.float64), sw)
+        G = view
         km = KMeans(n_clusters=2, n_init=1, random_state=rng.randint(np.iinfo(np.int32).max))
         with warnings.catch_warnings(), blas_single_threaded():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -774,11 +785,11 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         runs = each(lambda i: make_run(i).advance(first), range(n_starts))
         if screening:
             # Runs on a likelihood spike (a variance on its floor) last.
-            rank = sorted(
-                range(n_starts),
-                key=lambda i: (_n_floored(runs[i].experts), -_finite(runs[i].objective), i),
+            kept = screen_keep(
+                [run.objective for run in runs],
+                self.n_init,
+                demote=[_n_floored(run.experts) for run in runs],
             )
-            kept = sorted(rank[: self.n_init])
             # (A joblib backend of processes returns copies: keep what comes back.)
             resumed = each(lambda i: runs[i].advance(self.max_iter), kept)
             for i, run in zip(kept, resumed, strict=True):

@@ -81,6 +81,27 @@ def reseed_rows(order, dead, m, n_samples, rng):
         yield int(k), rows
 
 
+def finite_objective(value):
+    """``value``, or -inf when it is NaN (a NaN objective never ranks first)."""
+    return value if value == value else -np.inf
+
+
+def screen_keep(objectives, n_keep, demote=None):
+    """Indices (sorted) of the ``n_keep`` best screened starts (emEM).
+
+    Ranked by ``demote`` first when given (smaller is better: e.g. how many
+    noise variances sit on their floor), then by objective (NaN last), ties
+    to the earlier start, so the choice does not depend on the order in
+    which runs finish.
+    """
+    demote = [0] * len(objectives) if demote is None else demote
+    rank = sorted(
+        range(len(objectives)),
+        key=lambda i: (demote[i], -finite_objective(objectives[i]), i),
+    )
+    return sorted(rank[:n_keep])
+
+
 def iterate_em(est, init, gate, experts, e_step, reseed, m_step, *, tol=None, finish=None):
     """The EM iterations of one restart, shared by every EM-trained model.
 

@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
 
 from .._docs import DocLinkMixin
+from .._em import finite_objective, screen_keep
 from .._threading import blas_single_threaded
 from .._validation import fit_labels
 from .._warn import warn_user
@@ -24,11 +25,6 @@ from ._hmm_baum_welch import (
     initial_params,
     log_likelihoods,
 )
-
-
-def _finite(value):
-    """A NaN objective ranks below every number."""
-    return value if np.isfinite(value) else -np.inf
 
 
 class _BaseHMMClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
@@ -199,18 +195,18 @@ class _BaseHMMClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator, metaclass
             run = fit_baum_welch(p0, emission, Xc, bounds, wc, first, self.tol, rng)
             runs.append((run, rng))
         if screening:
-            rank = sorted(range(len(runs)), key=lambda i: (-_finite(runs[i][0][1]), i))
-            for i in sorted(rank[: self.n_init]):
+            kept = screen_keep([run[0][1] for run in runs], self.n_init)
+            for i in kept:
                 (p, lb, it, conv), rng = runs[i]
                 if not conv and it < self.max_iter:
                     more = fit_baum_welch(
                         p, emission, Xc, bounds, wc, self.max_iter - it, self.tol, rng
                     )
                     runs[i] = ((more[0], more[1], it + more[2], more[3]), rng)
-            candidates = sorted(rank[: self.n_init])
+            candidates = kept
         else:
             candidates = list(range(len(runs)))
-        best = max(candidates, key=lambda i: (_finite(runs[i][0][1]), -i))
+        best = max(candidates, key=lambda i: (finite_objective(runs[i][0][1]), -i))
         return runs[best][0], [runs[i][0][1] for i in range(len(runs))]
 
     def _fit_classes(self, seqs, y_idx, sw, n_classes, warm, emission, rng):

@@ -22,7 +22,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._docs import DocLinkMixin
-from .._em import PREFIT_ITER, EMRun
+from .._em import PREFIT_ITER, EMRun, screen_keep
 from .._frame import frame_scale, variance_floor
 from .._progress import PROGRESS
 from .._threading import blas_single_threaded
@@ -50,11 +50,6 @@ from ._markov_fit import (
 # of the time-ignoring mixture of the "mixture" start.
 _PORTFOLIO = ("kmeans", "mixture", "random")
 _MIXTURE_ITER = PREFIT_ITER
-
-
-def _finite(value):
-    """A NaN objective ranks below every number."""
-    return value if np.isfinite(value) else -np.inf
 
 
 _NO_RESEED = np.empty(0, dtype=np.intp)
@@ -310,10 +305,7 @@ class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
                 em.advance(first)
             if screening:
                 # emEM: the n_init best short runs continue, ties to the earlier start.
-                rank = sorted(
-                    range(len(starts)), key=lambda i: (-_finite(starts[i][0].objective), i)
-                )
-                kept = sorted(rank[: self.n_init])
+                kept = screen_keep([em.objective for em, _ in starts], self.n_init)
                 for i in sorted(set(range(len(starts))) - set(kept)):
                     starts[i][0].report.close()
             else:
