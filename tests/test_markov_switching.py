@@ -527,9 +527,11 @@ def test_progress_bar_per_restart(fake_tqdm, capsys):
         assert len(bar.written) == 1 and "polish" in bar.written[0]
     assert capsys.readouterr().out == ""
 
-    # Without the polish (the classifier) the bar counts every EM iteration.
+    # Without the polish the bar counts every EM iteration.
     fake_tqdm.instances = []
-    clf = MarkovSwitchingClassifier(max_iter=30, n_screen=0, verbose="progress", random_state=0)
+    clf = MarkovSwitchingClassifier(
+        max_iter=30, n_screen=0, polish=False, verbose="progress", random_state=0
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X, (y > 0).astype(int))

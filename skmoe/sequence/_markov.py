@@ -39,6 +39,7 @@ from ..experts._sets import (
 from ._markov_fit import (
     EM_SWITCH_TOL,
     LinearGaussianPolish,
+    LogisticPolish,
     RegimeChain,
     e_step,
     stationary_distribution,
@@ -53,6 +54,27 @@ _MIXTURE_ITER = PREFIT_ITER
 
 
 _NO_RESEED = np.empty(0, dtype=np.intp)
+
+
+def _logistic_regimes(experts, fitted=False):
+    """Whether every regime's expert is a built-in LogisticExpert (the classifier's polish).
+
+    With ``fitted``, also that each was fitted on every class, in its fixed
+    frame, so all share one parametrisation (``_V`` of shape (d, C)).
+    """
+    if not isinstance(experts, _ClassifierSet) or not all(
+        type(e) is LogisticExpert for e in experts.ests
+    ):
+        return False
+    if not fitted:
+        return True
+    C = experts.n_classes
+    return all(
+        hasattr(e, "_V")
+        and e._V.shape[1] == C
+        and np.array_equal(np.asarray(e.classes_), np.arange(C))
+        for e in experts.ests
+    )
 
 
 def _local_frequencies(y, n_classes, window):
@@ -420,7 +442,9 @@ class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         experts.fit(Xe, y, resp, iteration=0, init=init, rng=rng)
         chain = RegimeChain(S, self.transitions, self.start, self.transition_alpha)
         chain.init(Xt, bounds, labels, rng, neutral=init == 0)
-        can_polish = self.polish and isinstance(experts, _LinearGaussianSet)
+        can_polish = self.polish and (
+            isinstance(experts, _LinearGaussianSet) or _logistic_regimes(experts)
+        )
         # With the polish to follow, EM only has to reach its basin.
         switch_tol = max(self.tol, EM_SWITCH_TOL) if can_polish else self.tol
         state = {}
@@ -430,7 +454,9 @@ class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
             # per observation, which EM never decreases.
             post = e_step(chain, self._log_emit(experts, Xe, y), bounds, Xt)
             state["post"] = post
-            state["objective"] = post["ll"] - chain.penalty()
+            # (The experts' own penalties too, as in the mixtures: the
+            # logistic experts' ridge is part of what the M-step maximises.)
+            state["objective"] = post["ll"] - chain.penalty() - experts.penalty()
             return state["objective"] / n
 
         def reseed():
@@ -446,7 +472,15 @@ class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         def polish(report):
             # L-BFGS on the exact log-likelihood from where EM stopped.
             em_objective = state["objective"]
-            polisher = LinearGaussianPolish(chain, experts, Xe, y, Xt, bounds)
+            if isinstance(experts, _LinearGaussianSet):
+                polisher = LinearGaussianPolish(chain, experts, Xe, y, Xt, bounds)
+            elif _logistic_regimes(experts, fitted=True):
+                polisher = LogisticPolish(chain, experts, Xe, y, Xt, bounds)
+            else:
+                # A regime's expert saw too few classes (or kept a frozen
+                # fit): no common parametrisation, EM's answer stands.
+                state["polish"] = None
+                return
             res, gmax = polisher.run(max_iter=max(50, self.max_iter), gtol=1e-9)
             em_e_step()
             objective = state["objective"]
@@ -485,7 +519,7 @@ class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         run["chain"] = run.pop("gate")
         run["objective"] = state["objective"]
         run["n_polish_iter"] = 0
-        if can_polish:
+        if can_polish and state.get("polish") is not None:
             pol = state["polish"]
             run["lower_bounds"] = np.append(run["lower_bounds"], state["objective"] / n)
             run["lower_bound"] = state["objective"] / n
@@ -865,10 +899,12 @@ _COMMON_DOC = """
     screen_iter : int, default=5
         EM iterations of a screened start.
     polish : bool, default=True
-        With the built-in linear-Gaussian experts, finish EM with L-BFGS on the
-        exact log-likelihood (gradient by Fisher's identity): EM is slow when
-        regimes overlap or switch often, the polish converges fast there.
-        Ignored for other experts.
+        With the built-in linear-Gaussian or logistic experts, finish EM with
+        L-BFGS on the exact (penalised) log-likelihood (gradient by Fisher's
+        identity): EM is slow when regimes overlap or switch often, the
+        polish converges fast there, and EM's chain M-step ignores a
+        steady-state start, which the polish maximises exactly.  Ignored for
+        other experts.
 {variance_floor}    random_state : int, RandomState instance or None, default=None
         Seeds the initial regimes (k-means or random rows), the initial
         persistence of every restart after the first and every unseeded
@@ -1080,8 +1116,9 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
             built-in linear-Gaussian one.
         """
         from .._summary import SummaryResults
-        from ._markov_inference import markov_summary_parts
+        from ._markov_inference import check_summary_alpha, markov_summary_parts
 
+        alpha = check_summary_alpha(alpha)
         X, y, bounds = self._check_Xy(X, y, lengths)
         parts = markov_summary_parts(self, X, y, bounds)
         return SummaryResults(type(self).__name__, alpha=alpha, **parts)
@@ -1207,7 +1244,8 @@ class MarkovSwitchingClassifier(ClassifierMixin, _BaseMarkovSwitching):
     start_proba_ : ndarray of shape (n_regimes,)
     n_iter_ : int
     n_polish_iter_ : int
-        Always 0 (the polish is for the built-in linear-Gaussian experts).
+        L-BFGS iterations of the polish (0 without it: experts other than
+        the built-in logistic one, or ``polish=False``).
     converged_ : bool
     lower_bound_ : float
     lower_bounds_ : ndarray
@@ -1297,6 +1335,81 @@ class MarkovSwitchingClassifier(ClassifierMixin, _BaseMarkovSwitching):
 
     def _make_expert_set(self, named, rng):
         return _ClassifierSet(named, "weighted", None, rng, len(self.classes_))
+
+    def summary(self, X, y, lengths=None, alpha=0.05):
+        """Report the estimates with standard errors, tests and intervals.
+
+        For each regime ``k`` and each class ``c`` but the first: the logit
+        contrast ``log(p(c) / p(classes_[0]))`` of regime ``k``'s expert, its
+        slopes on the expert features (in their units, named after them)
+        and its intercept (``const``), named ``feature[k, c]``; then the
+        transition probabilities ``p[i->j] = P(z_t = j | z_{t-1} = i)`` for
+        ``j < n_regimes - 1`` (the last column is one minus the others) and,
+        with ``start="learned"``, the start probabilities but the last.  The
+        header has the log-likelihood, AIC, BIC and HQIC (statsmodels'
+        definitions) and ``expected_durations`` the mean time spent in each
+        regime, ``1 / (1 - p[k->k])`` rows.
+
+        The covariance is the inverse of the observed information of the
+        exact log-likelihood (forward algorithm) in these parameters: a
+        central-difference Hessian of its analytic score (Fisher's
+        identity).  The experts' ridge penalty (``LogisticExpert.alpha``,
+        on standardised slopes) is part of what EM maximises, so the
+        information is that of the penalised log-likelihood, and the notes
+        say the covariance is of the penalised estimate; fit with
+        ``LogisticExpert(alpha=0)`` for the plain maximum likelihood
+        estimate.  Pass the training data: the formula assumes the estimate
+        maximises the objective on them.  Available for the built-in
+        logistic experts with ``transitions="homogeneous"``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs, rows in time order within each series.
+        y : array-like of shape (n_samples,)
+            Training labels, among ``classes_``.
+        lengths : array-like of int, default=None
+            Lengths of the training series (as in ``fit``).
+        alpha : float, default=0.05
+            The intervals shown have coverage ``1 - alpha``.
+
+        Returns
+        -------
+        results : SummaryResults
+            ``print(results)`` shows the tables, ``results.to_frame()`` gives
+            pandas; ``params``, ``bse``, ``conf_int()``, ``cov_params()``,
+            ``llf``, ``nobs``, ``aic``, ``bic``, ``hqic`` as in statsmodels,
+            and ``expected_durations``.
+
+        Raises
+        ------
+        NotImplementedError
+            For input-dependent transitions, experts other than the built-in
+            logistic one, or a regime whose expert did not model every class.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skmoe import MarkovSwitchingClassifier
+        >>> rng = np.random.RandomState(0)
+        >>> z = (np.arange(400) // 50) % 2
+        >>> X = rng.randn(400, 1)
+        >>> p = 1 / (1 + np.exp(-np.where(z == 0, 3, -3) * X[:, 0]))
+        >>> y = (rng.rand(400) < p).astype(int)
+        >>> ms = MarkovSwitchingClassifier(start="steady-state", random_state=0).fit(X, y)
+        >>> res = ms.summary(X, y)
+        >>> res.param_names
+        ['x0[0, 1]', 'const[0, 1]', 'x0[1, 1]', 'const[1, 1]', 'p[0->0]', 'p[1->0]']
+        >>> bool(np.all(np.isfinite(res.bse)))
+        True
+        """
+        from .._summary import SummaryResults
+        from ._markov_inference import check_summary_alpha, markov_classifier_summary_parts
+
+        alpha = check_summary_alpha(alpha)
+        X, y_idx, bounds = self._check_Xy(X, y, lengths)
+        parts = markov_classifier_summary_parts(self, X, y_idx, bounds)
+        return SummaryResults(type(self).__name__, alpha=alpha, **parts)
 
     def predict_regimes_proba(self, X):
         """Each regime's class probabilities.

@@ -332,6 +332,56 @@ def e_step(chain, log_emit, bounds, Xt, *, want_alpha=False):
     )
 
 
+def chain_score(chain, post, bounds, Xt):
+    """Gradient of the (penalised) log-likelihood in the chain's parameters.
+
+    By Fisher's identity, from one forward-backward pass ``post``
+    (:func:`e_step`): the expected complete-data score of the transition
+    logits (``log_A`` for homogeneous transitions, ``V`` then ``c`` for
+    input ones, minus the gradient of the chain's penalty) and of the learned
+    start's logits, in the order :meth:`LinearGaussianPolish.pack` lays them
+    out.  The steady-state start is differentiated through the stationary
+    distribution (fundamental matrix).  Shared by the polish and by the
+    summaries of both Markov-switching estimators.
+
+    Returns
+    -------
+    parts : list of ndarray
+        The flattened gradient blocks.
+    """
+    parts = []
+    firsts = np.asarray(bounds[:-1])
+    gamma0 = post["gamma0"]
+    if chain.transitions == "homogeneous":
+        A = np.exp(chain.log_A)
+        N = post["xi"]
+        GL = N - N.sum(axis=1, keepdims=True) * A
+        if chain.start == "steady-state":
+            pi = np.exp(post["log_start"][0])
+            g = gamma0.sum(axis=0) / np.maximum(pi, 1e-300)
+            GL = GL + _row_softmax_backprop(A, _stationary_grad(A, pi, g))
+        parts.append(GL.ravel())
+    else:
+        logA = post["logA"]
+        A = np.exp(logA)
+        xi = post["xi"]
+        G = xi - xi.sum(axis=2, keepdims=True) * A  # zero on first rows
+        if chain.start == "steady-state":
+            pis = np.exp(post["log_start"])
+            for s, a in enumerate(firsts):
+                g = gamma0[s] / np.maximum(pis[s], 1e-300)
+                G[a] += _row_softmax_backprop(A[a], _stationary_grad(A[a], pis[s], g))
+        Zt = chain.standardise(Xt)
+        gV = np.einsum("nd,nij->idj", Zt, G) - chain.alpha * chain.V
+        gc = G.sum(axis=0)
+        parts.append(gV.ravel())
+        parts.append(gc.ravel())
+    if chain.start == "learned":
+        p0 = np.exp(chain.log_start)
+        parts.append(gamma0.sum(axis=0) - gamma0.shape[0] * p0)
+    return parts
+
+
 # ---------------------------------------------------------------------- #
 # Quasi-Newton polish of the exact log-likelihood (built-in linear experts)
 # ---------------------------------------------------------------------- #
@@ -450,39 +500,134 @@ class LinearGaussianPolish:
             return np.inf, np.zeros_like(theta)
         g_eta = g_var * (var - self.floor)
         parts = [gB.ravel(), g_eta]
-        firsts = np.asarray(self.bounds[:-1])
-        gamma0 = post["gamma0"]
-        objective = ll
-        if ch.transitions == "homogeneous":
-            A = np.exp(ch.log_A)
-            N = post["xi"]
-            GL = N - N.sum(axis=1, keepdims=True) * A
-            if ch.start == "steady-state":
-                pi = np.exp(post["log_start"][0])
-                g = gamma0.sum(axis=0) / np.maximum(pi, 1e-300)
-                GL = GL + _row_softmax_backprop(A, _stationary_grad(A, pi, g))
-            parts.append(GL.ravel())
-        else:
-            logA = post["logA"]
-            A = np.exp(logA)
-            xi = post["xi"]
-            G = xi - xi.sum(axis=2, keepdims=True) * A  # zero on first rows
-            if ch.start == "steady-state":
-                pis = np.exp(post["log_start"])
-                for s, a in enumerate(firsts):
-                    g = gamma0[s] / np.maximum(pis[s], 1e-300)
-                    G[a] += _row_softmax_backprop(A[a], _stationary_grad(A[a], pis[s], g))
-            Zt = ch.standardise(self.Xt)
-            gV = np.einsum("nd,nij->idj", Zt, G) - ch.alpha * ch.V
-            gc = G.sum(axis=0)
-            parts.append(gV.ravel())
-            parts.append(gc.ravel())
-            objective -= ch.penalty()
-        if ch.start == "learned":
-            p0 = np.exp(ch.log_start)
-            parts.append(gamma0.sum(axis=0) - gamma0.shape[0] * p0)
+        parts.extend(chain_score(ch, post, self.bounds, self.Xt))
+        objective = ll - ch.penalty()
         grad = np.concatenate(parts)
         return -objective / self.n, -grad / self.n
+
+    def run(self, max_iter, gtol):
+        theta0 = self.pack()
+        f0, _ = self.value_and_grad(theta0)
+        res = optimize.minimize(
+            self.value_and_grad,
+            theta0,
+            jac=True,
+            method="L-BFGS-B",
+            options=dict(maxiter=max_iter, maxcor=20, ftol=1e-15, gtol=gtol),
+        )
+        theta = res.x if res.fun <= f0 else theta0
+        self.unpack(theta)
+        _, g = self.value_and_grad(theta)
+        return res, float(np.max(np.abs(g))) if g.size else 0.0
+
+
+def _pack_chain(chain):
+    """The chain's unconstrained parameters, in :meth:`LinearGaussianPolish.pack`'s order."""
+    if chain.transitions == "homogeneous":
+        parts = [chain.log_A.ravel()]
+    else:
+        parts = [chain.V.ravel(), chain.c.ravel()]
+    if chain.start == "learned":
+        parts.append(chain.log_start)
+    return np.concatenate(parts)
+
+
+def _unpack_chain(chain, theta):
+    """Set the chain from :func:`_pack_chain`'s vector (logits renormalised)."""
+    S = chain.S
+    k = 0
+    if chain.transitions == "homogeneous":
+        L = theta[k : k + S * S].reshape(S, S)
+        k += S * S
+        chain.log_A = L - np.logaddexp.reduce(L, axis=1, keepdims=True)
+    else:
+        dt = chain.V.shape[1]
+        chain.V = theta[k : k + S * dt * S].reshape(S, dt, S).copy()
+        k += S * dt * S
+        chain.c = theta[k : k + S * S].reshape(S, S).copy()
+        k += S * S
+    if chain.start == "learned":
+        ls = theta[k : k + S]
+        chain.log_start = ls - np.logaddexp.reduce(ls)
+
+
+class LogisticPolish:
+    """L-BFGS on the exact penalised log-likelihood of a Markov-switching
+    classifier whose regimes are built-in :class:`~skmoe.experts.LogisticExpert`.
+
+    EM's chain M-step ignores a steady-state start (generalised EM), so EM
+    alone does not maximise that model's likelihood; and EM is slow when
+    regimes overlap.  The polish maximises the objective EM's experts
+    maximise, ``log L - sum_k 0.5 * alpha_k * ||V_k||^2``, in each expert's
+    own standardised coefficients ``(V_k, c_k)`` (its fixed frame), with the
+    gradient by Fisher's identity from one forward-backward pass.
+
+    Parameters
+    ----------
+    chain : RegimeChain
+    experts : _ClassifierSet
+        Its estimators are fitted LogisticExperts (``_V``, ``_c``, ``_mean``,
+        ``_scale``); they are updated in place.
+    Xe, y, Xt, bounds
+        Validated expert inputs, label codes, transition inputs, series bounds.
+    """
+
+    def __init__(self, chain, experts, Xe, y, Xt, bounds):
+        self.chain = chain
+        self.experts = experts
+        self.Xt, self.bounds = Xt, bounds
+        self.n = n = Xe.shape[0]
+        self.S = chain.S
+        self.C = C = experts.n_classes
+        self.Y = np.zeros((n, C))
+        self.Y[np.arange(n), y] = 1.0
+        self.Zs = [(Xe - e._mean) / e._scale for e in experts.ests]
+        self.d = Xe.shape[1]
+        self.n_evals = 0
+
+    def pack(self):
+        parts = []
+        for e in self.experts.ests:
+            parts += [e._V.ravel(), e._c]
+        parts.append(_pack_chain(self.chain))
+        return np.concatenate(parts)
+
+    def unpack(self, theta):
+        from .._multinomial import raw_coefficients
+
+        d, C = self.d, self.C
+        k = 0
+        for e in self.experts.ests:
+            e._V = theta[k : k + d * C].reshape(d, C).copy()
+            k += d * C
+            e._c = theta[k : k + C].copy()
+            k += C
+            e.coef_, e.intercept_ = raw_coefficients(e._V, e._c, e._mean, e._scale)
+        _unpack_chain(self.chain, theta[k:])
+
+    def value_and_grad(self, theta):
+        """Negative penalised log-likelihood per observation, and its gradient."""
+        self.n_evals += 1
+        self.unpack(theta)
+        ests = self.experts.ests
+        log_p = []
+        for e, Z in zip(ests, self.Zs, strict=True):
+            logits = Z @ e._V + e._c
+            log_p.append(logits - np.logaddexp.reduce(logits, axis=1, keepdims=True))
+        log_emit = np.ascontiguousarray(np.stack([np.sum(lp * self.Y, axis=1) for lp in log_p], 1))
+        post = e_step(self.chain, log_emit, self.bounds, self.Xt)
+        ll = post["ll"]
+        if not np.isfinite(ll):
+            return np.inf, np.zeros_like(theta)
+        gam = post["gamma"]
+        parts = []
+        objective = ll - self.chain.penalty()
+        for k, (e, Z) in enumerate(zip(ests, self.Zs, strict=True)):
+            R = (self.Y - np.exp(log_p[k])) * gam[:, k : k + 1]
+            parts += [(Z.T @ R - e.alpha * e._V).ravel(), R.sum(axis=0)]
+            objective -= 0.5 * e.alpha * float(np.sum(e._V * e._V))
+        parts.extend(chain_score(self.chain, post, self.bounds, self.Xt))
+        return -objective / self.n, -np.concatenate(parts) / self.n
 
     def run(self, max_iter, gtol):
         theta0 = self.pack()

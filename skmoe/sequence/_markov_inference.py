@@ -21,10 +21,136 @@ parameters).
 import copy
 
 import numpy as np
+from scipy.special import logsumexp
 from sklearn.utils.validation import check_is_fitted
 
 from .._inference import central_hessian
-from ._markov_fit import LinearGaussianPolish, e_step
+from ._markov_fit import LinearGaussianPolish, chain_score, e_step
+
+
+def chain_logits_and_jacobian(P, p0):
+    """The chain's logits from its reported probabilities, and their Jacobian.
+
+    Parameters
+    ----------
+    P : ndarray of shape (S, S - 1)
+        ``P[i, j] = p[i->j]`` for ``j < S - 1``; the last column is one minus
+        the others.
+    p0 : ndarray of shape (S - 1,) or None
+        The learned start probabilities but the last (None: no learned start).
+
+    Returns
+    -------
+    L : ndarray of shape (S, S)
+        ``log A``, the transition logits the polish and the E-step use.
+    ls : ndarray of shape (S,) or None
+        ``log start``.
+    J : ndarray
+        ``d (L, ls) / d (P, p0)``, shape ``(S * S [+ S], S * (S - 1) [+ S - 1])``.
+    """
+    S = P.shape[0]
+    learned = p0 is not None
+    J = np.zeros((S * S + (S if learned else 0), S * (S - 1) + (S - 1 if learned else 0)))
+    # A probability on the boundary (0 or 1) gives infinite entries, set to
+    # zero: its column is held fixed by the caller (information_off_boundary).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        last = 1.0 - P.sum(axis=1)
+        L = np.log(np.column_stack([P, last]))
+        for i in range(S):
+            for j in range(S - 1):
+                col = i * (S - 1) + j
+                J[i * S + j, col] = 1.0 / P[i, j]
+                J[i * S + S - 1, col] = -1.0 / last[i]
+        ls = None
+        if learned:
+            last0 = 1.0 - p0.sum()
+            ls = np.log(np.append(p0, last0))
+            for j in range(S - 1):
+                J[S * S + j, S * (S - 1) + j] = 1.0 / p0[j]
+                J[S * S + S - 1, S * (S - 1) + j] = -1.0 / last0
+    J[~np.isfinite(J)] = 0.0
+    return L, ls, J
+
+
+def chain_psi(chain):
+    """The reported chain parameters: ``p[i->j]`` (``j < S - 1``), then a learned start's."""
+    S = chain.S
+    A = np.exp(chain.log_A)
+    A /= A.sum(axis=1, keepdims=True)
+    parts = [A[:, : S - 1].ravel()]
+    if chain.start == "learned":
+        p0 = np.exp(chain.log_start)
+        parts.append((p0 / p0.sum())[: S - 1])
+    return np.concatenate(parts)
+
+
+def probability_steps(pr):
+    """Central-difference steps for probabilities, kept well inside (0, 1)."""
+    return 1e-5 * np.minimum(np.minimum(pr, 1.0 - pr), 0.5)
+
+
+# A probability this close to 0 or 1 is on the boundary of its range: the
+# likelihood's maximum there is not a stationary point (a learned start on
+# one series always ends on a vertex), so it has no Wald standard error.
+_BOUNDARY = 1e-8
+
+
+def information_off_boundary(grad, psi, steps, boundary):
+    """Observed information ``-H`` by central differences of ``grad``, boundary excluded.
+
+    Parameters
+    ----------
+    grad : callable
+        Analytic gradient of the objective in ``psi``.
+    psi : ndarray of shape (P,)
+    steps : ndarray of shape (P,)
+    boundary : ndarray of bool of shape (P,)
+        Parameters on the boundary of their range: held fixed, their rows
+        and columns of the information are NaN (so their standard errors
+        are NaN, and the others are conditional on them).
+
+    Returns
+    -------
+    info : ndarray of shape (P, P)
+    """
+    free = np.flatnonzero(~boundary)
+    info = np.full((psi.size, psi.size), np.nan)
+
+    def sub_grad(v):
+        full = psi.copy()
+        full[free] = v
+        return grad(full)[free]
+
+    info[np.ix_(free, free)] = -central_hessian(sub_grad, psi[free], steps[free])
+    return info
+
+
+def covariance_off_boundary(info, boundary):
+    """Inverse information over the free parameters; NaN for the boundary ones.
+
+    Returns
+    -------
+    cov : ndarray of shape (P, P)
+    bad : ndarray of bool of shape (P,)
+        Free parameters that the information does not identify.
+    """
+    from .._inference import _invert_information
+
+    free = np.flatnonzero(~boundary)
+    cov = np.full(info.shape, np.nan)
+    bad = np.zeros(info.shape[0], dtype=bool)
+    sub, sub_bad = _invert_information(info[np.ix_(free, free)])
+    cov[np.ix_(free, free)] = sub
+    bad[free] = sub_bad
+    return cov, bad
+
+
+def boundary_probabilities(psi, start):
+    """Mask of the probabilities of ``psi[start:]`` within ``_BOUNDARY`` of 0 or 1."""
+    mask = np.zeros(psi.size, dtype=bool)
+    pr = psi[start:]
+    mask[start:] = np.minimum(pr, 1.0 - pr) < _BOUNDARY
+    return mask
 
 
 class MarkovParametrisation:
@@ -96,25 +222,11 @@ class MarkovParametrisation:
         excess = var - pol.floor * pol.ysd**2
         eta = np.log(excess / pol.ysd**2)
         J[off_t + np.arange(S), off_p + np.arange(S)] = 1.0 / excess
-        # Transitions: logits log P[i, j], the last column log(1 - sum).
-        off_t += S
-        off_p += S
-        last = 1.0 - P.sum(axis=1)
-        L = np.log(np.column_stack([P, last]))
-        for i in range(S):
-            for j in range(S - 1):
-                col = off_p + i * (S - 1) + j
-                J[off_t + i * S + j, col] = 1.0 / P[i, j]
-                J[off_t + i * S + S - 1, col] = -1.0 / last[i]
+        L, ls, Jc = chain_logits_and_jacobian(P, p0)
+        J[off_t + S :, off_p + S :] = Jc
         parts = [B.ravel(), eta, L.ravel()]
-        if self.learned:
-            off_t += S * S
-            off_p += S * (S - 1)
-            last0 = 1.0 - p0.sum()
-            parts.append(np.log(np.append(p0, last0)))
-            for j in range(S - 1):
-                J[off_t + j, off_p + j] = 1.0 / p0[j]
-                J[off_t + S - 1, off_p + j] = -1.0 / last0
+        if ls is not None:
+            parts.append(ls)
         return np.concatenate(parts), J
 
     def loglik_and_grad(self, psi):
@@ -166,8 +278,9 @@ def markov_information(est, X, y, bounds):
     pr = psi[probs]
     steps[probs] = 1e-5 * np.minimum(np.minimum(pr, 1.0 - pr), 0.5)
     steps = np.maximum(steps, 1e-12)
-    H = central_hessian(lambda v: par.loglik_and_grad(v)[1], psi, steps)
-    return psi, -H, grad, par
+    boundary = boundary_probabilities(psi, n_exp + S)
+    info = information_off_boundary(lambda v: par.loglik_and_grad(v)[1], psi, steps, boundary)
+    return psi, info, grad, par
 
 
 def markov_param_names(est):
@@ -181,24 +294,15 @@ def markov_param_names(est):
     feats = names if cols is None else [names[j] for j in cols]
     out = [f"{f}[{k}]" for k in range(S) for f in feats + ["const"]]
     out += [f"sigma2[{k}]" for k in range(S)]
-    out += [f"p[{i}->{j}]" for i in range(S) for j in range(S - 1)]
-    if est.start == "learned":
-        out += [f"start[{j}]" for j in range(S - 1)]
-    return out
+    return out + _chain_param_names(est)
 
 
 def markov_summary_parts(est, X, y, bounds):
     """Keyword arguments of :class:`~skmoe._summary.SummaryResults` for ``est``."""
-    from .._inference import _invert_information
-    from .._warn import warn_user
     from ..experts._sets import _LinearGaussianSet
 
     check_is_fitted(est)
-    if est.transitions != "homogeneous":
-        raise NotImplementedError(
-            "summary is implemented for transitions='homogeneous' only; this model has "
-            "input-dependent transitions."
-        )
+    _check_homogeneous(est)
     if not isinstance(est._expert_set, _LinearGaussianSet):
         raise NotImplementedError(
             "summary is implemented for the built-in linear-Gaussian experts only "
@@ -207,21 +311,9 @@ def markov_summary_parts(est, X, y, bounds):
         )
     psi, info, grad, par = markov_information(est, X, y, bounds)
     names = markov_param_names(est)
-    cov, bad = _invert_information(info)
-    if not est.converged_:
-        warn_user(
-            "The fit did not converge: the estimate may not be a maximum of the likelihood, "
-            "and the standard errors are unreliable. Refit with a larger max_iter.",
-            UserWarning,
-        )
-    if bad.any():
-        warn_user(
-            "The observed information is not positive definite: the estimate is not a strict "
-            "local maximum of the likelihood (a regime without data, a transition probability "
-            "at 0 or 1, or collinear features). Standard errors of the affected parameters "
-            f"are NaN: {[n for n, b in zip(names, bad, strict=True) if b]}.",
-            UserWarning,
-        )
+    boundary = boundary_probabilities(psi, par.S * (par.d + 2))
+    cov, bad = covariance_off_boundary(info, boundary)
+    edge_notes = _warn_fit_quality(est, names, bad, boundary, "likelihood")
     S, d = par.S, par.d
     n_exp = S * (d + 1)
     groups = [
@@ -244,9 +336,7 @@ def markov_summary_parts(est, X, y, bounds):
         "llf": llf,
         "n_params": int(est._n_parameters()),
     }
-    A = est.transition_matrix_
-    with np.errstate(divide="ignore"):
-        durations = 1.0 / (1.0 - np.diag(A))
+    durations = _durations(est.transition_matrix_)
     return dict(
         param_names=names,
         params=psi,
@@ -258,6 +348,328 @@ def markov_summary_parts(est, X, y, bounds):
             "Covariance: inverse observed information of the exact log-likelihood "
             "(numerical Hessian of the analytic score).",
             "z and P>|z| are NaN for variances and probabilities (no test of zero).",
+            *edge_notes,
         ],
+        criteria={"HQIC": hqic(llf, header["n_params"], X.shape[0])},
         extra=dict(expected_durations=durations, score=grad, information=info),
     )
+
+
+# ---------------------------------------------------------------------- #
+# MarkovSwitchingClassifier: regimes of multinomial logistic experts
+# ---------------------------------------------------------------------- #
+class MarkovClassifierProblem:
+    """Penalised log-likelihood of a Markov-switching classifier and its score.
+
+    The reported parameters ``psi`` are, for each regime ``k`` and each class
+    ``c = 1, ..., C - 1``: the logit contrast of class ``c`` against class 0
+    in regime ``k`` (slopes on the expert features in their units, then the
+    intercept), then the transition probabilities ``p[i->j]`` (``j < S - 1``)
+    and, for a learned start, ``start[j]`` (``j < S - 1``).
+
+    The objective is the one whose maximiser EM finds: the exact
+    log-likelihood (forward algorithm) minus each regime's ridge penalty
+    ``0.5 * alpha * ||V||^2`` on its standardised slopes ``V = coef * scale``
+    (the expert's fixed frame).  Softmax is invariant to a common shift of
+    its columns, so the penalty is written with the shift profiled out,
+    ``0.5 * alpha * sum_c ||scale * (b_c - mean_c b)||^2`` with ``b_0 = 0``:
+    equal to the fitted penalty at the estimate, whose symmetric
+    coefficients are centred over classes.  The score is Fisher's identity
+    from one forward-backward pass.
+
+    Parameters
+    ----------
+    est : MarkovSwitchingClassifier
+        Fitted, homogeneous transitions, built-in logistic experts.
+    X : ndarray of shape (n_samples, n_features)
+        Validated training inputs.
+    y_idx : ndarray of int of shape (n_samples,)
+        Training labels as indices into ``est.classes_``.
+    bounds : ndarray of int
+        Series boundaries.
+    """
+
+    def __init__(self, est, X, y_idx, bounds):
+        from .._classifier_inference import _contrasts
+
+        self.chain = copy.deepcopy(est._chain)
+        self.bounds = bounds
+        self.S = self.chain.S
+        self.C = C = len(est.classes_)
+        self.learned = self.chain.start == "learned"
+        Xe, _ = est._split(X)
+        # With no expert features, _split hands the experts one column of
+        # zeros, whose coefficient is not a parameter of the model.
+        no_features = est._expert_cols is not None and est._expert_cols.size == 0
+        self.d = d = 0 if no_features else Xe.shape[1]
+        n = X.shape[0]
+        self.Z1 = np.hstack([Xe[:, :d], np.ones((n, 1))])
+        self.Y = np.zeros((n, C))
+        self.Y[np.arange(n), y_idx] = 1.0
+        ests = est._expert_set.ests
+        self.alpha = np.array([float(e.alpha) for e in ests])
+        self.scale = [np.asarray(e._scale, dtype=np.float64)[:d] for e in ests]
+        E = [_contrasts(np.vstack([e.coef_[:d], e.intercept_[None, :]])) for e in ests]
+        self.n_expert = self.S * (C - 1) * (d + 1)
+        self.psi = np.concatenate([np.concatenate([b.ravel() for b in E]), chain_psi(self.chain)])
+
+    def _split(self, psi):
+        S, C, d = self.S, self.C, self.d
+        m = self.n_expert
+        E = psi[:m].reshape(S, C - 1, d + 1)
+        P = psi[m : m + S * (S - 1)].reshape(S, S - 1)
+        p0 = psi[m + S * (S - 1) :] if self.learned else None
+        return E, P, p0
+
+    def _forward(self, psi):
+        """Log-probabilities of every class in every regime, and the E-step."""
+        E, P, p0 = self._split(psi)
+        n = self.Y.shape[0]
+        log_p = np.empty((n, self.S, self.C))
+        for k in range(self.S):
+            logits = np.hstack([np.zeros((n, 1)), self.Z1 @ E[k].T])
+            log_p[:, k] = logits - logsumexp(logits, axis=1, keepdims=True)
+        L, ls, J = chain_logits_and_jacobian(P, p0)
+        self.chain.log_A = L
+        if ls is not None:
+            self.chain.log_start = ls
+        log_emit = np.ascontiguousarray(np.einsum("nkc,nc->nk", log_p, self.Y))
+        post = e_step(self.chain, log_emit, self.bounds, None)
+        return log_p, post, J
+
+    def penalty(self, psi):
+        """The experts' ridge penalties at ``psi`` (profiled over the softmax shift)."""
+        E, _, _ = self._split(psi)
+        total = 0.0
+        for k in range(self.S):
+            full = np.vstack([np.zeros(self.d), E[k][:, : self.d]])
+            centred = (full - full.mean(axis=0)) * self.scale[k]
+            total += 0.5 * self.alpha[k] * float(np.sum(centred * centred))
+        return total
+
+    def loglik(self, psi):
+        """Exact log-likelihood (forward algorithm), unpenalised."""
+        return self._forward(psi)[1]["ll"]
+
+    def objective_grad(self, psi):
+        """Gradient of the penalised log-likelihood in ``psi``."""
+        from .._classifier_inference import _profiled_penalty_grad
+
+        E, P, p0 = self._split(psi)
+        log_p, post, J = self._forward(psi)
+        gam = post["gamma"]
+        d = self.d
+        gE = np.empty_like(E)
+        for k in range(self.S):
+            resid = (self.Y - np.exp(log_p[:, k]))[:, 1:] * gam[:, k : k + 1]
+            gE[k] = resid.T @ self.Z1
+            if self.alpha[k] > 0 and d > 0:
+                gE[k][:, :d] -= _profiled_penalty_grad(E[k][:, :d], self.alpha[k], self.scale[k])
+        g_chain = np.concatenate(chain_score(self.chain, post, self.bounds, None))
+        return np.concatenate([gE.ravel(), J.T @ g_chain])
+
+    def steps(self):
+        """Central-difference steps: relative for contrasts, inside (0, 1) for probabilities."""
+        steps = 1e-5 * np.maximum(np.abs(self.psi), 1.0)
+        m = self.n_expert
+        steps[m:] = probability_steps(self.psi[m:])
+        return np.maximum(steps, 1e-12)
+
+
+def markov_classifier_param_names(est, d):
+    """Names of ``psi``: ``x[k, c]`` / ``const[k, c]`` (regime k, class c), then the chain's."""
+    S = est.n_regimes_
+    cols = est._expert_cols
+    names = getattr(est, "feature_names_in_", None)
+    if names is None:
+        names = [f"x{j}" for j in range(est.n_features_in_)]
+    names = [str(v) for v in names]
+    feats = (names if cols is None else [names[j] for j in cols])[:d] + ["const"]
+    classes = [str(c) for c in est.classes_]
+    out = [
+        f"{f}[{k}, {classes[c]}]" for k in range(S) for c in range(1, len(classes)) for f in feats
+    ]
+    return out + _chain_param_names(est)
+
+
+def _chain_param_names(est):
+    S = est.n_regimes_
+    out = [f"p[{i}->{j}]" for i in range(S) for j in range(S - 1)]
+    if est.start == "learned":
+        out += [f"start[{j}]" for j in range(S - 1)]
+    return out
+
+
+def check_summary_alpha(alpha):
+    """Validate the interval level of ``summary`` before any computation."""
+    from numbers import Real
+
+    if isinstance(alpha, bool) or not isinstance(alpha, Real) or not 0.0 < alpha < 1.0:
+        raise ValueError(
+            f"alpha must be a number in (0, 1) (the intervals' coverage is 1 - alpha); "
+            f"got {alpha!r}."
+        )
+    return float(alpha)
+
+
+def hqic(llf, n_params, nobs):
+    """Hannan-Quinn criterion ``-2 llf + 2 k log(log n)``, statsmodels' ``hqic``."""
+    return -2.0 * llf + 2.0 * n_params * np.log(np.log(nobs))
+
+
+def _check_homogeneous(est):
+    if est.transitions != "homogeneous":
+        raise NotImplementedError(
+            "summary is implemented for transitions='homogeneous' only; this model has "
+            "input-dependent transitions."
+        )
+
+
+def _warn_fit_quality(est, names, bad, boundary, what):
+    """Warn of a fit that did not converge, of boundary estimates and of a singular information.
+
+    Returns the notes to print under the tables.
+    """
+    from .._warn import warn_user
+
+    if not est.converged_:
+        warn_user(
+            "The fit did not converge: the estimate may not be a maximum of the likelihood, "
+            "and the standard errors are unreliable. Refit with a larger max_iter.",
+            UserWarning,
+        )
+    notes = []
+    on_edge = [n for n, b in zip(names, boundary, strict=True) if b]
+    if on_edge:
+        # Not a warning: a learned start on a single series always ends on a vertex.
+        notes.append(
+            f"On the boundary of their range (0 or 1), held fixed, no standard error: "
+            f"{', '.join(on_edge)}."
+        )
+    singular = bad & ~boundary
+    if singular.any():
+        warn_user(
+            "The observed information is not positive definite: the estimate is not a strict "
+            f"local maximum of the {what} (a regime without data, a transition probability "
+            "at 0 or 1, or collinear features). Standard errors of the affected parameters "
+            f"are NaN: {[n for n, b in zip(names, singular, strict=True) if b]}.",
+            UserWarning,
+        )
+    return notes
+
+
+def markov_classifier_summary_parts(est, X, y_idx, bounds):
+    """Keyword arguments of :class:`~skmoe._summary.SummaryResults` for a classifier.
+
+    Parameters
+    ----------
+    est : MarkovSwitchingClassifier
+        Fitted.
+    X : ndarray of shape (n_samples, n_features)
+        Validated training inputs.
+    y_idx : ndarray of int of shape (n_samples,)
+        Training labels as indices into ``est.classes_``.
+    bounds : ndarray of int
+        Series boundaries.
+
+    Returns
+    -------
+    parts : dict
+    """
+    from ..experts import LogisticExpert
+
+    check_is_fitted(est)
+    _check_homogeneous(est)
+    C = len(est.classes_)
+    ests = est._expert_set.ests
+    others = sorted({type(e).__name__ for e in ests if type(e) is not LogisticExpert})
+    if others:
+        raise NotImplementedError(
+            "summary is implemented for the built-in logistic experts only (experts=None or "
+            f"LogisticExpert); this model's experts include {others}."
+        )
+    for k, e in enumerate(ests):
+        if not np.array_equal(np.asarray(e.classes_), np.arange(C)):
+            # A regime whose expert never saw a class has no contrast for it.
+            raise NotImplementedError(
+                f"summary needs every regime's expert to model all {C} classes; regime {k}'s "
+                f"expert was fitted on {len(e.classes_)} of them."
+            )
+    prob = MarkovClassifierProblem(est, X, y_idx, bounds)
+    psi = prob.psi
+    grad = prob.objective_grad(psi)
+    boundary = boundary_probabilities(psi, prob.n_expert)
+    info = information_off_boundary(prob.objective_grad, psi, prob.steps(), boundary)
+    names = markov_classifier_param_names(est, prob.d)
+    cov, bad = covariance_off_boundary(info, boundary)
+    edge_notes = _warn_fit_quality(est, names, bad, boundary, "(penalised) likelihood")
+    S, d = prob.S, prob.d
+    classes = [str(c) for c in est.classes_]
+    groups = []
+    for k in range(S):
+        for c in range(1, C):
+            start = (k * (C - 1) + c - 1) * (d + 1)
+            groups.append(
+                (
+                    f"Regime {k}: log(p({classes[c]}) / p({classes[0]}))",
+                    list(range(start, start + d + 1)),
+                )
+            )
+    groups.append(("Regime transition parameters", list(range(prob.n_expert, psi.size))))
+    llf = prob.loglik(psi)
+    penalised = bool(d > 0 and np.any(prob.alpha > 0))
+    header = {
+        "Regimes": S,
+        "Classes": C,
+        "Start": est.start,
+    }
+    if penalised:
+        header["Expert penalty (alpha)"] = ", ".join(f"{a:g}" for a in prob.alpha)
+    header.update(
+        {
+            "Converged": bool(est.converged_),
+            "EM iterations": int(est.n_iter_),
+            "nobs": X.shape[0],
+            "llf": llf,
+            "n_params": int(est._n_parameters()),
+        }
+    )
+    if penalised:
+        how = (
+            "Covariance of the penalised estimate: inverse observed information of the exact "
+            "log-likelihood (forward algorithm) penalised by each regime's 0.5 * alpha * "
+            "||V||^2 (V its standardised slopes); Hessian by central differences of the "
+            "analytic score."
+        )
+    else:
+        how = (
+            "Covariance: inverse observed information of the exact log-likelihood (forward "
+            "algorithm); Hessian by central differences of the analytic score."
+        )
+    return dict(
+        param_names=names,
+        params=psi,
+        cov=cov,
+        groups=groups,
+        header=header,
+        no_test=[n for n in names if n.startswith(("p[", "start["))],
+        notes=[
+            how,
+            f"Coefficients are logit contrasts against class {classes[0]}.",
+            "z and P>|z| are NaN for probabilities (no test of zero).",
+            *edge_notes,
+        ],
+        criteria={"HQIC": hqic(llf, int(est._n_parameters()), X.shape[0])},
+        extra=dict(
+            expected_durations=_durations(est.transition_matrix_),
+            score=grad,
+            information=info,
+            penalised=penalised,
+        ),
+    )
+
+
+def _durations(A):
+    """Expected regime durations ``1 / (1 - p[k->k])``, in rows (inf for an absorbing regime)."""
+    with np.errstate(divide="ignore"):
+        return 1.0 / (1.0 - np.diag(A))

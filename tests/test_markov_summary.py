@@ -1,0 +1,212 @@
+"""``summary()`` of the Markov-switching models beyond the regressor's statsmodels check.
+
+MarkovSwitchingClassifier: the oracle is a from-scratch forward algorithm
+written here (plain NumPy, scaled forward recursion, no skmoe code) and a
+numerical Hessian of its *value* (second differences), while skmoe
+differentiates its analytic score.  Regressor without X and with shared
+parameters: the oracle is statsmodels' ``MarkovRegression`` on its own
+``macrodata`` series, at skmoe's optimum.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+from scipy import linalg
+from scipy.special import logsumexp
+
+from skmoe import MarkovSwitchingClassifier
+from skmoe.experts import LogisticExpert
+
+
+# --- an independent forward algorithm ----------------------------------------
+def _forward_loglik(psi, X, y, lengths, S, C, start):
+    """Log-likelihood of a Markov-switching multinomial logit, from scratch.
+
+    ``psi``: per regime k and class c >= 1 the contrast slopes then intercept,
+    then ``p[i->j]`` for j < S - 1, then (learned start) ``start[j]``, j < S - 1.
+    """
+    d = X.shape[1]
+    m = S * (C - 1) * (d + 1)
+    E = psi[:m].reshape(S, C - 1, d + 1)
+    P = psi[m : m + S * (S - 1)].reshape(S, S - 1)
+    A = np.column_stack([P, 1.0 - P.sum(axis=1)])
+    if start == "learned":
+        p0 = psi[m + S * (S - 1) :]
+        pi = np.append(p0, 1.0 - p0.sum())
+    else:
+        # Stationary: left eigenvector of A for eigenvalue 1.
+        w, v = linalg.eig(A.T)
+        pi = np.real(v[:, np.argmin(np.abs(w - 1.0))])
+        pi = pi / pi.sum()
+    Z1 = np.column_stack([X, np.ones(len(y))])
+    emit = np.empty((len(y), S))
+    for k in range(S):
+        logits = np.column_stack([np.zeros(len(y)), Z1 @ E[k].T])
+        logp = logits - logsumexp(logits, axis=1, keepdims=True)
+        emit[:, k] = np.exp(logp[np.arange(len(y)), y])
+    ll, a0 = 0.0, 0
+    for n in lengths:
+        alpha = pi * emit[a0]
+        for t in range(a0, a0 + n):
+            if t > a0:
+                alpha = (alpha @ A) * emit[t]
+            c = alpha.sum()
+            ll += np.log(c)
+            alpha = alpha / c
+        a0 += n
+    return ll
+
+
+def _ridge(psi, X, S, C, alpha):
+    """The experts' penalty in contrasts: ``0.5 alpha ||std(x) (b_c - mean_c b)||^2``."""
+    d = X.shape[1]
+    E = psi[: S * (C - 1) * (d + 1)].reshape(S, C - 1, d + 1)
+    sd = X.std(axis=0)
+    total = 0.0
+    for k in range(S):
+        b = np.vstack([np.zeros(d), E[k][:, :d]])
+        total += 0.5 * alpha * np.sum(((b - b.mean(axis=0)) * sd) ** 2)
+    return total
+
+
+def _value_hessian(f, x, h):
+    """Second differences of the value ``f`` (4-point off the diagonal)."""
+    P = x.size
+    H = np.empty((P, P))
+    f0 = f(x)
+    for i in range(P):
+        ei = np.eye(P)[i] * h[i]
+        H[i, i] = (f(x + ei) - 2 * f0 + f(x - ei)) / h[i] ** 2
+        for j in range(i):
+            ej = np.eye(P)[j] * h[j]
+            H[i, j] = H[j, i] = (
+                f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)
+            ) / (4 * h[i] * h[j])
+    return H
+
+
+def _regime_data(seed, C, lengths):
+    rng = np.random.RandomState(seed)
+    n = int(np.sum(lengths))
+    z = (np.arange(n) // 60) % 2
+    X = rng.randn(n, 1)
+    W = np.array([[0.0, 2.5, -1.0], [0.0, -2.0, 1.5]])[:, :C]  # slope per (regime, class)
+    B = np.array([[0.0, 0.3, -0.2], [0.0, -0.4, 0.5]])[:, :C]
+    logits = W[z] * X + B[z]
+    p = np.exp(logits - logsumexp(logits, axis=1, keepdims=True))
+    y = np.array([rng.choice(C, p=row) for row in p])
+    return X, y
+
+
+@pytest.mark.parametrize(
+    "C, start, lengths, alpha",
+    [(2, "steady-state", [500], 0.0), (3, "learned", [300, 260], 1e-2)],
+    ids=["binary-steady-mle", "3class-learned-penalised"],
+)
+def test_classifier_summary_matches_from_scratch_hessian(C, start, lengths, alpha):
+    X, y = _regime_data(0, C, lengths)
+    frame = pd.DataFrame({"u": X[:, 0]})
+    labels = np.array(["a", "b", "c"])[y]  # string classes: names use them
+    est = MarkovSwitchingClassifier(
+        LogisticExpert(alpha=alpha, tol=1e-10, max_iter=500),
+        n_regimes=2,
+        start=start,
+        n_init=2,
+        tol=1e-12,
+        max_iter=3000,
+        random_state=0,
+    ).fit(frame, labels, lengths)
+    res = est.summary(frame, labels, lengths)
+    S = 2
+    f = lambda v: _forward_loglik(v, X, y, lengths, S, C, start)  # noqa: E731
+    obj = lambda v: f(v) - _ridge(v, X, S, C, alpha)  # noqa: E731
+
+    # Names, shapes and the header.
+    classes = ["a", "b", "c"][:C]
+    expected = [f"{n}[{k}, {c}]" for k in range(S) for c in classes[1:] for n in ("u", "const")]
+    expected += ["p[0->0]", "p[1->0]"] + (["start[0]"] if start == "learned" else [])
+    assert res.param_names == expected
+    assert res.nobs == len(y) and int(res.header["n_params"]) == len(expected)
+    assert res.header["Regimes"] == 2 and res.header["Classes"] == C
+    # The llf is the from-scratch log-likelihood at the reported parameters,
+    # and the estimator's own.
+    assert_allclose(res.llf, f(res.params), rtol=1e-10)
+    assert_allclose(res.llf, est.llf(frame, labels, lengths), rtol=1e-10)
+    k, n = len(expected), len(y)
+    assert_allclose(
+        [res.aic, res.bic, res.hqic],
+        [
+            -2 * res.llf + 2 * k,
+            -2 * res.llf + k * np.log(n),
+            -2 * res.llf + 2 * k * np.log(np.log(n)),
+        ],
+        rtol=1e-12,
+    )
+    assert_allclose(res.expected_durations, 1 / (1 - np.diag(est.transition_matrix_)))
+
+    # At the fitted optimum: the from-scratch objective's gradient vanishes
+    # (relative to the curvature), so this is the point the covariance is for.
+    h = 1e-4 * np.maximum(np.abs(res.params), 0.1)
+    m = S * (C - 1) * 2
+    h[m:] = 1e-4 * np.minimum(res.params[m:], 1 - res.params[m:])
+    grad = np.array([(obj(res.params + e) - obj(res.params - e)) / 2 for e in np.diag(h)]) / h
+    H = _value_hessian(obj, res.params, h)
+    cov = np.linalg.inv(-H)
+    # Newton step to the from-scratch maximum, in standard errors.
+    assert np.max(np.abs(cov @ grad) / np.sqrt(np.diag(cov))) < 1e-2
+    # Measured: 2e-6 (binary, alpha=0) and 4e-6 (three classes, penalised).
+    assert_allclose(res.bse, np.sqrt(np.diag(cov)), rtol=1e-3)
+    assert np.all(np.abs(res.cov_params() - cov) <= 1e-3 * np.outer(res.bse, res.bse))
+
+    penalised = "penalised estimate" in res.notes[0]
+    assert penalised == (alpha > 0) == res.penalised
+    if alpha > 0:
+        assert "Expert penalty (alpha)" in res.header
+
+
+def test_classifier_summary_no_expert_features_and_boundary_start():
+    """Regimes that differ only in their class frequencies (no expert
+    features): the parameters are the intercept contrasts alone; a learned
+    start on one series ends on a vertex and is reported without a
+    standard error, the others keep theirs."""
+    rng = np.random.RandomState(1)
+    z = (np.arange(600) // 75) % 2
+    y = (rng.rand(600) < np.where(z == 0, 0.85, 0.2)).astype(int)
+    X = rng.randn(600, 2)
+    est = MarkovSwitchingClassifier(
+        expert_features=[], n_init=2, tol=1e-10, max_iter=3000, random_state=0
+    ).fit(X, y)
+    res = est.summary(X, y)
+    assert res.param_names == ["const[0, 1]", "const[1, 1]", "p[0->0]", "p[1->0]", "start[0]"]
+    assert int(res.header["n_params"]) == 5
+    assert not res.penalised and "penalised" not in res.notes[0]
+    assert np.isnan(res.bse[-1]) and np.all(np.isfinite(res.bse[:-1]))
+    assert any("boundary" in note and "start[0]" in note for note in res.notes)
+    # Oracle on the free parameters, start held at its vertex.
+    f = lambda v: _forward_loglik(  # noqa: E731
+        np.append(v, res.params[-1]), np.zeros((600, 0)), y, [600], 2, 2, "learned"
+    )
+    free = res.params[:-1]
+    assert_allclose(res.llf, f(free), rtol=1e-10)
+    h = 1e-4 * np.maximum(np.abs(free), 0.1)
+    h[2:] = 1e-4 * np.minimum(free[2:], 1 - free[2:])
+    cov = np.linalg.inv(-_value_hessian(f, free, h))
+    assert_allclose(res.bse[:-1], np.sqrt(np.diag(cov)), rtol=1e-3)
+
+
+def test_classifier_summary_unsupported_raises():
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = _regime_data(2, 2, [300])
+    est = MarkovSwitchingClassifier(LogisticRegression(), random_state=0, max_iter=20).fit(X, y)
+    with pytest.raises(NotImplementedError, match="built-in logistic"):
+        est.summary(X, y)
+    tv = MarkovSwitchingClassifier(transitions="input", random_state=0, max_iter=20).fit(X, y)
+    with pytest.raises(NotImplementedError, match="homogeneous"):
+        tv.summary(X, y)
+    ok = MarkovSwitchingClassifier(start="steady-state", random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="alpha"):
+        ok.summary(X, y, alpha=2.0)
+    with pytest.raises(ValueError, match="lengths"):
+        ok.summary(X, y, lengths=[100, 100])
