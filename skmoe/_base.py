@@ -559,6 +559,8 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         # object is built: n_experts=10**9 must fail at once, not after
         # building a billion estimators.
         X, y_enc, sw = self._validate_fit_data(X, y, sample_weight)
+        # summary() needs to know: its covariance is of the weighted estimate.
+        self._fit_weighted = not bool(np.all(sw == 1.0))
         named = self._named_experts()
         _check_float32_experts(named, X)
         self._gate_cols = self._resolve_features(self.gate_features, "gate_features")

@@ -52,7 +52,7 @@ from sklearn.utils.validation import _check_sample_weight
 from ._results import ResultTable
 from ._warn import warn_user
 from .experts._sets import _LinearGaussianSet
-from .gating import ConstantGate, SoftmaxGate
+from .gating import ConstantGate, GaussianGate, HierarchicalGate, SoftmaxGate
 
 _LOG_2PI = np.log(2.0 * np.pi)
 _CHUNK_ROWS = 4096
@@ -403,25 +403,105 @@ def standard_errors(moe, X, y, sample_weight=None):
     return table
 
 
-def mixture_summary_parts(moe, X, y):
-    """Keyword arguments of SummaryResults for a fitted linear-Gaussian mixture.
+COV_TYPES = ("observed", "robust")
 
-    The flat estimate of :func:`flat_parameters` is reported with
-    statsmodels-style names: the gate's logit contrast of expert ``k``
-    against expert 0 as ``gate:<feature>[k]`` and ``gate:const[k]``, the
-    experts' slopes ``<feature>[k]``, intercepts ``const[k]`` and noise
-    variances ``sigma2[k]``.  The covariance of ``sigma2 = exp(2 log
-    sigma)`` follows from that of ``log sigma`` by the delta method (exact
-    for the curvature at a maximum, where the score vanishes).
+
+def check_cov_type(cov_type):
+    """Raise a ValueError naming ``cov_type`` unless it is one of :data:`COV_TYPES`."""
+    if not isinstance(cov_type, str) or cov_type not in COV_TYPES:
+        raise ValueError(f"cov_type must be one of {list(COV_TYPES)}; got {cov_type!r}.")
+    return cov_type
+
+
+def summary_weights(moe, X, sample_weight):
+    """The frequency weights of a summary, checked against how the model was fitted.
+
+    The covariance is that of the estimate that maximised the (weighted)
+    objective: a model fitted with weights must be summarised with them.
+    """
+    if sample_weight is None and getattr(moe, "_fit_weighted", False):
+        raise ValueError(
+            "This model was fitted with sample_weight, so its estimate maximises the weighted "
+            "likelihood; pass the same sample_weight to summary (the covariance treats them "
+            "as frequency weights). Got sample_weight=None."
+        )
+    return _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+
+
+def _analytic_linear(moe):
+    """True when the analytic Hessian of :func:`mixture_loglik_derivatives` applies."""
+    return isinstance(moe._expert_set, _LinearGaussianSet) and isinstance(
+        moe.gate_, (SoftmaxGate, ConstantGate)
+    )
+
+
+def _insert_fixed(names, params, cov, groups_idx, fixed, blocks, n_gate):
+    """Insert NaN-variance rows for parameters held fixed (Student-t df), after their expert."""
+    insert = []  # (position in the current arrays after which to insert, name, value)
+    for k, (value, _) in sorted(fixed.items()):
+        insert.append((n_gate + blocks[k][-1], f"df[{k}]", value))
+    if not insert:
+        return names, params, cov, groups_idx
+    order, new_names, new_params = [], [], []
+    for i, nm in enumerate(names):
+        order.append(i)
+        new_names.append(nm)
+        new_params.append(params[i])
+        for pos, nm_f, val in insert:
+            if pos == i:
+                order.append(None)
+                new_names.append(nm_f)
+                new_params.append(val)
+    P = len(new_names)
+    new_cov = np.full((P, P), np.nan)
+    old = [j for j, o in enumerate(order) if o is not None]
+    new_cov[np.ix_(old, old)] = cov
+    mapping = {o: j for j, o in enumerate(order) if o is not None}
+    new_groups = []
+    for title, idx in groups_idx:
+        new_idx = [mapping[i] for i in idx]
+        if idx:
+            last = new_idx[-1]
+            while last + 1 < P and order[last + 1] is None:
+                last += 1
+                new_idx.append(last)
+        new_groups.append((title, new_idx))
+    return new_names, np.asarray(new_params), new_cov, new_groups
+
+
+def mixture_summary_parts(moe, X, y, sample_weight=None, cov_type="observed"):
+    """Keyword arguments of SummaryResults for a fitted mixture of built-in experts.
+
+    The parameters, in this order: the gate's (logit contrasts of expert
+    ``k`` against expert 0 as ``gate:<feature>[k]`` and ``gate:const[k]``
+    for the softmax and constant gates; per node and branch for a
+    hierarchical gate, ``gate<j>:<feature>[b]``; log-weight contrasts,
+    means and covariances of x for a Gaussian gate), then each expert's
+    slopes ``<feature>[k]`` and intercept ``const[k]`` and its family's
+    further parameters: ``sigma2[k]`` (linear-Gaussian), ``scale[k]`` and
+    ``df[k]`` (Student-t).  Scales and degrees of freedom are fitted on the
+    log scale and carried over by the delta method (exact for the curvature
+    at a maximum, where the score vanishes).
+
+    The observed information is the analytic negative Hessian of
+    :func:`mixture_loglik_derivatives` for linear-Gaussian experts with a
+    softmax or constant gate, and otherwise central differences of the
+    analytic gradient of :class:`skmoe._mixture_loglik.MixtureLikelihood`.
+    ``cov_type="robust"`` gives the sandwich ``H^-1 J H^-1``, with ``J``
+    the weighted sum of the rows' score outer products.
 
     Parameters
     ----------
     moe : MixtureOfExpertsRegressor
-        Fitted, with built-in linear experts and a softmax or constant gate.
+        Fitted, with built-in experts and gate.
     X : array-like of shape (n_samples, n_features)
         Training inputs.
     y : array-like of shape (n_samples,)
         Training targets.
+    sample_weight : array-like of shape (n_samples,), default=None
+        The fit's sample weights, taken as frequency weights.
+    cov_type : {"observed", "robust"}, default="observed"
+        Inverse observed information, or the sandwich.
 
     Returns
     -------
@@ -429,55 +509,115 @@ def mixture_summary_parts(moe, X, y):
         ``param_names``, ``params``, ``cov``, ``groups``, ``header``,
         ``no_test``, ``notes``, ``criteria`` and ``extra``.
     """
-    llf = float(moe.log_likelihood(X, y).sum())
-    icl = float(moe.icl(X, y))
-    X, y = moe._check_Xy(X, y)
-    check_supported(moe)
-    gate = moe.gate_
-    K = moe._expert_set.n_experts
-    softmax = isinstance(gate, SoftmaxGate)
-    gate_feats, expert_feats, names, groups = gate_names_and_groups(moe, K, softmax)
-    q, p = len(gate_feats), len(expert_feats)
-    names += [
-        name for k in range(K) for name in [f"{f}[{k}]" for f in expert_feats] + [f"sigma2[{k}]"]
-    ]
-    theta, _, cov, info, grad, pen = _observed_covariance(moe, X, y, None, names)
-    # log sigma -> sigma2 = exp(2 log sigma): d sigma2 / d log sigma = 2 sigma2.
-    params = theta.copy()
-    jac = np.ones_like(theta)
-    for k in range(K):
-        i = (K - 1) * q + k * (p + 1) + p
-        params[i] = np.exp(2.0 * theta[i])
-        jac[i] = 2.0 * params[i]
+    from ._mixture_loglik import MixtureLikelihood
+
+    check_cov_type(cov_type)
+    Xv, yv = moe._check_Xy(X, y)
+    sw = summary_weights(moe, Xv, sample_weight)
+    weighted = not np.all(sw == 1.0)
+    lik = MixtureLikelihood(moe, Xv, yv, sw)  # raises NotImplementedError if unsupported
+    K = lik.K
+    llf = float(sw @ moe.log_likelihood(X, y))
+    criteria = {} if weighted else {"ICL": float(moe.icl(X, y))}
+    names, params, jac = lik.report()
+    theta = lik.theta
+    analytic = _analytic_linear(moe)
+    if analytic:
+        Zg, Ze, theta_a, _, pen, scale = flat_parameters(moe, Xv)
+        _, grad, hess = mixture_loglik_derivatives(theta_a, Zg, Ze, yv, sw, K, pen, scale)
+    else:
+        grad = lik.gradient(theta)
+        hess = lik.hessian(theta)
+    info = -hess
+    if not getattr(moe, "converged_", True):
+        warn_user(
+            "EM did not converge: the estimate may not be a maximum of the likelihood, "
+            "and the standard errors are unreliable. Refit with a larger max_iter.",
+            UserWarning,
+        )
+    cov, bad = _invert_information(info)
+    if bad.any():
+        warn_user(
+            "The observed information is not positive definite: the estimate is not a "
+            "strict local maximum of the (penalised) likelihood (EM stopped early, an "
+            "expert collapsed, or the model is not identifiable, e.g. collinear features). "
+            "Standard errors of the affected parameters are NaN: "
+            f"{[n for n, b in zip(names, bad, strict=True) if b]}.",
+            UserWarning,
+        )
+    if cov_type == "robust":
+        _, S = lik.row_terms(theta)
+        J = (S * sw[:, None]).T @ S
+        with np.errstate(invalid="ignore"):
+            cov = cov @ J @ cov
     cov = cov * jac[:, None] * jac[None, :]  # NaN rows of unidentified parameters stay NaN
-    n_gate = (K - 1) * q
+    n_gate = lik.n_gate
+    groups = list(lik.gate.groups)
     groups += [
-        (f"Expert {k} parameters", list(range(n_gate + k * (p + 1), n_gate + (k + 1) * (p + 1))))
-        for k in range(K)
+        (f"Expert {k} parameters", [n_gate + i for i in lik.experts.blocks[k]]) for k in range(K)
     ]
-    penalised = softmax and pen > 0 and K > 1 and q > 1
-    header = {
-        "Gate": type(gate).__name__,
-        "Experts": f"{K} linear-Gaussian",
-    }
-    if penalised:
-        header["Gate penalty (alpha)"] = pen
-    header.update(fit_header(moe, X.shape[0], llf))
-    if penalised:
+    fixed = lik.experts.fixed
+    names, params, cov, groups = _insert_fixed(
+        names, params, cov, groups, fixed, lik.experts.blocks, n_gate
+    )
+    gate = moe.gate_
+    header = {"Gate": type(gate).__name__, "Experts": f"{K} {lik.experts.family}"}
+    gate_pen = float(getattr(lik.gate, "alpha", 0.0)) if lik.gate.penalised else 0.0
+    if gate_pen > 0:
+        header["Gate penalty (alpha)"] = gate_pen
+    if getattr(lik.experts, "penalised", False):
+        header["Expert penalty (alpha)"] = ", ".join(
+            f"{float(e.alpha):g}" for e in moe._expert_set.prototypes
+        )
+    if weighted:
+        header["Sum of weights"] = float(sw.sum())
+    header["Covariance type"] = cov_type
+    header.update(fit_header(moe, Xv.shape[0], llf))
+    how_h = "analytic Hessian" if analytic else "central differences of the analytic gradient"
+    if lik.penalised:
+        what = (
+            "the log-likelihood penalised as the fit is (the gate's 0.5 * alpha * ||V||^2 on "
+            "its standardised slopes"
+            + (", the experts' ridge" if getattr(lik.experts, "penalised", False) else "")
+            + ")"
+        )
+        lead = "Covariance of the penalised estimate"
+    else:
+        what = "the exact log-likelihood"
+        lead = "Covariance"
+    if isinstance(gate, GaussianGate):
+        what += " of x and y jointly (the Gaussian gate models x; EM maximises the joint)"
+    if cov_type == "robust":
         how = (
-            "Covariance of the penalised estimate: inverse observed information of the "
-            f"log-likelihood penalised by the gate's 0.5 * alpha * ||V||^2 (alpha={pen:g}, "
-            "V the standardised gate slopes), analytic Hessian."
+            f"{lead}: robust sandwich H^-1 J H^-1, H the observed information of {what} "
+            f"({how_h}), J the sum of the rows' score outer products."
         )
     else:
-        how = (
-            "Covariance: inverse observed information of the exact log-likelihood "
-            "(analytic Hessian)."
+        how = f"{lead}: inverse observed information of {what} ({how_h})."
+    notes = [how]
+    if weighted:
+        notes.append(
+            "Sample weights are taken as frequency weights (a weight of 2 is a row seen twice)."
         )
-    notes = [
-        how,
-        "Gate coefficients are logit contrasts against expert 0. sigma2: delta method "
-        "from log sigma. z and P>|z| are NaN for variances (no test of zero).",
+    contrasts = {
+        SoftmaxGate: "Gate coefficients are logit contrasts against expert 0.",
+        ConstantGate: "Gate coefficients are logit contrasts against expert 0.",
+        HierarchicalGate: "Gate coefficients are logit contrasts of each node's branches "
+        "against its branch 0; node j's branches are nodes (or leaves) j * branching + 1 + b.",
+        GaussianGate: "Gate: log mixing-weight contrasts against expert 0, means and "
+        "covariances of x in its units; variances have no z test.",
+    }
+    notes.append(contrasts.get(type(gate), ""))
+    fam = lik.experts.family
+    if fam == "linear-Gaussian":
+        notes.append("sigma2: delta method from log sigma; no z test for variances.")
+    elif fam == "Student-t":
+        msg = "scale and df: delta method from their logs; no z test for them."
+        for k, (value, why) in sorted(fixed.items()):
+            msg += f" df[{k}] = {value:g} is {why}: not estimated here, no standard error."
+        notes.append(msg)
+    no_test = list(lik.gate.no_test) + [
+        n for n in names if n.split("[")[0] in ("sigma2", "scale", "df")
     ]
     return dict(
         param_names=names,
@@ -485,12 +625,13 @@ def mixture_summary_parts(moe, X, y):
         cov=cov,
         groups=groups,
         header=header,
-        no_test=[n for n in names if n.startswith("sigma2[")],
-        notes=notes,
-        criteria={"ICL": icl},
+        no_test=no_test,
+        notes=[n for n in notes if n],
+        criteria=criteria,
         extra=dict(
             score=grad / jac,
             information=info / jac[:, None] / jac[None, :],
-            penalised=penalised,
+            penalised=lik.penalised,
+            cov_type=cov_type,
         ),
     )

@@ -505,29 +505,51 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
 
         return standard_errors(self, X, y, sample_weight)
 
-    def summary(self, X, y, alpha=0.05):
+    def summary(self, X, y, alpha=0.05, sample_weight=None, cov_type="observed"):
         """Report the estimates with standard errors, tests and intervals.
 
-        A header (gate, number of experts, ``nobs``, ``llf``, AIC, BIC, ICL,
-        convergence, EM iterations), then one table per contrast of the
-        gate and one per expert.  The gate's parameters are the logit
-        contrasts of expert ``k`` against expert 0,
-        ``log(g_k(x) / g_0(x))``: slopes ``gate:<feature>[k]`` and
-        intercept ``gate:const[k]`` for ``gate="softmax"``, only
-        ``gate:const[k] = log(pi_k / pi_0)`` for ``gate="constant"``.  Each
-        expert's slopes ``<feature>[k]`` and intercept ``const[k]`` are in
-        the units of ``X`` and ``y`` and named after the features; its noise
-        variance is ``sigma2[k]``.
+        A header (gate, experts, ``nobs``, ``llf``, AIC, BIC, ICL,
+        convergence, EM iterations, covariance type), then one table per
+        block of the gate and one per expert.  Available for every built-in
+        expert family -- linear-Gaussian (``experts=None`` or
+        :class:`~skmoe.experts.LinearExpert`),
+        :class:`~skmoe.experts.StudentTExpert`,
+        :class:`~skmoe.experts.PoissonExpert`,
+        :class:`~skmoe.experts.BinomialExpert` -- and gate (``"softmax"``,
+        ``"constant"``, ``"gaussian"``,
+        :class:`~skmoe.gating.HierarchicalGate`).
 
-        The covariance is the inverse of the observed information (the
-        analytic negative Hessian of :meth:`standard_errors`), carried from
-        ``log sigma`` to ``sigma2`` by the delta method.  With a softmax
-        gate and ``alpha > 0`` (the gate's penalty, not this method's
-        ``alpha``) it is the covariance of the *penalised* estimate, and
-        the header and notes say so.  Pass the training data: the formula
-        assumes the estimate maximises the objective on them.  Available for
-        the built-in linear-Gaussian experts with ``gate="softmax"`` or
-        ``"constant"``, fitted without sample weights.
+        Parameters, in the units of ``X`` and ``y`` and named after the
+        features:
+
+        * softmax and constant gates: the logit contrasts of expert ``k``
+          against expert 0, ``log(g_k(x) / g_0(x))``: slopes
+          ``gate:<feature>[k]`` and intercept ``gate:const[k]`` (only
+          ``gate:const[k] = log(pi_k / pi_0)`` for a constant gate);
+        * hierarchical gate: the same contrasts for every internal node
+          ``j`` (breadth first) and branch ``b`` against branch 0,
+          ``gate<j>:<feature>[b]``;
+        * Gaussian gate: ``gate:log_pi[k]`` (mixing weights, against
+          expert 0), the means ``gate:mean_<feature>[k]`` and the covariance
+          entries of x (``gate:var_<f>[k]``, ``gate:cov_<f>_<g>[k]``);
+        * each expert: slopes ``<feature>[k]`` and intercept ``const[k]``,
+          then ``sigma2[k]`` (linear-Gaussian noise variance), or
+          ``scale[k]`` and ``df[k]`` (Student-t; a ``df`` fixed by the user
+          or estimated at its bound 0.1 or 200 is shown without a standard
+          error and said so in the notes).  Poisson and binomial experts
+          have slopes and intercept only (log and logit links).
+
+        The covariance is the inverse of the observed information of the
+        exact log-likelihood at the estimate: the analytic Hessian for
+        linear-Gaussian experts with a softmax or constant gate, otherwise
+        central differences of the analytic gradient.  Scales and degrees
+        of freedom are fitted on the log scale and carried over by the
+        delta method.  When the fit is penalised (the gate's ``alpha``, the
+        GLM experts' ridge) the covariance is that of the *penalised*
+        estimate, and the header and notes say so.  With a Gaussian gate it
+        is the information of the joint likelihood of x and y, which that
+        gate's EM maximises.  Pass the training data: the formula assumes
+        the estimate maximises the objective on them.
 
         Parameters
         ----------
@@ -537,6 +559,16 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
             Training targets.
         alpha : float, default=0.05
             The intervals shown have coverage ``1 - alpha``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            The weights the model was fitted with, taken as frequency
+            weights (a weight of 2 is a row seen twice) in the
+            log-likelihood, its information and its scores.  Required when
+            the model was fitted with weights.
+        cov_type : {"observed", "robust"}, default="observed"
+            ``"observed"``: the inverse observed information.
+            ``"robust"``: the sandwich ``H^-1 J H^-1`` (``H`` the observed
+            information, ``J`` the weighted sum of the rows' score outer
+            products), valid when the model is misspecified.
 
         Returns
         -------
@@ -544,16 +576,22 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
             ``print(results)`` shows the tables, ``results.to_frame()`` gives
             pandas; ``params``, ``bse``, ``conf_int()``, ``cov_params()``,
             ``llf``, ``nobs``, ``aic``, ``bic`` as in statsmodels, and
-            ``icl``.
+            ``icl`` (without sample weights).
 
         Raises
         ------
         NotImplementedError
             For other experts (estimators, ``m_step="stochastic"``) or gates.
+        ValueError
+            For a bad ``alpha`` or ``cov_type``, or when the model was fitted
+            with ``sample_weight`` and none is given.
 
         See Also
         --------
-        standard_errors : The same covariance, in the fitting parametrisation.
+        standard_errors : The same covariance, in the fitting parametrisation
+            (linear-Gaussian experts with a softmax or constant gate).
+        skmoe.inspection.bootstrap_params : Bootstrap intervals and standard
+            errors, by refitting on resampled data.
 
         Examples
         --------
@@ -572,4 +610,5 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
 
         if not 0.0 < alpha < 1.0:
             raise ValueError(f"alpha must be in (0, 1); got {alpha!r}.")
-        return SummaryResults(type(self).__name__, alpha=alpha, **mixture_summary_parts(self, X, y))
+        parts = mixture_summary_parts(self, X, y, sample_weight, cov_type)
+        return SummaryResults(type(self).__name__, alpha=alpha, **parts)

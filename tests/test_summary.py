@@ -478,9 +478,14 @@ def test_mixture_summary_renders(mcycle):
 
 
 def test_mixture_summary_unsupported_raises(mcycle):
+    from sklearn.tree import DecisionTreeRegressor
+
+    from skmoe import MixtureOfExpertsRegressor
+
     X, y = mcycle
-    est = _moe("gaussian", X, y, K=2)
-    with pytest.raises(NotImplementedError, match="gate"):
+    est = MixtureOfExpertsRegressor(DecisionTreeRegressor(max_depth=2), n_experts=2)
+    est.fit(X, y)
+    with pytest.raises(NotImplementedError, match="built-in experts.*DecisionTreeRegressor"):
         est.summary(X, y)
 
 

@@ -1,0 +1,360 @@
+"""The regressor's summary for every built-in expert family and gate, against oracles.
+
+The oracle is a from-scratch log-likelihood written here with SciPy's
+densities, in the parameters the summary reports (``sigma2``, ``scale``,
+``df``, covariance entries: the users' units), built from the fitted model's
+public attributes (``experts_``, ``gate_``), and its Hessian by central
+differences of function values only.  The summary's standard errors must
+equal the square roots of the diagonal of the inverse of that Hessian to
+1e-3 relative at the fitted optimum.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from scipy import stats
+from scipy.special import log_softmax, logsumexp
+
+from skmoe import MixtureOfExpertsRegressor
+from skmoe.experts import BinomialExpert, PoissonExpert, StudentTExpert
+from skmoe.gating import GaussianGate, HierarchicalGate, SoftmaxGate
+
+N_TRIALS = 8
+
+
+def _data(family, n, d, rng):
+    X = rng.uniform(-2, 2, size=(n, d))
+    z = (X[:, 0] + 0.5 * rng.standard_normal(n) > 0.2).astype(int)
+    if d > 1:
+        z = z + 2 * (X[:, 1] + 0.5 * rng.standard_normal(n) > 0).astype(int)
+    slope = np.array([1.5, -1.0, 0.5, -0.5])[z]
+    icpt = np.array([1.0, -1.0, 0.0, 2.0])[z]
+    eta = slope * X[:, 0] + icpt
+    if family == "linear":
+        return X, eta + 0.4 * rng.standard_normal(n)
+    if family in ("t", "t-fixed"):
+        return X, eta + 0.4 * rng.standard_t(3, size=n)
+    if family == "poisson":
+        return X, rng.poisson(np.exp(0.5 * eta + 0.5)).astype(float)
+    return X, rng.binomial(N_TRIALS, 1 / (1 + np.exp(-eta))) / N_TRIALS
+
+
+def _expert(family):
+    return {
+        "linear": None,
+        "t": StudentTExpert(),
+        "t-fixed": StudentTExpert(df=5.0),
+        "poisson": PoissonExpert(alpha=0.0),
+        "binomial": BinomialExpert(n_trials=N_TRIALS, alpha=0.0),
+    }[family]
+
+
+def _gate(name):
+    return {
+        "softmax": (SoftmaxGate(alpha=0.0, max_iter=100, tol=1e-10), 2),
+        "constant": ("constant", 2),
+        "gaussian": (GaussianGate(reg_covar=0.0), 2),
+        "gaussian-diag": (GaussianGate(covariance_type="diag", reg_covar=0.0), 2),
+        "gaussian-tied": (GaussianGate(covariance_type="tied", reg_covar=0.0), 2),
+        "gaussian-spherical": (GaussianGate(covariance_type="spherical", reg_covar=0.0), 2),
+        "hierarchical": (HierarchicalGate(depth=2, alpha=0.0, tol=1e-10), 4),
+        "hierarchical-penalised": (HierarchicalGate(depth=2, alpha=0.5, tol=1e-10), 4),
+    }[name]
+
+
+def _fit(family, gate_name, n=300, seed=0):
+    gate, K = _gate(gate_name)
+    d = 2 if (gate_name.startswith("gaussian") or K == 4) else 1
+    X, y = _data(family, n, d, np.random.RandomState(seed))
+    moe = MixtureOfExpertsRegressor(
+        _expert(family), n_experts=K, gate=gate, tol=1e-12, max_iter=3000, random_state=seed
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        moe.fit(X, y)
+    return moe, X, y
+
+
+# --- the oracle: the parameters from public attributes, and the log-likelihood --------------
+
+
+def _oracle_params(moe, family, gate_name):
+    """The reported parameters, rebuilt from the fitted model's public attributes."""
+    g = moe.gate_
+    out = []
+    if gate_name in ("softmax", "constant"):
+        eta = (
+            np.vstack([g.coef_, g.intercept_[None]])
+            if gate_name == "softmax"
+            else np.log(g.weights_)[None]
+        )
+        out += list((eta[:, 1:] - eta[:, :1]).T.ravel())
+    elif gate_name.startswith("hierarchical"):
+        eta = np.concatenate([g.coef_, g.intercept_[:, None, :]], axis=1)  # (N, q, B)
+        out += list((eta[:, :, 1:] - eta[:, :, :1]).transpose(0, 2, 1).ravel())
+    else:
+        out += list(np.log(g.weights_[1:] / g.weights_[0])) + list(g.means_.ravel())
+        C = g.covariances_
+        iu = np.triu_indices(g.means_.shape[1])
+        ct = g.covariance_type
+        out += list(
+            C[:, iu[0], iu[1]].ravel() if ct == "full" else C[iu] if ct == "tied" else C.ravel()
+        )
+    for k, e in enumerate(moe.experts_):
+        out += list(e.coef_) + [e.intercept_]
+        if family == "linear":
+            out.append(moe.noise_variance_[k])
+        elif family == "t":
+            out += [e.scale_, e.df_]
+        elif family == "t-fixed":
+            out.append(e.scale_)
+    return np.array(out, dtype=float)
+
+
+def _oracle_loglik(theta, moe, family, gate_name, X, y, w):
+    K = len(moe.experts_)
+    n, d = X.shape
+    Z = np.hstack([X, np.ones((n, 1))])
+    i = 0
+    if gate_name in ("softmax", "constant"):
+        q = d + 1 if gate_name == "softmax" else 1
+        C = theta[: (K - 1) * q].reshape(K - 1, q)
+        i = (K - 1) * q
+        logits = np.hstack([np.zeros((n, 1)), Z[:, -q:] @ C.T if q == 1 else Z @ C.T])
+        A = log_softmax(logits, axis=1)
+        penalty = 0.0
+    elif gate_name.startswith("hierarchical"):
+        g = moe.gate_
+        N = g.n_nodes_
+        C = theta[: N * (d + 1)].reshape(N, 1, d + 1)
+        i = N * (d + 1)
+        node = [log_softmax(np.hstack([np.zeros((n, 1)), Z @ C[j].T]), axis=1) for j in range(N)]
+        # Leaves 0..3 of a binary tree of depth 2: root branch, then node 1 or 2.
+        A = np.column_stack([node[0][:, a] + node[1 + a][:, b] for a in range(2) for b in range(2)])
+        # The gate's penalty 0.5 * alpha * ||V||^2 on the standardised slopes,
+        # each node's slopes centred over its two branches (as fitted).
+        slopes = C[:, 0, :d] * g._scale
+        penalty = 0.5 * g.alpha * float(np.sum(2 * (slopes / 2) ** 2))
+    else:
+        ct = moe.gate_.covariance_type
+        log_pi = log_softmax(np.concatenate([[0.0], theta[: K - 1]]))
+        means = theta[K - 1 : K - 1 + K * d].reshape(K, d)
+        i = K - 1 + K * d
+        iu = np.triu_indices(d)
+        m = len(iu[0])
+        covs = []
+        for k in range(K):
+            if ct in ("full", "tied"):
+                c = theta[i : i + m] if ct == "tied" else theta[i + k * m : i + (k + 1) * m]
+                S = np.zeros((d, d))
+                S[iu] = c
+                covs.append(S + np.triu(S, 1).T)
+            elif ct == "diag":
+                covs.append(np.diag(theta[i + k * d : i + (k + 1) * d]))
+            else:
+                covs.append(theta[i + k] * np.eye(d))
+        i += {"full": K * m, "tied": m, "diag": K * d, "spherical": K}[ct]
+        A = np.column_stack(
+            [log_pi[k] + stats.multivariate_normal(means[k], covs[k]).logpdf(X) for k in range(K)]
+        )
+        penalty = 0.0
+    L = []
+    for _ in range(K):
+        b = theta[i : i + d]
+        eta = X @ b + theta[i + d]
+        i += d + 1
+        if family == "linear":
+            L.append(stats.norm.logpdf(y, eta, np.sqrt(theta[i])))
+            i += 1
+        elif family == "t":
+            L.append(stats.t.logpdf(y, theta[i + 1], eta, theta[i]))
+            i += 2
+        elif family == "t-fixed":
+            L.append(stats.t.logpdf(y, 5.0, eta, theta[i]))
+            i += 1
+        elif family == "poisson":
+            L.append(stats.poisson.logpmf(y, np.exp(eta)))
+        else:
+            p = 1 / (1 + np.exp(-eta))
+            L.append(stats.binom.logpmf(np.rint(y * N_TRIALS), N_TRIALS, p))
+    assert i == theta.size
+    return float(w @ logsumexp(A + np.column_stack(L), axis=1)) - penalty
+
+
+def _fd_hessian(f, x, h):
+    """Central second differences of function values (4 evaluations per entry)."""
+    P = x.size
+    H = np.empty((P, P))
+    for a in range(P):
+        for b in range(a, P):
+            ea = np.zeros(P)
+            eb = np.zeros(P)
+            ea[a], eb[b] = h[a], h[b]
+            H[a, b] = H[b, a] = (
+                f(x + ea + eb) - f(x + ea - eb) - f(x - ea + eb) + f(x - ea - eb)
+            ) / (4 * h[a] * h[b])
+    return H
+
+
+CASES = [
+    (family, gate)
+    for family in ("linear", "t", "t-fixed", "poisson", "binomial")
+    for gate in ("softmax", "constant", "gaussian", "hierarchical")
+] + [
+    ("linear", "gaussian-diag"),
+    ("linear", "gaussian-tied"),
+    ("linear", "gaussian-spherical"),
+    ("poisson", "gaussian-diag"),
+    ("linear", "hierarchical-penalised"),
+]
+
+
+@pytest.mark.parametrize("family, gate_name", CASES, ids=lambda v: str(v))
+def test_standard_errors_match_an_independent_hessian(family, gate_name):
+    moe, X, y = _fit(family, gate_name)
+    res = moe.summary(X, y)
+    theta = _oracle_params(moe, family, gate_name)
+    fixed = np.array([n.startswith("df[") for n in res.param_names]) & (family == "t-fixed")
+    free = ~fixed
+    assert_allclose(res.params[free], theta, rtol=1e-9, atol=1e-12)
+    w = np.ones(len(y))
+
+    def f(t):
+        return _oracle_loglik(t, moe, family, gate_name, X, y, w)
+
+    H = _fd_hessian(f, theta, 1e-3 * res.bse[free])
+    se = np.sqrt(np.diag(np.linalg.inv(-H)))
+    assert_allclose(res.bse[free], se, rtol=1e-3)
+    # A fixed df is shown, without a standard error, and the notes say why.
+    if family == "t-fixed":
+        assert_allclose(res.params[fixed], 5.0)
+        assert np.all(np.isnan(res.bse[fixed]))
+        assert "fixed" in " ".join(res.notes)
+    # The estimate is a maximum of that objective: the score is ~0.
+    assert np.max(np.abs(res.score * res.bse[free])) < 1e-2
+
+
+def test_generic_path_matches_the_analytic_hessian():
+    """For linear-Gaussian experts and a softmax gate, the central differences of
+    the generic analytic gradient reproduce the analytic Hessian."""
+    from skmoe._inference import flat_parameters, mixture_loglik_derivatives
+    from skmoe._mixture_loglik import MixtureLikelihood
+
+    moe, X, y = _fit("linear", "softmax")
+    moe.set_params(gate=SoftmaxGate(alpha=0.3, max_iter=100, tol=1e-10)).fit(X, y)
+    lik = MixtureLikelihood(moe, X, y, np.ones(len(y)))
+    Zg, Ze, theta, _, pen, scale = flat_parameters(moe, X)
+    assert_allclose(lik.theta, theta)
+    obj, grad, hess = mixture_loglik_derivatives(theta, Zg, Ze, y, np.ones(len(y)), 2, pen, scale)
+    assert_allclose(lik.objective(theta), obj, rtol=1e-12)
+    assert_allclose(lik.gradient(theta), grad, atol=1e-8 * np.abs(hess).max())
+    assert_allclose(lik.hessian(theta), hess, rtol=1e-5, atol=1e-6 * np.abs(hess).max())
+
+
+@pytest.mark.parametrize("gate_name", ["softmax", "gaussian", "hierarchical"])
+def test_row_log_likelihood_is_the_models(gate_name):
+    """The generic per-row log-likelihood is the model's (plus log p(x) for the
+    Gaussian gate, which models x)."""
+    from skmoe._mixture_loglik import MixtureLikelihood
+
+    moe, X, y = _fit("t", gate_name)
+    lik = MixtureLikelihood(moe, X, y, np.ones(len(y)))
+    ll, S = lik.row_terms(lik.theta)
+    expected = moe.log_likelihood(X, y)
+    if gate_name == "gaussian":
+        expected = expected + moe.gate_._log_marginal(X)
+    assert_allclose(ll, expected, rtol=1e-9, atol=1e-9)
+    assert S.shape == (len(y), lik.theta.size)
+
+
+# --- robust covariance ----------------------------------------------------------------
+
+
+def _well_specified(n, seed):
+    rng = np.random.RandomState(seed)
+    x = rng.uniform(-2, 2, size=n)
+    z = rng.uniform(size=n) < 1 / (1 + np.exp(-(2 * x + 0.3)))
+    y = np.where(z, -1 - x, 1 + 2 * x) + np.where(z, 0.7, 0.5) * rng.standard_normal(n)
+    return x[:, None], y
+
+
+def test_robust_matches_observed_when_well_specified():
+    X, y = _well_specified(2000, 0)
+    moe = MixtureOfExpertsRegressor(
+        n_experts=2,
+        gate=SoftmaxGate(alpha=0.0, max_iter=50),
+        tol=1e-10,
+        max_iter=2000,
+        random_state=0,
+    ).fit(X, y)
+    obs = moe.summary(X, y)
+    rob = moe.summary(X, y, cov_type="robust")
+    assert rob.header["Covariance type"] == "robust" and rob.cov_type == "robust"
+    assert "sandwich" in " ".join(rob.notes)
+    assert_allclose(rob.params, obs.params)
+    assert_allclose(rob.bse, obs.bse, rtol=0.15)
+
+
+def test_robust_is_the_sandwich_from_scratch():
+    """H^-1 J H^-1 with H the oracle's finite-difference Hessian and J the sum of
+    the rows' score outer products, by finite differences of each row's
+    log-likelihood (the oracle above, one row at a time)."""
+    moe, X, y = _fit("poisson", "softmax", n=200)
+    rob = moe.summary(X, y, cov_type="robust")
+    obs = moe.summary(X, y)
+    theta = _oracle_params(moe, "poisson", "softmax")
+    n = len(y)
+    h = 1e-3 * obs.bse
+    H = _fd_hessian(
+        lambda t: _oracle_loglik(t, moe, "poisson", "softmax", X, y, np.ones(n)), theta, h
+    )
+    S = np.empty((n, theta.size))
+    for j in range(theta.size):
+        e = np.zeros(theta.size)
+        e[j] = h[j]
+        for i in range(n):
+            w = np.zeros(n)
+            w[i] = 1.0
+            S[i, j] = (
+                _oracle_loglik(theta + e, moe, "poisson", "softmax", X, y, w)
+                - _oracle_loglik(theta - e, moe, "poisson", "softmax", X, y, w)
+            ) / (2 * h[j])
+    Hinv = np.linalg.inv(-H)
+    sandwich = Hinv @ (S.T @ S) @ Hinv
+    assert_allclose(rob.cov_params(), sandwich, rtol=2e-3, atol=2e-3 * np.abs(sandwich).max())
+
+
+def test_bad_cov_type_raises():
+    moe, X, y = _fit("linear", "constant")
+    with pytest.raises(ValueError, match=r"cov_type must be one of \['observed', 'robust'\]"):
+        moe.summary(X, y, cov_type="sandwich")
+
+
+# --- sample weights -------------------------------------------------------------------
+
+
+def test_weighted_fit_requires_its_weights_and_they_are_frequency_weights():
+    """Integer weights are repeated rows: the summary of a weighted fit equals
+    the summary of the fit on the expanded data (same optimum, same information)."""
+    X, y = _data("poisson", 150, 1, np.random.RandomState(1))
+    w = np.random.RandomState(2).randint(1, 4, size=len(y)).astype(float)
+    kw = dict(n_experts=2, gate="constant", tol=1e-12, max_iter=3000, random_state=0)
+    weighted = MixtureOfExpertsRegressor(PoissonExpert(alpha=0.0), **kw).fit(X, y, sample_weight=w)
+    with pytest.raises(ValueError, match="fitted with sample_weight.*Got sample_weight=None"):
+        weighted.summary(X, y)
+    res = weighted.summary(X, y, sample_weight=w)
+    assert res.header["Sum of weights"] == w.sum()
+    assert "frequency weights" in " ".join(res.notes)
+    rep = np.repeat(np.arange(len(y)), w.astype(int))
+    # The fit on the repeated rows reaches the same optimum.
+    expanded = MixtureOfExpertsRegressor(PoissonExpert(alpha=0.0), **kw).fit(X[rep], y[rep])
+    res_expanded = expanded.summary(X[rep], y[rep])
+    order = np.argsort(res.params[-4:][[0, 2]])  # align the experts by slope
+    order_e = np.argsort(res_expanded.params[-4:][[0, 2]])
+    if not np.array_equal(order, order_e):
+        pytest.skip("the two fits found their experts in another order")
+    assert_allclose(res.params, res_expanded.params, rtol=1e-5, atol=1e-7)
+    assert_allclose(res.bse, res_expanded.bse, rtol=1e-4)
+    assert_allclose(res.llf, res_expanded.llf, rtol=1e-9)
