@@ -363,7 +363,7 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         with np.errstate(divide="ignore"):
             return np.log(proba)
 
-    def summary(self, X, y, alpha=0.05):
+    def summary(self, X, y, alpha=0.05, sample_weight=None, cov_type="observed"):
         """Report the estimates with standard errors, tests and intervals.
 
         A header (gate, experts, ``nobs``, ``llf``, AIC, BIC, ICL,
@@ -385,8 +385,7 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         ``alpha``) are part of the objective EM maximises, so with either
         above zero it is the covariance of the *penalised* estimate, and the
         header and notes say so.  Pass the training data.  Available for the
-        built-in logistic experts with ``gate="softmax"`` or ``"constant"``,
-        fitted without sample weights.
+        built-in logistic experts with ``gate="softmax"`` or ``"constant"``.
 
         Parameters
         ----------
@@ -396,6 +395,15 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
             Training labels.
         alpha : float, default=0.05
             The intervals shown have coverage ``1 - alpha``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            The weights the model was fitted with, taken as frequency
+            weights in the log-likelihood, its information and its scores.
+            Required when the model was fitted with weights.
+        cov_type : {"observed", "robust"}, default="observed"
+            ``"observed"``: the inverse observed information.
+            ``"robust"``: the sandwich ``H^-1 J H^-1`` (``J`` the weighted
+            sum of the rows' score outer products), valid when the model is
+            misspecified.
 
         Returns
         -------
@@ -403,12 +411,15 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
             ``print(results)`` shows the tables, ``results.to_frame()`` gives
             pandas; ``params``, ``bse``, ``conf_int()``, ``cov_params()``,
             ``llf``, ``nobs``, ``aic``, ``bic`` as in statsmodels, and
-            ``icl``.
+            ``icl`` (without sample weights).
 
         Raises
         ------
         NotImplementedError
             For other experts (estimators, ``m_step="stochastic"``) or gates.
+        ValueError
+            For a bad ``alpha`` or ``cov_type``, or when the model was fitted
+            with ``sample_weight`` and none is given.
 
         See Also
         --------
@@ -431,9 +442,8 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
 
         if not 0.0 < alpha < 1.0:
             raise ValueError(f"alpha must be in (0, 1); got {alpha!r}.")
-        return SummaryResults(
-            type(self).__name__, alpha=alpha, **classifier_summary_parts(self, X, y)
-        )
+        parts = classifier_summary_parts(self, X, y, sample_weight, cov_type)
+        return SummaryResults(type(self).__name__, alpha=alpha, **parts)
 
     def predict(self, X):
         """Most probable class under the mixture.

@@ -24,7 +24,14 @@ differences of its analytic gradient.
 import numpy as np
 from scipy.special import log_softmax, logsumexp
 
-from ._inference import _invert_information, central_hessian, fit_header, gate_names_and_groups
+from ._inference import (
+    _invert_information,
+    central_hessian,
+    check_cov_type,
+    fit_header,
+    gate_names_and_groups,
+    summary_weights,
+)
 from ._warn import warn_user
 from .experts._sets import _LogisticSet
 from .gating import ConstantGate, SoftmaxGate
@@ -60,8 +67,9 @@ def _profiled_penalty_grad(B, alpha, scale):
 class _Problem:
     """The penalised log-likelihood's gradient in the flat parameters."""
 
-    def __init__(self, moe, X, y_idx):
+    def __init__(self, moe, X, y_idx, sample_weight=None):
         gate = moe.gate_
+        self.sw = np.ones(X.shape[0]) if sample_weight is None else sample_weight
         experts = moe._expert_set.ests
         self.K, self.C = len(experts), len(moe.classes_)
         n = X.shape[0]
@@ -96,7 +104,7 @@ class _Problem:
 
     def loglik(self, theta):
         """Unpenalised log-likelihood ``sum_i log sum_k g_k(x_i) p_k(y_i | x_i)``."""
-        return float(logsumexp(self._log_joint(theta)[0], axis=1).sum())
+        return float(self.sw @ logsumexp(self._log_joint(theta)[0], axis=1))
 
     def _log_joint(self, theta):
         G, E = self._unpack(theta)
@@ -109,18 +117,31 @@ class _Problem:
         a = log_g + np.einsum("nkc,nc->nk", log_p, self.Y)
         return a, log_g, log_p
 
+    def row_scores(self, theta):
+        """Per-row scores of the unpenalised log-likelihood, shape (n, n_params)."""
+        a, log_g, log_p = self._log_joint(theta)
+        r = np.exp(a - logsumexp(a, axis=1, keepdims=True))  # responsibilities
+        n = r.shape[0]
+        D = (r - np.exp(log_g))[:, 1:]
+        parts = [(D[:, :, None] * self.Zg[:, None, :]).reshape(n, -1)]
+        for k in range(self.K):
+            resid = (self.Y - np.exp(log_p[:, k]))[:, 1:] * r[:, k : k + 1]  # (n, C - 1)
+            parts.append((resid[:, :, None] * self.Ze[:, None, :]).reshape(n, -1))
+        return np.hstack(parts)
+
     def gradient(self, theta):
-        """Analytic gradient of the penalised log-likelihood."""
+        """Analytic gradient of the (weighted) penalised log-likelihood."""
         G, E = self._unpack(theta)
         a, log_g, log_p = self._log_joint(theta)
         r = np.exp(a - logsumexp(a, axis=1, keepdims=True))  # responsibilities
         g = np.exp(log_g)
-        dG = (r - g)[:, 1:].T @ self.Zg  # (K - 1, q)
+        w = self.sw[:, None]
+        dG = ((r - g)[:, 1:] * w).T @ self.Zg  # (K - 1, q)
         if self.gate_alpha > 0 and self.q > 1:
             dG[:, :-1] -= _profiled_penalty_grad(G[:, :-1], self.gate_alpha, self.gate_scale)
         dE = np.empty_like(E)
         for k in range(self.K):
-            resid = (self.Y - np.exp(log_p[:, k]))[:, 1:] * r[:, k : k + 1]  # (n, C - 1)
+            resid = (self.Y - np.exp(log_p[:, k]))[:, 1:] * (r[:, k : k + 1] * w)  # (n, C - 1)
             dE[k] = resid.T @ self.Ze
             if self.expert_alpha[k] > 0 and self.p > 1:
                 dE[k][:, :-1] -= _profiled_penalty_grad(
@@ -133,7 +154,7 @@ class _Problem:
         return central_hessian(self.gradient, theta, rel_step * np.maximum(np.abs(theta), 1.0))
 
 
-def classifier_summary_parts(moe, X, y):
+def classifier_summary_parts(moe, X, y, sample_weight=None, cov_type="observed"):
     """Keyword arguments of SummaryResults for a fitted mixture of logistic experts.
 
     Parameters
@@ -144,6 +165,11 @@ def classifier_summary_parts(moe, X, y):
         Training inputs.
     y : array-like of shape (n_samples,)
         Training labels.
+    sample_weight : array-like of shape (n_samples,), default=None
+        The fit's sample weights, taken as frequency weights.
+    cov_type : {"observed", "robust"}, default="observed"
+        Inverse observed information, or the sandwich ``H^-1 J H^-1``
+        (``J`` the weighted sum of the rows' score outer products).
 
     Returns
     -------
@@ -152,10 +178,14 @@ def classifier_summary_parts(moe, X, y):
         ``no_test``, ``notes``, ``criteria`` and ``extra``.
     """
     check_supported(moe)
-    llf = float(moe.log_likelihood(X, y).sum())
-    icl = float(moe.icl(X, y))
-    X, y_idx = moe._check_Xy(X, y)  # labels as indices into classes_
-    prob = _Problem(moe, X, y_idx)
+    check_cov_type(cov_type)
+    Xv, y_idx = moe._check_Xy(X, y)  # labels as indices into classes_
+    sw = summary_weights(moe, Xv, sample_weight)
+    weighted = not np.all(sw == 1.0)
+    llf = float(sw @ moe.log_likelihood(X, y))
+    criteria = {} if weighted else {"ICL": float(moe.icl(X, y))}
+    X = Xv
+    prob = _Problem(moe, X, y_idx, sw)
     K, C = prob.K, prob.C
     softmax = isinstance(moe.gate_, SoftmaxGate)
     _, expert_feats, names, groups = gate_names_and_groups(moe, K, softmax)
@@ -173,6 +203,10 @@ def classifier_summary_parts(moe, X, y):
             UserWarning,
         )
     cov, bad = _invert_information(info)
+    if cov_type == "robust":
+        S = prob.row_scores(theta)
+        with np.errstate(invalid="ignore"):
+            cov = cov @ ((S * sw[:, None]).T @ S) @ cov
     if bad.any():
         warn_user(
             "The observed information is not positive definite: the estimate is not a "
@@ -200,6 +234,9 @@ def classifier_summary_parts(moe, X, y):
         header["Gate penalty (alpha)"] = gate_pen
     if np.any(expert_pen > 0):
         header["Expert penalty (alpha)"] = ", ".join(f"{a:g}" for a in expert_pen)
+    if weighted:
+        header["Sum of weights"] = float(sw.sum())
+    header["Covariance type"] = cov_type
     header.update(fit_header(moe, X.shape[0], llf))
     if penalised:
         how = (
@@ -213,11 +250,21 @@ def classifier_summary_parts(moe, X, y):
             "Covariance: inverse observed information of the exact log-likelihood; Hessian "
             "by central differences of the analytic gradient."
         )
+    if cov_type == "robust":
+        how = how.replace(
+            "inverse observed information",
+            "robust sandwich H^-1 J H^-1, H the observed information",
+        )
+        how += " J: the sum of the rows' score outer products."
     notes = [
         how,
         "Gate coefficients are logit contrasts against expert 0, the experts' against "
         f"class {classes[0]}.",
     ]
+    if weighted:
+        notes.append(
+            "Sample weights are taken as frequency weights (a weight of 2 is a row seen twice)."
+        )
     return dict(
         param_names=names,
         params=theta,
@@ -225,6 +272,6 @@ def classifier_summary_parts(moe, X, y):
         groups=groups,
         header=header,
         notes=notes,
-        criteria={"ICL": icl},
-        extra=dict(score=grad, information=info, penalised=penalised),
+        criteria=criteria,
+        extra=dict(score=grad, information=info, penalised=penalised, cov_type=cov_type),
     )

@@ -358,3 +358,85 @@ def test_weighted_fit_requires_its_weights_and_they_are_frequency_weights():
     assert_allclose(res.params, res_expanded.params, rtol=1e-5, atol=1e-7)
     assert_allclose(res.bse, res_expanded.bse, rtol=1e-4)
     assert_allclose(res.llf, res_expanded.llf, rtol=1e-9)
+
+
+# --- the classifier: robust covariance and sample weights -----------------------------
+
+
+def _classifier_row_loglik(theta, X, y_idx, K, C):
+    """``log sum_k g_k(x_i) p_k(y_i | x_i)`` per row, from scratch (softmax gate)."""
+    n, d = X.shape
+    Z = np.hstack([X, np.ones((n, 1))])
+    q = d + 1
+    G = theta[: (K - 1) * q].reshape(K - 1, q)
+    E = theta[(K - 1) * q :].reshape(K, C - 1, q)
+    log_g = log_softmax(np.hstack([np.zeros((n, 1)), Z @ G.T]), axis=1)
+    cols = []
+    for k in range(K):
+        log_p = log_softmax(np.hstack([np.zeros((n, 1)), Z @ E[k].T]), axis=1)
+        cols.append(log_g[:, k] + log_p[np.arange(n), y_idx])
+    return logsumexp(np.column_stack(cols), axis=1)
+
+
+def _classifier_data(n, seed):
+    from skmoe.datasets import make_moe_classification
+
+    X, y, _ = make_moe_classification(n_samples=n, n_classes=3, random_state=seed)
+    return X, y
+
+
+def test_classifier_robust_is_the_sandwich_from_scratch():
+    from skmoe import MixtureOfExpertsClassifier
+
+    X, y = _classifier_data(300, 0)
+    clf = MixtureOfExpertsClassifier(n_experts=2, tol=1e-10, max_iter=2000, random_state=0)
+    clf.fit(X, y)
+    obs = clf.summary(X, y)
+    rob = clf.summary(X, y, cov_type="robust")
+    assert rob.header["Covariance type"] == "robust" and "sandwich" in " ".join(rob.notes)
+    y_idx = np.searchsorted(clf.classes_, y)
+    theta, P = obs.params, obs.params.size
+    S = np.empty((len(y), P))
+    for j in range(P):
+        e = np.zeros(P)
+        e[j] = 1e-4 * obs.bse[j]
+        S[:, j] = (
+            _classifier_row_loglik(theta + e, X, y_idx, 2, 3)
+            - _classifier_row_loglik(theta - e, X, y_idx, 2, 3)
+        ) / (2 * e[j])
+    Hinv = np.linalg.inv(obs.information)
+    assert_allclose(rob.cov_params(), Hinv @ (S.T @ S) @ Hinv, rtol=1e-4, atol=1e-9)
+
+
+def test_classifier_weighted_fit_requires_its_weights():
+    from skmoe import MixtureOfExpertsClassifier
+
+    X, y = _classifier_data(200, 1)
+    w = np.random.RandomState(0).randint(1, 3, size=len(y)).astype(float)
+    clf = MixtureOfExpertsClassifier(
+        n_experts=2, gate="constant", tol=1e-10, max_iter=3000, random_state=0
+    )
+    clf.fit(X, y, sample_weight=w)
+    with pytest.raises(ValueError, match="fitted with sample_weight"):
+        clf.summary(X, y)
+    res = clf.summary(X, y, sample_weight=w)
+    y_idx = np.searchsorted(clf.classes_, y)
+    # The weighted log-likelihood, and its score ~0 at the weighted estimate.
+    ll = _classifier_row_loglik_constant(res.params, X, y_idx, 2, 3)
+    assert_allclose(res.llf, w @ ll, rtol=1e-10)
+    assert res.header["Sum of weights"] == w.sum()
+    assert np.max(np.abs(res.score * res.bse)) < 1e-2
+    with pytest.raises(ValueError, match="cov_type"):
+        clf.summary(X, y, sample_weight=w, cov_type="HC0")
+
+
+def _classifier_row_loglik_constant(theta, X, y_idx, K, C):
+    n, d = X.shape
+    Z = np.hstack([X, np.ones((n, 1))])
+    log_g = log_softmax(np.concatenate([[0.0], theta[: K - 1]]))
+    E = theta[K - 1 :].reshape(K, C - 1, d + 1)
+    cols = []
+    for k in range(K):
+        log_p = log_softmax(np.hstack([np.zeros((n, 1)), Z @ E[k].T]), axis=1)
+        cols.append(log_g[k] + log_p[np.arange(n), y_idx])
+    return logsumexp(np.column_stack(cols), axis=1)
