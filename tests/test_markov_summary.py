@@ -155,7 +155,7 @@ def test_classifier_summary_matches_from_scratch_hessian(C, start, lengths, alph
     cov = np.linalg.inv(-H)
     # Newton step to the from-scratch maximum, in standard errors.
     assert np.max(np.abs(cov @ grad) / np.sqrt(np.diag(cov))) < 1e-2
-    # Measured: 2e-6 (binary, alpha=0) and 4e-6 (three classes, penalised).
+    # Measured: 9.7e-6 (binary, alpha=0) and 1.0e-4 (three classes, penalised).
     assert_allclose(res.bse, np.sqrt(np.diag(cov)), rtol=1e-3)
     assert np.all(np.abs(res.cov_params() - cov) <= 1e-3 * np.outer(res.bse, res.bse))
 
@@ -210,3 +210,156 @@ def test_classifier_summary_unsupported_raises():
         ok.summary(X, y, alpha=2.0)
     with pytest.raises(ValueError, match="lengths"):
         ok.summary(X, y, lengths=[100, 100])
+
+
+# --- MarkovSwitchingRegressor without X, against statsmodels ------------------
+@pytest.fixture(scope="module")
+def gdp_growth():
+    """Quarterly US real GDP growth in percent (statsmodels' macrodata), Hamilton's series."""
+    sm = pytest.importorskip("statsmodels.api")
+    gdp = sm.datasets.macrodata.load_pandas().data["realgdp"].to_numpy()
+    return 100 * np.diff(np.log(gdp))
+
+
+def _relabel(names, params):
+    """statsmodels' two-regime parameters with the regime labels swapped."""
+    import re
+
+    out = params.copy()
+    for i, n in enumerate(names):
+        if not n.startswith("p[") and re.search(r"\[\d\]", n):
+            other = re.sub(r"\[(\d)\]", lambda m: f"[{1 - int(m[1])}]", n)
+            out[i] = params[names.index(other)]
+    i00, i10 = names.index("p[0->0]"), names.index("p[1->0]")
+    out[i00], out[i10] = 1.0 - params[i10], 1.0 - params[i00]
+    return out
+
+
+def _check_statsmodels(res, y, **sm_kwargs):
+    """``res`` (a two-regime summary) equals statsmodels' MarkovRegression at its optimum.
+
+    Returns the largest relative differences measured (params, bse, llf).
+    """
+    from statsmodels.tsa.regime_switching.markov_regression import MarkovRegression
+
+    mod = MarkovRegression(y, k_regimes=2, **sm_kwargs)
+    assert sorted(res.param_names) == sorted(mod.param_names)
+    order = [res.param_names.index(m) for m in mod.param_names]
+    ours = res.params[order]
+    # skmoe's estimate is a maximum of statsmodels' likelihood: its own score vanishes.
+    assert np.max(np.abs(mod.score(ours))) < 1e-4
+    # At that point: statsmodels' standard errors (its cov_type="approx"),
+    # likelihood, criteria and expected durations.
+    ref = mod.smooth(ours, cov_type="approx")
+    assert_allclose(res.bse[order], ref.bse, rtol=1e-4)
+    assert_allclose(res.llf, ref.llf, rtol=1e-10)
+    assert_allclose([res.aic, res.bic, res.hqic], [ref.aic, ref.bic, ref.hqic], rtol=1e-10)
+    assert_allclose(res.expected_durations, ref.expected_durations, rtol=1e-8)
+    # statsmodels' own fit (random search, then BFGS to a tight gradient)
+    # reaches the same optimum, up to the regimes' labels.
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        own = mod.fit(search_reps=20, rng=np.random.default_rng(0))
+        own = mod.fit(start_params=own.params, maxiter=1000, gtol=1e-10, em_iter=0)
+    assert own.llf <= res.llf + 1e-9
+    p_own, bse_own = np.asarray(own.params), np.asarray(own.bse)
+    if np.max(np.abs(p_own - ours)) > np.max(np.abs(_relabel(mod.param_names, p_own) - ours)):
+        p_own = _relabel(mod.param_names, p_own)
+        bse_own = np.abs(_relabel(mod.param_names, bse_own))
+        # A swapped p[i->0] is 1 - p[j->0]: same standard error.
+        for i, n in enumerate(mod.param_names):
+            if n.startswith("p["):
+                bse_own[i] = np.asarray(own.bse)[
+                    mod.param_names.index("p[1->0]" if n == "p[0->0]" else "p[0->0]")
+                ]
+    assert_allclose(p_own, ours, rtol=1e-4)
+    assert_allclose(bse_own, res.bse[order], rtol=1e-4)
+    return dict(
+        params=float(np.max(np.abs(p_own / ours - 1))),
+        bse=float(np.max(np.abs(res.bse[order] / ref.bse - 1))),
+        bse_own=float(np.max(np.abs(res.bse[order] / bse_own - 1))),
+        llf=float(abs(res.llf / ref.llf - 1)),
+    )
+
+
+def test_regressor_without_X_matches_statsmodels(gdp_growth):
+    """``fit(None, y)`` / ``fit(y=y)``: switching mean and variance, no regressors,
+    statsmodels' ``MarkovRegression(y, k_regimes=2)``.  Measured: params 1.6e-8,
+    bse 5.7e-10 (at skmoe's estimate) and 4.1e-8 (at statsmodels' own), llf 1.4e-15."""
+    from skmoe import MarkovSwitchingRegressor
+
+    y = gdp_growth
+    make = lambda: MarkovSwitchingRegressor(start="steady-state", n_init=5, random_state=0)  # noqa: E731
+    est = make().fit(y=y)
+    assert est.n_features_in_ == 0 and not hasattr(est, "feature_names_in_")
+    res = est.summary(None, y)
+    assert res.param_names == [
+        "const[0]",
+        "const[1]",
+        "sigma2[0]",
+        "sigma2[1]",
+        "p[0->0]",
+        "p[1->0]",
+    ]
+    assert res.header["Converged"]
+    _check_statsmodels(res, y, switching_variance=True)
+    # fit(None, y) is the same fit; an (n, 0) array is the same input.
+    est2 = make().fit(None, y)
+    assert_allclose(est2.summary(None, y).params, res.params, rtol=1e-12)
+    assert_allclose(est.llf(None, y), res.llf, rtol=1e-12)
+    assert_allclose(est.score(None, y), est.score(np.empty((y.size, 0)), y))
+    pred = est.predict(np.empty((5, 0)))
+    pi = est.start_proba_  # the stationary distribution (steady-state start)
+    assert_allclose(pred, np.full(5, pi @ res.params[:2]), rtol=1e-10)
+    assert est.smoothed_regime_proba(None, y).shape == (y.size, 2)
+    assert est.predict_one_step(None, y).shape == (y.size,)
+    assert est.bic(None, y) == pytest.approx(res.bic, rel=1e-12)
+
+
+def test_without_X_bad_inputs():
+    from skmoe import MarkovSwitchingRegressor
+
+    rng = np.random.RandomState(0)
+    y = np.r_[rng.randn(60), 3 + rng.randn(60)]
+    est = MarkovSwitchingRegressor(random_state=0).fit(y=y)
+    with pytest.raises(ValueError, match=r"fitted without X.*X=np.empty"):
+        est.predict(None)
+    with pytest.raises(ValueError, match=r"shape \(n_samples, 0\); got an array of shape"):
+        est.predict(np.zeros((4, 1)))
+    with pytest.raises(ValueError, match="y must have shape"):
+        est.summary(np.empty((5, 0)), y)
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        MarkovSwitchingRegressor().fit()
+    with pytest.raises(ValueError, match="expert_features"):
+        MarkovSwitchingRegressor(expert_features=[0]).fit(None, y)
+    with pytest.raises(ValueError, match="transitions='input'"):
+        MarkovSwitchingRegressor(transitions="input").fit(None, y)
+    with pytest.raises(ValueError, match="NaN"):
+        MarkovSwitchingRegressor().fit(None, np.r_[y[:-1], np.nan])
+    with_X = MarkovSwitchingRegressor(random_state=0).fit(y[:, None], y)
+    with pytest.raises(ValueError, match=r"X is None, but .* fitted on 1 feature"):
+        with_X.summary(None, y)
+    # A refit with X after a fit without it (and back) forgets the other's state.
+    assert with_X.n_features_in_ == 1
+    assert est.fit(y[:, None], y).n_features_in_ == 1
+    assert est.fit(y=y).n_features_in_ == 0
+
+
+def test_classifier_without_X():
+    """Regimes of class frequencies from labels alone: the summary's
+    parameters are the regimes' intercept contrasts."""
+    rng = np.random.RandomState(1)
+    z = (np.arange(600) // 75) % 2
+    y = np.where(rng.rand(600) < np.where(z == 0, 0.85, 0.2), "up", "down")
+    est = MarkovSwitchingClassifier(start="steady-state", random_state=0).fit(y=y)
+    res = est.summary(None, y)
+    assert res.param_names == ["const[0, up]", "const[1, up]", "p[0->0]", "p[1->0]"]
+    assert np.all(np.isfinite(res.bse))
+    f = _forward_loglik(
+        res.params, np.zeros((600, 0)), (y == "up").astype(int), [600], 2, 2, "steady-state"
+    )
+    assert_allclose(res.llf, f, rtol=1e-10)
+    assert est.predict_proba(np.empty((3, 0))).shape == (3, 2)
+    assert 0.0 <= est.score(None, y) <= 1.0

@@ -19,7 +19,7 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
 from .._docs import DocLinkMixin
 from .._em import PREFIT_ITER, EMRun, screen_keep
@@ -256,33 +256,106 @@ class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
             Xt = np.ascontiguousarray(X[:, self._transition_cols])
         return Xe, Xt
 
-    def _check_X(self, X):
+    def _fitted_without_X(self):
+        return getattr(self, "_no_X", False)
+
+    def _check_X(self, X, method="predict"):
         check_is_fitted(self)
+        if self._fitted_without_X():
+            # Fitted on y alone: rows carry no input, only their number.
+            if X is None:
+                raise ValueError(
+                    f"This {type(self).__name__} was fitted without X; {method} needs the "
+                    "number of rows, so pass X=np.empty((n_samples, 0)) (the methods that "
+                    "take y accept X=None)."
+                )
+            shape = np.shape(X)
+            if len(shape) != 2 or shape[1] != 0:
+                raise ValueError(
+                    f"This {type(self).__name__} was fitted without X (on y alone); X must be "
+                    f"None or of shape (n_samples, 0); got an array of shape {shape}."
+                )
+            return np.empty((shape[0], 0))
+        if X is None:
+            raise ValueError(
+                f"X is None, but this {type(self).__name__} was fitted on "
+                f"{self.n_features_in_} feature(s); pass the same columns."
+            )
         return validate_data(self, X, reset=False, dtype=np.float64)
 
     def _check_Xy(self, X, y, lengths):
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        if y is None:
+            raise ValueError("y is required (the observed series); got None.")
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = y.ravel()
+        if X is None and self._fitted_without_X():
+            X = np.empty((y.shape[0] if y.ndim else 0, 0))
+        else:
+            X = self._check_X(X, method="this method")
         if y.ndim != 1 or y.shape[0] != X.shape[0]:
             raise ValueError(f"y must have shape ({X.shape[0]},) to match X; got shape {y.shape}.")
         y = self._encode_y(y)
         bounds = _check_lengths(lengths, X.shape[0])
         return X, y, bounds
 
+    def _validate_fit_data(self, X, y):
+        """Validated ``(X, y)`` of ``fit``; ``X=None`` fits on y alone (no regressors)."""
+        if y is None:
+            # (scikit-learn's wording first: its common checks look for it.)
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None: "
+                "fit needs the observed series (fit(X, y), or fit(None, y) / fit(y=y) for a "
+                "model without regressors)."
+            )
+        if X is not None:
+            self._no_X = False
+            return validate_data(self, X, y, dtype=np.float64, y_numeric=not self._is_classifier)
+        # No regressors: statsmodels' MarkovRegression(y, k_regimes) (switching
+        # mean and variance), or regimes of class frequencies for the
+        # classifier.  Nothing can select columns that do not exist.
+        for param in ("expert_features", "transition_features"):
+            spec = getattr(self, param)
+            if spec is not None and np.asarray(spec).size:
+                raise ValueError(
+                    f"{param}={spec!r} selects columns of X, but fit was called with X=None; "
+                    f"pass X or leave {param}=None."
+                )
+        if self.transitions != "homogeneous":
+            raise ValueError(
+                "transitions='input' needs transition features from X, but fit was called "
+                "with X=None; pass X or use transitions='homogeneous'."
+            )
+        if self._is_classifier:
+            y = column_or_1d(y, warn=True)
+        else:
+            y = column_or_1d(check_array(y, ensure_2d=False, dtype=np.float64), warn=True)
+        if y.shape[0] == 0:
+            raise ValueError("y is empty: fit needs at least one observation per regime.")
+        self._no_X = True
+        self.n_features_in_ = 0
+        if hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        return np.empty((y.shape[0], 0)), y
+
     # ------------------------------------------------------------------ #
     # Fit
     # ------------------------------------------------------------------ #
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, lengths=None):
+    def fit(self, X=None, y=None, lengths=None):
         """Fit the Markov-switching model by EM (and a quasi-Newton polish).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs, rows in time order within each series.
+        X : array-like of shape (n_samples, n_features) or None, default=None
+            Inputs, rows in time order within each series.  None (``fit(None,
+            y)`` or ``fit(y=y)``) fits a model without regressors: each
+            regime is a constant (the regressor: switching mean and variance,
+            statsmodels' ``MarkovRegression(y, k_regimes)``; the classifier:
+            switching class frequencies).  The other methods then take
+            ``X=None`` where they take ``y``, or an array of shape
+            ``(n_samples, 0)``.
         y : array-like of shape (n_samples,)
             Targets: real values for the regressor, class labels for the
             classifier.
@@ -297,11 +370,15 @@ class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
             Fitted estimator.
         """
         named = self._named_experts()
-        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=not self._is_classifier)
+        X, y = self._validate_fit_data(X, y)
         y = self._check_y(y)
         bounds = _check_lengths(lengths, X.shape[0], min_length=self.n_regimes)
-        self._expert_cols = self._resolve(self.expert_features, "expert_features")
-        self._transition_cols = self._resolve(self.transition_features, "transition_features")
+        if self._no_X:
+            self._expert_cols = np.empty(0, dtype=np.intp)
+            self._transition_cols = None
+        else:
+            self._expert_cols = self._resolve(self.expert_features, "expert_features")
+            self._transition_cols = self._resolve(self.transition_features, "transition_features")
         if (
             self.transitions == "input"
             and self._transition_cols is not None
@@ -1123,6 +1200,28 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
         parts = markov_summary_parts(self, X, y, bounds)
         return SummaryResults(type(self).__name__, alpha=alpha, **parts)
 
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination of :meth:`predict` (scikit-learn's ``score``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or None
+            Inputs; None (or shape ``(n_samples, 0)``) for a model fitted
+            without X.
+        y : array-like of shape (n_samples,)
+            True targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in the score.
+
+        Returns
+        -------
+        score : float
+            ``R^2`` of the long-run predictions (no observed history).
+        """
+        if X is None and self._fitted_without_X():
+            X = np.empty((np.shape(y)[0], 0))
+        return super().score(X, y, sample_weight=sample_weight)
+
     def predict_regimes(self, X):
         """Each regime's prediction ``f_k(x)``.
 
@@ -1410,6 +1509,28 @@ class MarkovSwitchingClassifier(ClassifierMixin, _BaseMarkovSwitching):
         X, y_idx, bounds = self._check_Xy(X, y, lengths)
         parts = markov_classifier_summary_parts(self, X, y_idx, bounds)
         return SummaryResults(type(self).__name__, alpha=alpha, **parts)
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of :meth:`predict` (scikit-learn's ``score``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or None
+            Inputs; None (or shape ``(n_samples, 0)``) for a model fitted
+            without X.
+        y : array-like of shape (n_samples,)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in the score.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy of the long-run predictions (no observed history).
+        """
+        if X is None and self._fitted_without_X():
+            X = np.empty((np.shape(y)[0], 0))
+        return super().score(X, y, sample_weight=sample_weight)
 
     def predict_regimes_proba(self, X):
         """Each regime's class probabilities.
