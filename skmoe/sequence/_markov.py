@@ -41,6 +41,7 @@ from ._markov_fit import (
     LinearGaussianPolish,
     LogisticPolish,
     RegimeChain,
+    constrained_m_step,
     e_step,
     stationary_distribution,
     stationary_distributions,
@@ -208,6 +209,16 @@ class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
     @abstractmethod
     def _y_features(self, y):
         """Columns describing y for the k-means initialisation."""
+
+    def _check_options(self, Xe, expert_set):
+        """Refuse option combinations the data or the experts cannot support (none here)."""
+
+    def _constrain(self, experts, Xe, y, W, var_old):
+        """Impose parameters shared across regimes after the experts' M-step (none here)."""
+
+    def _polish_ties(self):
+        """Shared parameters the polish keeps tied (keyword arguments of the polish)."""
+        return {}
 
     # ------------------------------------------------------------------ #
     # Validation
@@ -388,6 +399,7 @@ class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
                 "transition_features selects no column; use transitions='homogeneous'."
             )
         Xe, Xt = self._split(X)
+        self._check_options(Xe, self._make_expert_set(named, np.random.RandomState(0)))
         rng = check_random_state(self.random_state)
         strategies = self._start_strategies()
         seeds = rng.randint(np.iinfo(np.int32).max, size=len(strategies))
@@ -517,6 +529,7 @@ class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         resp, labels = self._initial_resp(Xe, y, named, rng, strategy)
         experts = self._make_expert_set(named, rng)
         experts.fit(Xe, y, resp, iteration=0, init=init, rng=rng)
+        self._constrain(experts, Xe, y, resp, None)
         chain = RegimeChain(S, self.transitions, self.start, self.transition_alpha)
         chain.init(Xt, bounds, labels, rng, neutral=init == 0)
         can_polish = self.polish and (
@@ -543,14 +556,19 @@ class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
 
         def m_step(n_iter, dead):
             post = state["post"]
+            var_old = getattr(experts, "variance", None)
+            var_old = None if var_old is None else np.array(var_old, dtype=np.float64)
             experts.fit(Xe, y, post["gamma"], iteration=n_iter, init=init, rng=rng)
+            self._constrain(experts, Xe, y, post["gamma"], var_old)
             chain.m_step(post, Xt, bounds)
 
         def polish(report):
             # L-BFGS on the exact log-likelihood from where EM stopped.
             em_objective = state["objective"]
             if isinstance(experts, _LinearGaussianSet):
-                polisher = LinearGaussianPolish(chain, experts, Xe, y, Xt, bounds)
+                polisher = LinearGaussianPolish(
+                    chain, experts, Xe, y, Xt, bounds, **self._polish_ties()
+                )
             elif _logistic_regimes(experts, fitted=True):
                 polisher = LogisticPolish(chain, experts, Xe, y, Xt, bounds)
             else:
@@ -1004,8 +1022,10 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
     ``y_t | z_t = k ~ N(f_k(x_t), sigma_k^2)`` with ``z_t`` a Markov chain
     (Hamilton 1989); with ``transitions="input"`` the chain's transition
     probabilities depend on ``x_t`` (an input-output HMM, Bengio & Frasconi
-    1995).  Equivalent to statsmodels' ``MarkovRegression`` with
-    ``switching_variance=True`` (and ``exog_tvtp`` for input transitions).
+    1995).  Equivalent to statsmodels' ``MarkovRegression`` (and
+    ``exog_tvtp`` for input transitions), with its ``switching_trend`` and
+    ``switching_variance`` options under the same names; without X
+    (``fit(None, y)``), ``MarkovRegression(y, k_regimes)``.
 """
         + _COMMON_DOC.format(
             builtin="linear-Gaussian expert (:class:`~skmoe.experts.LinearExpert`, solved in closed form)",
@@ -1014,6 +1034,18 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
         units of ``y`` squared, so the floor follows the target's scale; a
         constant ``y`` gets the square of its resolution, 64 ulps of
         ``max|y|``).
+    switching_trend : bool, default=True
+        Whether each regime has its own intercept (statsmodels'
+        ``switching_trend``).  False: one intercept, at ``x = 0``, shared by
+        all regimes, whose slopes still switch (built-in linear experts
+        only); the M-step solves the regimes' weighted least squares jointly
+        and the polish keeps the intercepts tied.
+    switching_variance : bool, default=True
+        Whether each regime has its own noise variance (statsmodels'
+        ``switching_variance``).  False: one variance shared by all regimes,
+        pooled over the regimes' weighted residuals in the M-step.  With
+        neither the trend nor the variance switching, the experts need
+        features for the regimes to differ.
 """,
         )
         + """
@@ -1072,6 +1104,8 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
     _parameter_constraints = {
         **_BaseMarkovSwitching._parameter_constraints,
         "variance_floor": [Interval(Real, 0, None, closed="neither")],
+        "switching_trend": ["boolean"],
+        "switching_variance": ["boolean"],
     }
 
     def __init__(
@@ -1092,6 +1126,8 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
         screen_iter=5,
         polish=True,
         variance_floor=1e-6,
+        switching_trend=True,
+        switching_variance=True,
         random_state=None,
         verbose=0,
     ):
@@ -1114,9 +1150,48 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
             verbose=verbose,
         )
         self.variance_floor = variance_floor
+        self.switching_trend = switching_trend
+        self.switching_variance = switching_variance
 
     def _default_expert(self):
         return LinearExpert()
+
+    def _check_options(self, Xe, expert_set):
+        if not self.switching_trend and not isinstance(expert_set, _LinearGaussianSet):
+            raise ValueError(
+                "switching_trend=False (one intercept shared by all regimes) needs the built-in "
+                "linear-Gaussian experts (experts=None or LinearExpert, one alpha); got "
+                f"experts={self.experts!r}."
+            )
+        if (
+            self.n_regimes > 1
+            and Xe.shape[1] == 0
+            and not self.switching_trend
+            and not self.switching_variance
+        ):
+            raise ValueError(
+                "With no expert features, switching_trend=False and switching_variance=False "
+                "leave nothing that differs between regimes (the regimes are not identified); "
+                "let the mean or the variance switch, or give the experts features."
+            )
+
+    def _constrain(self, experts, Xe, y, W, var_old):
+        if self.switching_trend and self.switching_variance:
+            return
+        constrained_m_step(
+            experts, Xe, y, W, var_old, self.switching_trend, self.switching_variance
+        )
+
+    def _polish_ties(self):
+        return dict(
+            tie_intercept=not self.switching_trend, tie_variance=not self.switching_variance
+        )
+
+    def _n_parameters(self):
+        # A shared intercept or variance is one parameter, not n_regimes.
+        n = super()._n_parameters()
+        shared = (not self.switching_trend) + (not self.switching_variance)
+        return n - shared * (self.n_regimes - 1)
 
     def _check_y(self, y):
         y = np.asarray(y, dtype=np.float64)

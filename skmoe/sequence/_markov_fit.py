@@ -398,7 +398,7 @@ class LinearGaussianPolish:
     through the stationary distribution (fundamental matrix).
     """
 
-    def __init__(self, chain, experts, Xe, y, Xt, bounds):
+    def __init__(self, chain, experts, Xe, y, Xt, bounds, tie_intercept=False, tie_variance=False):
         self.chain = chain
         self.experts = experts
         self.Xe, self.y, self.Xt, self.bounds = Xe, y, Xt, bounds
@@ -414,9 +414,40 @@ class LinearGaussianPolish:
         self.floor = experts.var_floor / self.ysd**2
         self.p = d + 1
         self.n_evals = 0
+        # Shared parameters (switching_trend / switching_variance False):
+        # the optimiser moves the free ones, mapped linearly to (B, eta).
+        self.M = tie_matrix(self.S, d, self.mu, self.sd, tie_intercept, tie_variance)
+        self.n_full = self.S * self.p + self.S
 
     # -- packing --------------------------------------------------------- #
     def pack(self):
+        theta = self._pack_full()
+        if self.M is None:
+            return theta
+        free = np.linalg.lstsq(self.M, theta[: self.n_full], rcond=None)[0]
+        return np.concatenate([free, theta[self.n_full :]])
+
+    def _expand(self, theta):
+        if self.M is None:
+            return theta
+        k = self.M.shape[1]
+        return np.concatenate([self.M @ theta[:k], theta[k:]])
+
+    def unpack(self, theta):
+        return self._unpack_full(self._expand(theta))
+
+    def value_and_grad(self, theta):
+        """Negative penalised log-likelihood per observation, and its gradient.
+
+        In the free parameters: shared ones (see :func:`tie_matrix`) by the
+        chain rule through ``M``.
+        """
+        f, g = self._value_and_grad_full(self._expand(theta))
+        if self.M is None:
+            return f, g
+        return f, np.concatenate([self.M.T @ g[: self.n_full], g[self.n_full :]])
+
+    def _pack_full(self):
         S, p = self.S, self.p
         ex = self.experts
         # raw -> standardised: y~ = (y - ybar)/ysd = z1 B
@@ -437,7 +468,7 @@ class LinearGaussianPolish:
             parts.append(ch.log_start)
         return np.concatenate(parts)
 
-    def unpack(self, theta):
+    def _unpack_full(self, theta):
         S, p = self.S, self.p
         ch = self.chain
         k = 0
@@ -468,7 +499,7 @@ class LinearGaussianPolish:
         return B, var
 
     # -- objective ------------------------------------------------------- #
-    def value_and_grad(self, theta):
+    def _value_and_grad_full(self, theta):
         """Negative penalised log-likelihood per observation, and its gradient.
 
         Of the standardised target: the log-likelihood of ``y`` plus
@@ -479,7 +510,7 @@ class LinearGaussianPolish:
         """
         self.n_evals += 1
         ch = self.chain
-        B, var = self.unpack(theta)
+        B, var = self._unpack_full(theta)
         mean = self.Z1 @ B.T  # (n, S) standardised
         log_emit = gaussian_log_density(self.yt, mean, var)
         post = e_step(ch, log_emit, self.bounds, self.Xt)
@@ -643,3 +674,102 @@ class LogisticPolish:
         self.unpack(theta)
         _, g = self.value_and_grad(theta)
         return res, float(np.max(np.abs(g))) if g.size else 0.0
+
+
+# ---------------------------------------------------------------------- #
+# Parameters shared across regimes (statsmodels' switching_trend and
+# switching_variance set to False)
+# ---------------------------------------------------------------------- #
+def constrained_m_step(experts, Xe, y, W, var_old, switching_trend, switching_variance):
+    """Impose shared parameters on the experts after their unconstrained M-step.
+
+    ``switching_variance=False``: one noise variance, ``sum_tk W_tk r_tk^2 /
+    sum_tk W_tk`` from every regime's residuals; the regression coefficients
+    of each regime do not depend on the variance, so with switching
+    intercepts this is the exact M-step.
+
+    ``switching_trend=False`` (built-in linear experts only): one intercept
+    ``c`` (at ``x = 0``) and a slope vector per regime, the weighted least
+    squares problem ``sum_tk W_tk (y_t - c - x_t b_k)^2 / v_k`` solved
+    jointly (``b_k`` profiled out, then ``c`` in closed form), with the
+    variances ``v_k`` of the previous iteration; the variances are then
+    re-estimated at the new coefficients (an ECM step, which never lowers
+    the likelihood).  The design is ``[1, z + mu / sd]`` with ``z`` the
+    standardised features: the shared intercept is at ``x = 0``, as in
+    statsmodels, however far the features' centre is from zero.
+    """
+    S = W.shape[1]
+    floor = experts.var_floor
+    if not switching_trend:
+        v = np.ones(S) if var_old is None else np.asarray(var_old, dtype=np.float64)
+        mu, sd = column_moments(Xe)
+        ybar = float(y.mean())
+        ysd = float(frame_scale(ybar, y.std()))
+        yt = (y - ybar) / ysd
+        U = (Xe - mu) / sd + mu / sd
+        d = U.shape[1]
+        num, den = 0.0, 0.0
+        uk, vk = [], []
+        for k in range(S):
+            w = W[:, k] / (v[k] / ysd**2)
+            s_k = U.T @ w
+            if d:
+                A = (U * w[:, None]).T @ U
+                A[np.diag_indices(d)] += 1e-12 * max(float(np.trace(A)) / d, 1e-300)
+                try:
+                    sol = linalg.solve(A, np.column_stack([U.T @ (w * yt), s_k]), assume_a="pos")
+                except (linalg.LinAlgError, ValueError):
+                    sol = np.linalg.pinv(A) @ np.column_stack([U.T @ (w * yt), s_k])
+            else:
+                sol = np.zeros((0, 2))
+            uk.append(sol[:, 0])
+            vk.append(sol[:, 1])
+            num += float(w @ yt) - s_k @ sol[:, 0]
+            den += float(w.sum()) - s_k @ sol[:, 1]
+        c = num / den if den > 0 else 0.0
+        G = np.array([uk[k] - c * vk[k] for k in range(S)]).reshape(S, d)  # (S, d)
+        coef = (G / sd).T * ysd  # raw slopes (d, S)
+        experts.coef = np.ascontiguousarray(coef)
+        # Predictions about the feature centre (exact far from zero):
+        # c + mu . b_k at x = mu.
+        experts.shift = mu.copy()
+        experts.intercept_c = ybar + ysd * (c + (mu / sd) @ G.T)
+    resid = y[:, None] - experts.predict(Xe)
+    ss = W * resid * resid
+    mass = W.sum(axis=0)
+    if switching_variance:
+        if switching_trend:
+            return  # nothing is shared
+        with np.errstate(divide="ignore", invalid="ignore"):
+            var = np.where(mass > 0, ss.sum(axis=0) / np.maximum(mass, 1e-300), floor)
+    else:
+        var = np.full(S, float(ss.sum()) / max(float(mass.sum()), 1e-300))
+    experts.variance = np.maximum(var, floor)
+
+
+def tie_matrix(S, d, mu, sd, tie_intercept, tie_variance):
+    """Map ``M`` from the free expert parameters to the polish's ``(B, eta)``.
+
+    The polish's expert block is ``B`` (S, d + 1) in standardised units
+    (slopes, then the intercept at the feature centre) and ``eta`` (S,);
+    with a shared raw intercept ``c``, ``B[k, d] = c~ + (mu / sd) . B[k, :d]``
+    (``c~ = (c - ybar) / ysd``); with a shared variance all ``eta`` are one.
+    Returns None when nothing is shared.
+    """
+    if not (tie_intercept or tie_variance):
+        return None
+    p = d + 1
+    n_int = 1 if tie_intercept else S
+    n_var = 1 if tie_variance else S
+    M = np.zeros((S * p + S, S * d + n_int + n_var))
+    m = mu / sd
+    for k in range(S):
+        for j in range(d):
+            M[k * p + j, k * d + j] = 1.0
+        if tie_intercept:
+            M[k * p + d, S * d] = 1.0
+            M[k * p + d, k * d : (k + 1) * d] = m
+        else:
+            M[k * p + d, S * d + k] = 1.0
+        M[S * p + k, S * d + n_int + (0 if tie_variance else k)] = 1.0
+    return M

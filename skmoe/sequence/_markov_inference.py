@@ -297,6 +297,46 @@ def markov_param_names(est):
     return out + _chain_param_names(est)
 
 
+def _shared_parameters(est, names, S, d):
+    """Map ``T`` from the free parameters to the regime-wise ``psi``, and their names.
+
+    With ``switching_trend=False`` the intercepts ``const[k]`` are one
+    parameter ``const``; with ``switching_variance=False`` the variances
+    ``sigma2[k]`` are one ``sigma2`` (statsmodels' names).  Returns
+    ``(None, names)`` when every parameter switches.
+    """
+    tie_c = not getattr(est, "switching_trend", True)
+    tie_v = not getattr(est, "switching_variance", True)
+    if not (tie_c or tie_v):
+        return None, names
+    p = d + 1
+    free, where = [], []
+    for k in range(S):
+        for j in range(d):
+            free.append(names[k * p + j])
+            where.append([k * p + j])
+        if not tie_c:
+            free.append(names[k * p + d])
+            where.append([k * p + d])
+    if tie_c:
+        free.append("const")
+        where.append([k * p + d for k in range(S)])
+    if tie_v:
+        free.append("sigma2")
+        where.append([S * p + k for k in range(S)])
+    else:
+        for k in range(S):
+            free.append(names[S * p + k])
+            where.append([S * p + k])
+    for i in range(S * p + S, len(names)):
+        free.append(names[i])
+        where.append([i])
+    T = np.zeros((len(names), len(free)))
+    for j, rows in enumerate(where):
+        T[rows, j] = 1.0
+    return T, free
+
+
 def markov_summary_parts(est, X, y, bounds):
     """Keyword arguments of :class:`~skmoe._summary.SummaryResults` for ``est``."""
     from ..experts._sets import _LinearGaussianSet
@@ -311,24 +351,40 @@ def markov_summary_parts(est, X, y, bounds):
         )
     psi, info, grad, par = markov_information(est, X, y, bounds)
     names = markov_param_names(est)
-    boundary = boundary_probabilities(psi, par.S * (par.d + 2))
+    S, d = par.S, par.d
+    boundary = boundary_probabilities(psi, S * (d + 2))
+    T, names = _shared_parameters(est, names, S, d)
+    if T is not None:
+        # Shared parameters: psi_full = T psi, so the information in psi is
+        # T^T I T exactly (a linear map adds no curvature), the score T^T g.
+        first = np.argmax(T, axis=0)
+        psi, grad = psi[first], T.T @ grad
+        info = T.T @ np.where(np.isfinite(info), info, 0.0) @ T
+        boundary = boundary[first]
+        info[boundary, :] = np.nan
+        info[:, boundary] = np.nan
     cov, bad = covariance_off_boundary(info, boundary)
     edge_notes = _warn_fit_quality(est, names, bad, boundary, "likelihood")
-    S, d = par.S, par.d
-    n_exp = S * (d + 1)
-    groups = [
-        (
-            f"Regime {k} parameters",
-            list(range(k * (d + 1), (k + 1) * (d + 1))) + [n_exp + k],
-        )
-        for k in range(S)
-    ]
-    groups.append(("Regime transition parameters", list(range(n_exp + S, psi.size))))
+    n_chain = len(_chain_param_names(est))
+    n_own = psi.size - n_chain
+    groups = []
+    for k in range(S):
+        idx = [i for i in range(n_own) if names[i].endswith(f"[{k}]")]
+        if idx:
+            groups.append((f"Regime {k} parameters", idx))
+    shared = [i for i in range(n_own) if names[i] in ("const", "sigma2")]
+    if shared:
+        groups.append(("Parameters shared by all regimes", shared))
+    groups.append(("Regime transition parameters", list(range(n_own, psi.size))))
     Xe, Xt = est._split(X)
     llf = e_step(est._chain, est._log_emit(est._expert_set, Xe, y), bounds, Xt)["ll"]
     header = {
         "Regimes": S,
         "Start": est.start,
+    }
+    if shared:
+        header["Shared by all regimes"] = ", ".join(names[i] for i in shared)
+    header |= {
         "Converged": bool(est.converged_),
         "EM iterations": int(est.n_iter_),
         "Polish iterations": int(est.n_polish_iter_),
@@ -343,7 +399,7 @@ def markov_summary_parts(est, X, y, bounds):
         cov=cov,
         groups=groups,
         header=header,
-        no_test=[n for n in names if n.startswith(("sigma2[", "p[", "start["))],
+        no_test=[n for n in names if n.startswith(("sigma2", "p[", "start["))],
         notes=[
             "Covariance: inverse observed information of the exact log-likelihood "
             "(numerical Hessian of the analytic score).",
