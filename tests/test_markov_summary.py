@@ -450,3 +450,19 @@ def test_shared_parameter_options_bad_inputs():
     est = MarkovSwitchingRegressor(Ridge(), switching_variance=False, random_state=0).fit(X, y)
     assert est.noise_variance_[0] == est.noise_variance_[1]
     assert est._n_parameters() == 2 * 2 + 1 + 2 + 1  # slopes+intercepts, sigma2, p, start
+
+
+def test_markov_fit_takes_no_sample_weight():
+    """The summaries assume unweighted rows: the Markov-switching models' fit
+    accepts no sample weights, so there are none for summary to ignore.  If
+    fit ever gains them, the summaries must account for them or refuse."""
+    import inspect
+
+    from skmoe import MarkovSwitchingRegressor
+
+    for cls in (MarkovSwitchingRegressor, MarkovSwitchingClassifier):
+        assert "sample_weight" not in inspect.signature(cls.fit).parameters
+        assert "sample_weight" not in inspect.signature(cls.summary).parameters
+    X, y = _regime_data(2, 2, [200])
+    with pytest.raises(TypeError, match="sample_weight"):
+        MarkovSwitchingClassifier().fit(X, y, sample_weight=np.ones(200))
