@@ -15,7 +15,6 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -24,6 +23,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d,
 from .._docs import DocLinkMixin
 from .._em import PREFIT_ITER, EMRun, screen_keep
 from .._frame import frame_scale, variance_floor
+from .._lazy import KMeans
 from .._progress import PROGRESS
 from .._threading import blas_single_threaded
 from .._validation import encode_labels, fit_labels, named_experts, resolve_features
@@ -701,8 +701,9 @@ class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs, rows in time order within each series.
+        X : array-like of shape (n_samples, n_features) or None
+            Inputs, rows in time order within each series; None for a model
+            fitted without X.
         y : array-like of shape (n_samples,)
             Observed targets (labels among ``classes_`` for the classifier),
             aligned with the rows of X.
@@ -726,8 +727,9 @@ class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs, rows in time order within each series.
+        X : array-like of shape (n_samples, n_features) or None
+            Inputs, rows in time order within each series; None for a model
+            fitted without X.
         y : array-like of shape (n_samples,)
             Observed targets (labels among ``classes_`` for the classifier),
             aligned with the rows of X.
@@ -753,8 +755,9 @@ class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs, rows in time order within each series.
+        X : array-like of shape (n_samples, n_features) or None
+            Inputs, rows in time order within each series; None for a model
+            fitted without X.
         y : array-like of shape (n_samples,)
             Observed targets (labels among ``classes_`` for the
             classifier), aligned with the rows of X;
@@ -780,8 +783,9 @@ class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs, rows in time order within each series.
+        X : array-like of shape (n_samples, n_features) or None
+            Inputs, rows in time order within each series; None for a model
+            fitted without X.
         y : array-like of shape (n_samples,)
             Observed targets (labels among ``classes_`` for the classifier),
             aligned with the rows of X.
@@ -816,8 +820,9 @@ class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs, rows in time order within each series.
+        X : array-like of shape (n_samples, n_features) or None
+            Inputs, rows in time order within each series; None for a model
+            fitted without X.
         y : array-like of shape (n_samples,)
             Observed targets, aligned with the rows of X.
         lengths : array-like of int, default=None
@@ -891,8 +896,9 @@ class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs, rows in time order within each series.
+        X : array-like of shape (n_samples, n_features) or None
+            Inputs, rows in time order within each series; None for a model
+            fitted without X.
         y : array-like of shape (n_samples,)
             Observed targets (labels among ``classes_`` for the classifier),
             aligned with the rows of X.
@@ -918,8 +924,9 @@ class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs, rows in time order within each series.
+        X : array-like of shape (n_samples, n_features) or None
+            Inputs, rows in time order within each series; None for a model
+            fitted without X.
         y : array-like of shape (n_samples,)
             Observed targets (labels among ``classes_`` for the classifier),
             aligned with the rows of X.
@@ -1231,8 +1238,11 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
         transition probabilities ``p[i->j] = P(z_t = j | z_{t-1} = i)`` for
         ``j < n_regimes - 1`` (the last column is one minus the others) and,
         with ``start="learned"``, the start probabilities but the last.  The
-        names and the parametrisation are statsmodels' ``MarkovRegression``
-        (``switching_variance=True``).
+        names and the parametrisation are statsmodels' ``MarkovRegression``:
+        with ``switching_trend=False`` or ``switching_variance=False`` the
+        shared intercept or variance is one parameter, ``const`` or
+        ``sigma2``, in a table of its own.  The header has the
+        log-likelihood, AIC, BIC and HQIC.
 
         The covariance is the inverse of the observed information of the
         exact log-likelihood in these parameters: a central-difference
@@ -1244,8 +1254,9 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training inputs, rows in time order within each series.
+        X : array-like of shape (n_samples, n_features) or None
+            Training inputs, rows in time order within each series; None for
+            a model fitted without X.
         y : array-like of shape (n_samples,)
             Training targets.
         lengths : array-like of int, default=None
@@ -1258,8 +1269,8 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
         results : SummaryResults
             ``print(results)`` shows the tables, ``results.to_frame()`` gives
             pandas; ``params``, ``bse``, ``conf_int()``, ``cov_params()``,
-            ``llf``, ``nobs``, ``aic``, ``bic`` as in statsmodels, and
-            ``expected_durations`` (``1 / (1 - p[k->k])``, in rows).
+            ``llf``, ``nobs``, ``aic``, ``bic``, ``hqic`` as in statsmodels,
+            and ``expected_durations`` (``1 / (1 - p[k->k])``, in rows).
 
         Raises
         ------
@@ -1348,8 +1359,9 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs, rows in time order within each series.
+        X : array-like of shape (n_samples, n_features) or None
+            Inputs, rows in time order within each series; None for a model
+            fitted without X.
         y : array-like of shape (n_samples,)
             Observed targets; ``y_t`` itself is not used for row ``t``.
         lengths : array-like of int, default=None
@@ -1538,8 +1550,9 @@ class MarkovSwitchingClassifier(ClassifierMixin, _BaseMarkovSwitching):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training inputs, rows in time order within each series.
+        X : array-like of shape (n_samples, n_features) or None
+            Training inputs, rows in time order within each series; None for
+            a model fitted without X.
         y : array-like of shape (n_samples,)
             Training labels, among ``classes_``.
         lengths : array-like of int, default=None
@@ -1679,8 +1692,9 @@ class MarkovSwitchingClassifier(ClassifierMixin, _BaseMarkovSwitching):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Inputs, rows in time order within each series.
+        X : array-like of shape (n_samples, n_features) or None
+            Inputs, rows in time order within each series; None for a model
+            fitted without X.
         y : array-like of shape (n_samples,)
             Observed labels, among ``classes_``; ``y_t`` itself is not used
             for row ``t``.
