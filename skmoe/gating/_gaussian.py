@@ -4,13 +4,10 @@ from numbers import Real
 
 import numpy as np
 from scipy.special import logsumexp
-from sklearn.mixture._gaussian_mixture import (
-    _compute_precision_cholesky,
-    _estimate_log_gaussian_prob,
-)
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._kernels._config import GATE_FLOOR
+from .._lazy import _compute_precision_cholesky, _estimate_log_gaussian_prob
 from .._rows import ThreadRows
 from .._threading import blas_single_threaded
 from ._base import BaseGate, gate_feature_frame

@@ -19,10 +19,10 @@ import warnings
 
 import numpy as np
 from scipy.linalg import LinAlgError, cholesky, solve_triangular
-from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 
 from .._kernels import forward_backward
+from .._lazy import KMeans
 
 _LOG_2PI = np.log(2.0 * np.pi)
 
