@@ -41,10 +41,13 @@ import numpy as np
 from scipy import linalg
 
 from ._frame import frame_scale
-from ._kernels import linear_log_softmax, softmax_regression_loss_grad
+from ._kernels import (
+    _linear_log_softmax_into,
+    linear_log_softmax,
+    linear_sufficient_stats,
+    softmax_regression_loss_grad,
+)
 from ._kernels._config import THREAD_BLOCK_ROWS
-from ._kernels._estep import _linear_log_softmax_into
-from ._kernels._linear import linear_sufficient_stats
 from ._threading import blas_single_threaded, block_bounds, map_blocks
 
 # Rows per chunk of the BLAS-based passes over X (moments, Gram matrices).

@@ -25,6 +25,7 @@ The contract (design.md section 2: the data flows one way):
 """
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -253,3 +254,60 @@ def test_cycle_finder_finds_cycles():
     graph = {"a": {"b": 1}, "b": {"c": 1}, "c": {"a": 1}, "d": {"a": 1}, "e": {}}
     assert import_cycles(graph) == [["a", "b", "c", "a"]]
     assert import_cycles({"a": {"b": 1}, "b": {}}) == []
+
+
+# Modules that ``import skmoe`` must not import: optional dependencies, the
+# compiler (Numba is imported by the first kernel call, see skmoe._kernels)
+# and the scikit-learn subpackages skmoe uses only in a fit (skmoe._lazy).
+HEAVY = (
+    "torch",
+    "dask",
+    "distributed",
+    "matplotlib",
+    "numba",
+    "llvmlite",
+    "sklearn.cluster",
+    "sklearn.mixture",
+    "scipy.stats",
+    "pandas",
+)
+
+
+def test_import_skmoe_imports_nothing_heavy():
+    # In a subprocess: after ``import sklearn``, ``import skmoe`` adds none of
+    # HEAVY (scikit-learn may import scipy.stats or pandas itself: then they
+    # are loaded before, and skmoe is not charged for them).
+    code = (
+        "import json, sys; import sklearn; before = set(sys.modules); import skmoe; "
+        "print(json.dumps(sorted(set(sys.modules) - before)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, timeout=120, capture_output=True, text=True
+    )
+    added = json.loads(out.stdout.strip().splitlines()[-1])
+    bad = sorted(m for m in added if m.split(".")[0] in HEAVY or m.startswith(HEAVY))
+    assert not bad, f"import skmoe imported {bad}"
+    # And alone: none of the optional dependencies, no Numba.
+    code = (
+        "import sys; import skmoe; "
+        "loaded = [m for m in ('torch', 'dask', 'matplotlib', 'numba') if m in sys.modules]; "
+        "assert not loaded, loaded"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_kernel_forwarders_name_real_kernels():
+    # Every name skmoe._kernels forwards is defined by the module it names,
+    # and the forwarder calls it (here: the first call imports the module).
+    import importlib
+
+    import numpy as np
+
+    from skmoe import _kernels
+
+    for name, module in _kernels._KERNEL_MODULES.items():
+        defined = getattr(importlib.import_module(f"skmoe._kernels.{module}"), name, None)
+        assert callable(defined), f"skmoe._kernels.{module} defines no {name}"
+        assert _kernels.kernel(name) is defined
+    w, A = np.array([1.0, 2.0]), np.array([[1.0, 3.0], [2.0, 5.0]])
+    np.testing.assert_array_equal(_kernels.weighted_column_sums(w, A), [5.0, 13.0])

@@ -11,10 +11,12 @@ import numpy as np
 from numba import njit
 
 from ._config import ROW_TILE
-from ._vector import VECTOR_JIT_KWARGS, fast_exp, fast_log
+from ._vector import HELPER_JIT_KWARGS, VECTOR_JIT_KWARGS
+from ._vector import exp_inline as fast_exp
+from ._vector import log_inline as fast_log
 
 
-@njit(**VECTOR_JIT_KWARGS)
+@njit(**HELPER_JIT_KWARGS)
 def _tile_logsumexp(v, nb, m, s):
     """Row-wise ``m + log(sum_k exp(v[k] - m))`` of a tile; ``v`` becomes the exponentials.
 
@@ -36,9 +38,11 @@ def _tile_logsumexp(v, nb, m, s):
             s[j] += e
 
 
-@njit(**VECTOR_JIT_KWARGS)
 def posterior_from_logs(log_gate, log_lik):
     """Row-normalise ``log_gate + log_lik`` into responsibilities.
+
+    A Python wrapper that allocates the outputs: only :func:`_posterior_into`
+    is compiled (one compile, not two, in a fresh install).
 
     Parameters
     ----------
@@ -89,21 +93,6 @@ def _posterior_into(log_gate, log_lik, resp, log_norm):
 
 
 @njit(**VECTOR_JIT_KWARGS)
-def _tile_log_softmax(z, nb, a, out, v, m, s):
-    """``out[a + j, k] = z[k, j] - logsumexp_k z[k, j]`` for the ``nb`` rows of a tile."""
-    K = z.shape[0]
-    for k in range(K):
-        for j in range(nb):
-            v[k, j] = z[k, j]
-    _tile_logsumexp(v, nb, m, s)
-    for j in range(nb):
-        s[j] = m[j] + fast_log(s[j])
-    for j in range(nb):
-        for k in range(K):
-            out[a + j, k] = z[k, j] - s[j]
-
-
-@njit(**VECTOR_JIT_KWARGS)
 def log_softmax(logits):
     """Row-wise ``logits - logsumexp(logits)``, returned as a new array."""
     n, K = logits.shape
@@ -117,21 +106,41 @@ def log_softmax(logits):
         for j in range(nb):
             for k in range(K):
                 z[k, j] = logits[a + j, k]
-        _tile_log_softmax(z, nb, a, out, v, m, s)
+        # out[a + j, k] = z[k, j] - logsumexp_k z[k, j], written out here
+        # rather than called: one compiled function fewer in a fresh install.
+        for k in range(K):
+            for j in range(nb):
+                v[k, j] = z[k, j]
+        _tile_logsumexp(v, nb, m, s)
+        for j in range(nb):
+            s[j] = m[j] + fast_log(s[j])
+        for j in range(nb):
+            for k in range(K):
+                out[a + j, k] = z[k, j] - s[j]
     return out
 
 
-@njit(**VECTOR_JIT_KWARGS)
-def _as_shift(shift, d):
-    """``shift`` as a float64 vector of length ``d``; zeros when it is None."""
-    out = np.zeros(d)
-    if shift is not None:
-        for t in range(d):
-            out[t] = shift[t]
-    return out
+def as_shift(shift, d):
+    """``shift`` as a C-contiguous float64 vector of length ``d``; zeros when it is None.
+
+    Done in Python, before the kernels are called, so that each kernel is
+    compiled for one type of ``shift`` (an array), never for ``None`` too.
+    """
+    if shift is None:
+        return np.zeros(d)
+    return np.ascontiguousarray(np.asarray(shift, dtype=np.float64)[:d])
 
 
-@njit(**VECTOR_JIT_KWARGS)
+def as_f64(a):
+    """A small parameter array (coefficients, variances) as C-contiguous float64.
+
+    Converting in Python keeps one compiled specialisation per kernel: the
+    values are the same (float32 to float64 is exact), so are the results.
+    """
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+@njit(**HELPER_JIT_KWARGS)
 def _tile_linear(X, a, nb, W, b, xt, z, shift):
     """Logits of one tile: ``z[k, j] = b[k] + (X[a + j] - shift) . W[:, k]``.
 
@@ -157,9 +166,10 @@ def _tile_linear(X, a, nb, W, b, xt, z, shift):
                 z[k, j] += xt[t, j] * w
 
 
-@njit(**VECTOR_JIT_KWARGS)
 def linear_log_softmax(X, W, b, shift=None):
     """``log_softmax((X - shift) @ W + b)`` in one pass, without forming the logits.
+
+    A Python wrapper of the compiled :func:`_linear_log_softmax_into`.
 
     Parameters
     ----------
@@ -174,7 +184,7 @@ def linear_log_softmax(X, W, b, shift=None):
     out : ndarray of shape (n_samples, n_classes)
     """
     out = np.empty((X.shape[0], W.shape[1]), dtype=np.float64)
-    _linear_log_softmax_into(X, W, b, out, _as_shift(shift, X.shape[1]))
+    _linear_log_softmax_into(X, as_f64(W), as_f64(b), out, as_shift(shift, X.shape[1]))
     return out
 
 
@@ -191,4 +201,14 @@ def _linear_log_softmax_into(X, W, b, out, shift):
     for a in range(0, n, ROW_TILE):
         nb = min(ROW_TILE, n - a)
         _tile_linear(X, a, nb, W, b, xt, z, shift)
-        _tile_log_softmax(z, nb, a, out, v, m, s)
+        # out[a + j, k] = z[k, j] - logsumexp_k z[k, j], written out here
+        # rather than called: one compiled function fewer in a fresh install.
+        for k in range(K):
+            for j in range(nb):
+                v[k, j] = z[k, j]
+        _tile_logsumexp(v, nb, m, s)
+        for j in range(nb):
+            s[j] = m[j] + fast_log(s[j])
+        for j in range(nb):
+            for k in range(K):
+                out[a + j, k] = z[k, j] - s[j]

@@ -4,7 +4,7 @@ import numpy as np
 from numba import njit
 
 from ._config import JIT_KWARGS, ROW_TILE
-from ._estep import _as_shift, _tile_linear
+from ._estep import _tile_linear, as_f64, as_shift
 from ._vector import VECTOR_JIT_KWARGS
 
 _LOG_2PI = np.log(2.0 * np.pi)
@@ -35,12 +35,12 @@ def gaussian_log_density(y, mean, var):
     return out
 
 
-@njit(**VECTOR_JIT_KWARGS)
 def linear_gaussian_log_density(X, y, coef, intercept, var, shift=None):
     """``log N(y_i; (x_i - shift) . coef[:, k] + intercept_k, var_k)`` in one pass.
 
     :func:`gaussian_log_density` with the means formed tile by tile (the
-    (n_samples, n_experts) matrix of means is never made).
+    (n_samples, n_experts) matrix of means is never made); a Python wrapper
+    of the compiled :func:`_linear_gaussian_log_density_into`.
 
     Parameters
     ----------
@@ -58,7 +58,9 @@ def linear_gaussian_log_density(X, y, coef, intercept, var, shift=None):
     out : ndarray of shape (n_samples, n_experts)
     """
     out = np.empty((X.shape[0], coef.shape[1]), dtype=np.float64)
-    _linear_gaussian_log_density_into(X, y, coef, intercept, var, out, _as_shift(shift, X.shape[1]))
+    _linear_gaussian_log_density_into(
+        X, y, as_f64(coef), as_f64(intercept), as_f64(var), out, as_shift(shift, X.shape[1])
+    )
     return out
 
 

@@ -4,10 +4,11 @@ import numpy as np
 from numba import njit
 
 from ._config import ROW_TILE
-from ._vector import VECTOR_JIT_KWARGS, tile_dot
+from ._estep import as_f64
+from ._vector import VECTOR_JIT_KWARGS
+from ._vector import _tile_dot as tile_dot
 
 
-@njit(**VECTOR_JIT_KWARGS)
 def linear_sufficient_stats(X, y, W, x_shift=None, x_inv_scale=None, y_shift=0.0, y_inv_scale=1.0):
     """``Z1^T diag(W_k) Z1``, ``Z1^T diag(W_k) u`` and ``sum_i W_ik u_i^2`` for every k.
 
@@ -20,7 +21,9 @@ def linear_sufficient_stats(X, y, W, x_shift=None, x_inv_scale=None, y_shift=0.0
     K separate Gram matrices (symmetry) and no temporary of the size of X.
     The rows are taken a tile at a time, held column by column, and every
     entry is a vectorised dot product over the tile's rows
-    (:func:`~skmoe._kernels._vector.tile_dot`).
+    (:func:`~skmoe._kernels._vector.tile_dot`).  A Python wrapper of the
+    compiled :func:`_linear_sufficient_stats`, which is compiled for one
+    type of frame (arrays and floats, never ``None``).
 
     Parameters
     ----------
@@ -39,16 +42,17 @@ def linear_sufficient_stats(X, y, W, x_shift=None, x_inv_scale=None, y_shift=0.0
     b : ndarray of shape (K, n_features + 1)
     syy : ndarray of shape (K,)
     """
+    d = X.shape[1]
+    sh = np.zeros(d) if x_shift is None else as_f64(np.asarray(x_shift)[:d])
+    sc = np.ones(d) if x_inv_scale is None else as_f64(np.asarray(x_inv_scale)[:d])
+    return _linear_sufficient_stats(X, y, W, sh, sc, float(y_shift), float(y_inv_scale))
+
+
+@njit(**VECTOR_JIT_KWARGS)
+def _linear_sufficient_stats(X, y, W, sh, sc, y_shift, y_inv_scale):
+    """:func:`linear_sufficient_stats` with the frame as float64 arrays and floats (compiled)."""
     n, d = X.shape
     K = W.shape[1]
-    sh = np.zeros(d)
-    sc = np.ones(d)
-    if x_shift is not None:
-        for t in range(d):
-            sh[t] = x_shift[t]
-    if x_inv_scale is not None:
-        for t in range(d):
-            sc[t] = x_inv_scale[t]
     p = d + 2
     q = p * (p + 1) // 2
     S = np.zeros((K, q))

@@ -4,8 +4,11 @@ import numpy as np
 from numba import njit
 
 from ._config import JIT_KWARGS, ROW_TILE
-from ._estep import _as_shift, _tile_linear, _tile_logsumexp
-from ._vector import VECTOR_JIT_KWARGS, fast_log, tile_dot, tile_sum
+from ._estep import _tile_linear, _tile_logsumexp, as_f64, as_shift
+from ._vector import VECTOR_JIT_KWARGS
+from ._vector import _tile_dot as tile_dot
+from ._vector import _tile_sum as tile_sum
+from ._vector import log_inline as fast_log
 
 
 @njit(**JIT_KWARGS)
@@ -60,11 +63,11 @@ def softmax_cross_entropy(logits, targets, weights):
     return row_loss.sum(), grad
 
 
-@njit(**VECTOR_JIT_KWARGS)
 def softmax_regression_loss_grad(X, W, b, targets, weights, shift=None):
     """Loss and parameter gradient of weighted soft-target softmax regression.
 
-    The fully fused form of :func:`softmax_cross_entropy`: the logits
+    A Python wrapper of the compiled :func:`_softmax_regression_loss_grad`,
+    the fully fused form of :func:`softmax_cross_entropy`: the logits
     ``X W + b`` and the per-row gradient are formed one tile of rows at a
     time (held column by column, see ``_vector.py``), so the pass reads X
     once and allocates nothing of size n.  One ``exp`` per entry (the
@@ -94,9 +97,15 @@ def softmax_regression_loss_grad(X, W, b, targets, weights, shift=None):
     grad_b : ndarray of shape (n_classes,)
         ``sum_i G_ik``.
     """
+    sh = as_shift(shift, X.shape[1])
+    return _softmax_regression_loss_grad(X, as_f64(W), as_f64(b), targets, weights, sh)
+
+
+@njit(**VECTOR_JIT_KWARGS)
+def _softmax_regression_loss_grad(X, W, b, targets, weights, sh):
+    """:func:`softmax_regression_loss_grad` with ``sh`` a float64 vector (the compiled kernel)."""
     n, d = X.shape
     K = W.shape[1]
-    sh = _as_shift(shift, d)
     gW = np.zeros((d, K))
     gb = np.zeros(K)
     loss = 0.0

@@ -42,6 +42,11 @@ from ._config import JIT_KWARGS
 
 VECTOR_JIT_KWARGS = dict(JIT_KWARGS, error_model="numpy")
 
+# Helpers that only other kernels call (never Python): no CPython or C
+# wrapper is generated and optimised for them, which saves part of their
+# first compile.
+HELPER_JIT_KWARGS = dict(VECTOR_JIT_KWARGS, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+
 
 @intrinsic
 def _int_as_float(typingctx, x):
@@ -76,38 +81,84 @@ _EXP_LO = -745.2
 _EXP_HI = 709.79
 
 
-@njit(inline="always")
-def fast_exp(x):
-    """``exp(x)`` to within 1 ulp (see the module notes)."""
-    xc = _EXP_LO if x < _EXP_LO else x
-    xc = _EXP_HI if xc > _EXP_HI else xc
-    t = xc * _LOG2E + _SHIFT
-    nf = t - _SHIFT
-    r = xc - nf * _LN2_HI
-    r = r - nf * _LN2_LO
+def _f64(builder, value):
+    return ir.Constant(ir.DoubleType(), value)
+
+
+def _i64(value):
+    return ir.Constant(ir.IntType(64), value)
+
+
+def _emit_exp(builder, x):
+    """The instructions of :func:`fast_exp` at the call site (see its docstring)."""
+    fcmp, fadd, fsub, fmul = builder.fcmp_ordered, builder.fadd, builder.fsub, builder.fmul
+    xc = builder.select(fcmp("<", x, _f64(builder, _EXP_LO)), _f64(builder, _EXP_LO), x)
+    xc = builder.select(fcmp(">", xc, _f64(builder, _EXP_HI)), _f64(builder, _EXP_HI), xc)
+    t = fadd(fmul(xc, _f64(builder, _LOG2E)), _f64(builder, _SHIFT))
+    nf = fsub(t, _f64(builder, _SHIFT))
+    r = fsub(xc, fmul(nf, _f64(builder, _LN2_HI)))
+    r = fsub(r, fmul(nf, _f64(builder, _LN2_LO)))
     # Taylor series to degree 13: |r| <= ln(2)/2, so the first omitted term
     # is below 4e-18 (relative), under half an ulp.
-    p = 1.0 / 6227020800.0
-    p = p * r + 1.0 / 479001600.0
-    p = p * r + 1.0 / 39916800.0
-    p = p * r + 1.0 / 3628800.0
-    p = p * r + 1.0 / 362880.0
-    p = p * r + 1.0 / 40320.0
-    p = p * r + 1.0 / 5040.0
-    p = p * r + 1.0 / 720.0
-    p = p * r + 1.0 / 120.0
-    p = p * r + 1.0 / 24.0
-    p = p * r + 1.0 / 6.0
-    p = p * r + 0.5
-    p = p * r + 1.0
-    p = p * r + 1.0
+    p = _f64(builder, _EXP_TAYLOR[0])
+    for c in _EXP_TAYLOR[1:]:
+        p = fadd(fmul(p, r), _f64(builder, c))
     # 2^n in two factors, each a normal number, so that results near the
     # overflow threshold and in the subnormal range come out right.
-    n = _float_as_int(t) - _SHIFT_BITS
-    n1 = n >> 1
-    e = p * _int_as_float((n1 + 1023) << 52) * _int_as_float((n - n1 + 1023) << 52)
-    e = 0.0 if x < _EXP_LO else e
-    return float("inf") if x > _EXP_HI else e
+    n = builder.sub(builder.bitcast(t, ir.IntType(64)), _i64(_SHIFT_BITS))
+    n1 = builder.ashr(n, _i64(1))
+    two1 = builder.bitcast(builder.shl(builder.add(n1, _i64(1023)), _i64(52)), ir.DoubleType())
+    n2 = builder.add(builder.sub(n, n1), _i64(1023))
+    two2 = builder.bitcast(builder.shl(n2, _i64(52)), ir.DoubleType())
+    e = fmul(fmul(p, two1), two2)
+    e = builder.select(fcmp("<", x, _f64(builder, _EXP_LO)), _f64(builder, 0.0), e)
+    return builder.select(fcmp(">", x, _f64(builder, _EXP_HI)), _f64(builder, float("inf")), e)
+
+
+# 1/13!, 1/12!, ..., 1/2!, 1, 1: Horner's coefficients of the Taylor series.
+_EXP_TAYLOR = (
+    1.0 / 6227020800.0,
+    1.0 / 479001600.0,
+    1.0 / 39916800.0,
+    1.0 / 3628800.0,
+    1.0 / 362880.0,
+    1.0 / 40320.0,
+    1.0 / 5040.0,
+    1.0 / 720.0,
+    1.0 / 120.0,
+    1.0 / 24.0,
+    1.0 / 6.0,
+    0.5,
+    1.0,
+    1.0,
+)
+
+
+def _float_intrinsic(emit):
+    """A Numba intrinsic ``float64 -> float64`` whose body ``emit`` writes at the call site.
+
+    Emitting the LLVM instructions directly (rather than a Numba function
+    inlined with ``inline="always"``) gives the very same IEEE operations in
+    the same order, but costs nothing to type and lower: Numba's IR inlining
+    re-ran type inference on the inlined body at every call site, a large
+    part of the first (uncached) compile of every kernel that used it.
+    """
+
+    def typer(typingctx, x):
+        if not isinstance(x, (types.Float, types.Integer)):
+            return None
+
+        def codegen(context, builder, signature, args):
+            value = context.cast(builder, args[0], signature.args[0], types.float64)
+            return emit(builder, value)
+
+        return types.float64(x), codegen
+
+    typer.__name__ = emit.__name__.replace("_emit_", "")
+    return intrinsic(typer)
+
+
+exp_inline = _float_intrinsic(_emit_exp)
 
 
 # fdlibm's e_log.c: minimax coefficients of (log(1+f) - f + f^2/2) in s^2,
@@ -127,30 +178,83 @@ _TWO52_BITS = 0x4330000000000000
 _TWO52_PLUS_BIAS = 4503599627370496.0 + 1023.0
 
 
-@njit(inline="always")
-def fast_log(x):
-    """``log(x)`` to within 1 ulp for positive normal ``x`` (see the module notes)."""
-    bits = _float_as_int(x)
+def _emit_log(builder, x):
+    """The instructions of :func:`fast_log` at the call site (see its docstring)."""
+    fadd, fsub, fmul = builder.fadd, builder.fsub, builder.fmul
+    bits = builder.bitcast(x, ir.IntType(64))
     # The biased exponent turned into a double without an int -> float
     # conversion (which AVX2 lacks for 64-bit integers).
-    k = _int_as_float(_TWO52_BITS | (bits >> 52)) - _TWO52_PLUS_BIAS
-    m = _int_as_float((bits & _MANTISSA) | _ONE_BITS)
-    big = m > _SQRT2
-    m = 0.5 * m if big else m
-    k = k + 1.0 if big else k
-    f = m - 1.0
-    hfsq = 0.5 * f * f
-    s = f / (2.0 + f)
-    z = s * s
-    w = z * z
-    t1 = w * (_LG2 + w * (_LG4 + w * _LG6))
-    t2 = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7)))
-    R = t2 + t1
-    return k * _LN2_HI - ((hfsq - (s * (hfsq + R) + k * _LN2_LO)) - f)
+    kb = builder.or_(_i64(_TWO52_BITS), builder.ashr(bits, _i64(52)))
+    k = fsub(builder.bitcast(kb, ir.DoubleType()), _f64(builder, _TWO52_PLUS_BIAS))
+    mb = builder.or_(builder.and_(bits, _i64(_MANTISSA)), _i64(_ONE_BITS))
+    m = builder.bitcast(mb, ir.DoubleType())
+    big = builder.fcmp_ordered(">", m, _f64(builder, _SQRT2))
+    m = builder.select(big, fmul(_f64(builder, 0.5), m), m)
+    k = builder.select(big, fadd(k, _f64(builder, 1.0)), k)
+    f = fsub(m, _f64(builder, 1.0))
+    hfsq = fmul(fmul(_f64(builder, 0.5), f), f)
+    s = builder.fdiv(f, fadd(_f64(builder, 2.0), f))
+    z = fmul(s, s)
+    w = fmul(z, z)
+    t1 = fmul(
+        w,
+        fadd(_f64(builder, _LG2), fmul(w, fadd(_f64(builder, _LG4), fmul(w, _f64(builder, _LG6))))),
+    )
+    t2 = fmul(
+        z,
+        fadd(
+            _f64(builder, _LG1),
+            fmul(
+                w,
+                fadd(
+                    _f64(builder, _LG3),
+                    fmul(w, fadd(_f64(builder, _LG5), fmul(w, _f64(builder, _LG7)))),
+                ),
+            ),
+        ),
+    )
+    R = fadd(t2, t1)
+    inner = fsub(hfsq, fadd(fmul(s, fadd(hfsq, R)), fmul(k, _f64(builder, _LN2_LO))))
+    return fsub(fmul(k, _f64(builder, _LN2_HI)), fsub(inner, f))
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
-def tile_dot(a, b, n):
+log_inline = _float_intrinsic(_emit_log)
+
+
+@njit(**VECTOR_JIT_KWARGS)
+def fast_exp(x):
+    """``exp(x)`` to within 1 ulp (see the module notes).
+
+    The kernels call the intrinsic behind it, inlined as LLVM instructions
+    at the call site; this function exposes it to Python (and to the tests).
+    """
+    return exp_inline(x)
+
+
+@njit(**VECTOR_JIT_KWARGS)
+def fast_log(x):
+    """``log(x)`` to within 1 ulp for positive normal ``x`` (see the module notes).
+
+    The kernels call the intrinsic behind it (see :func:`fast_exp`).
+    """
+    return log_inline(x)
+
+
+# The reductions below: the one place where floating-point reassociation is
+# allowed (see ``_tile_dot``).  Compiled without wrappers: only kernels call
+# them; :func:`tile_dot` and :func:`tile_sum` expose them to Python.
+_REDUCE_JIT_KWARGS = dict(
+    cache=True,
+    nogil=True,
+    error_model="numpy",
+    fastmath={"reassoc"},
+    no_cpython_wrapper=True,
+    no_cfunc_wrapper=True,
+)
+
+
+@njit(**_REDUCE_JIT_KWARGS)
+def _tile_dot(a, b, n):
     """``sum_j a[j] * b[j]`` over the first ``n`` entries, vectorised.
 
     The one place where floating-point reassociation is allowed: LLVM only
@@ -167,10 +271,22 @@ def tile_dot(a, b, n):
     return s
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
-def tile_sum(a, n):
-    """``sum_j a[j]`` over the first ``n`` entries, vectorised (see :func:`tile_dot`)."""
+@njit(**_REDUCE_JIT_KWARGS)
+def _tile_sum(a, n):
+    """``sum_j a[j]`` over the first ``n`` entries, vectorised (see :func:`_tile_dot`)."""
     s = 0.0
     for j in range(n):
         s += a[j]
     return s
+
+
+@njit(**VECTOR_JIT_KWARGS)
+def tile_dot(a, b, n):
+    """``sum_j a[j] * b[j]`` over the first ``n`` entries, vectorised (calls ``_tile_dot``)."""
+    return _tile_dot(a, b, n)
+
+
+@njit(**VECTOR_JIT_KWARGS)
+def tile_sum(a, n):
+    """``sum_j a[j]`` over the first ``n`` entries, vectorised (calls ``_tile_sum``)."""
+    return _tile_sum(a, n)

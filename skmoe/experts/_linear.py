@@ -10,9 +10,12 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from .._docs import DocLinkMixin
 from .._frame import frame_inverse_scale
-from .._kernels import linear_gaussian_log_density, linear_sufficient_stats
+from .._kernels import (
+    _linear_gaussian_log_density_into,
+    linear_gaussian_log_density,
+    linear_sufficient_stats,
+)
 from .._kernels._config import THREAD_BLOCK_ROWS
-from .._kernels._gaussian import _linear_gaussian_log_density_into
 from .._threading import blas_single_threaded, block_bounds, map_blocks
 
 

@@ -24,9 +24,8 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 
 from .._frame import frame_inverse_scale, frame_scale, moments_first, moments_second
-from .._kernels import gaussian_log_density, log_proba_of_labels
+from .._kernels import gaussian_log_density, linear_sufficient_stats, log_proba_of_labels
 from .._kernels._config import PROBA_FLOOR
-from .._kernels._linear import linear_sufficient_stats
 from .._multinomial import (
     MultinomialSolverState,
     RowsMultinomialProblem,

@@ -7,7 +7,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
-from .._kernels._tree import tree_downward, tree_upward
+from .._kernels import tree_downward, tree_upward
 from .._multinomial import (
     MultinomialSolverState,
     RowsMultinomialProblem,
