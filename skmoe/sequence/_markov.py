@@ -210,7 +210,7 @@ class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
     def _y_features(self, y):
         """Columns describing y for the k-means initialisation."""
 
-    def _check_options(self, Xe, expert_set):
+    def _check_options(self, Xe, named):
         """Refuse option combinations the data or the experts cannot support (none here)."""
 
     def _constrain(self, experts, Xe, y, W, var_old):
@@ -399,7 +399,7 @@ class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
                 "transition_features selects no column; use transitions='homogeneous'."
             )
         Xe, Xt = self._split(X)
-        self._check_options(Xe, self._make_expert_set(named, np.random.RandomState(0)))
+        self._check_options(Xe, named)
         rng = check_random_state(self.random_state)
         strategies = self._start_strategies()
         seeds = rng.randint(np.iinfo(np.int32).max, size=len(strategies))
@@ -1076,8 +1076,9 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
         L-BFGS iterations of the polish (0 without it).
     converged_ : bool
     lower_bound_ : float
-        Final mean log-likelihood per observation (minus the transition
-        penalty per observation).
+        Final mean log-likelihood per observation, minus the penalties per
+        observation (the input transitions' ridge, and the ridge of experts
+        that have one in their objective, as the logistic expert).
     lower_bounds_ : ndarray
         Its history (EM iterations, then the polished value).
     lower_bounds_all_ : list of ndarray
@@ -1163,8 +1164,10 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
     def _default_expert(self):
         return LinearExpert()
 
-    def _check_options(self, Xe, expert_set):
-        if not self.switching_trend and not isinstance(expert_set, _LinearGaussianSet):
+    def _check_options(self, Xe, named):
+        if not self.switching_trend and not isinstance(
+            self._make_expert_set(named, np.random.RandomState(0)), _LinearGaussianSet
+        ):
             raise ValueError(
                 "switching_trend=False (one intercept shared by all regimes) needs the built-in "
                 "linear-Gaussian experts (experts=None or LinearExpert, one alpha); got "
