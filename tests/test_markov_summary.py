@@ -86,13 +86,19 @@ def _value_hessian(f, x, h):
     return H
 
 
-def _regime_data(seed, C, lengths):
+def _regime_data(seed, C, lengths, S=2):
     rng = np.random.RandomState(seed)
     n = int(np.sum(lengths))
     z = (np.arange(n) // 60) % 2
+    if S > 2:
+        # Blocks of 60 rows visiting the regimes in both directions, so that
+        # every transition occurs (a cycle 0, 1, 2 would leave the others at
+        # exactly zero, on the boundary).
+        z = np.resize(np.repeat([0, 1, 2, 0, 2, 1], 60), n)
     X = rng.randn(n, 1)
-    W = np.array([[0.0, 2.5, -1.0], [0.0, -2.0, 1.5]])[:, :C]  # slope per (regime, class)
-    B = np.array([[0.0, 0.3, -0.2], [0.0, -0.4, 0.5]])[:, :C]
+    # Slope and intercept per (regime, class).
+    W = np.array([[0.0, 2.5, -1.0], [0.0, -2.0, 1.5], [0.0, 0.2, 3.0]])[:S, :C]
+    B = np.array([[0.0, 0.3, -0.2], [0.0, -0.4, 0.5], [0.0, 1.5, -0.5]])[:S, :C]
     logits = W[z] * X + B[z]
     p = np.exp(logits - logsumexp(logits, axis=1, keepdims=True))
     y = np.array([rng.choice(C, p=row) for row in p])
@@ -100,17 +106,21 @@ def _regime_data(seed, C, lengths):
 
 
 @pytest.mark.parametrize(
-    "C, start, lengths, alpha",
-    [(2, "steady-state", [500], 0.0), (3, "learned", [300, 260], 1e-2)],
-    ids=["binary-steady-mle", "3class-learned-penalised"],
+    "C, start, lengths, alpha, S",
+    [
+        (2, "steady-state", [500], 0.0, 2),
+        (3, "learned", [300, 260], 1e-2, 2),
+        (2, "steady-state", [900], 0.0, 3),
+    ],
+    ids=["binary-steady-mle", "3class-learned-penalised", "3regimes-steady-mle"],
 )
-def test_classifier_summary_matches_from_scratch_hessian(C, start, lengths, alpha):
-    X, y = _regime_data(0, C, lengths)
+def test_classifier_summary_matches_from_scratch_hessian(C, start, lengths, alpha, S):
+    X, y = _regime_data(0, C, lengths, S)
     frame = pd.DataFrame({"u": X[:, 0]})
     labels = np.array(["a", "b", "c"])[y]  # string classes: names use them
     est = MarkovSwitchingClassifier(
         LogisticExpert(alpha=alpha, tol=1e-10, max_iter=500),
-        n_regimes=2,
+        n_regimes=S,
         start=start,
         n_init=2,
         tol=1e-12,
@@ -118,17 +128,17 @@ def test_classifier_summary_matches_from_scratch_hessian(C, start, lengths, alph
         random_state=0,
     ).fit(frame, labels, lengths)
     res = est.summary(frame, labels, lengths)
-    S = 2
     f = lambda v: _forward_loglik(v, X, y, lengths, S, C, start)  # noqa: E731
     obj = lambda v: f(v) - _ridge(v, X, S, C, alpha)  # noqa: E731
 
     # Names, shapes and the header.
     classes = ["a", "b", "c"][:C]
     expected = [f"{n}[{k}, {c}]" for k in range(S) for c in classes[1:] for n in ("u", "const")]
-    expected += ["p[0->0]", "p[1->0]"] + (["start[0]"] if start == "learned" else [])
+    expected += [f"p[{i}->{j}]" for i in range(S) for j in range(S - 1)]
+    expected += [f"start[{j}]" for j in range(S - 1)] if start == "learned" else []
     assert res.param_names == expected
     assert res.nobs == len(y) and int(res.header["n_params"]) == len(expected)
-    assert res.header["Regimes"] == 2 and res.header["Classes"] == C
+    assert res.header["Regimes"] == S and res.header["Classes"] == C
     # The llf is the from-scratch log-likelihood at the reported parameters,
     # and the estimator's own.
     assert_allclose(res.llf, f(res.params), rtol=1e-10)
@@ -145,19 +155,41 @@ def test_classifier_summary_matches_from_scratch_hessian(C, start, lengths, alph
     )
     assert_allclose(res.expected_durations, 1 / (1 - np.diag(est.transition_matrix_)))
 
+    # A transition probability estimated at 0 (the fit can give a pair of
+    # regimes no direct transition) is held fixed, without a standard error,
+    # and named in a note; the oracle then holds it fixed too.
+    m = S * (C - 1) * 2
+    pr = res.params[m:]
+    last = np.repeat(1 - pr[: S * (S - 1)].reshape(S, S - 1).sum(axis=1), S - 1)
+    room = np.minimum(np.minimum(pr, 1 - pr), np.r_[last, np.ones(pr.size - last.size)])
+    edge = np.r_[np.zeros(m, dtype=bool), room < 1e-8]
+    assert np.array_equal(np.isnan(res.bse), edge)
+    if edge.any():
+        assert any(
+            "boundary" in note and all(res.param_names[i] in note for i in np.flatnonzero(edge))
+            for note in res.notes
+        )
+    free = np.flatnonzero(~edge)
+
+    def obj_free(v):
+        full = res.params.copy()
+        full[free] = v
+        return obj(full)
+
     # At the fitted optimum: the from-scratch objective's gradient vanishes
     # (relative to the curvature), so this is the point the covariance is for.
     h = 1e-4 * np.maximum(np.abs(res.params), 0.1)
-    m = S * (C - 1) * 2
-    h[m:] = 1e-4 * np.minimum(res.params[m:], 1 - res.params[m:])
-    grad = np.array([(obj(res.params + e) - obj(res.params - e)) / 2 for e in np.diag(h)]) / h
-    H = _value_hessian(obj, res.params, h)
-    cov = np.linalg.inv(-H)
+    h[m:] = 1e-4 * room
+    x, h = res.params[free], h[free]
+    grad = np.array([(obj_free(x + e) - obj_free(x - e)) / 2 for e in np.diag(h)]) / h
+    cov = np.linalg.inv(-_value_hessian(obj_free, x, h))
     # Newton step to the from-scratch maximum, in standard errors.
     assert np.max(np.abs(cov @ grad) / np.sqrt(np.diag(cov))) < 1e-2
-    # Measured: 9.7e-6 (binary, alpha=0) and 1.0e-4 (three classes, penalised).
-    assert_allclose(res.bse, np.sqrt(np.diag(cov)), rtol=1e-3)
-    assert np.all(np.abs(res.cov_params() - cov) <= 1e-3 * np.outer(res.bse, res.bse))
+    # Measured: 9.7e-6 (binary, alpha=0), 1.0e-4 (three classes, penalised),
+    # 1.8e-4 (three regimes, one transition on the boundary).
+    assert_allclose(res.bse[free], np.sqrt(np.diag(cov)), rtol=1e-3)
+    ours = res.cov_params()[np.ix_(free, free)]
+    assert np.all(np.abs(ours - cov) <= 1e-3 * np.outer(res.bse[free], res.bse[free]))
 
     penalised = "penalised estimate" in res.notes[0]
     assert penalised == (alpha > 0) == res.penalised

@@ -84,9 +84,21 @@ def chain_psi(chain):
     return np.concatenate(parts)
 
 
-def probability_steps(pr):
-    """Central-difference steps for probabilities, kept well inside (0, 1)."""
-    return 1e-5 * np.minimum(np.minimum(pr, 1.0 - pr), 0.5)
+def _room(pr, S):
+    """How far each chain probability of ``pr`` can move: to 0, to 1, or the
+    implied last entry of its row (``1 - sum``) to 0."""
+    room = np.minimum(pr, 1.0 - pr)
+    n_rows = pr.size // max(S - 1, 1)  # S transition rows, then the start's
+    for r in range(n_rows):
+        row = slice(r * (S - 1), (r + 1) * (S - 1))
+        room[row] = np.minimum(room[row], 1.0 - pr[row].sum())
+    return room
+
+
+def probability_steps(pr, S):
+    """Central-difference steps for the chain's probabilities ``pr``, kept well
+    inside their range (the row's implied last entry stays positive too)."""
+    return 1e-5 * np.minimum(_room(pr, S), 0.5)
 
 
 # A probability this close to 0 or 1 is on the boundary of its range: the
@@ -145,11 +157,15 @@ def covariance_off_boundary(info, boundary):
     return cov, bad
 
 
-def boundary_probabilities(psi, start):
-    """Mask of the probabilities of ``psi[start:]`` within ``_BOUNDARY`` of 0 or 1."""
+def boundary_probabilities(psi, start, S):
+    """Mask of the chain probabilities ``psi[start:]`` on the boundary of their range.
+
+    An entry within ``_BOUNDARY`` of 0 or 1, or in a row whose implied last
+    entry is: the constraint is active there, and the row's free entries
+    cannot all move.
+    """
     mask = np.zeros(psi.size, dtype=bool)
-    pr = psi[start:]
-    mask[start:] = np.minimum(pr, 1.0 - pr) < _BOUNDARY
+    mask[start:] = _room(psi[start:], S) < _BOUNDARY
     return mask
 
 
@@ -274,11 +290,9 @@ def markov_information(est, X, y, bounds):
     E, var, P, p0 = par._split(psi)
     floor = pol.floor * pol.ysd**2
     steps[n_exp : n_exp + S] = 1e-5 * (var - floor)
-    probs = slice(n_exp + S, psi.size)
-    pr = psi[probs]
-    steps[probs] = 1e-5 * np.minimum(np.minimum(pr, 1.0 - pr), 0.5)
+    steps[n_exp + S :] = probability_steps(psi[n_exp + S :], S)
     steps = np.maximum(steps, 1e-12)
-    boundary = boundary_probabilities(psi, n_exp + S)
+    boundary = boundary_probabilities(psi, n_exp + S, S)
     info = information_off_boundary(lambda v: par.loglik_and_grad(v)[1], psi, steps, boundary)
     return psi, info, grad, par
 
@@ -352,7 +366,7 @@ def markov_summary_parts(est, X, y, bounds):
     psi, info, grad, par = markov_information(est, X, y, bounds)
     names = markov_param_names(est)
     S, d = par.S, par.d
-    boundary = boundary_probabilities(psi, S * (d + 2))
+    boundary = boundary_probabilities(psi, S * (d + 2), S)
     T, names = _shared_parameters(est, names, S, d)
     if T is not None:
         # Shared parameters: psi_full = T psi, so the information in psi is
@@ -528,7 +542,7 @@ class MarkovClassifierProblem:
         """Central-difference steps: relative for contrasts, inside (0, 1) for probabilities."""
         steps = 1e-5 * np.maximum(np.abs(self.psi), 1.0)
         m = self.n_expert
-        steps[m:] = probability_steps(self.psi[m:])
+        steps[m:] = probability_steps(self.psi[m:], self.S)
         return np.maximum(steps, 1e-12)
 
 
@@ -654,7 +668,7 @@ def markov_classifier_summary_parts(est, X, y_idx, bounds):
     prob = MarkovClassifierProblem(est, X, y_idx, bounds)
     psi = prob.psi
     grad = prob.objective_grad(psi)
-    boundary = boundary_probabilities(psi, prob.n_expert)
+    boundary = boundary_probabilities(psi, prob.n_expert, prob.S)
     info = information_off_boundary(prob.objective_grad, psi, prob.steps(), boundary)
     names = markov_classifier_param_names(est, prob.d)
     cov, bad = covariance_off_boundary(info, boundary)
