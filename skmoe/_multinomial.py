@@ -37,8 +37,11 @@ on ``n_samples`` and their results are added in block order, so the result
 does not depend on the number of threads.
 """
 
+import math
+
 import numpy as np
 from scipy import linalg
+from scipy.linalg import lapack
 
 from ._frame import frame_scale
 from ._kernels import (
@@ -53,6 +56,18 @@ from ._threading import blas_single_threaded, block_bounds, map_blocks
 # Rows per chunk of the BLAS-based passes over X (moments, Gram matrices).
 _CHUNK_ROWS = 16384
 _EPS = np.finfo(np.float64).eps
+
+# LAPACK's Cholesky solve, fetched once: what ``scipy.linalg.cho_solve`` calls,
+# without its per-call validation (~10 us, more than the solve itself at the
+# gate's few coefficients).
+_potrs = lapack.get_lapack_funcs(("potrs",), (np.zeros(1),))[0]
+
+# A problem of at most this many ``rows * (features + 1)**2`` multiply-adds per
+# Gram pass is solved without limiting BLAS to one thread: none of its BLAS
+# calls (small matrix products, dot products of a few coefficients) is large
+# enough for OpenBLAS to start threads, and entering threadpoolctl's limit
+# costs more than such an M-step.
+_SMALL_PROBLEM = 65536
 
 
 def loss_grad_blocks(X, W, b, targets, weights, shift=None):
@@ -518,6 +533,9 @@ def fit_multinomial_problem(problem, *, alpha, mean, scale, V0, c0, max_iter, to
     through ``problem.weight_sum()``, ``problem.loss_grad(W, b)`` and
     ``problem.raw_second_moment()``.
     """
+    n, d = problem.shape
+    if n * (d + 1) ** 2 <= _SMALL_PROBLEM:
+        return _fit_multinomial(problem, alpha, mean, scale, V0, c0, max_iter, tol, state)
     with blas_single_threaded():
         return _fit_multinomial(problem, alpha, mean, scale, V0, c0, max_iter, tol, state)
 
@@ -534,84 +552,98 @@ def _fit_multinomial(problem, alpha, mean, scale, V0, c0, max_iter, tol, state):
         c = np.asarray(c0, dtype=np.float64).copy()
         return V, c - c.mean(), 0.5 * alpha * float(np.sum(V * V)), 0
     inv_scale = 1.0 / scale
+    inv_col = inv_scale[:, None]
     shift = mean * inv_scale
     # Sums about the column centres when the problem offers them: the logits
     # (x - mean) / scale @ V + c and the gradient are then exact for features
     # far from zero (a raw x @ W + b loses ~log10(|mean| / scale) digits).
     centred = bool(getattr(problem, "supports_shift", False))
+    loss_grad = problem.loss_grad
+    vdot = np.vdot
 
+    # The solver runs under np.errstate(over="ignore", invalid="ignore") (set
+    # once below, not per evaluation): a trial point far out (separable data
+    # whose penalty is negligible next to huge sample weights) can overflow;
+    # the point is refused (infinite objective), silently, and the line
+    # search steps back.
     def fun(theta):
-        # A trial point far out (separable data whose penalty is negligible
-        # next to huge sample weights) can overflow: the point is refused
-        # (infinite objective), silently, and the line search steps back.
-        with np.errstate(over="ignore", invalid="ignore"):
-            f, g = _fun(theta)
-        if not (np.isfinite(f) and np.all(np.isfinite(g))):
-            return np.inf, np.zeros_like(theta)
-        return f, g
-
-    def _fun(theta):
         # theta is (p, K): standardised slopes V on top, intercepts c last.
         V = theta[:n_features]
         c = theta[n_features]
-        W = V * inv_scale[:, None]
+        W = V * inv_col
         grad = np.empty((p, K))
         if centred:
-            loss, gW, gb = problem.loss_grad(W, c, shift=mean)
-            grad[:n_features] = gW * inv_scale[:, None] + alpha * V
+            loss, gW, gb = loss_grad(W, c, shift=mean)
+            grad[:n_features] = gW * inv_col + alpha * V
         else:
-            loss, gW, gb = problem.loss_grad(W, c - shift @ V)
+            loss, gW, gb = loss_grad(W, c - shift @ V)
             # d/dV of sum_i loss(z_i V + c) with z = (x - mean) / scale
-            grad[:n_features] = (gW - np.outer(mean, gb)) * inv_scale[:, None] + alpha * V
+            grad[:n_features] = (gW - np.outer(mean, gb)) * inv_col + alpha * V
         state.n_evals += 1
         grad[n_features] = gb
-        loss += 0.5 * alpha * float(np.sum(V * V))
-        return loss / wsum, grad / wsum
+        loss += 0.5 * alpha * float((V * V).sum())
+        f = loss / wsum
+        grad /= wsum
+        if not (math.isfinite(f) and np.isfinite(grad).all()):
+            return np.inf, np.zeros_like(theta)
+        return f, grad
 
     factor = _precondition(state, problem, mean, scale, alpha, wsum, centred)
+    chol = None if factor is None else factor[0]
 
     def apply_h0(q):
-        if factor is None:
+        # scipy.linalg.cho_solve(factor, q), the same LAPACK call without
+        # the wrapper's checks.
+        if chol is None:
             return q
-        return linalg.cho_solve(factor, q, check_finite=False)
+        return _potrs(chol, q, lower=1)[0]
 
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _lbfgs(fun, apply_h0, state, V0, c0, n_features, p, K, max_iter, tol, wsum, vdot)
+
+
+def _lbfgs(fun, apply_h0, state, V0, c0, n_features, p, K, max_iter, tol, wsum, vdot):
+    """The L-BFGS iterations of :func:`_fit_multinomial` (see there)."""
     theta = np.empty((p, K))
     theta[:n_features] = V0
     theta[n_features] = c0
     f, g = fun(theta)
-    if not np.isfinite(f):
+    if not math.isfinite(f):
         # A warm start out of range (the overflowing parameters of an earlier,
         # diverging fit): start from zero slopes and intercepts instead.
         theta[:] = 0.0
         f, g = fun(theta)
     ftol = 1e-3 * tol
     n_iter = 0
-    while n_iter < max_iter and np.max(np.abs(g)) > tol:
+    pairs = state.pairs
+    while n_iter < max_iter:
+        gmax = float(abs(g).max())
+        if not gmax > tol:
+            break
         # Two-loop recursion with the Böhning preconditioner as H0.
         q = g.copy()
         alphas = []
-        for s, y, rho in reversed(state.pairs):
-            a = rho * np.vdot(s, q)
+        for s, y, rho in reversed(pairs):
+            a = rho * vdot(s, q)
             q -= a * y
             alphas.append(a)
         r = state.gamma * apply_h0(q)
-        for (s, y, rho), a in zip(state.pairs, reversed(alphas), strict=False):
-            beta = rho * np.vdot(y, r)
+        for (s, y, rho), a in zip(pairs, reversed(alphas), strict=False):
+            beta = rho * vdot(y, r)
             r += (a - beta) * s
         direction = -r
-        slope = float(np.vdot(g, direction))
+        slope = float(vdot(g, direction))
         if not slope < 0:
             # Stale curvature gave an ascent direction: forget it and take a
             # majorise-minimise step instead.
-            state.pairs = []
+            pairs = state.pairs = []
             state.gamma = 1.0
             direction = -apply_h0(g)
-            slope = float(np.vdot(g, direction))
+            slope = float(vdot(g, direction))
             if not slope < 0:
                 break
         step = 1.0
         accepted = False
-        gmax = float(np.max(np.abs(g)))
         if -slope <= 16.0 * _EPS * max(abs(f), 1.0):
             # Rounding regime: the predicted decrease is below the
             # resolution of f, so Armijo's test is noise.  Take the
@@ -622,7 +654,7 @@ def _fit_multinomial(problem, alpha, mean, scale, V0, c0, max_iter, tol, state):
             theta_new = theta + direction
             f_new, g_new = fun(theta_new)
             noise = 16.0 * _EPS * max(abs(f), 1.0)
-            if not (f_new <= f + noise and float(np.max(np.abs(g_new))) <= 0.9 * gmax):
+            if not (f_new <= f + noise and float(abs(g_new).max()) <= 0.9 * gmax):
                 break
             rounding = accepted = True
         else:
@@ -636,7 +668,9 @@ def _fit_multinomial(problem, alpha, mean, scale, V0, c0, max_iter, tol, state):
                 # Safeguarded quadratic interpolation of the step.
                 denom = 2.0 * (f_new - f - step * slope)
                 trial = (
-                    -slope * step * step / denom if denom > 0 and np.isfinite(denom) else 0.5 * step
+                    -slope * step * step / denom
+                    if denom > 0 and math.isfinite(denom)
+                    else 0.5 * step
                 )
                 step = min(max(trial, 0.1 * step), 0.5 * step)
         if not accepted:
@@ -644,14 +678,13 @@ def _fit_multinomial(problem, alpha, mean, scale, V0, c0, max_iter, tol, state):
         n_iter += 1
         s = theta_new - theta
         y = g_new - g
-        sy = float(np.vdot(s, y))
-        with np.errstate(over="ignore"):
-            norms = float(np.sqrt(np.vdot(s, s) * np.vdot(y, y)))
-        if sy > 1e-10 * norms and sy > 0 and np.isfinite(norms):
-            state.pairs.append((s, y, 1.0 / sy))
-            if len(state.pairs) > state.memory:
-                state.pairs.pop(0)
-            state.gamma = sy / float(np.vdot(y, apply_h0(y)))
+        sy = float(vdot(s, y))
+        norms = math.sqrt(float(vdot(s, s)) * float(vdot(y, y)))
+        if sy > 1e-10 * norms and sy > 0 and math.isfinite(norms):
+            pairs.append((s, y, 1.0 / sy))
+            if len(pairs) > state.memory:
+                pairs.pop(0)
+            state.gamma = sy / float(vdot(y, apply_h0(y)))
         decrease = f - f_new
         theta, f, g = theta_new, f_new, g_new
         if not rounding and decrease <= ftol * max(abs(f), abs(f + decrease), 1.0):

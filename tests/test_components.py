@@ -240,3 +240,42 @@ def test_documented_gate_runs_on_every_engine():
     assert got.n_iter_ == ref.n_iter_
     assert_allclose(got.lower_bounds_, ref.lower_bounds_, rtol=1e-8)
     assert_allclose(got.gate_.weights_, ref.gate_.weights_, rtol=1e-8)
+
+
+# --------------------------------------------------------------------------- #
+# The small-problem fast paths give the general path's numbers, to the bit
+# --------------------------------------------------------------------------- #
+def _ls_stats(rng, n, d, K, dead=()):
+    X1 = np.column_stack([rng.randn(n, d) * [10.0, 0.01][:d] + [1e4, -3.0][:d], np.ones(n)])
+    y = 50.0 + 3.0 * rng.randn(n)
+    W = rng.uniform(0, 1, (n, K))
+    W[:, list(dead)] = 0.0
+    A = np.einsum("ik,ia,ib->kab", W, X1, X1)
+    b = np.einsum("ik,ia,i->ka", W, X1, y)
+    return A, b, (y * y) @ W
+
+
+@pytest.mark.parametrize("d", [1, 2])
+@pytest.mark.parametrize("alpha", [0.0, 1e-10, 1e-2])
+@pytest.mark.parametrize("dead", [(), (1,)])
+def test_small_linear_solve_is_the_numpy_path_bit_for_bit(d, alpha, dead, monkeypatch):
+    from skmoe.experts import _linear
+
+    A, b, syy = _ls_stats(np.random.RandomState(d), 40, d, 3, dead)
+    fast = _linear.solve_weighted_linear(A, b, syy, alpha, ridge_scale=np.ones(d))
+    assert _linear._solve_weighted_linear_small(A, b, syy, alpha, np.ones(d), d) is not None
+    monkeypatch.setattr(_linear, "_SMALL_SOLVE", 0)  # the general NumPy path
+    slow = _linear.solve_weighted_linear(A, b, syy, alpha, ridge_scale=np.ones(d))
+    for f, s in zip(fast, slow, strict=True):
+        np.testing.assert_array_equal(f, s)
+
+
+@pytest.mark.parametrize("d", [1, 2])
+def test_small_linear_solve_leaves_indefinite_systems_to_numpy(d):
+    from skmoe.experts import _linear
+
+    A, b, syy = _ls_stats(np.random.RandomState(7), 20, d, 2)
+    A[0, 0, 0] = -1.0  # not positive definite once centred
+    assert _linear._solve_weighted_linear_small(A, b, syy, 0.0, np.ones(d), d) is None
+    beta, rss, _ = _linear.solve_weighted_linear(A, b, syy, 0.0, ridge_scale=np.ones(d))
+    assert np.all(np.isfinite(beta)) and np.all(np.isfinite(rss))

@@ -38,6 +38,14 @@ from .._rows import ThreadRows
 from ._families import PredictiveLaw, check_counts, check_proportions
 from ._linear import weighted_linear_stats
 
+try:  # the gufunc behind np.linalg.cholesky (without its wrapper)
+    from numpy.linalg import _umath_linalg
+except ImportError:  # pragma: no cover
+    _umath_linalg = None
+
+# LAPACK's Cholesky solve, fetched once (what scipy.linalg.cho_solve calls).
+_potrs = linalg.get_lapack_funcs(("potrs",), (np.zeros(1),))[0]
+
 
 class GLMProblem:
     """The data of :func:`fit_glm_problem`, seen only through sums over rows.
@@ -60,20 +68,28 @@ class GLMProblem:
 
     def log_likelihood(self, V, c):
         """``sum_i W_ik (t_i eta_ik - b(eta_ik))`` (no penalty), shape (K,)."""
-        eta = self.Z @ V.T + c
         with np.errstate(over="ignore", invalid="ignore"):
-            terms = self.t[:, None] * eta - self.family.cumulant(eta)
-            terms = np.where(self.positive, terms, 0.0)
-            return np.einsum("ik,ik->k", self.W, terms)
+            return self._log_likelihood(V, c)
 
     def grad_hess(self, V, c):
         """Unpenalised gradient blocks ``(R^T Z, sum_i R_ik)`` and Hessians ``[Z, 1]^T diag(W v) [Z, 1]``."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._grad_hess(V, c)
+
+    # The same, for callers already under np.errstate(over="ignore",
+    # invalid="ignore") in this thread (fit_glm_problem's evaluations).
+    def _log_likelihood(self, V, c):
+        eta = self.Z @ V.T + c
+        terms = self.t[:, None] * eta - self.family.cumulant(eta)
+        terms = np.where(self.positive, terms, 0.0)
+        return np.einsum("ik,ik->k", self.W, terms)
+
+    def _grad_hess(self, V, c):
         Z, W, positive = self.Z, self.W, self.positive
         eta = Z @ V.T + c
-        with np.errstate(over="ignore", invalid="ignore"):
-            mu, v = self.family.mean_var(eta)
-            R = np.where(positive, W * (self.t[:, None] - mu), 0.0)
-            Wv = np.where(positive, W * v, 0.0)
+        mu, v = self.family.mean_var(eta)
+        R = np.where(positive, W * (self.t[:, None] - mu), 0.0)
+        Wv = np.where(positive, W * v, 0.0)
         H = weighted_linear_stats(Z, np.zeros(Z.shape[0]), Wv)[0]
         return R.T @ Z, R.sum(axis=0), H
 
@@ -110,42 +126,63 @@ def fit_glm_problem(problem, V, c, ridge, max_iter, tol):
     V = V.copy()
     c = c.copy()
     P = np.repeat(np.asarray(ridge, dtype=np.float64)[:, None], d, axis=1)
+    # The whole solve runs under one errstate (entered once, not per
+    # evaluation): trial points far out overflow, and are refused.
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _newton(problem, V, c, P, mass, d, K, max_iter, tol)
+
+
+def _cholesky_lower(H):
+    """``np.linalg.cholesky(H)`` (the same LAPACK call), NaN instead of raising.
+
+    Called under ``np.errstate(invalid="ignore")``.
+    """
+    if _umath_linalg is None:  # pragma: no cover - a NumPy without the gufunc
+        try:
+            return np.linalg.cholesky(H)
+        except np.linalg.LinAlgError:
+            return np.full_like(H, np.nan)
+    return _umath_linalg.cholesky_lo(H, signature="d->d")
+
+
+def _newton(problem, V, c, P, mass, d, K, max_iter, tol):
+    """The Newton iterations of :func:`fit_glm_problem` (see there)."""
 
     def objective(V_, c_):
-        with np.errstate(over="ignore", invalid="ignore"):
-            obj = problem.log_likelihood(V_, c_) - 0.5 * np.einsum("kj,kj->k", P, V_ * V_)
+        obj = problem.log_likelihood(V_, c_) - 0.5 * np.einsum("kj,kj->k", P, V_ * V_)
         return np.where(np.isfinite(obj), obj, -np.inf)
 
     obj = objective(V, c)
     active = mass > 0
     n_iter = 0
+    idx = np.arange(d)
     while n_iter < max_iter:
         n_iter += 1
         RZ, Rsum, H = problem.grad_hess(V, c)
         G = np.empty((K, d + 1))
         G[:, :d] = RZ - P * V
         G[:, d] = Rsum
-        idx = np.arange(d)
         step = np.zeros((K, d + 1))
         for k in np.flatnonzero(active):
             Hk = H[k]
             Hk[idx, idx] += P[k]
-            if not (np.all(np.isfinite(Hk)) and np.all(np.isfinite(G[k]))):
+            Gk = G[k]
+            if not (np.isfinite(Hk).all() and np.isfinite(Gk).all()):
                 active[k] = False
                 continue
-            try:
-                # An ill-conditioned Newton system (an expert left with few
-                # rows, its slopes nearly unidentified) takes the least-squares
-                # step instead of scipy's LinAlgWarning and a wild solve (a
-                # check on the Cholesky diagonal: warning filters are not
-                # thread-safe, and restarts run in threads).
-                L = np.linalg.cholesky(Hk)
-                diag = np.abs(np.diag(L))
-                if not diag.min() ** 2 > 1e-14 * diag.max() ** 2:
-                    raise np.linalg.LinAlgError("ill-conditioned")
-                step[k] = linalg.cho_solve((L, True), G[k], check_finite=False)
-            except (np.linalg.LinAlgError, ValueError):
-                step[k] = linalg.lstsq(Hk, G[k], check_finite=False)[0]
+            # An ill-conditioned Newton system (an expert left with few
+            # rows, its slopes nearly unidentified) takes the least-squares
+            # step instead of scipy's LinAlgWarning and a wild solve (a
+            # check on the Cholesky diagonal: warning filters are not
+            # thread-safe, and restarts run in threads).  A matrix that is
+            # not positive definite has a NaN factor: least squares too.
+            L = _cholesky_lower(Hk)
+            diag = abs(L.diagonal())
+            if diag.min() ** 2 > 1e-14 * diag.max() ** 2:
+                # scipy.linalg.cho_solve((L, True), Gk): the same LAPACK call.
+                step[k] = _potrs(L, Gk, lower=1)[0]
+            else:
+                step[k] = linalg.lstsq(Hk, Gk, check_finite=False)[0]
         decrement = np.einsum("kj,kj->k", G, step)
         # Step halving, each expert on its own: accept the first step length
         # that does not decrease the objective (up to rounding).
@@ -391,16 +428,18 @@ class RowsGLMProblem:
         """``sum_i W_ik``, shape (K,)."""
         return self._mass.copy()
 
+    # One in-memory block is evaluated in this thread, under
+    # fit_glm_problem's errstate: no errstate of its own per evaluation.
     def log_likelihood(self, V, c):
         """``sum_i W_ik (t_i eta_ik - b(eta_ik))``, shape (K,)."""
         if self._problem is not None:
-            return self._problem.log_likelihood(V, c)
+            return self._problem._log_likelihood(V, c)
         return self.rows.sum(_glm_log_likelihood, self.eset, V, c)
 
     def grad_hess(self, V, c):
         """Gradient blocks and Hessians, summed over the row blocks."""
         if self._problem is not None:
-            return self._problem.grad_hess(V, c)
+            return self._problem._grad_hess(V, c)
         return self.rows.sum(_glm_grad_hess, self.eset, V, c)
 
 

@@ -1,5 +1,6 @@
 """Closed-form weighted linear expert."""
 
+import math
 from numbers import Real
 
 import numpy as np
@@ -17,6 +18,11 @@ from .._kernels import (
 )
 from .._kernels._config import THREAD_BLOCK_ROWS
 from .._threading import blas_single_threaded, block_bounds, map_blocks
+
+try:  # the gufuncs behind np.linalg.cholesky / solve (without their wrappers)
+    from numpy.linalg import _umath_linalg
+except ImportError:  # pragma: no cover - a NumPy without it takes the public path
+    _umath_linalg = None
 
 
 def weighted_linear_stats(X, y, W, frame=None):
@@ -53,6 +59,8 @@ def weighted_linear_stats(X, y, W, frame=None):
     on the number of threads.
     """
     frame = (None, None, 0.0, 1.0) if frame is None else frame
+    if X.shape[0] <= THREAD_BLOCK_ROWS:  # one block: the kernel's own result
+        return linear_sufficient_stats(X, y, W, *frame)
     bounds = block_bounds(X.shape[0], THREAD_BLOCK_ROWS)
     results = map_blocks(
         lambda a, z: linear_sufficient_stats(X[a:z], y[a:z], W[a:z], *frame), bounds
@@ -114,6 +122,12 @@ def linear_gaussian_log_prob(X, y, coef, intercept, variance, shift=None):
     return out
 
 
+# Systems of at most this many unknowns (features + 1) are solved by the
+# scalar code of :func:`_solve_weighted_linear_small` (~2-3x faster at one
+# or two features; from three on its conversions cost what they save).
+_SMALL_SOLVE = 3
+
+
 def solve_weighted_linear(A, b, syy, alpha, ridge_scale=1.0):
     """Solve the K ridge-stabilised weighted least-squares problems from their statistics.
 
@@ -137,6 +151,10 @@ def solve_weighted_linear(A, b, syy, alpha, ridge_scale=1.0):
     """
     K, p, _ = A.shape
     d = p - 1
+    if p <= _SMALL_SOLVE:
+        fast = _solve_weighted_linear_small(A, b, syy, alpha, ridge_scale, d)
+        if fast is not None:
+            return fast
     mass = A[:, d, d].copy()
     live = mass > 0
     # All K problems at once (a few stacked NumPy calls instead of a dozen
@@ -174,6 +192,98 @@ def solve_weighted_linear(A, b, syy, alpha, ridge_scale=1.0):
     rss = syy_c - 2.0 * np.einsum("kj,kj->k", v, cxy) + np.einsum("kj,kj->k", v, Cv)
     rss = np.where(live, np.maximum(rss, 0.0), 0.0)
     return beta, rss, mass
+
+
+def _solve_weighted_linear_small(A, b, syy, alpha, ridge_scale, d):
+    """:func:`solve_weighted_linear`'s NumPy path, bit for bit, on Python floats (d = 1, 2).
+
+    At a few features that path is ~40 NumPy calls on arrays of a few
+    numbers, each costing more than its arithmetic.  The elementwise parts
+    here are the same IEEE operations in the same order on Python floats;
+    the solves of two or more unknowns are LAPACK's through the gufuncs that
+    ``np.linalg.cholesky`` and ``np.linalg.solve`` call, and one unknown is
+    the division LAPACK does.  Returns None when some system is not
+    numerically positive definite (or none of this applies): the caller's
+    NumPy path then handles it, fallbacks included.
+    """
+    if not 1 <= d <= 2 or (d == 2 and _umath_linalg is None):
+        return None
+    K = A.shape[0]
+    As = np.asarray(A, dtype=np.float64).tolist()
+    bs = np.asarray(b, dtype=np.float64).tolist()
+    ss = np.asarray(syy, dtype=np.float64).tolist()
+    ridge = np.broadcast_to(np.asarray(ridge_scale, dtype=np.float64), (d,)).tolist()
+    alpha = float(alpha)
+    rng = range(d)
+    mass, live, ms, ybars, Cs, cxys, syy_cs, Ms = [], [], [], [], [], [], [], []
+    for k in range(K):
+        Ak, bk = As[k], bs[k]
+        mk = Ak[d][d]
+        alive = mk > 0
+        nk = mk if alive else 1.0
+        m = [Ak[j][d] / nk for j in rng]
+        ybar = bk[d] / nk
+        C = [[Ak[i][j] - nk * (m[i] * m[j]) for j in rng] for i in rng]
+        nky = nk * ybar
+        mass.append(mk)
+        live.append(alive)
+        ms.append(m)
+        ybars.append(ybar)
+        Cs.append(C)
+        cxys.append([bk[j] - nky * m[j] for j in rng])
+        syy_cs.append(ss[k] - nk * ybar * ybar)
+        if alive:
+            an = alpha * nk
+            M = [row[:] for row in C]
+            for j in rng:
+                M[j][j] += an * ridge[j]
+        else:  # a problem without weight solves a harmless identity system
+            M = [[1.0 if i == j else 0.0 for j in rng] for i in rng]
+        Ms.append(M)
+    if d == 1:
+        # Cholesky exists iff the pivot is positive (not NaN); the LU solve
+        # of a 1 x 1 system is one division.
+        vs = []
+        for M, cxy in zip(Ms, cxys, strict=True):
+            a = M[0][0]
+            if not (a > 0.0 and math.isfinite(a)):
+                return None
+            v = cxy[0] / a
+            if not math.isfinite(v):
+                return None
+            vs.append([v])
+    else:
+        Ma = np.array(Ms)
+        # NaN (and no exception) where a system is not positive definite or
+        # is singular; np.linalg raises there instead.
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore", under="ignore"):
+            L = _umath_linalg.cholesky_lo(Ma, signature="d->d")
+            va = _umath_linalg.solve(Ma, np.array(cxys)[:, :, None], signature="dd->d")[:, :, 0]
+        if not (np.isfinite(va).all() and np.isfinite(L).all()):
+            return None
+        vs = va.tolist()
+    # Dot products of one or two terms: the sums below are einsum's, to the
+    # bit (longer ones it adds in SIMD lanes, in its own order).
+    beta = [[0.0] * (d + 1) for _ in range(K)]
+    rss = [0.0] * K
+    for k in range(K):
+        if not live[k]:
+            continue
+        v, m, C, cxy = vs[k], ms[k], Cs[k], cxys[k]
+        if d == 1:
+            mv, vc = m[0] * v[0], v[0] * cxy[0]
+            vCv = v[0] * (C[0][0] * v[0])
+        else:
+            mv = m[0] * v[0] + m[1] * v[1]
+            vc = v[0] * cxy[0] + v[1] * cxy[1]
+            Cv0 = C[0][0] * v[0] + C[0][1] * v[1]
+            Cv1 = C[1][0] * v[0] + C[1][1] * v[1]
+            vCv = v[0] * Cv0 + v[1] * Cv1
+        beta[k][:d] = v
+        beta[k][d] = ybars[k] - mv
+        r = syy_cs[k] - 2.0 * vc + vCv
+        rss[k] = 0.0 if r < 0.0 else r  # np.maximum(r, 0.0): NaN stays NaN
+    return np.array(beta), np.array(rss), np.array(mass)
 
 
 def _solve_spd(M, rhs):

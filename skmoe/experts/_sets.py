@@ -25,7 +25,7 @@ from sklearn.base import clone
 
 from .._frame import frame_inverse_scale, frame_scale, moments_first, moments_second
 from .._kernels import gaussian_log_density, linear_sufficient_stats, log_proba_of_labels
-from .._kernels._config import PROBA_FLOOR
+from .._kernels._config import PROBA_FLOOR, THREAD_BLOCK_ROWS
 from .._multinomial import (
     MultinomialSolverState,
     RowsMultinomialProblem,
@@ -236,6 +236,9 @@ class _LinearGaussianSet:
 
     # -- the in-memory M-step ----------------------------------------------- #
     def fit(self, X, y, W, iteration=0, init=0, rng=None):
+        if getattr(self, "_frame", None) is not None and X.shape[0] <= THREAD_BLOCK_ROWS:
+            # One row block: its statistics are the sum (what rows.sum gives).
+            return self.m_step_from_stats(linear_sufficient_stats(X, y, W, *self._frame))
         rows = ThreadRows(ex=X, y=y, W=W)
         if getattr(self, "_frame", None) is None:
             self.prepare(rows)
