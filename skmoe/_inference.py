@@ -527,7 +527,7 @@ def mixture_summary_parts(moe, X, y, sample_weight=None, cov_type="observed"):
         _, grad, hess = mixture_loglik_derivatives(theta_a, Zg, Ze, yv, sw, K, pen, scale)
     else:
         grad = lik.gradient(theta)
-        hess = lik.hessian(theta)
+        hess = central_hessian(lik.gradient, theta, lik.steps(theta))
     info = -hess
     if not getattr(moe, "converged_", True):
         warn_user(

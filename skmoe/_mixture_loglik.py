@@ -15,9 +15,10 @@ the derivative of the row's log-likelihood in its own parameters, ``sum_k
 r_ik dA_ik / dtheta`` or ``r_ik dL_ik / dtheta`` with ``r_ik`` the
 responsibilities: the per-row scores are analytic, their weighted sum is the
 gradient, and the Hessian is the central difference of that gradient
-(:func:`skmoe._inference.central_hessian`), with steps of 1e-4 of each
-parameter's standard error estimated from the scores (unit-free: a feature
-in any units gets the same relative accuracy).
+(:func:`skmoe._inference.central_hessian`), with the steps of
+:meth:`MixtureLikelihood.steps`: 1e-4 of each parameter's standard error
+estimated from the scores (unit-free: a feature in any units gets the same
+relative accuracy).
 
 Parameters are in the users' units (features and target as given), on an
 unconstrained scale where one exists: logit contrasts against the first
@@ -601,12 +602,6 @@ class MixtureLikelihood:
             steps = 1e-4 / np.sqrt(opg)
         fallback = 1e-4 * np.maximum(np.abs(theta), 1.0)
         return np.where(np.isfinite(steps) & (opg > 0), steps, fallback)
-
-    def hessian(self, theta):
-        """Central differences of the analytic gradient, symmetrised."""
-        from ._inference import central_hessian
-
-        return central_hessian(self.gradient, theta, self.steps(theta))
 
     def report(self):
         """Names, report-scale estimates and the diagonal Jacobian of the report transform."""
