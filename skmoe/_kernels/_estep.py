@@ -63,13 +63,28 @@ def posterior_from_logs(log_gate, log_lik):
     return resp, log_norm
 
 
-@njit(**VECTOR_JIT_KWARGS)
+def tile_buffers(*rows):
+    """Scratch tiles for the compiled kernels: one ``(r, ROW_TILE)`` float64 array per
+    ``r`` (a ``(ROW_TILE,)`` vector for ``r=None``).
+
+    Allocated in Python and passed in, so that no kernel allocates: Numba
+    then compiles none of its ``np.empty`` implementations (one per call
+    signature) in a fresh install, and the kernels' code is smaller.
+    """
+    return [np.empty(ROW_TILE if r is None else (r, ROW_TILE)) for r in rows]
+
+
 def _posterior_into(log_gate, log_lik, resp, log_norm):
     """:func:`posterior_from_logs` writing into ``resp`` and ``log_norm`` (e.g. row slices)."""
+    _posterior_tiles(
+        log_gate, log_lik, resp, log_norm, *tile_buffers(log_gate.shape[1], None, None)
+    )
+
+
+@njit(**VECTOR_JIT_KWARGS)
+def _posterior_tiles(log_gate, log_lik, resp, log_norm, v, m, s):
+    """:func:`_posterior_into` with its scratch tiles given (the compiled kernel)."""
     n, K = log_gate.shape
-    v = np.empty((K, ROW_TILE))
-    m = np.empty(ROW_TILE)
-    s = np.empty(ROW_TILE)
     for a in range(0, n, ROW_TILE):
         nb = min(ROW_TILE, n - a)
         for j in range(nb):
@@ -188,16 +203,17 @@ def linear_log_softmax(X, W, b, shift=None):
     return out
 
 
-@njit(**VECTOR_JIT_KWARGS)
 def _linear_log_softmax_into(X, W, b, out, shift):
     """:func:`linear_log_softmax` writing into ``out`` (e.g. a row slice)."""
-    n, d = X.shape
+    d, K = X.shape[1], W.shape[1]
+    _linear_log_softmax_tiles(X, W, b, out, shift, *tile_buffers(d, K, K, None, None))
+
+
+@njit(**VECTOR_JIT_KWARGS)
+def _linear_log_softmax_tiles(X, W, b, out, shift, xt, z, v, m, s):
+    """:func:`_linear_log_softmax_into` with its scratch tiles given (the compiled kernel)."""
+    n = X.shape[0]
     K = W.shape[1]
-    xt = np.empty((d, ROW_TILE))
-    z = np.empty((K, ROW_TILE))
-    v = np.empty((K, ROW_TILE))
-    m = np.empty(ROW_TILE)
-    s = np.empty(ROW_TILE)
     for a in range(0, n, ROW_TILE):
         nb = min(ROW_TILE, n - a)
         _tile_linear(X, a, nb, W, b, xt, z, shift)

@@ -4,7 +4,7 @@ import numpy as np
 from numba import njit
 
 from ._config import JIT_KWARGS, ROW_TILE
-from ._estep import _tile_linear, as_f64, as_shift
+from ._estep import _tile_linear, as_f64, as_shift, tile_buffers
 from ._vector import VECTOR_JIT_KWARGS
 
 _LOG_2PI = np.log(2.0 * np.pi)
@@ -64,18 +64,23 @@ def linear_gaussian_log_density(X, y, coef, intercept, var, shift=None):
     return out
 
 
-@njit(**VECTOR_JIT_KWARGS)
 def _linear_gaussian_log_density_into(X, y, coef, intercept, var, out, shift):
     """:func:`linear_gaussian_log_density` writing into ``out`` (e.g. a row slice)."""
-    n, d = X.shape
+    d, K = X.shape[1], coef.shape[1]
+    buffers = [np.empty(K), np.empty(K), *tile_buffers(d, K)]
+    _linear_gaussian_log_density_tiles(X, y, coef, intercept, var, out, shift, *buffers)
+
+
+@njit(**VECTOR_JIT_KWARGS)
+def _linear_gaussian_log_density_tiles(
+    X, y, coef, intercept, var, out, shift, const, inv_var, xt, z
+):
+    """:func:`_linear_gaussian_log_density_into` with its scratch given (the compiled kernel)."""
+    n = X.shape[0]
     K = coef.shape[1]
-    const = np.empty(K)
-    inv_var = np.empty(K)
     for k in range(K):
         const[k] = -0.5 * (_LOG_2PI + np.log(var[k]))
         inv_var[k] = -0.5 / var[k]
-    xt = np.empty((d, ROW_TILE))
-    z = np.empty((K, ROW_TILE))
     for a in range(0, n, ROW_TILE):
         nb = min(ROW_TILE, n - a)
         _tile_linear(X, a, nb, coef, intercept, xt, z, shift)

@@ -4,7 +4,7 @@ import numpy as np
 from numba import njit
 
 from ._config import ROW_TILE
-from ._estep import as_f64
+from ._estep import as_f64, tile_buffers
 from ._vector import VECTOR_JIT_KWARGS
 from ._vector import _tile_dot as tile_dot
 
@@ -45,19 +45,24 @@ def linear_sufficient_stats(X, y, W, x_shift=None, x_inv_scale=None, y_shift=0.0
     d = X.shape[1]
     sh = np.zeros(d) if x_shift is None else as_f64(np.asarray(x_shift)[:d])
     sc = np.ones(d) if x_inv_scale is None else as_f64(np.asarray(x_inv_scale)[:d])
-    return _linear_sufficient_stats(X, y, W, sh, sc, float(y_shift), float(y_inv_scale))
+    K, p = W.shape[1], d + 2
+    S = np.zeros((K, p * (p + 1) // 2))
+    A, b, syy = np.empty((K, d + 1, d + 1)), np.empty((K, d + 1)), np.empty(K)
+    v, wv = tile_buffers(p, p)
+    _linear_sufficient_stats(
+        X, y, W, sh, sc, float(y_shift), float(y_inv_scale), S, v, wv, A, b, syy
+    )
+    return A, b, syy
 
 
 @njit(**VECTOR_JIT_KWARGS)
-def _linear_sufficient_stats(X, y, W, sh, sc, y_shift, y_inv_scale):
-    """:func:`linear_sufficient_stats` with the frame as float64 arrays and floats (compiled)."""
+def _linear_sufficient_stats(X, y, W, sh, sc, y_shift, y_inv_scale, S, v, wv, A, b, syy):
+    """:func:`linear_sufficient_stats` with the frame as float64 arrays and floats, ``S``
+    zeros (the packed upper triangles), the scratch tiles and the outputs given
+    (the compiled kernel)."""
     n, d = X.shape
     K = W.shape[1]
     p = d + 2
-    q = p * (p + 1) // 2
-    S = np.zeros((K, q))
-    v = np.empty((p, ROW_TILE))
-    wv = np.empty((p, ROW_TILE))
     for a0 in range(0, n, ROW_TILE):
         nb = min(ROW_TILE, n - a0)
         for j in range(nb):
@@ -74,9 +79,6 @@ def _linear_sufficient_stats(X, y, W, sh, sc, y_shift, y_inv_scale):
                 for c in range(a, p):
                     S[k, idx] += tile_dot(wv[a], v[c], nb)
                     idx += 1
-    A = np.empty((K, d + 1, d + 1))
-    b = np.empty((K, d + 1))
-    syy = np.empty(K)
     for k in range(K):
         idx = 0
         for a in range(p):
@@ -90,7 +92,6 @@ def _linear_sufficient_stats(X, y, W, sh, sc, y_shift, y_inv_scale):
                     b[k, a] = val
                 else:
                     syy[k] = val
-    return A, b, syy
 
 
 @njit(**VECTOR_JIT_KWARGS)

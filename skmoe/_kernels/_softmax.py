@@ -4,7 +4,7 @@ import numpy as np
 from numba import njit
 
 from ._config import JIT_KWARGS, ROW_TILE
-from ._estep import _tile_linear, _tile_logsumexp, as_f64, as_shift
+from ._estep import _tile_linear, _tile_logsumexp, as_f64, as_shift, tile_buffers
 from ._vector import VECTOR_JIT_KWARGS
 from ._vector import _tile_dot as tile_dot
 from ._vector import _tile_sum as tile_sum
@@ -97,27 +97,27 @@ def softmax_regression_loss_grad(X, W, b, targets, weights, shift=None):
     grad_b : ndarray of shape (n_classes,)
         ``sum_i G_ik``.
     """
-    sh = as_shift(shift, X.shape[1])
-    return _softmax_regression_loss_grad(X, as_f64(W), as_f64(b), targets, weights, sh)
+    d, K = X.shape[1], W.shape[1]
+    sh = as_shift(shift, d)
+    gW = np.zeros((d, K))
+    gb = np.zeros(K)
+    buffers = tile_buffers(d, K, K, K, None, None, None, None, None)
+    loss = _softmax_regression_loss_grad(
+        X, as_f64(W), as_f64(b), targets, weights, sh, gW, gb, *buffers
+    )
+    return loss, gW, gb
 
 
 @njit(**VECTOR_JIT_KWARGS)
-def _softmax_regression_loss_grad(X, W, b, targets, weights, sh):
-    """:func:`softmax_regression_loss_grad` with ``sh`` a float64 vector (the compiled kernel)."""
+def _softmax_regression_loss_grad(
+    X, W, b, targets, weights, sh, gW, gb, xt, z, e, t, m, s, tsum, row_loss, wt
+):
+    """:func:`softmax_regression_loss_grad` with the shift a float64 vector, ``gW`` and
+    ``gb`` zeros to add the gradient to, and the scratch tiles given (the compiled
+    kernel); returns the loss."""
     n, d = X.shape
     K = W.shape[1]
-    gW = np.zeros((d, K))
-    gb = np.zeros(K)
     loss = 0.0
-    xt = np.empty((d, ROW_TILE))
-    z = np.empty((K, ROW_TILE))
-    e = np.empty((K, ROW_TILE))
-    t = np.empty((K, ROW_TILE))
-    m = np.empty(ROW_TILE)
-    s = np.empty(ROW_TILE)
-    tsum = np.empty(ROW_TILE)
-    row_loss = np.empty(ROW_TILE)
-    wt = np.empty(ROW_TILE)
     for a in range(0, n, ROW_TILE):
         nb = min(ROW_TILE, n - a)
         _tile_linear(X, a, nb, W, b, xt, z, sh)
@@ -151,4 +151,4 @@ def _softmax_regression_loss_grad(X, W, b, targets, weights, sh):
             gb[k] += tile_sum(e[k], nb)
             for t_ in range(d):
                 gW[t_, k] += tile_dot(xt[t_], e[k], nb)
-    return loss, gW, gb
+    return loss

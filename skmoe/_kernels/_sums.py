@@ -15,26 +15,38 @@ from numba import njit
 from ._vector import VECTOR_JIT_KWARGS
 
 
-@njit(**VECTOR_JIT_KWARGS)
 def weighted_column_sums(w, A):
     """``sum_i w_i A[i, :]``, shape (n_columns,)."""
-    n, k = A.shape
-    out = np.zeros(k)
-    for i in range(n):
-        wi = w[i]
-        for j in range(k):
-            out[j] += wi * A[i, j]
+    out = np.zeros(A.shape[1])
+    _weighted_column_sums(w, A, out)
     return out
 
 
 @njit(**VECTOR_JIT_KWARGS)
+def _weighted_column_sums(w, A, out):
+    """:func:`weighted_column_sums` adding into ``out`` (zeros; allocated in Python, so
+    that Numba compiles no ``np.zeros`` for it)."""
+    n, k = A.shape
+    for i in range(n):
+        wi = w[i]
+        for j in range(k):
+            out[j] += wi * A[i, j]
+
+
 def weighted_centred_squares(w, A, centre):
     """``sum_i w_i (A[i, :] - centre)^2``, shape (n_columns,), without a temporary."""
+    out = np.zeros(A.shape[1])
+    _weighted_centred_squares(w, A, centre, out)
+    return out
+
+
+@njit(**VECTOR_JIT_KWARGS)
+def _weighted_centred_squares(w, A, centre, out):
+    """:func:`weighted_centred_squares` adding into ``out`` (zeros, see
+    :func:`_weighted_column_sums`)."""
     n, k = A.shape
-    out = np.zeros(k)
     for i in range(n):
         wi = w[i]
         for j in range(k):
             d = A[i, j] - centre[j]
             out[j] += wi * d * d
-    return out
