@@ -42,9 +42,11 @@ from ._init import (
     hashed_labels,
     line_resp,
     line_scales,
+    repeats_strategy,
     sample_line_rows,
     segment_labels,
     segment_thresholds,
+    segment_weights,
     strategy_of,
 )
 from ._kernels import weighted_column_sums
@@ -572,7 +574,16 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
 
         def make_run(i):
             return self._run_em(
-                X, y_enc, sw, named, seeds[i], i, inner_jobs, warm=warm, strategy=strategies[i]
+                X,
+                y_enc,
+                sw,
+                named,
+                seeds[i],
+                i,
+                inner_jobs,
+                warm=warm,
+                strategy=strategies[i],
+                perturb=repeats_strategy(strategies, i),
             )
 
         self._run_restarts(make_run, strategies, n_experts, parallel=inner_jobs is None)
@@ -878,8 +889,12 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
     def _after_fit(self):
         """Hook for subclasses to expose fitted state (e.g. noise variances)."""
 
-    def _initial_resp(self, X, y, sw, n_experts, rng, strategy=None):
-        """Initial responsibilities of one start by ``strategy`` (see skmoe._init)."""
+    def _initial_resp(self, X, y, sw, n_experts, rng, strategy=None, perturb=False):
+        """Initial responsibilities of one start by ``strategy`` (see skmoe._init).
+
+        ``perturb``: the restart repeats an earlier restart's strategy
+        (:func:`skmoe._init.repeats_strategy`; only ``"segments"`` uses it).
+        """
         if n_experts == 1:
             return np.ones((X.shape[0], 1))
         if strategy is None:
@@ -901,7 +916,8 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
             if strategy == "segments":
                 G = _standardize(np.array(self._gx(X), dtype=np.float64), sw)
                 t = G @ gate_axis((G * sw[:, None]).T @ G / sw.sum())
-                cuts = segment_thresholds(t[c], Z[c], u[c], sw[c], n_experts)
+                ww = segment_weights(rng, sw[c], perturb)
+                cuts = segment_thresholds(t[c], Z[c], u[c], ww, n_experts)
                 seed = rng.randint(np.iinfo(np.int32).max)
                 return resp_from_labels(segment_labels(t, cuts, n_experts, seed, 0), n_experts)
             if strategy == "consensus_lines":
@@ -1102,7 +1118,20 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         run.report.close()
         return self._e_step(X, y, run.gate, run.experts)[0]
 
-    def _run_em(self, X, y, sw, named, seed, init, n_jobs, warm, strategy="kmeans", resp0=None):
+    def _run_em(
+        self,
+        X,
+        y,
+        sw,
+        named,
+        seed,
+        init,
+        n_jobs,
+        warm,
+        strategy="kmeans",
+        resp0=None,
+        perturb=False,
+    ):
         rng = np.random.RandomState(seed)
         if warm:
             gate = copy.deepcopy(self.gate_)
@@ -1116,7 +1145,7 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
             if resp0 is not None:
                 resp = resp0
             else:
-                resp = self._initial_resp(X, y, sw, len(named), rng, strategy)
+                resp = self._initial_resp(X, y, sw, len(named), rng, strategy, perturb)
             # A model that EM finds hard to start (a tree gate, Student-t
             # experts) starts from a short fit of its simpler neighbour.
             surrogate = None if resp0 is not None else self._surrogate(gate, named, init)

@@ -62,9 +62,11 @@ from ._init import (
     hashed_labels,
     line_resp,
     line_scales,
+    repeats_strategy,
     sample_line_rows,
     segment_labels,
     segment_thresholds,
+    segment_weights,
 )
 from ._rows import RowBlock, ordered_sum
 from ._threading import blas_single_threaded, blockwise_posterior
@@ -531,7 +533,9 @@ def fit_dask(est, X, y, sample_weight=None):
     # The in-memory restarts and screening; the starts run one after the
     # other, each spread over the cluster.
     est._run_restarts(
-        lambda i: em.run(named, seeds[i], i, warm, strategies[i]),
+        lambda i: em.run(
+            named, seeds[i], i, warm, strategies[i], perturb=repeats_strategy(strategies, i)
+        ),
         strategies,
         n_experts,
         parallel=False,
@@ -633,7 +637,7 @@ class _DaskEM:
         positive = data.map(_positive_rows, data.sw)
         return np.concatenate([p + data.bounds[i] for i, p in enumerate(positive)])
 
-    def _initial_resp(self, K, rng, strategy):
+    def _initial_resp(self, K, rng, strategy, perturb=False):
         """``BaseMixtureOfExperts._initial_resp`` with its passes over the blocks."""
         data = self.data
         if K == 1:
@@ -667,7 +671,7 @@ class _DaskEM:
                 )
                 axis = gate_axis(C / w)
                 ts = self._take(c, gview, gmean, gstd) @ axis
-                cuts = segment_thresholds(ts, Zs, us, ws, K)
+                cuts = segment_thresholds(ts, Zs, us, segment_weights(rng, ws, perturb), K)
                 seed = rng.randint(np.iinfo(np.int32).max)
                 offsets = [int(b) for b in data.bounds[:-1]]
                 return data.map(
@@ -810,7 +814,7 @@ class _DaskEM:
         run.report.close()
         return self._e_step(run.gate, run.experts)[0]
 
-    def run(self, named, seed, init, warm, strategy="kmeans", resp0=None):
+    def run(self, named, seed, init, warm, strategy="kmeans", resp0=None, perturb=False):
         est = self.est
         rng = np.random.RandomState(seed)
         K = len(named)
@@ -823,7 +827,7 @@ class _DaskEM:
             self._initialize_gate(gate, K)
             experts = est._make_expert_set(named, rng, None)
             self._prepare_experts(experts)
-            resp = resp0 if resp0 is not None else self._initial_resp(K, rng, strategy)
+            resp = resp0 if resp0 is not None else self._initial_resp(K, rng, strategy, perturb)
             surrogate = None if resp0 is not None else est._surrogate(gate, named, init)
             if surrogate is not None:
                 resp = _DaskEM(surrogate, self.data)._prefit_resp(seed, init, resp)

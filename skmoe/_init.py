@@ -41,7 +41,9 @@ labels do not depend on how the rows are split into blocks (threads, Dask).
     The rows sorted along the gate's first principal axis, cut into
     ``n_experts`` runs by dynamic programming so that each run's least-squares
     line with its own noise variance fits best (Bellman's segmented
-    regression on a sample of at most ``SEGMENTS_MAX_ROWS`` rows).  Regimes
+    regression on a sample of at most ``SEGMENTS_MAX_ROWS`` rows).  A
+    repeated segments restart cuts the rows under Bayesian-bootstrap weights
+    (:func:`segment_weights`), so that repeats try other breakpoints.  Regimes
     that follow the gate's input, with a quiet stretch its own expert (the
     motorcycle data's first 14 ms).  Regressors with a feature matrix only.
 ``"classes"``
@@ -299,6 +301,28 @@ SEGMENT_SLACK = 3
 # Variance floor of a run (standardised units: (1e-3 sd(y))^2), so that a
 # run fitted exactly does not cost minus infinity.
 _SEGMENT_VAR_FLOOR = 1e-6
+
+
+def repeats_strategy(strategies, restart):
+    """Whether an earlier restart of ``strategies`` used restart ``restart``'s strategy.
+
+    The first ``"segments"`` restart cuts the rows exactly; a repeat cuts a
+    perturbed copy (:func:`segment_weights`), so that repeats differ.
+    """
+    return strategies.index(strategies[restart]) != restart
+
+
+def segment_weights(rng, w, perturb):
+    """The row weights a ``"segments"`` start cuts: ``w``, or ``w`` times Bayesian-bootstrap draws.
+
+    A deterministic cut repeated by every restart wastes the repeats; with
+    ``perturb`` each row's weight is multiplied by an Exp(1) draw (Rubin's
+    Bayesian bootstrap, 1981), which moves the breakpoints by about the
+    sampling uncertainty of the cut.  The draw is taken in both cases, so the
+    restart's later random numbers do not depend on ``perturb``.
+    """
+    draws = rng.exponential(size=w.shape[0])
+    return w * draws if perturb else w
 
 
 def segment_thresholds(t, Z, u, w, n_experts):

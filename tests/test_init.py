@@ -15,7 +15,14 @@ from numpy.testing import assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
 from skmoe import MixtureOfExpertsClassifier, MixtureOfExpertsRegressor
-from skmoe._init import NEEDS_MATRIX, STRATEGIES, fit_lines, hashed_labels, portfolio
+from skmoe._init import (
+    NEEDS_MATRIX,
+    STRATEGIES,
+    fit_lines,
+    hashed_labels,
+    portfolio,
+    repeats_strategy,
+)
 from skmoe.datasets import make_moe_classification, make_moe_regression
 
 REGRESSOR_STRATEGIES = [s for s in STRATEGIES if s != "classes"]
@@ -522,3 +529,22 @@ def test_runs_on_a_likelihood_spike_are_told_and_not_preferred():
         warnings.simplefilter("error", DegenerateExpertWarning)
         moved = MixtureOfExpertsRegressor(**start, split_merge=True).fit(X, y)
     assert moved.noise_variance_.min() > 100 * moved._var_floor and moved.n_split_merge_ >= 1
+
+
+def test_repeated_segments_restarts_try_other_breakpoints():
+    # The first segments restart cuts the rows exactly (what n_init=1 does);
+    # the repeats cut Bayesian-bootstrap reweighted copies, so they start
+    # elsewhere instead of repeating one run.
+    from skmoe.datasets import load_mcycle
+
+    X, y = load_mcycle(return_X_y=True)
+    kw = dict(n_experts=3, init_params="segments", n_screen=0, max_iter=5, random_state=0)
+    one = _quiet_fit(MixtureOfExpertsRegressor(**kw, n_init=1), X, y)
+    four = _quiet_fit(MixtureOfExpertsRegressor(**kw, n_init=4), X, y)
+    histories = four.lower_bounds_all_
+    np.testing.assert_array_equal(histories[0], one.lower_bounds_all_[0])
+    firsts = {round(float(h[0]), 10) for h in histories}
+    assert len(firsts) == 4
+    assert repeats_strategy(["segments"] * 4, 0) is False
+    assert repeats_strategy(["kmeans", "segments", "kmeans"], 2)
+    assert not repeats_strategy(["kmeans", "segments", "kmeans"], 1)
