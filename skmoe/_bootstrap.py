@@ -1,5 +1,6 @@
 """Bootstrap standard errors and percentile intervals of a fitted mixture's parameters."""
 
+import copy
 import warnings
 from itertools import permutations, product
 from numbers import Integral, Real
@@ -8,6 +9,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from scipy.optimize import linear_sum_assignment
 from sklearn.base import clone
+from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ._warn import warn_user
@@ -313,12 +315,13 @@ def _align(ref, values, layout, scale):
 # --------------------------------------------------------------------------- #
 # The bootstrap
 # --------------------------------------------------------------------------- #
-def _one_replicate(estimator, X, y, sw, kind, seed):
+def _one_replicate(estimator, X, y, sw, kind, seed, warm_start):
     rng = np.random.RandomState(seed)
-    n = X.shape[0]
+    n = y.shape[0]
     if kind == "nonparametric":
         rows = rng.randint(n, size=n)
-        Xb, yb, wb = X[rows], y[rows], None if sw is None else sw[rows]
+        # _safe_indexing keeps a DataFrame (feature names, gate_features by name).
+        Xb, yb, wb = _safe_indexing(X, rows), y[rows], None if sw is None else sw[rows]
     else:
         Xb, wb = X, sw
         if hasattr(estimator, "classes_"):
@@ -328,7 +331,14 @@ def _one_replicate(estimator, X, y, sw, kind, seed):
             yb = estimator.classes_[idx]
         else:
             yb = estimator.sample_y(X, 1, random_state=rng)[:, 0]
-    model = clone(estimator).set_params(random_state=int(rng.randint(np.iinfo(np.int32).max)))
+    seed_fit = int(rng.randint(np.iinfo(np.int32).max))
+    if warm_start:
+        # From the original estimate: the refit climbs to the optimum of its
+        # own data next to the original one, not to another local optimum or
+        # labelling.
+        model = copy.deepcopy(estimator).set_params(warm_start=True, random_state=seed_fit)
+    else:
+        model = clone(estimator).set_params(random_state=seed_fit)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -347,12 +357,13 @@ def bootstrap_params(
     kind="nonparametric",
     sample_weight=None,
     alpha=0.05,
+    warm_start=True,
     n_jobs=None,
     random_state=None,
 ):
     """Bootstrap standard errors and percentile intervals of a fitted mixture's parameters.
 
-    Refits clones of ``estimator`` on ``n_boot`` bootstrap data sets, in
+    Refits copies of ``estimator`` on ``n_boot`` bootstrap data sets, in
     parallel with joblib, and reports the spread of their parameters.  The
     parameters are those of ``estimator.summary`` (same names, same units).
     Each refit may number its experts differently: it is relabelled to match
@@ -385,6 +396,12 @@ def bootstrap_params(
         The fit's sample weights, carried with their rows.
     alpha : float, default=0.05
         Level of the percentile intervals (``1 - alpha`` coverage).
+    warm_start : bool, default=True
+        Start every refit from the original estimate (the usual practice for
+        mixtures: the refit finds the optimum of its data next to the
+        original one, rather than another local optimum).  ``False`` refits
+        from scratch with the estimator's own initialisation (``n_init``
+        restarts), which also shows how often the fit lands elsewhere.
     n_jobs : int, default=None
         Refits run in parallel (joblib); ``None`` means 1.
     random_state : int, RandomState instance or None, default=None
@@ -436,7 +453,7 @@ def bootstrap_params(
     sw = None
     if sample_weight is not None:
         sw = _check_sample_weight(sample_weight, Xv, dtype=np.float64, ensure_non_negative=True)
-    names, params, layout = _flat(estimator, Xv, y)
+    names, params, layout = _flat(estimator, X, y)
     # Distances between experts in units of each parameter's spread across
     # the original experts (a slope in any unit weighs the same).
     blocks = layout["expert_blocks"]
@@ -454,7 +471,7 @@ def bootstrap_params(
     )
     seeds = rng.randint(np.iinfo(np.int32).max, size=n_boot)
     out = Parallel(n_jobs=n_jobs)(
-        delayed(_one_replicate)(estimator, Xv, y, sw, kind, int(s)) for s in seeds
+        delayed(_one_replicate)(estimator, X, y, sw, kind, int(s), bool(warm_start)) for s in seeds
     )
     reps = np.full((n_boot, params.size), np.nan)
     n_failed = n_rearranged = 0

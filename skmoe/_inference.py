@@ -589,11 +589,11 @@ def mixture_summary_parts(moe, X, y, sample_weight=None, cov_type="observed"):
         what += " of x and y jointly (the Gaussian gate models x; EM maximises the joint)"
     if cov_type == "robust":
         how = (
-            f"{lead}: robust sandwich H^-1 J H^-1, H the observed information of {what} "
-            f"({how_h}), J the sum of the rows' score outer products."
+            f"{lead}: robust sandwich H^-1 J H^-1, H the observed information of {what}; "
+            f"{how_h}; J the sum of the rows' score outer products."
         )
     else:
-        how = f"{lead}: inverse observed information of {what} ({how_h})."
+        how = f"{lead}: inverse observed information of {what}; {how_h}."
     notes = [how]
     if weighted:
         notes.append(

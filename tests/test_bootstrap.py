@@ -108,3 +108,20 @@ def test_bad_inputs_raise():
         bootstrap_params(moe, X, y, alpha=2)
     with pytest.raises(ValueError, match=r"y must have shape \(100,\)"):
         bootstrap_params(moe, X, y[:5])
+
+
+def test_dataframe_with_named_feature_subsets():
+    """Resampled rows stay a DataFrame: gate and expert features chosen by name
+    still resolve in the refits, and the names are the summary's."""
+    import warnings
+
+    pd = pytest.importorskip("pandas")
+    X, y = _data(150, 2)
+    df = pd.DataFrame({"g": X[:, 0], "e": X[:, 0] ** 2})
+    moe = _moe(gate_features=["g"], expert_features=["e"]).fit(df, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. "X does not have valid feature names"
+        boot = bootstrap_params(moe, df, y, n_boot=3, random_state=0)
+    assert boot.param_names == moe.summary(df, y).param_names
+    assert boot.param_names[0] == "gate:g[1]" and "e[0]" in boot.param_names
+    assert boot.n_failed == 0 and np.all(np.isfinite(boot.replicates))
