@@ -5,9 +5,11 @@ Markov-switching models) runs its restarts through :func:`iterate_em`; the
 models only say what their E-step, re-seed and M-step are.
 """
 
+import math
+
 import numpy as np
 
-from ._progress import progress
+from ._progress import _Lines, progress
 
 # k-means initialisation runs on at most this many rows (a uniform
 # subsample, then every row goes to its nearest centre): the initial
@@ -49,8 +51,8 @@ def reseed_plan(mass, n_samples, n_features, sw_mean):
     """
     K = len(mass)
     min_mass = max(1.0, min(n_features + 1.0, n_samples / (2.0 * K)))
-    dead = np.flatnonzero(mass / sw_mean < min_mass)
-    m = int(min(max(np.ceil(2 * min_mass), n_samples // (4 * K)), max(n_samples // 2, 1)))
+    dead = (mass / sw_mean < min_mass).nonzero()[0]
+    m = int(min(max(math.ceil(2 * min_mass), n_samples // (4 * K)), max(n_samples // 2, 1)))
     return dead, m
 
 
@@ -182,18 +184,23 @@ class EMRun:
         E-step.
         """
         est, name, init, report = self.est, self.name, self.init, self.report
+        # Lines that nobody prints are not formatted (a few us an iteration).
+        quiet = type(report) is _Lines and report.level < 2
         while not self.stopped and self.n_iter < limit:
             self.n_iter += 1
             n_iter = self.n_iter
             lb = self.lb = self.e_step()
             self.history.append(lb)
             change = lb - self.lb_prev
-            report.step(
-                f"[{name}] restart {init} iteration {n_iter}: "
-                f"mean log-likelihood {lb:.8g} (change {change:.3g})",
-                loglik=f"{lb:.6g}",
-                change=f"{change:.2g}",
-            )
+            if quiet:
+                report.step("")
+            else:
+                report.step(
+                    f"[{name}] restart {init} iteration {n_iter}: "
+                    f"mean log-likelihood {lb:.8g} (change {change:.3g})",
+                    loglik=f"{lb:.6g}",
+                    change=f"{change:.2g}",
+                )
             if abs(change) < self.tol:
                 self.converged = self.stopped = True
                 break

@@ -276,13 +276,16 @@ def blockwise_posterior(log_gate, log_lik, block_rows=None):
     The kernel works row by row, so the result is identical to one call on
     all rows; each block writes straight into its rows of the outputs.
     """
+    from ._kernels import _posterior_into
     from ._kernels._config import THREAD_BLOCK_ROWS
-    from ._kernels._estep import _posterior_into
 
     n = log_gate.shape[0]
-    bounds = block_bounds(n, block_rows or THREAD_BLOCK_ROWS)
     resp = np.empty(log_gate.shape, dtype=np.float64)
     log_norm = np.empty(n, dtype=np.float64)
+    if n <= (block_rows or THREAD_BLOCK_ROWS):  # one block, in this thread
+        _posterior_into(log_gate, log_lik, resp, log_norm)
+        return resp, log_norm
+    bounds = block_bounds(n, block_rows or THREAD_BLOCK_ROWS)
 
     def block(a, z):
         _posterior_into(log_gate[a:z], log_lik[a:z], resp[a:z], log_norm[a:z])

@@ -212,7 +212,10 @@ def _solve_weighted_linear_small(A, b, syy, alpha, ridge_scale, d):
     As = np.asarray(A, dtype=np.float64).tolist()
     bs = np.asarray(b, dtype=np.float64).tolist()
     ss = np.asarray(syy, dtype=np.float64).tolist()
-    ridge = np.broadcast_to(np.asarray(ridge_scale, dtype=np.float64), (d,)).tolist()
+    if isinstance(ridge_scale, float):
+        ridge = [ridge_scale] * d
+    else:
+        ridge = np.broadcast_to(np.asarray(ridge_scale, dtype=np.float64), (d,)).tolist()
     alpha = float(alpha)
     rng = range(d)
     mass, live, ms, ybars, Cs, cxys, syy_cs, Ms = [], [], [], [], [], [], [], []

@@ -209,7 +209,9 @@ class _LinearGaussianSet:
         A, b, syy = stats
         mx, inv, my, y_inv_scale = self._frame
         d = A.shape[1] - 1
-        beta, rss, mass = solve_weighted_linear(A, b, syy, self.alpha, ridge_scale=np.ones(d))
+        # A ridge of alpha on every standardised slope (scale 1: the same
+        # numbers as np.ones(d)).
+        beta, rss, mass = solve_weighted_linear(A, b, syy, self.alpha, ridge_scale=1.0)
         y_scale = 1.0 / y_inv_scale
         self.coef = np.ascontiguousarray(beta[:, :-1].T * (inv * y_scale)[:, None])
         # The prediction at the centre, and the centre it refers to: the
@@ -217,9 +219,20 @@ class _LinearGaussianSet:
         # from zero; ``intercept`` (at x = 0) is for display only.
         self.shift = mx.copy()
         self.intercept_c = beta[:, -1] * y_scale + my
-        with np.errstate(divide="ignore", invalid="ignore"):
-            var = np.where(mass > 0, rss / np.maximum(mass, 1e-300), 0.0) * y_scale**2
-        self.variance = np.maximum(var, self.var_floor)
+        y_scale2 = y_scale**2
+        if np.ndim(self.var_floor) == 0:
+            # A few experts: the same IEEE operations on Python floats
+            # (np.where / np.maximum / * below), no errstate to enter.
+            var = [
+                (r / max(m, 1e-300) if m > 0 else 0.0) * y_scale2
+                for r, m in zip(rss.tolist(), mass.tolist(), strict=True)
+            ]
+            floor = float(self.var_floor)
+            self.variance = np.array([v if not floor > v else floor for v in var])
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                var = np.where(mass > 0, rss / np.maximum(mass, 1e-300), 0.0) * y_scale2
+            self.variance = np.maximum(var, self.var_floor)
         self.n_features = d
         return self
 

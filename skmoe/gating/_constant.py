@@ -4,7 +4,6 @@ import numpy as np
 
 from .._kernels import weighted_column_sums
 from .._kernels._config import GATE_FLOOR
-from .._rows import RowBlock
 from ._base import BaseGate
 
 
@@ -117,10 +116,13 @@ class ConstantGate(BaseGate):
         return self
 
     def _m_step(self, X, resp, sample_weight):
-        self.m_step_from_stats(self.row_stats(RowBlock(sw=sample_weight, resp=resp)))
+        # row_stats of all the rows as one block (the same numbers).
+        self.m_step_from_stats((weighted_column_sums(sample_weight, np.ascontiguousarray(resp)),))
 
     def _log_proba(self, X):
-        return np.broadcast_to(np.log(self.weights_), (X.shape[0], self.n_experts_)).copy()
+        out = np.empty((X.shape[0], self.n_experts_))
+        out[...] = np.log(self.weights_)
+        return out
 
     def _n_parameters(self):
         return self.n_experts_ - 1
