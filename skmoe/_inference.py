@@ -253,13 +253,14 @@ def check_supported(moe):
         raise NotImplementedError(
             "standard_errors is implemented for the built-in linear-Gaussian experts only "
             "(experts=None or LinearExpert, m_step='weighted'); this model's experts are "
-            f"{sorted({type(e).__name__ for e in moe.experts_})}. Use a bootstrap "
-            "(refit on resampled rows) for other experts."
+            f"{sorted({type(e).__name__ for e in moe.experts_})}. summary(X, y) covers every "
+            "built-in expert family and gate; skmoe.inspection.bootstrap_params any of them."
         )
     if not isinstance(gate, (SoftmaxGate, ConstantGate)):
         raise NotImplementedError(
             "standard_errors is implemented for gate='softmax' and gate='constant' only; "
-            f"this model's gate is {type(gate).__name__}."
+            f"this model's gate is {type(gate).__name__}. summary(X, y) covers every "
+            "built-in gate."
         )
 
 

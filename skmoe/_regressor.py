@@ -499,7 +499,8 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         Raises
         ------
         NotImplementedError
-            For other experts (estimators, ``m_step="stochastic"``) or gates.
+            For other experts or gates: :meth:`summary` covers every built-in
+            expert family and gate.
         """
         from ._inference import standard_errors
 
