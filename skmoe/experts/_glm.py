@@ -133,15 +133,18 @@ def fit_glm_problem(problem, V, c, ridge, max_iter, tol):
 
 
 def _cholesky_lower(H):
-    """``np.linalg.cholesky(H)`` (the same LAPACK call), NaN instead of raising.
+    """``np.linalg.cholesky`` of each of the stacked ``H`` (the same LAPACK call), NaN instead of raising.
 
     Called under ``np.errstate(invalid="ignore")``.
     """
     if _umath_linalg is None:  # pragma: no cover - a NumPy without the gufunc
-        try:
-            return np.linalg.cholesky(H)
-        except np.linalg.LinAlgError:
-            return np.full_like(H, np.nan)
+        L = np.full_like(H, np.nan)
+        for k in range(H.shape[0]):
+            try:
+                L[k] = np.linalg.cholesky(H[k])
+            except np.linalg.LinAlgError:
+                pass
+        return L
     return _umath_linalg.cholesky_lo(H, signature="d->d")
 
 
@@ -163,26 +166,27 @@ def _newton(problem, V, c, P, mass, d, K, max_iter, tol):
         G[:, :d] = RZ - P * V
         G[:, d] = Rsum
         step = np.zeros((K, d + 1))
-        for k in np.flatnonzero(active):
-            Hk = H[k]
-            Hk[idx, idx] += P[k]
-            Gk = G[k]
-            if not (np.isfinite(Hk).all() and np.isfinite(Gk).all()):
-                active[k] = False
-                continue
+        # The penalty on the slopes' diagonal, and the checks, for all the
+        # experts at once (per expert they are the same operations).
+        H[:, idx, idx] += P
+        finite = np.isfinite(H).all(axis=(1, 2)) & np.isfinite(G).all(axis=1)
+        active &= finite  # an overflowing expert stops where it is
+        if active.any():
             # An ill-conditioned Newton system (an expert left with few
             # rows, its slopes nearly unidentified) takes the least-squares
             # step instead of scipy's LinAlgWarning and a wild solve (a
             # check on the Cholesky diagonal: warning filters are not
             # thread-safe, and restarts run in threads).  A matrix that is
             # not positive definite has a NaN factor: least squares too.
-            L = _cholesky_lower(Hk)
-            diag = abs(L.diagonal())
-            if diag.min() ** 2 > 1e-14 * diag.max() ** 2:
-                # scipy.linalg.cho_solve((L, True), Gk): the same LAPACK call.
-                step[k] = _potrs(L, Gk, lower=1)[0]
-            else:
-                step[k] = linalg.lstsq(Hk, Gk, check_finite=False)[0]
+            L = _cholesky_lower(H)
+            diag = abs(L.diagonal(axis1=1, axis2=2))
+            well = diag.min(axis=1) ** 2 > 1e-14 * diag.max(axis=1) ** 2
+            for k in active.nonzero()[0].tolist():
+                if well[k]:
+                    # scipy.linalg.cho_solve((L, True), G[k]): the same LAPACK call.
+                    step[k] = _potrs(L[k], G[k], lower=1)[0]
+                else:
+                    step[k] = linalg.lstsq(H[k], G[k], check_finite=False)[0]
         decrement = np.einsum("kj,kj->k", G, step)
         # Step halving, each expert on its own: accept the first step length
         # that does not decrease the objective (up to rounding).
