@@ -547,8 +547,7 @@ def mixture_summary_parts(moe, X, y, sample_weight=None, cov_type="observed"):
             UserWarning,
         )
     if cov_type == "robust":
-        _, S = lik.row_terms(theta)
-        J = (S * sw[:, None]).T @ S
+        J = lik.score_outer(theta)
         with np.errstate(invalid="ignore"):
             cov = cov @ J @ cov
     cov = cov * jac[:, None] * jac[None, :]  # NaN rows of unidentified parameters stay NaN

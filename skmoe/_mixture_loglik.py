@@ -45,6 +45,8 @@ from .experts._student import DF_MAX, DF_MIN, _StudentTSet
 from .gating import ConstantGate, GaussianGate, HierarchicalGate, SoftmaxGate
 
 _LOG_2PI = np.log(2.0 * np.pi)
+# Rows per block of the scores (a block's scores are (rows, n_params) floats).
+_CHUNK_ROWS = 16384
 
 
 def _feature_names(moe, cols):
@@ -552,11 +554,19 @@ class MixtureLikelihood:
         Frequency weights of the rows.
     """
 
-    def __init__(self, moe, X, y, sample_weight):
+    def __init__(self, moe, X, y, sample_weight, chunk_rows=_CHUNK_ROWS):
         K = moe._expert_set.n_experts
         self.K = K
-        self.gate = gate_term(moe, X, K)
-        self.experts = expert_term(moe, X, y, K)
+        n = X.shape[0]
+        # One gate and one expert term per block of rows: the scores of a
+        # block are (rows, n_params), so memory stays bounded whatever n.
+        self._chunks = []
+        for a in range(0, max(n, 1), chunk_rows):
+            z = min(a + chunk_rows, n)
+            self._chunks.append(
+                (gate_term(moe, X[a:z], K), expert_term(moe, X[a:z], y[a:z], K), a, z)
+            )
+        self.gate, self.experts = self._chunks[0][:2]
         self.sw = sample_weight
         self.n_gate = self.gate.theta.size
         self.theta = np.concatenate([self.gate.theta, self.experts.theta])
@@ -565,18 +575,28 @@ class MixtureLikelihood:
     def _split(self, theta):
         return theta[: self.n_gate], theta[self.n_gate :]
 
-    def row_terms(self, theta):
-        """Per-row log-likelihood ``(n,)`` and scores ``(n, n_params)`` (unweighted, unpenalised)."""
+    def _block_terms(self, theta, gate, experts):
         tg, te = self._split(theta)
-        A = self.gate.log_weights(tg)
-        L = self.experts.log_prob(te)
+        A = gate.log_weights(tg)
+        L = experts.log_prob(te)
         J = A + L
         ll = logsumexp(J, axis=1)
         with np.errstate(invalid="ignore"):
             R = np.exp(J - ll[:, None])
         R = np.where(np.isfinite(R), R, 0.0)
-        S = np.hstack([self.gate.score(tg, A, R), self.experts.score(te, R)])
+        S = np.hstack([gate.score(tg, A, R), experts.score(te, R)])
         return ll, S
+
+    def _blocks(self, theta):
+        """``(ll, S, w)`` of every block of rows, in order."""
+        for gate, experts, a, z in self._chunks:
+            ll, S = self._block_terms(theta, gate, experts)
+            yield ll, S, self.sw[a:z]
+
+    def row_terms(self, theta):
+        """Per-row log-likelihood ``(n,)`` and scores ``(n, n_params)`` (unweighted, unpenalised)."""
+        parts = list(self._blocks(theta))
+        return np.concatenate([p[0] for p in parts]), np.vstack([p[1] for p in parts])
 
     def penalty(self, theta):
         tg, te = self._split(theta)
@@ -586,18 +606,21 @@ class MixtureLikelihood:
 
     def objective(self, theta):
         """``sum_i w_i log p_i - penalty``."""
-        ll, _ = self.row_terms(theta)
-        return float(self.sw @ ll) - self.penalty(theta)[0]
+        total = sum(float(w @ ll) for ll, _, w in self._blocks(theta))
+        return total - self.penalty(theta)[0]
 
     def gradient(self, theta):
         """Analytic gradient of :meth:`objective`."""
-        _, S = self.row_terms(theta)
-        return self.sw @ S - self.penalty(theta)[1]
+        grad = sum(w @ S for _, S, w in self._blocks(theta))
+        return grad - self.penalty(theta)[1]
+
+    def score_outer(self, theta):
+        """``J = sum_i w_i s_i s_i^T``, the weighted sum of the rows' score outer products."""
+        return sum((S * w[:, None]).T @ S for _, S, w in self._blocks(theta))
 
     def steps(self, theta):
         """Difference steps: 1e-4 of each parameter's score-based standard error."""
-        _, S = self.row_terms(theta)
-        opg = self.sw @ (S * S)
+        opg = sum(w @ (S * S) for _, S, w in self._blocks(theta))
         with np.errstate(divide="ignore"):
             steps = 1e-4 / np.sqrt(opg)
         fallback = 1e-4 * np.maximum(np.abs(theta), 1.0)

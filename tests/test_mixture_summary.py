@@ -445,3 +445,19 @@ def _classifier_row_loglik_constant(theta, X, y_idx, K, C):
         log_p = log_softmax(np.hstack([np.zeros((n, 1)), Z @ E[k].T]), axis=1)
         cols.append(log_g[k] + log_p[np.arange(n), y_idx])
     return logsumexp(np.column_stack(cols), axis=1)
+
+
+def test_blocks_of_rows_change_nothing():
+    """The likelihood summed over blocks of rows (bounded memory) equals one block."""
+    from skmoe._mixture_loglik import MixtureLikelihood
+
+    moe, X, y = _fit("t", "hierarchical")
+    w = np.random.RandomState(0).uniform(0.5, 2.0, size=len(y))
+    one = MixtureLikelihood(moe, X, y, w)
+    many = MixtureLikelihood(moe, X, y, w, chunk_rows=37)
+    t = one.theta
+    assert len(many._chunks) > 5
+    assert_allclose(many.objective(t), one.objective(t), rtol=1e-12)
+    assert_allclose(many.gradient(t), one.gradient(t), rtol=1e-9, atol=1e-9)
+    assert_allclose(many.score_outer(t), one.score_outer(t), rtol=1e-10)
+    assert_allclose(many.row_terms(t)[1], one.row_terms(t)[1], rtol=1e-12)
