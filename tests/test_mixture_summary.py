@@ -461,3 +461,65 @@ def test_blocks_of_rows_change_nothing():
     assert_allclose(many.gradient(t), one.gradient(t), rtol=1e-9, atol=1e-9)
     assert_allclose(many.score_outer(t), one.score_outer(t), rtol=1e-10)
     assert_allclose(many.row_terms(t)[1], one.row_terms(t)[1], rtol=1e-12)
+
+
+# --- against R flexmix's refit(), values stored -----------------------------------------
+
+# flexmix's tribolium data (27 rows of 50 beetles; Species Castaneum, Confusum, Madens).
+# The reference values come from R 4.2, flexmix:
+#   data(tribolium); set.seed(1)
+#   m <- stepFlexmix(cbind(Remaining, Total - Remaining) ~ Species, k = 2, data = tribolium,
+#                    model = FLXMRglm(family = "binomial"), nrep = 20,
+#                    control = list(tolerance = 1e-12, iter.max = 10000, minprior = 0))
+#   r <- refit(m); logLik(m); r@coef; sqrt(diag(r@vcov))
+TRIBOLIUM_REMAINING = [25, 26, 26, 29, 28, 27, 26, 20, 14, 24, 14, 24, 14, 13, 19, 10, 7, 14]
+TRIBOLIUM_REMAINING += [15, 26, 32, 32, 19, 16, 13, 15, 23]
+FLEXMIX_LOGLIK = -80.5675133427
+# Per component: (Intercept), SpeciesConfusum, SpeciesMadens; then log(pi_2 / pi_1).
+FLEXMIX_COEF = {
+    "comp1": [-0.730515110409, 0.532763911717, 1.095524990552],
+    "comp2": [0.100426648494, -1.211729473631, -0.789853259491],
+    "alpha": 0.970989453818,
+}
+FLEXMIX_SE = {
+    "comp1": [0.339350247640, 0.401557517103, 0.403520326170],
+    "comp2": [0.113783087956, 0.189856146730, 0.193542681788],
+    "alpha": 0.512905032589,
+}
+
+
+def test_binomial_mixture_matches_flexmix_refit():
+    """Binomial experts, constant gate, at flexmix's optimum: equal log-likelihood,
+    estimates and standard errors (to 1e-4; flexmix's own Hessian is a finite
+    difference of optim's, accurate to about 1e-6 here)."""
+    species = np.repeat([0, 1, 2], 9)
+    X = np.column_stack([species == 1, species == 2]).astype(float)  # Confusum, Madens
+    y = np.array(TRIBOLIUM_REMAINING, dtype=float) / 50
+    moe = MixtureOfExpertsRegressor(
+        BinomialExpert(n_trials=50, alpha=0.0),
+        n_experts=2,
+        gate="constant",
+        n_init=10,
+        tol=1e-12,
+        max_iter=10000,
+        random_state=0,
+    ).fit(X, y)
+    res = moe.summary(X, y)
+    assert_allclose(res.llf, FLEXMIX_LOGLIK, rtol=1e-9)
+    # skmoe's expert 0 is flexmix's component 2 or 1; the gate's contrast flips sign.
+    first = "comp2" if abs(res.params[3] - FLEXMIX_COEF["comp2"][0]) < 1e-3 else "comp1"
+    second = "comp1" if first == "comp2" else "comp2"
+    sign = -1.0 if first == "comp2" else 1.0
+
+    def ours(block):  # skmoe orders slopes then intercept
+        v = FLEXMIX_COEF[block]
+        return [v[1], v[2], v[0]]
+
+    def ours_se(block):
+        v = FLEXMIX_SE[block]
+        return [v[1], v[2], v[0]]
+
+    coef = [sign * FLEXMIX_COEF["alpha"], *ours(first), *ours(second)]
+    se = [FLEXMIX_SE["alpha"], *ours_se(first), *ours_se(second)]
+    assert_allclose(res.params, coef, rtol=1e-5, atol=1e-6)
+    assert_allclose(res.bse, se, rtol=1e-4)
