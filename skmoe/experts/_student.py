@@ -63,6 +63,12 @@ DF_MAX = 200.0
 # E-step already down-weights gross outliers.
 DF_INIT = 10.0
 _EPS = np.finfo(np.float64).eps
+# LAPACK's Cholesky factorisation and solve, fetched once (what
+# scipy.linalg.cho_factor / cho_solve call).
+_potrf, _potrs = linalg.get_lapack_funcs(("potrf", "potrs"), (np.zeros(1),))
+# Location products of at most this many rows * coefficients run in the
+# calling thread without threadpoolctl's limit (see _frame_predict).
+_SMALL_PRODUCT = 65536
 # Smallest ``scale_**2`` of a standalone fit, as a fraction of var(y)
 # (``scale_ >= 1e-5 * std(y)``); :func:`skmoe._frame.variance_floor` adds the
 # resolution of a constant target's values, never an absolute number.
@@ -165,6 +171,8 @@ def _standardised_stats(X, mean, scale, y, W):
     def block(a, z):
         return linear_sufficient_stats((X[a:z] - mean) / scale, y[a:z], W[a:z])
 
+    if X.shape[0] <= THREAD_BLOCK_ROWS:  # one block: its statistics are the sum
+        return block(0, X.shape[0])
     results = map_blocks(block, block_bounds(X.shape[0], THREAD_BLOCK_ROWS))
     A, b, syy = results[0]
     for A_block, b_block, syy_block in results[1:]:
@@ -197,13 +205,14 @@ def _solve_centred(A, b, alpha):
         r = b[k, :d] / nk - mu * (b[k, d] / nk)
         var = np.diag(C).copy()
         C[np.diag_indices(d)] += alpha * np.maximum(var, one_pass_variance_floor(mu))
-        try:
-            L = linalg.cho_factor(C, lower=True, check_finite=False)
-            diag = np.abs(np.diag(L[0]))
-            if not diag.min() > np.sqrt(_EPS) * diag.max():
-                raise linalg.LinAlgError("numerically singular")
-            v = linalg.cho_solve(L, r, check_finite=False)
-        except (linalg.LinAlgError, ValueError):
+        # scipy.linalg.cho_factor / cho_solve: the same LAPACK calls, without
+        # their per-call checks (a failed factorisation or a numerically
+        # singular system takes least squares, as their exceptions did).
+        L, info = _potrf(C, lower=1, clean=0)
+        diag = np.abs(L.diagonal())
+        if info == 0 and diag.size and diag.min() > np.sqrt(_EPS) * diag.max():
+            v = _potrs(L, r, lower=1)[0]
+        else:
             v = linalg.lstsq(C, r, check_finite=False)[0]
         beta[k, :d] = v
         beta[k, d] = b[k, d] / nk - mu @ v
@@ -376,6 +385,12 @@ def _frame_predict(X, mean, scale, V, c, y_shift):
         out[a:z] += c
         out[a:z] += y_shift
 
+    if n * V.size <= _SMALL_PRODUCT:
+        # One small block: OpenBLAS runs a product this small on one thread
+        # anyway (and splits none of its sums), so threadpoolctl's limit,
+        # which costs more than the product, changes nothing.
+        block(0, n)
+        return out
     with blas_single_threaded():
         map_blocks(block, block_bounds(n, THREAD_BLOCK_ROWS))
     return out
