@@ -548,3 +548,33 @@ def test_repeated_segments_restarts_try_other_breakpoints():
     assert repeats_strategy(["segments"] * 4, 0) is False
     assert repeats_strategy(["kmeans", "segments", "kmeans"], 2)
     assert not repeats_strategy(["kmeans", "segments", "kmeans"], 1)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_two_segments_cut_is_the_exhaustive_best_single_cut(seed):
+    # The K = 2 shortcut (runs from the first row or to the last only)
+    # against an exhaustive search: every cut, each side's weighted
+    # least-squares line with its own variance, deviance sum w log(RSS / w).
+    from skmoe._init import SEGMENT_SLACK, segment_thresholds
+
+    rng = np.random.RandomState(seed)
+    m = 60
+    t = np.sort(rng.randn(m))
+    Z = rng.randn(m, 2)
+    u = np.where(t > 0.3, 2 * Z[:, 0], -Z[:, 1]) + rng.randn(m) * np.where(t > 0.3, 0.1, 1.0)
+    w = rng.exponential(size=m)
+    A = np.column_stack([Z, np.ones(m)])
+    min_len = A.shape[1] + SEGMENT_SLACK
+
+    def deviance(rows):
+        sw = np.sqrt(w[rows])
+        coef = np.linalg.lstsq(A[rows] * sw[:, None], u[rows] * sw, rcond=None)[0]
+        rss = np.sum(w[rows] * (u[rows] - A[rows] @ coef) ** 2)
+        return w[rows].sum() * np.log(rss / w[rows].sum())
+
+    costs = {
+        c: deviance(slice(0, c)) + deviance(slice(c, m)) for c in range(min_len, m - min_len + 1)
+    }
+    best = min(costs, key=costs.get)
+    (threshold,) = segment_thresholds(t, Z, u, w, 2)
+    assert threshold == 0.5 * (t[best - 1] + t[best])
