@@ -801,3 +801,35 @@ def test_poisson_mixture_matches_flexmix_refit(gate_name):
         se = np.concatenate([se[:q], se[q + 2 :], se[q : q + 2]])
     assert_allclose(res.params, coef, rtol=1e-4, atol=1e-5)
     assert_allclose(res.bse, se, rtol=2e-3)
+
+
+@pytest.mark.parametrize("family, gate_name", [("t", "gaussian"), ("poisson", "hierarchical")])
+def test_units_and_offsets_of_x_change_only_the_units(family, gate_name):
+    """Fitting on ``c * X + b`` (c=1e4, b=1e6) gives slopes' standard errors divided
+    by c, the Gaussian gate's means' multiplied by c and its (co)variances' by c^2, the
+    noise parameters' unchanged: the difference steps are in standard errors, so
+    no unit or offset costs digits."""
+    from sklearn.base import clone
+
+    moe, X, y = _fit(family, gate_name)
+    res = moe.summary(X, y)
+    c, b = 1e4, 1e6
+    moved = clone(moe).set_params(gate=_gate(gate_name)[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        moved.fit(c * X + b, y)
+    res2 = moved.summary(c * X + b, y)
+    assert_allclose(res2.llf, res.llf, rtol=1e-8)
+    expected = np.ones(len(res.bse))
+    for i, name in enumerate(res.param_names):
+        if name.startswith(("x0", "x1", "gate:x0", "gate:x1")) or ":x0[" in name or ":x1[" in name:
+            expected[i] = 1 / c
+        elif name.startswith("gate:mean"):
+            expected[i] = c
+        elif name.startswith(("gate:var", "gate:cov")):
+            expected[i] = c**2
+        elif "const" in name:
+            expected[i] = np.nan  # the intercept at x = 0 moves with the offset
+    keep = np.isfinite(expected) & np.isfinite(res.bse)
+    assert keep.sum() >= 8
+    assert_allclose(res2.bse[keep] / res.bse[keep], expected[keep], rtol=1e-4)
