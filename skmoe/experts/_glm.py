@@ -61,6 +61,8 @@ class GLMProblem:
         self.n_features = Z.shape[1]
         self.n_experts = W.shape[1]
         self.positive = W > 0
+        self._zeros = None  # the Hessians' (unused) target, made once
+        self._last = None  # (V, c, eta) of the last evaluation
 
     def mass(self):
         """``sum_i W_ik``, shape (K,)."""
@@ -78,19 +80,35 @@ class GLMProblem:
 
     # The same, for callers already under np.errstate(over="ignore",
     # invalid="ignore") in this thread (fit_glm_problem's evaluations).
-    def _log_likelihood(self, V, c):
+    def _eta(self, V, c):
+        """``Z @ V.T + c``, kept for the last ``(V, c)`` (by identity).
+
+        The Newton solver evaluates the objective at the step it accepts and
+        then the gradient and Hessian at that very point (the same arrays,
+        never modified in place): the linear predictor is formed once.
+        """
+        last = self._last
+        if last is not None and last[0] is V and last[1] is c:
+            return last[2]
         eta = self.Z @ V.T + c
+        self._last = (V, c, eta)
+        return eta
+
+    def _log_likelihood(self, V, c):
+        eta = self._eta(V, c)
         terms = self.t[:, None] * eta - self.family.cumulant(eta)
         terms = np.where(self.positive, terms, 0.0)
         return np.einsum("ik,ik->k", self.W, terms)
 
     def _grad_hess(self, V, c):
         Z, W, positive = self.Z, self.W, self.positive
-        eta = Z @ V.T + c
+        eta = self._eta(V, c)
         mu, v = self.family.mean_var(eta)
         R = np.where(positive, W * (self.t[:, None] - mu), 0.0)
         Wv = np.where(positive, W * v, 0.0)
-        H = weighted_linear_stats(Z, np.zeros(Z.shape[0]), Wv)[0]
+        if self._zeros is None:
+            self._zeros = np.zeros(Z.shape[0])
+        H = weighted_linear_stats(Z, self._zeros, Wv)[0]
         return R.T @ Z, R.sum(axis=0), H
 
 
@@ -133,7 +151,7 @@ def fit_glm_problem(problem, V, c, ridge, max_iter, tol):
 
 
 def _cholesky_lower(H):
-    """``np.linalg.cholesky`` of each of the stacked ``H`` (the same LAPACK call), NaN instead of raising.
+    """``np.linalg.cholesky`` of each stacked ``H`` (the same LAPACK call); NaN, not an error.
 
     Called under ``np.errstate(invalid="ignore")``.
     """
@@ -193,13 +211,18 @@ def _newton(problem, V, c, P, mass, d, K, max_iter, tol):
         size = np.ones(K)
         pending = active.copy()
         V_new, c_new, obj_new = V.copy(), c.copy(), obj.copy()
+        floor = obj - 1e-13 * (1.0 + np.abs(obj))
         for _ in range(60):
             if not pending.any():
                 break
             V_try = V + size[:, None] * step[:, :d]
             c_try = c + size * step[:, d]
             obj_try = objective(V_try, c_try)
-            good = pending & (obj_try >= obj - 1e-13 * (1.0 + np.abs(obj)))
+            good = pending & (obj_try >= floor)
+            if good.all():  # every expert takes this step (the usual full step)
+                V_new, c_new, obj_new = V_try, c_try, obj_try
+                pending[:] = False
+                break
             V_new[good], c_new[good], obj_new[good] = V_try[good], c_try[good], obj_try[good]
             pending &= ~good
             size[pending] *= 0.5
