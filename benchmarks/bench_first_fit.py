@@ -10,11 +10,13 @@ ratio of each interpreter's medians to the first one's.
 
 Measured per round and interpreter:
 
-* ``import sklearn`` and ``import skmoe``, each alone in a process (wall s),
-  and which of torch, dask, matplotlib, numba, scipy.stats the plain
-  ``import skmoe`` loaded;
+* ``import sklearn`` and ``import skmoe``, each alone in a process (wall s;
+  ``--import-repeats`` alternating pairs, their median and the median of
+  the pairs' ratios), and which of torch, dask, matplotlib, numba,
+  scipy.stats, sklearn.cluster, pandas the plain ``import skmoe`` loaded;
 * ``MixtureOfExpertsRegressor().fit(X, y)`` on the motorcycle data
-  (defaults), cold and warm: wall and CPU seconds, import excluded;
+  (defaults), cold and warm: wall and CPU seconds of the process, import
+  of skmoe excluded (what skmoe imports lazily, Numba included, counts);
 * the demo's first fit (``python -m skmoe``: 5 experts, softmax gate,
   n_init=5, then predict, log-likelihood, quantiles, gate), cold.
 
@@ -95,13 +97,20 @@ def _child(python, code, cache_dir=None):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _round(python):
+def _round(python, import_repeats):
     row = {}
-    for module in ("sklearn", "skmoe"):
-        r = _child(python, _IMPORT.format(module=module))
-        row[f"import {module}"] = r["s"]
-        if module == "skmoe":
-            row["loaded"], row["file"] = r["loaded"], r["file"]
+    times = {"sklearn": [], "skmoe": []}
+    for _ in range(import_repeats):  # alternating, each in a fresh process
+        for module in times:
+            r = _child(python, _IMPORT.format(module=module))
+            times[module].append(r["s"])
+            if module == "skmoe":
+                row["loaded"], row["file"] = r["loaded"], r["file"]
+    for module, t in times.items():
+        row[f"import {module}"] = statistics.median(t)
+    row["import ratio"] = statistics.median(
+        a / b for a, b in zip(times["skmoe"], times["sklearn"], strict=True)
+    )
     with tempfile.TemporaryDirectory() as cache:
         cold = _child(python, _FIT.format(demo=False), cache)
         if not os.listdir(cache):
@@ -114,11 +123,11 @@ def _round(python):
             "fit cold wall": cold["wall"],
             "fit cold cpu": cold["cpu"],
             "fit warm wall": warm["wall"],
+            "fit warm cpu": warm["cpu"],
             "demo first fit wall": demo["wall"],
             "demo first fit cpu": demo["cpu"],
         }
     )
-    row["import ratio"] = row["import skmoe"] / row["import sklearn"]
     return row
 
 
@@ -126,13 +135,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--python", action="append", help="interpreter(s) to compare")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--import-repeats", type=int, default=3, help="import pairs per round (median)"
+    )
     parser.add_argument("--json", help="write the raw rows here")
     args = parser.parse_args()
     pythons = args.python or [sys.executable]
     rows = {p: [] for p in pythons}
     for i in range(args.rounds):
         for p in pythons:
-            row = _round(p)
+            row = _round(p, args.import_repeats)
             rows[p].append(row)
             print(
                 f"round {i + 1} {p}: "

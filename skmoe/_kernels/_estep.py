@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 
 from ._config import ROW_TILE
-from ._vector import HELPER_JIT_KWARGS, VECTOR_JIT_KWARGS
+from ._vector import HELPER_JIT_KWARGS, VECTOR_JIT_KWARGS, OneCompile, array
 from ._vector import exp_inline as fast_exp
 from ._vector import log_inline as fast_log
 
@@ -206,7 +206,8 @@ def linear_log_softmax(X, W, b, shift=None):
 def _linear_log_softmax_into(X, W, b, out, shift):
     """:func:`linear_log_softmax` writing into ``out`` (e.g. a row slice)."""
     d, K = X.shape[1], W.shape[1]
-    _linear_log_softmax_tiles(X, W, b, out, shift, *tile_buffers(d, K, K, None, None))
+    W, b, shift = as_f64(W), as_f64(b), as_f64(shift)
+    _linear_log_softmax_one(X, W, b, out, shift, *tile_buffers(d, K, K, None, None))
 
 
 @njit(**VECTOR_JIT_KWARGS)
@@ -228,3 +229,12 @@ def _linear_log_softmax_tiles(X, W, b, out, shift, xt, z, v, m, s):
         for j in range(nb):
             for k in range(K):
                 out[a + j, k] = z[k, j] - s[j]
+
+
+# One compile for any layout of X and out (a fit on X[train], a prediction on
+# a strided X): inputs read-only 'A', out 'A', the scratch tiles C.
+_linear_log_softmax_one = OneCompile(
+    _linear_log_softmax_tiles,
+    [array(2, "A", True), array(2, "C", True), array(1, "C", True), array(2, "A")]
+    + [array(1, "C", True), array(2), array(2), array(2), array(1), array(1)],
+)

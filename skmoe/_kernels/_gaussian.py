@@ -5,7 +5,7 @@ from numba import njit
 
 from ._config import JIT_KWARGS, ROW_TILE
 from ._estep import _tile_linear, as_f64, as_shift, tile_buffers
-from ._vector import VECTOR_JIT_KWARGS
+from ._vector import VECTOR_JIT_KWARGS, OneCompile, array
 
 _LOG_2PI = np.log(2.0 * np.pi)
 
@@ -67,8 +67,9 @@ def linear_gaussian_log_density(X, y, coef, intercept, var, shift=None):
 def _linear_gaussian_log_density_into(X, y, coef, intercept, var, out, shift):
     """:func:`linear_gaussian_log_density` writing into ``out`` (e.g. a row slice)."""
     d, K = X.shape[1], coef.shape[1]
+    coef, intercept, var, shift = as_f64(coef), as_f64(intercept), as_f64(var), as_f64(shift)
     buffers = [np.empty(K), np.empty(K), *tile_buffers(d, K)]
-    _linear_gaussian_log_density_tiles(X, y, coef, intercept, var, out, shift, *buffers)
+    _linear_gaussian_log_density_one(X, y, coef, intercept, var, out, shift, *buffers)
 
 
 @njit(**VECTOR_JIT_KWARGS)
@@ -89,3 +90,12 @@ def _linear_gaussian_log_density_tiles(
             for k in range(K):
                 r = yj - z[k, j]
                 out[a + j, k] = const[k] + r * r * inv_var[k]
+
+
+# One compile for any layout of X, y and out (see :class:`OneCompile`).
+_linear_gaussian_log_density_one = OneCompile(
+    _linear_gaussian_log_density_tiles,
+    [array(2, "A", True), array(1, "A", True), array(2, "C", True), array(1, "C", True)]
+    + [array(1, "C", True), array(2, "A"), array(1, "C", True)]
+    + [array(1), array(1), array(2), array(2)],
+)

@@ -34,6 +34,8 @@ Domain:
   handled.
 """
 
+import threading
+
 from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
@@ -290,3 +292,46 @@ def tile_dot(a, b, n):
 def tile_sum(a, n):
     """``sum_j a[j]`` over the first ``n`` entries, vectorised (calls ``_tile_sum``)."""
     return _tile_sum(a, n)
+
+
+def array(ndim, layout="C", readonly=False):
+    """The Numba type of a float64 array (for :class:`OneCompile`)."""
+    return types.Array(types.float64, ndim, layout, readonly=readonly)
+
+
+class OneCompile:
+    """A kernel compiled once, for given argument types, whatever the layout of the arrays.
+
+    Numba compiles a kernel anew for every combination of array layouts
+    (C, F, strided) and of writable and read-only arrays it is called with:
+    each one is a full compile (a second or so) the first time, e.g. a fit on
+    ``X[train]`` (C-contiguous) followed by a prediction on a strided ``X``.
+    Declared with layout ``'A'`` (any) and read-only for the inputs, one
+    compile takes them all: Numba converts the arguments instead of
+    compiling.  The compile happens on the first call (from Numba's cache
+    when there), never at import.  Arguments that do not convert (float32
+    arrays, unaligned buffers) go to ``fallback``, the plain dispatcher of
+    the same function, which compiles for them as usual.
+    """
+
+    def __init__(self, fallback, argtypes):
+        self._fallback = fallback
+        self._argtypes = tuple(argtypes)
+        self._one = None
+        self._lock = threading.Lock()
+
+    def _compile(self):
+        with self._lock:
+            if self._one is None:
+                one = njit(**VECTOR_JIT_KWARGS)(self._fallback.py_func)
+                one.compile(self._argtypes)
+                one.disable_compile()
+                self._one = one
+        return self._one
+
+    def __call__(self, *args):
+        one = self._one if self._one is not None else self._compile()
+        try:
+            return one(*args)
+        except TypeError:
+            return self._fallback(*args)
