@@ -607,7 +607,8 @@ def mixture_summary_parts(moe, X, y, sample_weight=None, cov_type="observed"):
         GaussianGate: "Gate: log mixing-weight contrasts against expert 0, means and "
         "covariances of x in its units; variances have no z test.",
     }
-    notes.append(contrasts.get(type(gate), ""))
+    if K > 1:  # one expert has no gate table to explain
+        notes.append(contrasts.get(type(gate), ""))
     fam = lik.experts.family
     if fam == "linear-Gaussian":
         notes.append("sigma2: delta method from log sigma; no z test for variances.")

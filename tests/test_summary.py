@@ -17,7 +17,7 @@ from numpy.testing import assert_allclose
 from scipy.stats import norm
 from statsmodels.tsa.regime_switching.markov_regression import MarkovRegression
 
-from skmoe import MarkovSwitchingRegressor
+from skmoe import MarkovSwitchingRegressor, MixtureOfExpertsRegressor
 from skmoe.sequence._markov_inference import markov_information
 
 
@@ -640,3 +640,14 @@ def test_classifier_summary_unsupported_raises():
         est.summary(X, y)
     with pytest.raises(ValueError, match="alpha"):
         MixtureOfExpertsClassifier(n_experts=2, random_state=0).fit(X, y).summary(X, y, alpha=1.0)
+
+
+def test_one_expert_summary_has_no_gate_note():
+    # A single expert has no gate table, so no note about gate contrasts.
+    from skmoe.datasets import load_mcycle
+
+    X, y = load_mcycle(return_X_y=True)
+    res = MixtureOfExpertsRegressor(n_experts=1).fit(X, y).summary(X, y)
+    assert not any("Gate" in note for note in res.notes)
+    two = MixtureOfExpertsRegressor(n_experts=2, random_state=0).fit(X, y).summary(X, y)
+    assert any("logit contrasts against expert 0" in note for note in two.notes)
