@@ -121,11 +121,13 @@ def ecme_df_step(delta, w, df_old):
             - 0.5 * (v + 1.0) * (w @ np.log1p(delta / v)) / m
         )
 
+    delta_m1 = delta - 1.0  # the same numbers as forming it in every evaluation
+
     def slope(v):  # 2 d objective / dv
         return float(
             digamma(0.5 * (v + 1.0))
             - digamma(0.5 * v)
-            + (w @ ((delta - 1.0) / (v + delta) - np.log1p(delta / v))) / m
+            + (w @ (delta_m1 / (v + delta) - np.log1p(delta / v))) / m
         )
 
     candidates = [float(df_old)]
@@ -135,9 +137,18 @@ def ecme_df_step(delta, w, df_old):
     if lo <= 0.0:
         candidates.append(DF_MIN)
     if lo > 0.0 and hi < 0.0:
+        # brentq starts by evaluating both ends: hand it the values above.
+        ends = {DF_MIN: lo, DF_MAX: hi}
+
+        def bracketed(v):
+            value = ends.get(v)
+            return slope(v) if value is None else value
+
         candidates.append(
             float(
-                brentq(slope, DF_MIN, DF_MAX, xtol=1e-12, rtol=4 * np.finfo(float).eps, maxiter=200)
+                brentq(
+                    bracketed, DF_MIN, DF_MAX, xtol=1e-12, rtol=4 * np.finfo(float).eps, maxiter=200
+                )
             )
         )
     return max(candidates, key=objective)
