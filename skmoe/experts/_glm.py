@@ -61,6 +61,9 @@ class GLMProblem:
         self.n_features = Z.shape[1]
         self.n_experts = W.shape[1]
         self.positive = W > 0
+        # Rows of zero weight are masked out of every sum (their terms may
+        # overflow); with none, the masks would copy the arrays unchanged.
+        self._masked = not self.positive.all()
         self._zeros = None  # the Hessians' (unused) target, made once
         self._last = None  # (V, c, eta) of the last evaluation
 
@@ -97,15 +100,19 @@ class GLMProblem:
     def _log_likelihood(self, V, c):
         eta = self._eta(V, c)
         terms = self.t[:, None] * eta - self.family.cumulant(eta)
-        terms = np.where(self.positive, terms, 0.0)
+        if self._masked:
+            terms = np.where(self.positive, terms, 0.0)
         return np.einsum("ik,ik->k", self.W, terms)
 
     def _grad_hess(self, V, c):
         Z, W, positive = self.Z, self.W, self.positive
         eta = self._eta(V, c)
         mu, v = self.family.mean_var(eta)
-        R = np.where(positive, W * (self.t[:, None] - mu), 0.0)
-        Wv = np.where(positive, W * v, 0.0)
+        R = W * (self.t[:, None] - mu)
+        Wv = W * v
+        if self._masked:
+            R = np.where(positive, R, 0.0)
+            Wv = np.where(positive, Wv, 0.0)
         if self._zeros is None:
             self._zeros = np.zeros(Z.shape[0])
         H = weighted_linear_stats(Z, self._zeros, Wv)[0]
