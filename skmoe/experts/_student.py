@@ -207,15 +207,18 @@ def _solve_centred(A, b, alpha):
     K, p, _ = A.shape
     d = p - 1
     beta = np.zeros((K, p))
-    for k in range(K):
-        nk = A[k, d, d]
-        if not nk > 0:
-            continue
-        mu = A[k, :d, d] / nk
-        C = A[k, :d, :d] / nk - np.outer(mu, mu)
-        r = b[k, :d] / nk - mu * (b[k, d] / nk)
-        var = np.diag(C).copy()
-        C[np.diag_indices(d)] += alpha * np.maximum(var, one_pass_variance_floor(mu))
+    # The centred systems of all the experts at once (elementwise: for each
+    # expert the very operations of its own system); a problem without
+    # weight is formed with nk = 1 and skipped.
+    live = A[:, d, d] > 0
+    nks = np.where(live, A[:, d, d], 1.0)
+    mus = A[:, :d, d] / nks[:, None]
+    Cs = A[:, :d, :d] / nks[:, None, None] - mus[:, :, None] * mus[:, None, :]
+    rs = b[:, :d] / nks[:, None] - mus * (b[:, d] / nks)[:, None]
+    idx = np.arange(d)
+    Cs[:, idx, idx] += alpha * np.maximum(Cs[:, idx, idx], one_pass_variance_floor(mus))
+    for k in live.nonzero()[0].tolist():
+        nk, mu, C, r = A[k, d, d], mus[k], Cs[k], rs[k]
         # scipy.linalg.cho_factor / cho_solve: the same LAPACK calls, without
         # their per-call checks (a failed factorisation or a numerically
         # singular system takes least squares, as their exceptions did).
