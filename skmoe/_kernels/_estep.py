@@ -63,6 +63,15 @@ def posterior_from_logs(log_gate, log_lik):
     return resp, log_norm
 
 
+def readonly(a):
+    """A read-only view of ``a`` (no copy): Numba types it as the E-step kernels'
+    declared inputs (:class:`~skmoe._kernels._vector.OneCompile`), so that a kernel
+    sharing their helper (``_tile_linear``) compiles it once, not twice."""
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
 def tile_buffers(*rows):
     """Scratch tiles for the compiled kernels: one ``(r, ROW_TILE)`` float64 array per
     ``r`` (a ``(ROW_TILE,)`` vector for ``r=None``).

@@ -4,7 +4,7 @@ import numpy as np
 from numba import njit
 
 from ._config import JIT_KWARGS, ROW_TILE
-from ._estep import _tile_linear, _tile_logsumexp, as_f64, as_shift, tile_buffers
+from ._estep import _tile_linear, _tile_logsumexp, as_f64, as_shift, readonly, tile_buffers
 from ._vector import VECTOR_JIT_KWARGS
 from ._vector import _tile_dot as tile_dot
 from ._vector import _tile_sum as tile_sum
@@ -103,7 +103,7 @@ def softmax_regression_loss_grad(X, W, b, targets, weights, shift=None):
     gb = np.zeros(K)
     buffers = tile_buffers(d, K, K, K, None, None, None, None, None)
     loss = _softmax_regression_loss_grad(
-        X, as_f64(W), as_f64(b), targets, weights, sh, gW, gb, *buffers
+        *map(readonly, (X, as_f64(W), as_f64(b))), targets, weights, readonly(sh), gW, gb, *buffers
     )
     return loss, gW, gb
 
