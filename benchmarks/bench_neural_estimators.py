@@ -17,11 +17,27 @@ Two parts, in one script:
    standard deviation of the test accuracy (classification) or R^2
    (regression), and the mean fit time.
 
+3. **Default settings against the MLP** (``--defaults``; issue 16's
+   protocol): digits, diabetes and mcycle, standardised (a StandardScaler
+   fitted on the training rows), 70/30 splits (stratified for digits),
+   ``SparseMoEClassifier()`` / ``SparseMoERegressor()`` with default settings
+   next to ``MLPClassifier(max_iter=500)`` / ``MLPRegressor(max_iter=500)``,
+   every (split, seed) pair fitted side by side in one process, the MLP first
+   and then skmoe, each on one thread (``torch.set_num_threads(1)``;
+   ``threadpoolctl.threadpool_limits(1)`` around the MLP).  Reports the mean,
+   standard deviation and minimum of the held-out score over ``--splits``
+   splits x ``--seeds`` random_state seeds, the median CPU seconds of a fit
+   (``time.process_time``, robust to other processes on the machine) and
+   the ratio of the medians.  ``--moe-params '{"learning_rate": 1e-3}'``
+   overrides skmoe's defaults (to time the previous defaults).
+
 Usage::
 
     python benchmarks/bench_neural_estimators.py [--n 1000000] [--epochs 2]
         [--batch-size 4096] [--device auto] [--threads N] [--skip-throughput]
         [--skip-accuracy] [--splits 5]
+    python benchmarks/bench_neural_estimators.py --defaults [--splits 3]
+        [--seeds 3] [--moe-params JSON]
 """
 
 import argparse
@@ -113,9 +129,9 @@ def _datasets():
 def _models(kind, device, seed):
     if kind == "clf":
         return [
-            ("SparseMoEClassifier(E=8,k=2)", SparseMoEClassifier(device=device, random_state=seed)),
+            ("SparseMoEClassifier(E=4,k=2)", SparseMoEClassifier(device=device, random_state=seed)),
             (
-                "SparseMoEClassifier(E=8,k=1,noisy,cf=1.25)",
+                "SparseMoEClassifier(E=4,k=1,noisy,cf=1.25)",
                 SparseMoEClassifier(
                     top_k=1,
                     noisy_gating=True,
@@ -131,9 +147,9 @@ def _models(kind, device, seed):
             ("HistGradientBoostingClassifier", HistGradientBoostingClassifier(random_state=seed)),
         ]
     return [
-        ("SparseMoERegressor(E=8,k=2)", SparseMoERegressor(device=device, random_state=seed)),
+        ("SparseMoERegressor(E=4,k=2)", SparseMoERegressor(device=device, random_state=seed)),
         (
-            "SparseMoERegressor(E=8,k=1,noisy,cf=1.25)",
+            "SparseMoERegressor(E=4,k=1,noisy,cf=1.25)",
             SparseMoERegressor(
                 top_k=1, noisy_gating=True, capacity_factor=1.25, device=device, random_state=seed
             ),
@@ -180,6 +196,66 @@ def accuracy(args):
     return rows
 
 
+def defaults(args):
+    """Issue 16: default settings vs MLP(max_iter=500), one thread, CPU time side by side."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)
+    moe_params = json.loads(args.moe_params) if args.moe_params else {}
+    X_mc, y_mc = load_mcycle(return_X_y=True)
+    sets = [
+        ("digits", "clf", *load_digits(return_X_y=True)),
+        ("diabetes", "reg", *load_diabetes(return_X_y=True)),
+        ("mcycle", "reg", X_mc, y_mc),
+    ]
+    rows = []
+    for name, kind, X, y in sets:
+        res = {"moe": [], "mlp": [], "t_moe": [], "t_mlp": [], "epochs_moe": [], "epochs_mlp": []}
+        for split in range(args.splits):
+            Xtr, Xte, ytr, yte = train_test_split(
+                X, y, test_size=0.3, random_state=split, stratify=y if kind == "clf" else None
+            )
+            scaler = StandardScaler().fit(Xtr)
+            Xtr, Xte = scaler.transform(Xtr), scaler.transform(Xte)
+            for seed in range(args.seeds):
+                mlp = (MLPClassifier if kind == "clf" else MLPRegressor)(
+                    max_iter=500, random_state=seed
+                )
+                moe = (SparseMoEClassifier if kind == "clf" else SparseMoERegressor)(
+                    device="cpu", random_state=seed, **moe_params
+                )
+                for label, model in (("mlp", mlp), ("moe", moe)):
+                    with warnings.catch_warnings(), threadpool_limits(1):
+                        warnings.simplefilter("ignore", ConvergenceWarning)
+                        t0 = time.process_time()
+                        model.fit(Xtr, ytr)
+                        res["t_" + label].append(time.process_time() - t0)
+                    res[label].append(model.score(Xte, yte))
+                    res["epochs_" + label].append(model.n_iter_)
+        row = dict(dataset=name, metric="accuracy" if kind == "clf" else "R2")
+        for label in ("moe", "mlp"):
+            row[label] = dict(
+                mean=float(np.mean(res[label])),
+                std=float(np.std(res[label])),
+                min=float(np.min(res[label])),
+                cpu_s_median=float(np.median(res["t_" + label])),
+                epochs_mean=float(np.mean(res["epochs_" + label])),
+            )
+        row["cpu_ratio_of_medians"] = row["moe"]["cpu_s_median"] / row["mlp"]["cpu_s_median"]
+        rows.append(row)
+        print(
+            f"{name:>9} {row['metric']:>8}  skmoe {row['moe']['mean']:.4f} +- "
+            f"{row['moe']['std']:.4f} (min {row['moe']['min']:.4f}, "
+            f"{row['moe']['epochs_mean']:.0f} epochs)  MLP {row['mlp']['mean']:.4f} +- "
+            f"{row['mlp']['std']:.4f} (min {row['mlp']['min']:.4f}, "
+            f"{row['mlp']['epochs_mean']:.0f} epochs)  CPU s {row['moe']['cpu_s_median']:.2f}"
+            f" / {row['mlp']['cpu_s_median']:.2f} = {row['cpu_ratio_of_medians']:.2f}x",
+            flush=True,
+        )
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000)
@@ -190,12 +266,17 @@ def main():
     parser.add_argument("--splits", type=int, default=5)
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--defaults", action="store_true", help="only part 3 (issue 16)")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--moe-params", default=None)
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     import torch
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.defaults:
+        torch.set_num_threads(1)
     info = dict(
         python=platform.python_version(),
         torch=torch.__version__,
@@ -205,6 +286,9 @@ def main():
     )
     print(json.dumps(info))
     out = dict(machine=info)
+    if args.defaults:
+        out["defaults"] = defaults(args)
+        args.skip_throughput = args.skip_accuracy = True
     if not args.skip_throughput:
         out["throughput"] = throughput(args)
     if not args.skip_accuracy:

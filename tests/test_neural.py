@@ -422,7 +422,8 @@ def _reg_data(n=300, seed=0):
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_classifier_learns_and_reports():
     X, y = _clf_data()
-    clf = SparseMoEClassifier(**{**_SMALL, "max_epochs": 40, "n_experts": 4}).fit(X, y)
+    params = {**_SMALL, "max_epochs": 40, "n_experts": 4, "early_stopping": True}
+    clf = SparseMoEClassifier(**params).fit(X, y)
     assert clf.score(X, y) > 0.85
     proba = clf.predict_proba(X)
     assert proba.shape == (300, 3)
@@ -453,8 +454,8 @@ def test_regressor_learns_multioutput_and_capacity():
     reg2 = SparseMoERegressor(**{**_SMALL, "capacity_factor": 0.5, "noisy_gating": True}).fit(X, Y)
     assert reg2.predict(X).shape == (300, 2)
     assert reg2.n_outputs_ == 2
-    # Capacity for half the slots of a batch (rounded up per batch: 270
-    # training rows make batches of 256 and 14 rows): about half are dropped.
+    # Capacity for half the slots of a batch (rounded up per batch; the 270
+    # training rows are one batch of the default 512): about half are dropped.
     assert 0.45 < reg2.dropped_fraction_ < 0.75
     assert np.all(reg2.dropped_fraction_curve_ > 0.45)
 
@@ -572,14 +573,15 @@ def test_zero_weight_rows_are_ignored():
 
 def test_verbose_reports_loss_and_load(capsys):
     X, y = _clf_data(80)
-    _fit_quiet(SparseMoEClassifier(**{**_SMALL, "max_epochs": 2, "verbose": 2}), X, y)
+    params = {**_SMALL, "max_epochs": 2, "early_stopping": True}
+    _fit_quiet(SparseMoEClassifier(**params, verbose=2), X, y)
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3
     assert lines[0].startswith("Epoch 1: loss=")
     assert "validation loss=" in lines[0] and "expert load=[" in lines[0] and "dropped=" in lines[0]
     assert lines[2].startswith("SparseMoE training: ran all max_epochs=2 epochs, best validation")
     # verbose=1: the summary line only.
-    clf = _fit_quiet(SparseMoEClassifier(**{**_SMALL, "max_epochs": 2, "verbose": 1}), X, y)
+    clf = _fit_quiet(SparseMoEClassifier(**params, verbose=1), X, y)
     (line,) = capsys.readouterr().out.strip().splitlines()
     assert line == lines[2] and f"{clf.best_loss_:.6g}" in line
 
@@ -594,6 +596,28 @@ def test_early_stopping_and_convergence_warning():
     assert reg.n_iter_ < 500
     # The best weights are kept: the final validation loss is the best one.
     assert reg.best_loss_ == pytest.approx(min(reg.validation_loss_curve_))
+
+
+def test_early_stopping_auto_holds_out_for_regression_only():
+    # "auto": the regressor holds rows out and keeps its best weights; the
+    # classifier trains on every row and watches the training loss.
+    params = {**_SMALL, "max_epochs": 3}
+    X, y = _reg_data(100)
+    reg = _fit_quiet(SparseMoERegressor(**params), X, y)
+    assert reg.early_stopping == "auto"
+    assert len(reg.validation_loss_curve_) == reg.n_iter_
+    Xc, yc = _clf_data(100)
+    clf = _fit_quiet(SparseMoEClassifier(**params), Xc, yc)
+    assert clf.early_stopping == "auto"
+    assert clf.validation_loss_curve_ is None
+    assert clf.best_loss_ in clf.loss_curve_  # the training loss is watched
+    # Explicit values override "auto" for both.
+    clf = _fit_quiet(SparseMoEClassifier(**{**params, "early_stopping": True}), Xc, yc)
+    assert len(clf.validation_loss_curve_) == clf.n_iter_
+    reg = _fit_quiet(SparseMoERegressor(**{**params, "early_stopping": False}), X, y)
+    assert reg.validation_loss_curve_ is None
+    with pytest.raises(ValueError, match="early_stopping"):
+        SparseMoERegressor(**{**params, "early_stopping": "yes"}).fit(X, y)
 
 
 @pytest.mark.parametrize(
