@@ -26,7 +26,8 @@ Two parts, in one script:
    and then skmoe, each on one thread (``torch.set_num_threads(1)``;
    ``threadpoolctl.threadpool_limits(1)`` around the MLP).  Reports the mean,
    standard deviation and minimum of the held-out score over ``--splits``
-   splits x ``--seeds`` random_state seeds, the median CPU seconds of a fit
+   splits x ``--seeds`` random_state seeds (from ``--first-split`` and
+   ``--first-seed``), the median CPU seconds of a fit
    (``time.process_time``, robust to other processes on the machine) and
    the ratio of the medians.  ``--moe-params '{"learning_rate": 1e-3}'``
    overrides skmoe's defaults (to time the previous defaults).
@@ -37,7 +38,7 @@ Usage::
         [--batch-size 4096] [--device auto] [--threads N] [--skip-throughput]
         [--skip-accuracy] [--splits 5]
     python benchmarks/bench_neural_estimators.py --defaults [--splits 3]
-        [--seeds 3] [--moe-params JSON]
+        [--seeds 3] [--first-split 0] [--first-seed 0] [--moe-params JSON]
 """
 
 import argparse
@@ -212,13 +213,13 @@ def defaults(args):
     rows = []
     for name, kind, X, y in sets:
         res = {"moe": [], "mlp": [], "t_moe": [], "t_mlp": [], "epochs_moe": [], "epochs_mlp": []}
-        for split in range(args.splits):
+        for split in range(args.first_split, args.first_split + args.splits):
             Xtr, Xte, ytr, yte = train_test_split(
                 X, y, test_size=0.3, random_state=split, stratify=y if kind == "clf" else None
             )
             scaler = StandardScaler().fit(Xtr)
             Xtr, Xte = scaler.transform(Xtr), scaler.transform(Xte)
-            for seed in range(args.seeds):
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
                 mlp = (MLPClassifier if kind == "clf" else MLPRegressor)(
                     max_iter=500, random_state=seed
                 )
@@ -268,6 +269,8 @@ def main():
     parser.add_argument("--skip-accuracy", action="store_true")
     parser.add_argument("--defaults", action="store_true", help="only part 3 (issue 16)")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-split", type=int, default=0, help="--defaults: first split seed")
+    parser.add_argument("--first-seed", type=int, default=0, help="--defaults: first model seed")
     parser.add_argument("--moe-params", default=None)
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
