@@ -23,8 +23,7 @@ Measured per round and interpreter:
 Usage (a fresh install, no network needed)::
 
     python -m venv --system-site-packages --without-pip /tmp/venv_new
-    python -m pip --python /tmp/venv_new/bin/python install --no-deps \\
-        --no-build-isolation .
+    /tmp/venv_new/bin/python -m pip install --no-deps --no-build-isolation .
     python benchmarks/bench_first_fit.py --python /tmp/venv_base/bin/python \\
         --python /tmp/venv_new/bin/python --rounds 5
 
