@@ -30,7 +30,7 @@ from ._em import (
     resp_from_labels,
     screen_keep,
 )
-from ._frame import frame_scale
+from ._frame import frame_scale, weighted_moments
 from ._init import (
     INIT_OPTIONS,
     LINES_MAX_ROWS,
@@ -42,6 +42,7 @@ from ._init import (
     hashed_labels,
     line_resp,
     line_scales,
+    nearest_centre,
     repeats_strategy,
     sample_line_rows,
     segment_labels,
@@ -165,11 +166,42 @@ def _standardize(Z, weights):
     of ``_frame``: spread within 64 ulps of its centre) is only centred; any
     other column is divided by its spread, whatever its units.
     """
-    mean = weights @ Z / weights.sum()
+    # The frame's two passes (no temporary the size of Z, such as Z**2).
+    mean, std = weighted_moments(Z, weights)
     Z -= mean
-    std = np.sqrt(np.maximum(weights @ Z**2 / weights.sum(), 0.0))
     Z /= frame_scale(mean, std)
     return Z
+
+
+class _StdColumns:
+    """Columns of A standardised by their weighted moments, formed on demand.
+
+    The line and segment starts need the standardised rows of a small
+    sample, and passes over all rows block by block; holding a standardised
+    copy of A instead (and its squares while the moments are formed) costs
+    twice the data.  The moments are :func:`skmoe._frame.weighted_moments`'
+    two passes over A in place, the scale :func:`~skmoe._frame.frame_scale`'s
+    (constant columns only centred), as ``_standardize`` does.
+    """
+
+    block_rows = 32768
+
+    def __init__(self, A, weights):
+        self.A = A
+        mean, std = weighted_moments(A, weights)
+        self.mean, self.scale = mean, frame_scale(mean, std)
+        self.n_columns = A.shape[1]
+
+    def rows(self, idx):
+        """The standardised rows ``idx`` (an index array or a slice)."""
+        return (np.asarray(self.A[idx], dtype=np.float64) - self.mean) / self.scale
+
+    def blocks(self):
+        """``(start, stop, standardised rows)`` over all rows, in order."""
+        n = self.A.shape[0]
+        for a in range(0, n, self.block_rows):
+            b = min(a + self.block_rows, n)
+            yield a, b, self.rows(slice(a, b))
 
 
 class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
@@ -904,26 +936,40 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
             return resp_from_labels(hashed_labels(seed, 0, X.shape[0], n_experts), n_experts)
         if strategy in NEEDS_MATRIX:
             # Lines of y on the expert features (standardised), then soft
-            # responsibilities; or runs along the gate's main axis.
-            Z = _standardize(np.array(self._ex(X), dtype=np.float64), sw)
-            u = _standardize(np.asarray(y, dtype=np.float64)[:, None].copy(), sw)[:, 0]
+            # responsibilities; or runs along the gate's main axis.  The
+            # standardised rows are formed only for the sampled rows and
+            # block by block for the rest: a standardised copy of X (and its
+            # squares) would double the fit's memory at its peak.
+            ex = _StdColumns(self._ex(X), sw)
+            ey = _StdColumns(np.asarray(y, dtype=np.float64)[:, None], sw)
             positive = np.flatnonzero(sw > 0)
             if strategy == "random_lines":
-                rows = sample_line_rows(rng, positive, n_experts, Z.shape[1])
-                lines = fit_lines([(Z[positive[r]], u[positive[r]]) for r in rows])
+                rows = sample_line_rows(rng, positive, n_experts, ex.n_columns)
+                lines = fit_lines(
+                    [(ex.rows(positive[r]), ey.rows(positive[r])[:, 0]) for r in rows]
+                )
             m = SEGMENTS_MAX_ROWS if strategy == "segments" else LINES_MAX_ROWS
             c = positive if positive.size <= m else np.sort(rng.choice(positive, m, replace=False))
+            Zc, uc = ex.rows(c), ey.rows(c)[:, 0]
             if strategy == "segments":
-                G = _standardize(np.array(self._gx(X), dtype=np.float64), sw)
-                t = G @ gate_axis((G * sw[:, None]).T @ G / sw.sum())
+                gx = _StdColumns(self._gx(X), sw)
+                C = sum(Gb.T @ (Gb * sw[a:b, None]) for a, b, Gb in gx.blocks())
+                axis = gate_axis(C / sw.sum())
+                t = np.concatenate([Gb @ axis for _, _, Gb in gx.blocks()])
                 ww = segment_weights(rng, sw[c], perturb)
-                cuts = segment_thresholds(t[c], Z[c], u[c], ww, n_experts)
+                cuts = segment_thresholds(t[c], Zc, uc, ww, n_experts)
                 seed = rng.randint(np.iinfo(np.int32).max)
                 return resp_from_labels(segment_labels(t, cuts, n_experts, seed, 0), n_experts)
             if strategy == "consensus_lines":
-                lines = consensus_lines(rng, Z[c], u[c], sw[c], n_experts)
-            scale, share = line_scales(Z[c], u[c], sw[c], lines)
-            return line_resp(Z, u, lines, scale, share)
+                lines = consensus_lines(rng, Zc, uc, sw[c], n_experts)
+            scale, share = line_scales(Zc, uc, sw[c], lines)
+            # line_resp is a function of each row alone: blocks give the same.
+            return np.concatenate(
+                [
+                    line_resp(Zb, ey.rows(slice(a, b))[:, 0], lines, scale, share)
+                    for a, b, Zb in ex.blocks()
+                ]
+            )
         # The k-means views.  (Sequence mode: the gate's per-sequence features.)
         if strategy == "kmeans_gate":
             Z = np.array(self._gx(X), dtype=np.float64)
@@ -959,8 +1005,7 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         else:
             # "random": k distinct rows as centres, nearest-centre assignment.
             centres = Z[rng.choice(X.shape[0], size=n_experts, replace=False)]
-            d2 = ((Z[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
-            labels = np.argmin(d2, axis=1)
+            labels = nearest_centre(Z, centres)
         return resp_from_labels(labels, n_experts)
 
     # ------------------------------------------------------------------ #
@@ -1180,6 +1225,9 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
 
         def m_step(n_iter, dead):
             self._m_step(X, y, sw, state["resp"], gate, experts, n_iter, init, rng)
+            # The next E-step recomputes them: a run paused here (screening
+            # holds 2 * n_init of them) keeps no (n, K) arrays.
+            state.clear()
 
         return EMRun(self, init, gate, experts, e_step, reseed, m_step)
 

@@ -62,6 +62,7 @@ from ._init import (
     hashed_labels,
     line_resp,
     line_scales,
+    nearest_centre,
     repeats_strategy,
     sample_line_rows,
     segment_labels,
@@ -205,8 +206,7 @@ def _init_kmeans(xb, yb, view, mean, std, km, K):
 
 def _init_random(xb, yb, view, mean, std, centres, K):
     Z = _z_std(xb, yb, view, mean, std)
-    d2 = ((Z[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
-    return resp_from_labels(np.argmin(d2, axis=1), K)
+    return resp_from_labels(nearest_centre(Z, centres), K)
 
 
 def _init_partition(xb, offset, seed, K):

@@ -301,6 +301,28 @@ SEGMENT_SLACK = 3
 # Variance floor of a run (standardised units: (1e-3 sd(y))^2), so that a
 # run fitted exactly does not cost minus infinity.
 _SEGMENT_VAR_FLOOR = 1e-6
+# Entries of the runs' normal-equation matrices formed at a time (8 MB).
+_SEGMENT_CHUNK = 1 << 20
+
+
+# Rows per block of nearest_centre: its (rows, K, d) temporary stays small.
+_CENTRE_BLOCK_ROWS = 4096
+
+
+def nearest_centre(Z, centres):
+    """Index of each row's nearest centre (squared Euclidean; ties to the first).
+
+    The ``"random"`` start's assignment.  Done in row blocks: the one-shot
+    broadcast ``(Z[:, None] - centres[None])`` is an (n, K, d) temporary, K
+    times the data (8 times X at K=8, held at the peak of a fit).  Every
+    row's distances are computed exactly as in the one-shot form, so the
+    labels are the same.
+    """
+    labels = np.empty(Z.shape[0], dtype=np.intp)
+    for a in range(0, Z.shape[0], _CENTRE_BLOCK_ROWS):
+        d2 = ((Z[a : a + _CENTRE_BLOCK_ROWS, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+        labels[a : a + _CENTRE_BLOCK_ROWS] = np.argmin(d2, axis=1)
+    return labels
 
 
 def repeats_strategy(strategies, restart):
@@ -358,14 +380,21 @@ def segment_thresholds(t, Z, u, w, n_experts):
             i, j = np.append(i, 0), np.append(j, m)
     else:
         i, j = np.triu_indices(m + 1, k=min_len)
-    M = Sxx[j] - Sxx[i]
-    b = Sxy[j] - Sxy[i]
-    M[:, np.arange(p), np.arange(p)] += 1e-9 * (np.trace(M, axis1=1, axis2=2)[:, None] + 1.0)
-    coef = np.linalg.solve(M, b[:, :, None])[:, :, 0]
+    # The runs' normal equations in chunks: all of them at once are an
+    # (m^2 / 2, p, p) array, 330 MB at m = 250 and 20 features.
+    fit = np.empty(i.size)
+    step = max(1, _SEGMENT_CHUNK // (p * p))
+    for a in range(0, i.size, step):
+        ia, ja = i[a : a + step], j[a : a + step]
+        M = Sxx[ja] - Sxx[ia]
+        b = Sxy[ja] - Sxy[ia]
+        M[:, np.arange(p), np.arange(p)] += 1e-9 * (np.trace(M, axis1=1, axis2=2)[:, None] + 1.0)
+        coef = np.linalg.solve(M, b[:, :, None])[:, :, 0]
+        fit[a : a + step] = np.einsum("kp,kp->k", coef, b)
     # A run's cost is its Gaussian profile deviance, n log(RSS / n): each
     # expert has its own noise variance, so a tight run (a quiet stretch, a
     # small tight component) is worth much more than its share of the RSS.
-    rss = np.maximum(Syy[j] - Syy[i] - np.einsum("kp,kp->k", coef, b), 0.0)
+    rss = np.maximum(Syy[j] - Syy[i] - fit, 0.0)
     n_run = np.cumsum(np.concatenate([[0.0], w]))
     mass = n_run[j] - n_run[i]
     cost = np.full((m + 1, m + 1), np.inf)

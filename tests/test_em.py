@@ -398,7 +398,7 @@ def test_collapsed_expert_is_reseeded(monkeypatch, capsys):
         X, y
     )
 
-    def dead_start(self, X, y, sw, n_experts, rng, strategy=None):
+    def dead_start(self, X, y, sw, n_experts, rng, strategy=None, perturb=False):
         resp = np.zeros((X.shape[0], n_experts))
         resp[:, 0] = 1.0
         return resp

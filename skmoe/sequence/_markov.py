@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d,
 from .._docs import DocLinkMixin
 from .._em import PREFIT_ITER, EMRun, screen_keep
 from .._frame import frame_scale, variance_floor
+from .._init import nearest_centre
 from .._lazy import KMeans
 from .._progress import PROGRESS
 from .._threading import blas_single_threaded
@@ -514,8 +515,7 @@ class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
                 )
                 return km.fit(Z).labels_.astype(np.intp)
         centres = Z[rng.choice(n, size=S, replace=False)]
-        d2 = ((Z[:, None, :] - centres[None]) ** 2).sum(axis=2)
-        return np.argmin(d2, axis=1).astype(np.intp)
+        return nearest_centre(Z, centres)
 
     def _log_emit(self, experts, Xe, y):
         return np.ascontiguousarray(experts.log_prob(Xe, y), dtype=np.float64)
