@@ -1229,7 +1229,7 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
             # holds 2 * n_init of them) keeps no (n, K) arrays.
             state.clear()
 
-        return EMRun(self, init, gate, experts, e_step, reseed, m_step)
+        return EMRun(self, init, gate, experts, e_step, reseed, m_step, release=state.clear)
 
     # ------------------------------------------------------------------ #
     # Shared prediction API

@@ -851,5 +851,8 @@ class _DaskEM:
 
         def m_step(n_iter, dead):
             self._m_step(gate, experts, state["resp"], n_iter)
+            # The next E-step recomputes them: a paused run (screening) holds
+            # no per-row blocks on the cluster.
+            state.clear()
 
-        return EMRun(est, init, gate, experts, e_step, reseed, m_step)
+        return EMRun(est, init, gate, experts, e_step, reseed, m_step, release=state.clear)

@@ -154,8 +154,24 @@ class EMRun:
     very run an uninterrupted one would have been.
     """
 
-    def __init__(self, est, init, gate, experts, e_step, reseed, m_step, *, tol=None, finish=None):
+    def __init__(
+        self,
+        est,
+        init,
+        gate,
+        experts,
+        e_step,
+        reseed,
+        m_step,
+        *,
+        tol=None,
+        finish=None,
+        release=None,
+    ):
         self.est, self.init = est, init
+        # Frees what the steps keep between them (the responsibilities) once
+        # the run has stopped: screening holds 2 * n_init runs.
+        self.release = release
         self.gate, self.experts = gate, experts
         self.e_step, self.reseed, self.m_step = e_step, reseed, m_step
         self.tol = est.tol if tol is None else tol
@@ -222,6 +238,8 @@ class EMRun:
                 # state into an unused one): the objective jumps as after a re-seed.
                 self.n_reseeds += 1
                 self.lb_prev = -np.inf
+        if self.stopped and self.release is not None:
+            self.release()
         self._report_end()
         return self
 

@@ -561,6 +561,9 @@ class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
             experts.fit(Xe, y, post["gamma"], iteration=n_iter, init=init, rng=rng)
             self._constrain(experts, Xe, y, post["gamma"], var_old)
             chain.m_step(post, Xt, bounds)
+            # The next E-step recomputes it: a paused run (screening) keeps
+            # no per-row posteriors.
+            del state["post"]
 
         def polish(report):
             # L-BFGS on the exact log-likelihood from where EM stopped.
@@ -603,6 +606,7 @@ class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
             m_step,
             tol=switch_tol,
             finish=polish if can_polish else None,
+            release=lambda: state.pop("post", None),
         )
         return em, state
 
