@@ -1236,7 +1236,7 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
         super()._expose(Xt, bounds)
         self.noise_variance_ = np.asarray(self._expert_set.variance, dtype=np.float64).copy()
 
-    def summary(self, X, y, lengths=None, alpha=0.05):
+    def summary(self, X, y, lengths=None, alpha=0.05, cov_type="observed"):
         """Report the estimates with standard errors, tests and intervals.
 
         For each regime: the slopes on the expert features and the
@@ -1254,10 +1254,15 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
         The covariance is the inverse of the observed information of the
         exact log-likelihood in these parameters: a central-difference
         Hessian of its analytic gradient (Fisher's identity, the gradient of
-        the polish), as statsmodels' ``cov_type="approx"``.  Pass the
-        training data: the formula assumes the estimate maximises the
-        likelihood on them.  Available for the built-in linear-Gaussian
-        experts with ``transitions="homogeneous"``.
+        the polish), as statsmodels' ``cov_type="approx"``.  With
+        ``cov_type="robust"`` it is the sandwich ``H^-1 J H^-1`` (``H`` that
+        information, ``J`` the sum of the outer products of the per-step
+        scores of ``log p(y_t | y_1..t-1)``, by central differences of the
+        forward filter's normalisers), as statsmodels'
+        ``cov_type="robust"``.  The header's ``Covariance type`` and the
+        notes say which.  Pass the training data: the formula assumes the
+        estimate maximises the likelihood on them.  Available for the
+        built-in linear-Gaussian experts with ``transitions="homogeneous"``.
 
         Parameters
         ----------
@@ -1270,6 +1275,11 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
             Lengths of the training series (as in ``fit``).
         alpha : float, default=0.05
             The intervals shown have coverage ``1 - alpha``.
+        cov_type : {"observed", "robust"}, default="observed"
+            ``"observed"``: the inverse observed information.
+            ``"robust"``: the sandwich ``H^-1 J H^-1`` (``H`` the observed
+            information, ``J`` the sum of the per-step score outer products,
+            every series' steps), valid when the model is misspecified.
 
         Returns
         -------
@@ -1277,20 +1287,25 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
             ``print(results)`` shows the tables, ``results.to_frame()`` gives
             pandas; ``params``, ``bse``, ``conf_int()``, ``cov_params()``,
             ``llf``, ``nobs``, ``aic``, ``bic``, ``hqic`` as in statsmodels,
-            and ``expected_durations`` (``1 / (1 - p[k->k])``, in rows).
+            ``expected_durations`` (``1 / (1 - p[k->k])``, in rows) and
+            ``cov_type``.
 
         Raises
         ------
         NotImplementedError
             For input-dependent transitions or experts other than the
             built-in linear-Gaussian one.
+        ValueError
+            For a bad ``alpha`` or ``cov_type``.
         """
+        from .._inference import check_cov_type
         from .._summary import SummaryResults
         from ._markov_inference import check_summary_alpha, markov_summary_parts
 
         alpha = check_summary_alpha(alpha)
+        check_cov_type(cov_type)
         X, y, bounds = self._check_Xy(X, y, lengths)
-        parts = markov_summary_parts(self, X, y, bounds)
+        parts = markov_summary_parts(self, X, y, bounds, cov_type)
         return SummaryResults(type(self).__name__, alpha=alpha, **parts)
 
     def score(self, X, y, sample_weight=None):
@@ -1529,7 +1544,7 @@ class MarkovSwitchingClassifier(ClassifierMixin, _BaseMarkovSwitching):
     def _make_expert_set(self, named, rng):
         return _ClassifierSet(named, "weighted", None, rng, len(self.classes_))
 
-    def summary(self, X, y, lengths=None, alpha=0.05):
+    def summary(self, X, y, lengths=None, alpha=0.05, cov_type="observed"):
         """Report the estimates with standard errors, tests and intervals.
 
         For each regime ``k`` and each class ``c`` but the first: the logit
@@ -1551,9 +1566,14 @@ class MarkovSwitchingClassifier(ClassifierMixin, _BaseMarkovSwitching):
         information is that of the penalised log-likelihood, and the notes
         say the covariance is of the penalised estimate; fit with
         ``LogisticExpert(alpha=0)`` for the plain maximum likelihood
-        estimate.  Pass the training data: the formula assumes the estimate
-        maximises the objective on them.  Available for the built-in
-        logistic experts with ``transitions="homogeneous"``.
+        estimate.  With ``cov_type="robust"`` it is the sandwich
+        ``H^-1 J H^-1`` (``H`` that information, ``J`` the sum of the outer
+        products of the per-step scores of the unpenalised
+        ``log p(y_t | y_1..t-1)``, by central differences of the forward
+        filter's normalisers); the header's ``Covariance type`` and the
+        notes say which.  Pass the training data: the formula assumes the
+        estimate maximises the objective on them.  Available for the
+        built-in logistic experts with ``transitions="homogeneous"``.
 
         Parameters
         ----------
@@ -1566,6 +1586,11 @@ class MarkovSwitchingClassifier(ClassifierMixin, _BaseMarkovSwitching):
             Lengths of the training series (as in ``fit``).
         alpha : float, default=0.05
             The intervals shown have coverage ``1 - alpha``.
+        cov_type : {"observed", "robust"}, default="observed"
+            ``"observed"``: the inverse observed information.
+            ``"robust"``: the sandwich ``H^-1 J H^-1`` (``H`` the observed
+            information, ``J`` the sum of the per-step score outer products,
+            every series' steps), valid when the model is misspecified.
 
         Returns
         -------
@@ -1573,13 +1598,15 @@ class MarkovSwitchingClassifier(ClassifierMixin, _BaseMarkovSwitching):
             ``print(results)`` shows the tables, ``results.to_frame()`` gives
             pandas; ``params``, ``bse``, ``conf_int()``, ``cov_params()``,
             ``llf``, ``nobs``, ``aic``, ``bic``, ``hqic`` as in statsmodels,
-            and ``expected_durations``.
+            ``expected_durations`` and ``cov_type``.
 
         Raises
         ------
         NotImplementedError
             For input-dependent transitions, experts other than the built-in
             logistic one, or a regime whose expert did not model every class.
+        ValueError
+            For a bad ``alpha`` or ``cov_type``.
 
         Examples
         --------
@@ -1597,12 +1624,14 @@ class MarkovSwitchingClassifier(ClassifierMixin, _BaseMarkovSwitching):
         >>> bool(np.all(np.isfinite(res.bse)))
         True
         """
+        from .._inference import check_cov_type
         from .._summary import SummaryResults
         from ._markov_inference import check_summary_alpha, markov_classifier_summary_parts
 
         alpha = check_summary_alpha(alpha)
+        check_cov_type(cov_type)
         X, y_idx, bounds = self._check_Xy(X, y, lengths)
-        parts = markov_classifier_summary_parts(self, X, y_idx, bounds)
+        parts = markov_classifier_summary_parts(self, X, y_idx, bounds, cov_type)
         return SummaryResults(type(self).__name__, alpha=alpha, **parts)
 
     def score(self, X, y, sample_weight=None):

@@ -16,6 +16,13 @@ own parametrisation, mapped to ``psi`` by the chain rule.  Since the
 information is computed directly in ``psi``, no delta method is needed (it
 is statsmodels' ``cov_type="approx"``: the Hessian in the constrained
 parameters).
+
+``cov_type="robust"`` gives the sandwich ``H^-1 J H^-1``: ``H`` that
+information, ``J`` the sum over time steps of the outer products of the
+scores of ``log p(y_t | y_1..t-1)`` (the forward filter's normalisers,
+every series' steps), by central differences of the vector of per-step
+log-likelihoods in the same ``psi`` (statsmodels' ``cov_type="robust"``,
+which differentiates its ``loglikeobs``).
 """
 
 import copy
@@ -24,7 +31,8 @@ import numpy as np
 from scipy.special import logsumexp
 from sklearn.utils.validation import check_is_fitted
 
-from .._inference import central_hessian
+from .._inference import central_hessian, check_cov_type
+from .._kernels import gaussian_log_density
 from ._markov_fit import LinearGaussianPolish, chain_score, e_step
 
 
@@ -157,6 +165,77 @@ def covariance_off_boundary(info, boundary):
     return cov, bad
 
 
+def per_step_loglik(chain, log_emit, bounds, Xt=None):
+    """``log p(y_t | y_1..t-1)`` of every row: the forward filter's normalisers.
+
+    Parameters
+    ----------
+    chain : RegimeChain
+    log_emit : ndarray of shape (n_samples, S)
+        ``log p(y_t | z_t = k)``.
+    bounds : ndarray of int
+        Series boundaries; the first row of a series conditions on nothing.
+    Xt : ndarray or None
+        Transition inputs (None for homogeneous transitions).
+
+    Returns
+    -------
+    ll : ndarray of shape (n_samples,)
+        Sums to the log-likelihood over every series.
+    """
+    from scipy.special import logsumexp as lse
+
+    post = e_step(chain, log_emit, bounds, Xt, want_alpha=True)
+    c = lse(post["log_alpha"], axis=1)  # log p(y_1..t) within each series
+    ll = np.diff(c, prepend=0.0)
+    firsts = np.asarray(bounds[:-1])
+    ll[firsts] = c[firsts]
+    return ll
+
+
+def per_step_scores(loglik_obs, psi, steps, boundary):
+    """Per-step scores ``d log p(y_t | y_1..t-1) / d psi`` by central differences.
+
+    ``2 P`` forward passes of ``loglik_obs`` (``psi -> (n_samples,)``).
+    Columns of the parameters on the boundary (held fixed) are zero.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_samples, P)
+    """
+    free = np.flatnonzero(~boundary)
+    cols = {}
+    for j in free:
+        e = np.zeros(psi.size)
+        e[j] = steps[j]
+        cols[j] = (loglik_obs(psi + e) - loglik_obs(psi - e)) / (2.0 * steps[j])
+    n = next(iter(cols.values())).size if cols else loglik_obs(psi).size
+    G = np.zeros((n, psi.size))
+    for j, col in cols.items():
+        G[:, j] = col
+    return G
+
+
+def sandwich(cov, scores):
+    """``H^-1 J H^-1`` with ``J = scores^T scores``, over the parameters ``cov`` identifies.
+
+    Rows and columns of ``cov`` that are NaN (boundary or unidentified
+    parameters) stay NaN.
+    """
+    ok = np.flatnonzero(np.isfinite(np.diag(cov)))
+    out = np.full(cov.shape, np.nan)
+    C = cov[np.ix_(ok, ok)]
+    G = scores[:, ok]
+    out[np.ix_(ok, ok)] = C @ (G.T @ G) @ C
+    return out
+
+
+_ROBUST_J = (
+    "J the sum of the outer products of the per-step scores of log p(y_t | y_1..t-1) "
+    "(central differences of the forward filter's normalisers)."
+)
+
+
 def boundary_probabilities(psi, start, S):
     """Mask of the chain probabilities ``psi[start:]`` on the boundary of their range.
 
@@ -252,6 +331,28 @@ class MarkovParametrisation:
         n = self.polish.n
         return -f * n, J.T @ (-g * n)
 
+    def loglik_obs(self, psi):
+        """``log p(y_t | y_1..t-1)`` of every row at ``psi`` (the exact terms, in ``y``'s units)."""
+        pol = self.polish
+        theta, _ = self.theta_and_jacobian(psi)
+        B, var = pol._unpack_full(theta)
+        log_emit = gaussian_log_density(pol.yt, pol.Z1 @ B.T, var)
+        # The emissions are of the standardised target: log(ysd) per row.
+        return per_step_loglik(pol.chain, log_emit, pol.bounds, pol.Xt) - np.log(pol.ysd)
+
+    def steps(self, psi):
+        """Central-difference steps: relative to each parameter, kept inside (0, 1)
+        for probabilities and above the floor for variances."""
+        pol = self.polish
+        S, d = self.S, self.d
+        steps = 1e-5 * np.maximum(np.abs(psi), 1e-3)
+        n_exp = S * (d + 1)
+        _, var, _, _ = self._split(psi)
+        floor = pol.floor * pol.ysd**2
+        steps[n_exp : n_exp + S] = 1e-5 * (var - floor)
+        steps[n_exp + S :] = probability_steps(psi[n_exp + S :], S)
+        return np.maximum(steps, 1e-12)
+
 
 def markov_information(est, X, y, bounds):
     """Observed information of a fitted MarkovSwitchingRegressor, in ``psi``.
@@ -282,16 +383,9 @@ def markov_information(est, X, y, bounds):
     par = MarkovParametrisation(pol)
     psi = par.current()
     _, grad = par.loglik_and_grad(psi)
-    # Steps: relative to each parameter, kept inside (0, 1) for probabilities
-    # and above the floor for variances.
     S, d = par.S, par.d
-    steps = 1e-5 * np.maximum(np.abs(psi), 1e-3)
     n_exp = S * (d + 1)
-    E, var, P, p0 = par._split(psi)
-    floor = pol.floor * pol.ysd**2
-    steps[n_exp : n_exp + S] = 1e-5 * (var - floor)
-    steps[n_exp + S :] = probability_steps(psi[n_exp + S :], S)
-    steps = np.maximum(steps, 1e-12)
+    steps = par.steps(psi)
     boundary = boundary_probabilities(psi, n_exp + S, S)
     info = information_off_boundary(lambda v: par.loglik_and_grad(v)[1], psi, steps, boundary)
     return psi, info, grad, par
@@ -351,10 +445,16 @@ def _shared_parameters(est, names, S, d):
     return T, free
 
 
-def markov_summary_parts(est, X, y, bounds):
-    """Keyword arguments of :class:`~skmoe._summary.SummaryResults` for ``est``."""
+def markov_summary_parts(est, X, y, bounds, cov_type="observed"):
+    """Keyword arguments of :class:`~skmoe._summary.SummaryResults` for ``est``.
+
+    ``cov_type="observed"``: the inverse observed information;
+    ``"robust"``: the sandwich (:func:`sandwich`) with the per-step scores
+    of :meth:`MarkovParametrisation.loglik_obs`.
+    """
     from ..experts._sets import _LinearGaussianSet
 
+    check_cov_type(cov_type)
     check_is_fitted(est)
     _check_homogeneous(est)
     if not isinstance(est._expert_set, _LinearGaussianSet):
@@ -367,6 +467,10 @@ def markov_summary_parts(est, X, y, bounds):
     names = markov_param_names(est)
     S, d = par.S, par.d
     boundary = boundary_probabilities(psi, S * (d + 2), S)
+    scores = None
+    if cov_type == "robust":
+        # In the regime-wise psi, then (shared parameters) through T like the score.
+        scores = per_step_scores(par.loglik_obs, psi, par.steps(psi), boundary)
     T, names = _shared_parameters(est, names, S, d)
     if T is not None:
         # Shared parameters: psi_full = T psi, so the information in psi is
@@ -377,7 +481,11 @@ def markov_summary_parts(est, X, y, bounds):
         boundary = boundary[first]
         info[boundary, :] = np.nan
         info[:, boundary] = np.nan
+        if scores is not None:
+            scores = scores @ T
     cov, bad = covariance_off_boundary(info, boundary)
+    if scores is not None:
+        cov = sandwich(cov, scores)
     edge_notes = _warn_fit_quality(est, names, bad, boundary, "likelihood")
     n_chain = len(_chain_param_names(est))
     n_own = psi.size - n_chain
@@ -399,6 +507,7 @@ def markov_summary_parts(est, X, y, bounds):
     if shared:
         header["Shared by all regimes"] = ", ".join(names[i] for i in shared)
     header |= {
+        "Covariance type": cov_type,
         "Converged": bool(est.converged_),
         "EM iterations": int(est.n_iter_),
         "Polish iterations": int(est.n_polish_iter_),
@@ -415,13 +524,18 @@ def markov_summary_parts(est, X, y, bounds):
         header=header,
         no_test=[n for n in names if n.startswith(("sigma2", "p[", "start["))],
         notes=[
-            "Covariance: inverse observed information of the exact log-likelihood "
+            (
+                "Covariance: robust sandwich H^-1 J H^-1, H the observed information of the "
+                "exact log-likelihood (numerical Hessian of the analytic score); " + _ROBUST_J
+            )
+            if cov_type == "robust"
+            else "Covariance: inverse observed information of the exact log-likelihood "
             "(numerical Hessian of the analytic score).",
             "z and P>|z| are NaN for variances and probabilities (no test of zero).",
             *edge_notes,
         ],
         criteria={"HQIC": hqic(llf, header["n_params"], X.shape[0])},
-        extra=dict(expected_durations=durations, score=grad, information=info),
+        extra=dict(expected_durations=durations, score=grad, information=info, cov_type=cov_type),
     )
 
 
@@ -491,8 +605,9 @@ class MarkovClassifierProblem:
         p0 = psi[m + S * (S - 1) :] if self.learned else None
         return E, P, p0
 
-    def _forward(self, psi):
-        """Log-probabilities of every class in every regime, and the E-step."""
+    def _emissions(self, psi):
+        """Log-probabilities of every class in every regime, the observed labels'
+        (``log_emit``), and the chain set to ``psi``'s."""
         E, P, p0 = self._split(psi)
         n = self.Y.shape[0]
         log_p = np.empty((n, self.S, self.C))
@@ -504,8 +619,18 @@ class MarkovClassifierProblem:
         if ls is not None:
             self.chain.log_start = ls
         log_emit = np.ascontiguousarray(np.einsum("nkc,nc->nk", log_p, self.Y))
+        return log_p, log_emit, J
+
+    def _forward(self, psi):
+        """Log-probabilities of every class in every regime, and the E-step."""
+        log_p, log_emit, J = self._emissions(psi)
         post = e_step(self.chain, log_emit, self.bounds, None)
         return log_p, post, J
+
+    def loglik_obs(self, psi):
+        """``log p(y_t | y_1..t-1)`` of every row at ``psi`` (unpenalised)."""
+        _, log_emit, _ = self._emissions(psi)
+        return per_step_loglik(self.chain, log_emit, self.bounds, None)
 
     def penalty(self, psi):
         """The experts' ridge penalties at ``psi`` (profiled over the softmax shift)."""
@@ -628,7 +753,7 @@ def _warn_fit_quality(est, names, bad, boundary, what):
     return notes
 
 
-def markov_classifier_summary_parts(est, X, y_idx, bounds):
+def markov_classifier_summary_parts(est, X, y_idx, bounds, cov_type="observed"):
     """Keyword arguments of :class:`~skmoe._summary.SummaryResults` for a classifier.
 
     Parameters
@@ -641,6 +766,10 @@ def markov_classifier_summary_parts(est, X, y_idx, bounds):
         Training labels as indices into ``est.classes_``.
     bounds : ndarray of int
         Series boundaries.
+    cov_type : {"observed", "robust"}, default="observed"
+        The inverse observed information, or the sandwich with ``J`` the
+        outer products of the per-step scores of the unpenalised
+        log-likelihood.
 
     Returns
     -------
@@ -648,6 +777,7 @@ def markov_classifier_summary_parts(est, X, y_idx, bounds):
     """
     from ..experts import LogisticExpert
 
+    check_cov_type(cov_type)
     check_is_fitted(est)
     _check_homogeneous(est)
     C = len(est.classes_)
@@ -672,6 +802,8 @@ def markov_classifier_summary_parts(est, X, y_idx, bounds):
     info = information_off_boundary(prob.objective_grad, psi, prob.steps(), boundary)
     names = markov_classifier_param_names(est, prob.d)
     cov, bad = covariance_off_boundary(info, boundary)
+    if cov_type == "robust":
+        cov = sandwich(cov, per_step_scores(prob.loglik_obs, psi, prob.steps(), boundary))
     edge_notes = _warn_fit_quality(est, names, bad, boundary, "(penalised) likelihood")
     S, d = prob.S, prob.d
     classes = [str(c) for c in est.classes_]
@@ -697,6 +829,7 @@ def markov_classifier_summary_parts(est, X, y_idx, bounds):
         header["Expert penalty (alpha)"] = ", ".join(f"{a:g}" for a in prob.alpha)
     header.update(
         {
+            "Covariance type": cov_type,
             "Converged": bool(est.converged_),
             "EM iterations": int(est.n_iter_),
             "nobs": X.shape[0],
@@ -716,6 +849,13 @@ def markov_classifier_summary_parts(est, X, y_idx, bounds):
             "Covariance: inverse observed information of the exact log-likelihood (forward "
             "algorithm); Hessian by central differences of the analytic score."
         )
+    if cov_type == "robust":
+        how = how.replace(
+            "inverse observed information",
+            "robust sandwich H^-1 J H^-1, H the observed information",
+        ).replace("analytic score.", "analytic score; " + _ROBUST_J)
+        if penalised:
+            how = how.replace("per-step scores of", "per-step scores of the unpenalised")
     return dict(
         param_names=names,
         params=psi,
@@ -735,6 +875,7 @@ def markov_classifier_summary_parts(est, X, y_idx, bounds):
             score=grad,
             information=info,
             penalised=penalised,
+            cov_type=cov_type,
         ),
     )
 
