@@ -437,6 +437,18 @@ def bootstrap_params(
     >>> boot.replicates.shape, boot.conf_int().shape
     ((5, 8), (8, 2))
     """
+    from ._base import BaseMixtureOfExperts
+
+    if not isinstance(estimator, BaseMixtureOfExperts):
+        # Markov-switching models: rows are not exchangeable (resampling them
+        # breaks the chain), so a row bootstrap would be wrong; their
+        # summary(cov_type="robust") is the supported alternative.
+        raise TypeError(
+            "bootstrap_params resamples independent rows: it takes a fitted "
+            "MixtureOfExpertsRegressor or MixtureOfExpertsClassifier; got "
+            f"{type(estimator).__name__}. For a Markov-switching model use "
+            'summary(X, y, cov_type="robust").'
+        )
     check_is_fitted(estimator, "gate_")
     if not isinstance(n_boot, Integral) or isinstance(n_boot, bool) or n_boot < 2:
         raise ValueError(f"n_boot must be an integer >= 2; got {n_boot!r}.")

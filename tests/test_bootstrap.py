@@ -125,3 +125,15 @@ def test_dataframe_with_named_feature_subsets():
     assert boot.param_names == moe.summary(df, y).param_names
     assert boot.param_names[0] == "gate:g[1]" and "e[0]" in boot.param_names
     assert boot.n_failed == 0 and np.all(np.isfinite(boot.replicates))
+
+
+def test_markov_switching_models_are_refused_by_name():
+    # A fitted Markov-switching model is not a row-exchangeable mixture: the
+    # error names the supported alternative instead of "not fitted".
+    from skmoe import MarkovSwitchingRegressor
+
+    rng = np.random.RandomState(0)
+    y = np.r_[rng.randn(60), rng.randn(60) + 3.0]
+    ms = MarkovSwitchingRegressor(n_regimes=2, random_state=0).fit(None, y)
+    with pytest.raises(TypeError, match='cov_type="robust"'):
+        bootstrap_params(ms, None, y, n_boot=5)
