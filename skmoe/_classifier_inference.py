@@ -25,14 +25,13 @@ import numpy as np
 from scipy.special import log_softmax, logsumexp
 
 from ._inference import (
-    _invert_information,
     central_hessian,
     check_cov_type,
+    covariance_with_warnings,
     fit_header,
     gate_names_and_groups,
     summary_weights,
 )
-from ._warn import warn_user
 from .experts._sets import _LogisticSet
 from .gating import ConstantGate, SoftmaxGate
 
@@ -196,25 +195,16 @@ def classifier_summary_parts(moe, X, y, sample_weight=None, cov_type="observed")
     theta = prob.theta
     grad = prob.gradient(theta)
     info = -prob.hessian(theta)
-    if not getattr(moe, "converged_", True):
-        warn_user(
-            "EM did not converge: the estimate may not be a maximum of the likelihood, "
-            "and the standard errors are unreliable. Refit with a larger max_iter.",
-            UserWarning,
-        )
-    cov, bad = _invert_information(info)
+    cov, _ = covariance_with_warnings(
+        moe,
+        info,
+        names,
+        "EM stopped early, a class separated perfectly within an expert, or collinear features",
+    )
     if cov_type == "robust":
         S = prob.row_scores(theta)
         with np.errstate(invalid="ignore"):
             cov = cov @ ((S * sw[:, None]).T @ S) @ cov
-    if bad.any():
-        warn_user(
-            "The observed information is not positive definite: the estimate is not a "
-            "strict local maximum of the (penalised) likelihood (EM stopped early, a class "
-            "separated perfectly within an expert, or collinear features). Standard errors "
-            f"of the affected parameters are NaN: {[n for n, b in zip(names, bad, strict=True) if b]}.",
-            UserWarning,
-        )
     q, p = prob.q, prob.p
     n_gate = (K - 1) * q
     for k in range(K):

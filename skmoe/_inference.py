@@ -347,6 +347,37 @@ def _invert_information(info, rcond=1e-10):
     return cov, bad
 
 
+_NOT_DEFINITE_CAUSES = (
+    "EM stopped early, an expert collapsed, or the model is not identifiable, "
+    "e.g. collinear features"
+)
+
+
+def covariance_with_warnings(moe, info, names, causes=_NOT_DEFINITE_CAUSES):
+    """:func:`_invert_information`, warning about what makes the result unreliable.
+
+    A fit that did not converge may not be at a maximum; an information that
+    is not positive definite leaves the named parameters' errors NaN.
+    ``causes``: what typically makes it so for this model.
+    """
+    if not getattr(moe, "converged_", True):
+        warn_user(
+            "EM did not converge: the estimate may not be a maximum of the likelihood, "
+            "and the standard errors are unreliable. Refit with a larger max_iter.",
+            UserWarning,
+        )
+    cov, bad = _invert_information(info)
+    if bad.any():
+        warn_user(
+            "The observed information is not positive definite: the estimate is not a "
+            f"strict local maximum of the (penalised) likelihood ({causes}). "
+            "Standard errors of the affected parameters are NaN: "
+            f"{[n for n, b in zip(names, bad, strict=False) if b]}.",
+            UserWarning,
+        )
+    return cov, bad
+
+
 def _observed_covariance(moe, X, y, sample_weight, names=None):
     """Flat estimate, its names, covariance and information, with the warnings.
 
@@ -361,22 +392,7 @@ def _observed_covariance(moe, X, y, sample_weight, names=None):
     K = moe._expert_set.n_experts
     _, grad, hess = mixture_loglik_derivatives(theta, Zg, Ze, y, sw, K, alpha, scale)
     info = -hess
-    if not getattr(moe, "converged_", True):
-        warn_user(
-            "EM did not converge: the estimate may not be a maximum of the likelihood, "
-            "and the standard errors are unreliable. Refit with a larger max_iter.",
-            UserWarning,
-        )
-    cov, bad = _invert_information(info)
-    if bad.any():
-        warn_user(
-            "The observed information is not positive definite: the estimate is not a "
-            "strict local maximum of the (penalised) likelihood (EM stopped early, an "
-            "expert collapsed, or the model is not identifiable, e.g. collinear features). "
-            "Standard errors of the affected parameters are NaN: "
-            f"{[n for n, b in zip(names, bad, strict=False) if b]}.",
-            UserWarning,
-        )
+    cov, _ = covariance_with_warnings(moe, info, names)
     return theta, names, cov, info, grad, alpha
 
 
@@ -530,22 +546,7 @@ def mixture_summary_parts(moe, X, y, sample_weight=None, cov_type="observed"):
         grad = lik.gradient(theta)
         hess = central_hessian(lik.gradient, theta, lik.steps(theta))
     info = -hess
-    if not getattr(moe, "converged_", True):
-        warn_user(
-            "EM did not converge: the estimate may not be a maximum of the likelihood, "
-            "and the standard errors are unreliable. Refit with a larger max_iter.",
-            UserWarning,
-        )
-    cov, bad = _invert_information(info)
-    if bad.any():
-        warn_user(
-            "The observed information is not positive definite: the estimate is not a "
-            "strict local maximum of the (penalised) likelihood (EM stopped early, an "
-            "expert collapsed, or the model is not identifiable, e.g. collinear features). "
-            "Standard errors of the affected parameters are NaN: "
-            f"{[n for n, b in zip(names, bad, strict=True) if b]}.",
-            UserWarning,
-        )
+    cov, _ = covariance_with_warnings(moe, info, names)
     if cov_type == "robust":
         J = lik.score_outer(theta)
         with np.errstate(invalid="ignore"):
