@@ -385,7 +385,30 @@ def chain_score(chain, post, bounds, Xt):
 # ---------------------------------------------------------------------- #
 # Quasi-Newton polish of the exact log-likelihood (built-in linear experts)
 # ---------------------------------------------------------------------- #
-class LinearGaussianPolish:
+class _Polish:
+    """L-BFGS on the exact log-likelihood from where EM stopped (the polishes' shared run).
+
+    Subclasses provide ``pack()``, ``unpack(theta)`` and ``value_and_grad(theta)``
+    (minus the mean penalised log-likelihood and its gradient).
+    """
+
+    def run(self, max_iter, gtol):
+        theta0 = self.pack()
+        f0, _ = self.value_and_grad(theta0)
+        res = optimize.minimize(
+            self.value_and_grad,
+            theta0,
+            jac=True,
+            method="L-BFGS-B",
+            options=dict(maxiter=max_iter, maxcor=20, ftol=1e-15, gtol=gtol),
+        )
+        theta = res.x if res.fun <= f0 else theta0
+        self.unpack(theta)
+        _, g = self.value_and_grad(theta)
+        return res, float(np.max(np.abs(g))) if g.size else 0.0
+
+
+class LinearGaussianPolish(_Polish):
     """L-BFGS on the exact (penalised) log-likelihood of a Markov-switching
     model with linear-Gaussian regimes, gradient by Fisher's identity.
 
@@ -536,21 +559,6 @@ class LinearGaussianPolish:
         grad = np.concatenate(parts)
         return -objective / self.n, -grad / self.n
 
-    def run(self, max_iter, gtol):
-        theta0 = self.pack()
-        f0, _ = self.value_and_grad(theta0)
-        res = optimize.minimize(
-            self.value_and_grad,
-            theta0,
-            jac=True,
-            method="L-BFGS-B",
-            options=dict(maxiter=max_iter, maxcor=20, ftol=1e-15, gtol=gtol),
-        )
-        theta = res.x if res.fun <= f0 else theta0
-        self.unpack(theta)
-        _, g = self.value_and_grad(theta)
-        return res, float(np.max(np.abs(g))) if g.size else 0.0
-
 
 def _pack_chain(chain):
     """The chain's unconstrained parameters, in :meth:`LinearGaussianPolish.pack`'s order."""
@@ -582,7 +590,7 @@ def _unpack_chain(chain, theta):
         chain.log_start = ls - np.logaddexp.reduce(ls)
 
 
-class LogisticPolish:
+class LogisticPolish(_Polish):
     """L-BFGS on the exact penalised log-likelihood of a Markov-switching
     classifier whose regimes are built-in :class:`~skmoe.experts.LogisticExpert`.
 
@@ -659,21 +667,6 @@ class LogisticPolish:
             objective -= 0.5 * e.alpha * float(np.sum(e._V * e._V))
         parts.extend(chain_score(self.chain, post, self.bounds, self.Xt))
         return -objective / self.n, -np.concatenate(parts) / self.n
-
-    def run(self, max_iter, gtol):
-        theta0 = self.pack()
-        f0, _ = self.value_and_grad(theta0)
-        res = optimize.minimize(
-            self.value_and_grad,
-            theta0,
-            jac=True,
-            method="L-BFGS-B",
-            options=dict(maxiter=max_iter, maxcor=20, ftol=1e-15, gtol=gtol),
-        )
-        theta = res.x if res.fun <= f0 else theta0
-        self.unpack(theta)
-        _, g = self.value_and_grad(theta)
-        return res, float(np.max(np.abs(g))) if g.size else 0.0
 
 
 # ---------------------------------------------------------------------- #
