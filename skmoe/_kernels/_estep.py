@@ -15,6 +15,9 @@ from ._vector import HELPER_JIT_KWARGS, VECTOR_JIT_KWARGS, OneCompile, array
 from ._vector import exp_inline as fast_exp
 from ._vector import log_inline as fast_log
 
+# The smallest normal double; responsibilities below it are set to zero.
+_TINY = float(np.finfo(np.float64).tiny)
+
 
 @njit(**HELPER_JIT_KWARGS)
 def _tile_logsumexp(v, nb, m, s):
@@ -105,7 +108,12 @@ def _posterior_tiles(log_gate, log_lik, resp, log_norm, v, m, s):
             s[j] = 1.0 / s[j]
         for j in range(nb):
             for k in range(K):
-                resp[a + j, k] = v[k, j] * s[j]
+                # A subnormal responsibility (below the smallest normal
+                # double) is flushed to zero: it carries no weight, and
+                # arithmetic on subnormals is slow (the experts' M-step ran
+                # 2.5-3.4x slower with ~1% of them).
+                r = v[k, j] * s[j]
+                resp[a + j, k] = r if r >= _TINY else 0.0
         for j in range(nb):
             if not m[j] > -np.inf:
                 # Every expert gives zero density: share the row equally
