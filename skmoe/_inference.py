@@ -50,6 +50,7 @@ from scipy.special import log_softmax, logsumexp, ndtr
 from sklearn.utils.validation import _check_sample_weight
 
 from ._results import ResultTable
+from ._validation import feature_names
 from ._warn import warn_user
 from .experts._sets import _LinearGaussianSet
 from .gating import ConstantGate, GaussianGate, HierarchicalGate, SoftmaxGate
@@ -215,9 +216,9 @@ def central_hessian(grad, theta, steps):
 def gate_names_and_groups(moe, K, softmax):
     """The gate's and the experts' feature names, the gate's parameter names
     (logit contrasts of expert ``k`` against expert 0) and their table groups."""
-    gate_feats = _feature_names(moe, getattr(moe, "_gate_cols", None)) if softmax else []
+    gate_feats = feature_names(moe, getattr(moe, "_gate_cols", None)) if softmax else []
     gate_feats = gate_feats + ["const"]
-    expert_feats = _feature_names(moe, getattr(moe, "_expert_cols", None)) + ["const"]
+    expert_feats = feature_names(moe, getattr(moe, "_expert_cols", None)) + ["const"]
     q = len(gate_feats)
     names = [f"gate:{f}[{k}]" for k in range(1, K) for f in gate_feats]
     groups = [
@@ -236,14 +237,6 @@ def fit_header(moe, n_rows, llf):
         "llf": llf,
         "n_params": int(moe._n_parameters()),
     }
-
-
-def _feature_names(moe, cols):
-    names = getattr(moe, "feature_names_in_", None)
-    if names is None:
-        names = np.array([f"x{j}" for j in range(moe.n_features_in_)], dtype=object)
-    names = [str(v) for v in names]
-    return names if cols is None else [names[j] for j in cols]
 
 
 def check_supported(moe):
@@ -290,7 +283,7 @@ def flat_parameters(moe, X):
     if isinstance(gate, SoftmaxGate):
         Zg = np.hstack([Xg, ones])
         eta = np.vstack([gate.coef_, gate.intercept_[None, :]])  # (q, K)
-        gate_feats = _feature_names(moe, gate_cols) + ["intercept"]
+        gate_feats = feature_names(moe, gate_cols) + ["intercept"]
         alpha, scale = float(gate.alpha), np.asarray(gate._scale, dtype=np.float64)
     else:
         Zg = ones
@@ -302,7 +295,7 @@ def flat_parameters(moe, X):
         [experts.coef.T, experts.intercept, 0.5 * np.log(experts.variance)]
     )  # (K, p + 1)
     theta = np.concatenate([contrasts.ravel(), expert_params.ravel()])
-    expert_feats = _feature_names(moe, expert_cols) + ["intercept", "log_sigma"]
+    expert_feats = feature_names(moe, expert_cols) + ["intercept", "log_sigma"]
     names = [f"gate[{k} vs 0]:{f}" for k in range(1, K) for f in gate_feats]
     names += [f"expert{k}:{f}" for k in range(K) for f in expert_feats]
     return Zg, Ze, theta, names, alpha, scale

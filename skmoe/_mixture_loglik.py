@@ -39,6 +39,7 @@ import numpy as np
 from scipy.special import gammaln, log_softmax, logsumexp, psi
 
 from ._kernels._tree import tree_downward, tree_upward
+from ._validation import feature_names
 from .experts._glm import _BinomialSet, _PoissonSet
 from .experts._sets import _LinearGaussianSet
 from .experts._student import DF_MAX, DF_MIN, _StudentTSet
@@ -47,14 +48,6 @@ from .gating import ConstantGate, GaussianGate, HierarchicalGate, SoftmaxGate
 _LOG_2PI = np.log(2.0 * np.pi)
 # Rows per block of the scores (a block's scores are (rows, n_params) floats).
 _CHUNK_ROWS = 16384
-
-
-def _feature_names(moe, cols):
-    names = getattr(moe, "feature_names_in_", None)
-    if names is None:
-        names = np.array([f"x{j}" for j in range(moe.n_features_in_)], dtype=object)
-    names = [str(v) for v in names]
-    return names if cols is None else [names[j] for j in cols]
 
 
 def _profiled_penalty(B, alpha, scale):
@@ -91,7 +84,7 @@ class _SoftmaxTerm:
             self.alpha, self.scale = 0.0, None
         self.q = self.Zg.shape[1]
         self.theta = (eta[:, 1:] - eta[:, :1]).T.ravel()
-        feats = _feature_names(moe, getattr(moe, "_gate_cols", None)) if self.softmax else []
+        feats = feature_names(moe, getattr(moe, "_gate_cols", None)) if self.softmax else []
         feats = feats + ["const"]
         self.names = [f"gate:{f}[{k}]" for k in range(1, K) for f in feats]
         self.groups = [
@@ -136,7 +129,7 @@ class _HierarchicalTerm:
         self.alpha, self.scale = float(gate.alpha), np.asarray(gate._scale, dtype=np.float64)
         eta = np.concatenate([gate.coef_, gate.intercept_[:, None, :]], axis=1)  # (N, q, B)
         self.theta = (eta[:, :, 1:] - eta[:, :, :1]).transpose(0, 2, 1).ravel()
-        feats = _feature_names(moe, getattr(moe, "_gate_cols", None)) + ["const"]
+        feats = feature_names(moe, getattr(moe, "_gate_cols", None)) + ["const"]
         m = (self.B - 1) * self.q
         self.names = [
             f"gate{j}:{f}[{b}]" for j in range(self.N) for b in range(1, self.B) for f in feats
@@ -211,7 +204,7 @@ class _GaussianGateTerm:
         else:
             cov_flat = cov.ravel()
         self.theta = np.concatenate([np.log(w[1:] / w[0]), gate.means_.ravel(), cov_flat])
-        feats = _feature_names(moe, getattr(moe, "_gate_cols", None))
+        feats = feature_names(moe, getattr(moe, "_gate_cols", None))
         names = [f"gate:log_pi[{k}]" for k in range(1, K)]
         names += [f"gate:mean_{f}[{k}]" for k in range(K) for f in feats]
         pairs = [
@@ -335,7 +328,7 @@ class _ExpertTerm:
 
     def _layout(self, moe, extra_names):
         """``extra_names[k]``: the family's further parameter names of expert k (fit scale)."""
-        feats = _feature_names(moe, getattr(moe, "_expert_cols", None)) + ["const"]
+        feats = feature_names(moe, getattr(moe, "_expert_cols", None)) + ["const"]
         self.blocks, self.names = [], []
         start = 0
         for k in range(self.K):

@@ -309,3 +309,16 @@ def check_magnitude(a, name, limit=MAX_MAGNITUDE):
             f"{limit:.0e} (it forms their squares: variances and Gram matrices, which "
             f"overflow beyond that). Rescale {name}, e.g. divide it by a power of ten."
         )
+
+
+def feature_names(est, cols=None):
+    """The names of a fitted estimator's input columns ``cols`` (all when None), as str.
+
+    ``feature_names_in_`` when it was fitted on a DataFrame, else ``x0``,
+    ``x1``, ... (what summaries and result tables print).
+    """
+    names = getattr(est, "feature_names_in_", None)
+    if names is None:
+        names = [f"x{j}" for j in range(est.n_features_in_)]
+    names = [str(v) for v in names]
+    return names if cols is None else [names[j] for j in cols]

@@ -480,16 +480,7 @@ class LinearGaussianPolish(_Polish):
         B[:, -1] = (ex.intercept + self.mu @ coef - self.ybar) / self.ysd
         var = ex.variance / self.ysd**2
         eta = np.log(np.maximum(var - self.floor, 1e-300 + 1e-12 * self.floor))
-        parts = [B.ravel(), eta]
-        ch = self.chain
-        if ch.transitions == "homogeneous":
-            parts.append(ch.log_A.ravel())
-        else:
-            parts.append(ch.V.ravel())
-            parts.append(ch.c.ravel())
-        if ch.start == "learned":
-            parts.append(ch.log_start)
-        return np.concatenate(parts)
+        return np.concatenate([B.ravel(), eta, _pack_chain(self.chain)])
 
     def _unpack_full(self, theta):
         S, p = self.S, self.p
@@ -505,20 +496,7 @@ class LinearGaussianPolish(_Polish):
         self.experts.coef = np.ascontiguousarray(coef)
         self.experts.intercept = intercept
         self.experts.variance = var * self.ysd**2
-        if ch.transitions == "homogeneous":
-            L = theta[k : k + S * S].reshape(S, S)
-            k += S * S
-            ch.log_A = L - np.logaddexp.reduce(L, axis=1, keepdims=True)
-        else:
-            dt = ch.V.shape[1]
-            ch.V = theta[k : k + S * dt * S].reshape(S, dt, S).copy()
-            k += S * dt * S
-            ch.c = theta[k : k + S * S].reshape(S, S).copy()
-            k += S * S
-        if ch.start == "learned":
-            ls = theta[k : k + S]
-            k += S
-            ch.log_start = ls - np.logaddexp.reduce(ls)
+        _unpack_chain(ch, theta[k:])
         return B, var
 
     # -- objective ------------------------------------------------------- #

@@ -33,6 +33,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._inference import central_hessian, check_cov_type
 from .._kernels import gaussian_log_density
+from .._validation import feature_names
 from ._markov_fit import LinearGaussianPolish, chain_score, e_step
 
 
@@ -394,12 +395,7 @@ def markov_information(est, X, y, bounds):
 def markov_param_names(est):
     """Names of ``psi`` (statsmodels' style: ``const[0]``, ``sigma2[1]``, ``p[0->0]``)."""
     S = est.n_regimes_
-    cols = est._expert_cols
-    names = getattr(est, "feature_names_in_", None)
-    if names is None:
-        names = [f"x{j}" for j in range(est.n_features_in_)]
-    names = [str(v) for v in names]
-    feats = names if cols is None else [names[j] for j in cols]
+    feats = feature_names(est, est._expert_cols)
     out = [f"{f}[{k}]" for k in range(S) for f in feats + ["const"]]
     out += [f"sigma2[{k}]" for k in range(S)]
     return out + _chain_param_names(est)
@@ -674,12 +670,7 @@ class MarkovClassifierProblem:
 def markov_classifier_param_names(est, d):
     """Names of ``psi``: ``x[k, c]`` / ``const[k, c]`` (regime k, class c), then the chain's."""
     S = est.n_regimes_
-    cols = est._expert_cols
-    names = getattr(est, "feature_names_in_", None)
-    if names is None:
-        names = [f"x{j}" for j in range(est.n_features_in_)]
-    names = [str(v) for v in names]
-    feats = (names if cols is None else [names[j] for j in cols])[:d] + ["const"]
+    feats = feature_names(est, est._expert_cols)[:d] + ["const"]
     classes = [str(c) for c in est.classes_]
     out = [
         f"{f}[{k}, {classes[c]}]" for k in range(S) for c in range(1, len(classes)) for f in feats
