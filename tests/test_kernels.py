@@ -1074,6 +1074,44 @@ def test_framed_linear_sufficient_stats_against_twin(n):
         assert_allclose(a, e, rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
+@pytest.mark.parametrize("d", [1, 2, 3, 5, 6, 11])
+def test_linear_sufficient_stats_blocks_and_gram_tiles(d, dtype):
+    """The Gram kernel's 4 x 4 blocks (feature counts whose ``d + 2`` columns
+    leave 1, 2, 3 or no padding rows) over two full Gram tiles and a partial
+    one, against the NumPy twin; the mirrored lower triangle is exact."""
+    from skmoe._kernels._linear import GRAM_TILE
+
+    n = 2 * GRAM_TILE + 37
+    r = _rng(84 + d)
+    X, y = r.randn(n, d).astype(dtype), r.randn(n).astype(dtype)
+    W = r.uniform(0, 1, (n, 3)).astype(dtype)
+    W[::7, 2] = 0.0
+    A, b, syy = kernels.linear_sufficient_stats(X, y, W)
+    for a, e in zip((A, b, syy), naive.linear_sufficient_stats(X, y, W), strict=True):
+        assert_allclose(a, e, rtol=1e-11, atol=1e-11 * np.abs(e).max())
+    assert_array_equal(A, np.swapaxes(A, 1, 2))
+
+
+def test_linear_sufficient_stats_both_kernels_agree():
+    """Calls on fewer than GRAM_MIN_ROWS rows take the dot-product kernel, longer
+    ones the blocked kernel; on the same rows (each half of a long call) the two
+    agree to rounding, and the statistics add over the halves."""
+    from skmoe._kernels._linear import GRAM_MIN_ROWS
+
+    n = 2 * GRAM_MIN_ROWS - 2
+    r = _rng(99)
+    X, y, W = 1e3 + r.randn(n, 7), r.randn(n), r.uniform(0, 1, (n, 4))
+    whole = kernels.linear_sufficient_stats(X, y, W, X.mean(axis=0), 1.0 / X.std(axis=0))
+    cut = GRAM_MIN_ROWS - 1  # both halves short: the dot-product kernel
+    halves = [
+        kernels.linear_sufficient_stats(X[s], y[s], W[s], X.mean(axis=0), 1.0 / X.std(axis=0))
+        for s in (slice(0, cut), slice(cut, n))
+    ]
+    for j in range(3):
+        assert_allclose(halves[0][j] + halves[1][j], whole[j], rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("n", [3, 300, 1000])
 def test_shifted_logit_kernels_against_twins(n):
     r, X, spread, centre = _far_from_zero(n)
