@@ -187,18 +187,31 @@ class _StdColumns:
     block_rows = 32768
 
     def __init__(self, A, weights):
-        self.A = A
-        mean, std = weighted_moments(A, weights)
+        # A list of arrays: their columns side by side (the k-means views,
+        # inputs and target), never stacked into one copy.  The moments are
+        # per column, so those of the parts are those of the stack.
+        self.parts = list(A) if isinstance(A, list) else [A]
+        moments = [weighted_moments(part, weights) for part in self.parts]
+        mean = np.concatenate([m for m, _ in moments])
+        std = np.concatenate([s for _, s in moments])
         self.mean, self.scale = mean, frame_scale(mean, std)
-        self.n_columns = A.shape[1]
+        self.n_columns = mean.shape[0]
+        self.n_rows = self.parts[0].shape[0]
 
     def rows(self, idx):
         """The standardised rows ``idx`` (an index array or a slice)."""
-        return (np.asarray(self.A[idx], dtype=np.float64) - self.mean) / self.scale
+        # A copy of the rows, standardised in place (one temporary per block).
+        if len(self.parts) == 1:
+            A = np.array(self.parts[0][idx], dtype=np.float64)
+        else:
+            A = np.column_stack([np.asarray(p[idx], dtype=np.float64) for p in self.parts])
+        A -= self.mean
+        A /= self.scale
+        return A
 
     def blocks(self):
         """``(start, stop, standardised rows)`` over all rows, in order."""
-        n = self.A.shape[0]
+        n = self.n_rows
         for a in range(0, n, self.block_rows):
             b = min(a + self.block_rows, n)
             yield a, b, self.rows(slice(a, b))
@@ -971,19 +984,22 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
                 ]
             )
         # The k-means views.  (Sequence mode: the gate's per-sequence features.)
+        # Standardised rows are formed for the sample k-means fits on and
+        # block by block for the assignment of every row: a standardised copy
+        # of the view, X's size, was a fit's peak with the responsibilities.
         if strategy == "kmeans_gate":
-            Z = np.array(self._gx(X), dtype=np.float64)
+            view = [self._gx(X)]
         elif strategy == "classes":
-            Z = np.column_stack([getattr(X, "gate_input", X), _one_hot(y, len(self.classes_))])
+            view = [getattr(X, "gate_input", X), _one_hot(y, len(self.classes_))]
         else:
-            Z = np.column_stack([getattr(X, "gate_input", X), self._y_features(y)])
-        Z = _standardize(Z, sw)
+            view = [getattr(X, "gate_input", X), self._y_features(y)]
+        std = _StdColumns(view, sw)
         if strategy in ("kmeans", "kmeans_gate", "classes"):
             km = KMeans(
                 n_clusters=n_experts,
                 n_init=1,
                 random_state=rng.randint(np.iinfo(np.int32).max),
-                copy_x=False,  # Z is our own temporary: no second copy of the data
+                copy_x=False,  # the rows are our own temporary: no second copy
             )
             # One thread: on at most _KMEANS_MAX_ROWS rows threads gain
             # little, and spinning OpenMP/BLAS workers on a busy machine
@@ -991,21 +1007,23 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
             with warnings.catch_warnings(), blas_single_threaded():
                 # Fewer distinct points than experts is handled by re-seeding.
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                if Z.shape[0] <= _KMEANS_MAX_ROWS:
-                    labels = km.fit(Z, sample_weight=sw).labels_
+                if std.n_rows <= _KMEANS_MAX_ROWS:
+                    labels = km.fit(std.rows(slice(None)), sample_weight=sw).labels_
                 else:
                     # Large n: cluster a uniform subsample of the rows that
                     # carry weight (weights kept), then assign every row to
-                    # its nearest centre (chunked).
+                    # its nearest centre, block by block (blocks of a
+                    # multiple of scikit-learn's 256-row chunks: the labels
+                    # of one call on all rows).
                     rows = np.flatnonzero(sw > 0)
                     if rows.size > _KMEANS_MAX_ROWS:
                         rows = np.sort(rng.choice(rows, size=_KMEANS_MAX_ROWS, replace=False))
-                    km.fit(Z[rows], sample_weight=sw[rows])
-                    labels = km.predict(Z)
+                    km.fit(std.rows(rows), sample_weight=sw[rows])
+                    labels = np.concatenate([km.predict(Zb) for _, _, Zb in std.blocks()])
         else:
             # "random": k distinct rows as centres, nearest-centre assignment.
-            centres = Z[rng.choice(X.shape[0], size=n_experts, replace=False)]
-            labels = nearest_centre(Z, centres)
+            centres = std.rows(rng.choice(X.shape[0], size=n_experts, replace=False))
+            labels = np.concatenate([nearest_centre(Zb, centres) for _, _, Zb in std.blocks()])
         return resp_from_labels(labels, n_experts)
 
     # ------------------------------------------------------------------ #

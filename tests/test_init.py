@@ -578,3 +578,66 @@ def test_two_segments_cut_is_the_exhaustive_best_single_cut(seed):
     best = min(costs, key=costs.get)
     (threshold,) = segment_thresholds(t, Z, u, w, 2)
     assert threshold == 0.5 * (t[best - 1] + t[best])
+
+
+# --------------------------------------------------------------------------- #
+# Memory of the k-means starts (issue 16: peak memory of a fit)
+# --------------------------------------------------------------------------- #
+def _stacked_view_resp(X, y, sw, n_experts, rng, strategy):
+    """The k-means-view starts as they were: one standardised copy of the view."""
+    from skmoe._base import _KMEANS_MAX_ROWS, _standardize
+    from skmoe._em import resp_from_labels
+    from skmoe._init import nearest_centre
+    from skmoe._lazy import KMeans
+    from skmoe._threading import blas_single_threaded
+
+    Z = np.array(X, dtype=np.float64) if strategy == "kmeans_gate" else np.column_stack([X, y])
+    Z = _standardize(Z, sw)
+    if strategy == "random":
+        centres = Z[rng.choice(X.shape[0], size=n_experts, replace=False)]
+        return resp_from_labels(nearest_centre(Z, centres), n_experts)
+    km = KMeans(n_experts, n_init=1, random_state=rng.randint(np.iinfo(np.int32).max))
+    with warnings.catch_warnings(), blas_single_threaded():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if Z.shape[0] <= _KMEANS_MAX_ROWS:
+            return resp_from_labels(km.fit(Z, sample_weight=sw).labels_, n_experts)
+        rows = np.flatnonzero(sw > 0)
+        if rows.size > _KMEANS_MAX_ROWS:
+            rows = np.sort(rng.choice(rows, size=_KMEANS_MAX_ROWS, replace=False))
+        km.fit(Z[rows], sample_weight=sw[rows])
+        return resp_from_labels(km.predict(Z), n_experts)
+
+
+@pytest.mark.parametrize("strategy", ["kmeans", "kmeans_gate", "random"])
+@pytest.mark.parametrize("n", [5000, 70001])
+def test_kmeans_view_starts_equal_the_stacked_copy(strategy, n):
+    # The k-means views are standardised block by block (no copy of X), and
+    # at large n every row is assigned in blocks of a multiple of
+    # scikit-learn's 256-row chunks: the partition of the one stacked copy,
+    # bit for bit (weighted rows, some of weight 0, an F-ordered X).
+    X, y, _ = make_moe_regression(n, 3, 4, random_state=0)
+    X = np.asfortranarray(X)
+    sw = np.random.RandomState(1).uniform(0.5, 2.0, n)
+    sw[::7] = 0.0
+    est = MixtureOfExpertsRegressor(n_experts=4)
+    got = est._initial_resp(X, y, sw, 4, np.random.RandomState(2), strategy)
+    want = _stacked_view_resp(X, y, sw, 4, np.random.RandomState(2), strategy)
+    assert_array_equal(got, want)
+
+
+def test_kmeans_start_holds_no_copy_of_X():
+    # The start's peak is its (n, K) responsibilities (0.4 x X here; 0.54 x X
+    # measured), not a standardised copy of X next to them (1.58 x X before).
+    import tracemalloc
+
+    X, y, _ = make_moe_regression(200_000, 20, 8, random_state=0)
+    sw = np.ones(X.shape[0])
+    est = MixtureOfExpertsRegressor(n_experts=8)
+    est._initial_resp(X[:3000], y[:3000], sw[:3000], 8, np.random.RandomState(0), "kmeans")
+    tracemalloc.start()
+    try:
+        est._initial_resp(X, y, sw, 8, np.random.RandomState(0), "kmeans")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.8 * X.nbytes, peak / X.nbytes
