@@ -184,9 +184,11 @@ def _tile_linear(X, a, nb, W, b, xt, z, shift):
     """
     d = X.shape[1]
     K = W.shape[1]
-    for j in range(nb):
-        for t in range(d):
-            xt[t, j] = X[a + j, t] - shift[t]
+    # Columns outer, rows inner: the copy vectorises (the same entries).
+    for t in range(d):
+        st = shift[t]
+        for j in range(nb):
+            xt[t, j] = X[a + j, t] - st
     for k in range(K):
         bk = b[k]
         for j in range(nb):

@@ -125,7 +125,8 @@ def _softmax_regression_loss_grad(
             wt[j] = weights[a + j]
             tsum[j] = 0.0
             row_loss[j] = 0.0
-            for k in range(K):
+        for k in range(K):
+            for j in range(nb):
                 t[k, j] = targets[a + j, k]
         for k in range(K):
             for j in range(nb):
