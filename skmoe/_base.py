@@ -31,6 +31,7 @@ from ._em import (
     screen_keep,
 )
 from ._frame import frame_scale, weighted_moments
+from ._fused import fused_e_step
 from ._init import (
     INIT_OPTIONS,
     LINES_MAX_ROWS,
@@ -1109,21 +1110,30 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         # posterior_from_logs on fixed row blocks in parallel (same result).
         return blockwise_posterior(log_gate, log_lik)
 
-    def _m_step(self, X, y, sw, resp, gate, experts, iteration, init, rng):
+    def _m_step(self, X, y, sw, resp, gate, experts, iteration, init, rng, gate_eval=None):
         # Unit sample weights (the default) leave the responsibilities as
         # they are: no (n_samples, n_experts) product per iteration.  Expert
         # sets only read W.
         W = resp if np.all(sw == 1.0) else resp * sw[:, None]
         experts.fit(self._ex(X), y, W, iteration=iteration, init=init, rng=rng)
-        gate._m_step(self._gx(X), resp, sw)
+        if gate_eval is None:
+            gate._m_step(self._gx(X), resp, sw)
+        else:
+            # The fused E-step evaluated the gate's loss at its current
+            # coefficients on these responsibilities (skmoe._fused).
+            gate._m_step(self._gx(X), resp, sw, evaluation=gate_eval)
 
-    def _reseed(self, X, resp, ll, sw, rng):
-        """Give experts whose responsibility mass collapsed the worst-explained rows."""
+    def _reseed(self, X, resp, ll, sw, rng, mass=None):
+        """Give experts whose responsibility mass collapsed the worst-explained rows.
+
+        ``mass``: ``sum_i sw_i resp_ik`` when the E-step already formed it.
+        """
         n = resp.shape[0]
         # A Numba loop, not ``sw @ resp`` (a threaded BLAS gemv whose spinning
         # workers cost milliseconds per call on a busy machine) nor einsum
         # (~3-10x slower than memory speed for a few columns).
-        mass = weighted_column_sums(sw, np.ascontiguousarray(resp))
+        if mass is None:
+            mass = weighted_column_sums(sw, np.ascontiguousarray(resp))
         dead, m = reseed_plan(mass, n, X.shape[1], sw.sum() / n)
         if dead.size == 0:
             return resp, dead
@@ -1225,12 +1235,22 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         state = {}
 
         def e_step():
-            resp, ll = self._e_step(X, y, gate, experts)
             # The EM objective: weighted mean log-likelihood minus the gate's
             # penalty, the quantity EM never decreases.
             # A generative gate (GaussianGate) adds log p(x): EM then
             # increases the joint log-likelihood, and that is what is tracked.
-            log_px = gate._log_marginal(self._gx(X))
+            gx = self._gx(X)
+            log_px = gate._log_marginal(gx)
+            # A softmax gate with linear-Gaussian experts: one pass, which
+            # also evaluates the gate's M-step loss at its current
+            # coefficients and the re-seed masses (skmoe._fused).
+            fused = (
+                None if log_px is not None else fused_e_step(gate, experts, gx, self._ex(X), y, sw)
+            )
+            if fused is not None:
+                resp, ll, state["gate_eval"], state["mass"] = fused
+            else:
+                resp, ll = self._e_step(X, y, gate, experts)
             if log_px is not None:
                 ll = ll + log_px
             state["resp"], state["ll"] = resp, ll
@@ -1238,11 +1258,27 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
             return float((np.einsum("i,i->", sw, ll) - penalty) / sw_sum)
 
         def reseed():
-            state["resp"], dead = self._reseed(X, state["resp"], state["ll"], sw, rng)
+            state["resp"], dead = self._reseed(
+                X, state["resp"], state["ll"], sw, rng, mass=state.get("mass")
+            )
+            if dead.size:
+                # The gate's targets changed: its fused evaluation is void.
+                state.pop("gate_eval", None)
             return dead
 
         def m_step(n_iter, dead):
-            self._m_step(X, y, sw, state["resp"], gate, experts, n_iter, init, rng)
+            self._m_step(
+                X,
+                y,
+                sw,
+                state["resp"],
+                gate,
+                experts,
+                n_iter,
+                init,
+                rng,
+                gate_eval=state.get("gate_eval"),
+            )
             # The next E-step recomputes them: a run paused here (screening
             # holds 2 * n_init of them) keeps no (n, K) arrays.
             state.clear()

@@ -309,10 +309,20 @@ class RowsMultinomialProblem:
         self.n_features = n_features
         self.n_classes = n_classes
         self._wsum = None
+        self._given = None
         # One in-memory block (small n): select it once, call the kernel
         # directly (the per-evaluation overhead matters at a few ms a fit).
         single = getattr(rows, "single_block", lambda: None)()
         self._arrays = None if single is None else select(single, *self.args)
+
+    def give(self, W, b, shift, loss, grad_W, grad_b):
+        """An evaluation already computed on these rows (the fused E-step's).
+
+        :meth:`loss_grad` returns it, once, when called with exactly these
+        ``W``, ``b`` and ``shift`` (compared bit for bit), instead of a pass
+        over the rows.
+        """
+        self._given = (W, b, shift, float(loss), grad_W, grad_b)
 
     def weight_sum(self):
         """``sum_i weights_i`` (one pass, then kept)."""
@@ -325,6 +335,16 @@ class RowsMultinomialProblem:
 
     def loss_grad(self, W, b, shift=None):
         """Summed loss and gradients of ``softmax((x - shift) W + b)``."""
+        given = self._given
+        if (
+            given is not None
+            and shift is not None
+            and np.array_equal(W, given[0])
+            and np.array_equal(b, given[1])
+            and np.array_equal(shift, given[2])
+        ):
+            self._given = None
+            return given[3], given[4], given[5]
         if self._arrays is not None:
             X, targets, weights = self._arrays
             return softmax_regression_loss_grad(X, W, b, targets, weights, shift)
@@ -553,6 +573,11 @@ def _fit_multinomial(problem, alpha, mean, scale, V0, c0, max_iter, tol, state):
         return V, c - c.mean(), 0.5 * alpha * float(np.sum(V * V)), 0
     inv_scale = 1.0 / scale
     inv_col = inv_scale[:, None]
+    # The slopes on raw X are V / scale, formed exactly as the gate's
+    # log-probabilities form them (centred_coefficients): the first
+    # evaluation is then at the E-step's own logits, which the fused E-step
+    # (skmoe._fused) has already evaluated.
+    scale_col = np.asarray(scale, dtype=np.float64)[:, None]
     shift = mean * inv_scale
     # Sums about the column centres when the problem offers them: the logits
     # (x - mean) / scale @ V + c and the gradient are then exact for features
@@ -570,7 +595,7 @@ def _fit_multinomial(problem, alpha, mean, scale, V0, c0, max_iter, tol, state):
         # theta is (p, K): standardised slopes V on top, intercepts c last.
         V = theta[:n_features]
         c = theta[n_features]
-        W = V * inv_col
+        W = V / scale_col
         grad = np.empty((p, K))
         if centred:
             loss, gW, gb = loss_grad(W, c, shift=mean)

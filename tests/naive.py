@@ -264,3 +264,14 @@ def weighted_column_sums(w, A):
 def weighted_centred_squares(w, A, centre):
     D = _f64(A) - _f64(centre)
     return _f64(w) @ (D * D)
+
+
+def softmax_gaussian_estep(Xg, Xe, y, sw, Wg, bg, shift_g, coef, intercept, var, shift_e):
+    """The fused E-step: the gate's log-softmax, the experts' Gaussian log-densities,
+    the posterior, the gate's loss and gradient on it and the responsibility masses,
+    each by the twin of its separate kernel."""
+    log_gate = linear_log_softmax(Xg, Wg, bg, shift_g)
+    log_lik = linear_gaussian_log_density(Xe, y, coef, intercept, var, shift_e)
+    resp, log_norm = posterior_from_logs(log_gate, log_lik)
+    loss, grad_W, grad_b = softmax_regression_loss_grad(Xg, Wg, bg, resp, sw, shift_g)
+    return resp, log_norm, loss, grad_W, grad_b, _f64(sw) @ resp

@@ -951,6 +951,50 @@ def _wm_zero_weights(dt):
     return (np.array([1.0, 2.0], dt), np.zeros((2, 3), dt))
 
 
+def _sge_args(r, n, d, de, K, dt, same_x=False):
+    Xg = r.randn(n, d)
+    Xe = Xg if same_x else r.randn(n, de)
+    return tuple(
+        np.asarray(a).astype(dt)
+        for a in (
+            Xg,
+            Xe,
+            r.randn(n),
+            r.uniform(0.5, 2.0, n),
+            r.randn(Xg.shape[1], K),
+            r.randn(K),
+            r.randn(Xg.shape[1]),
+            r.randn(Xe.shape[1], K),
+            r.randn(K),
+            r.uniform(0.2, 3.0, K),
+            r.randn(Xe.shape[1]),
+        )
+    )
+
+
+def _sge_random(dt):
+    return _sge_args(_rng(100), 50, 2, 2, 3, dt, same_x=True)
+
+
+def _sge_multi_tile(dt):
+    # Several tiles and a partial one; the experts see other columns than the
+    # gate; zero-weight rows; a row no expert can explain (its posterior is
+    # uniform, its log-likelihood -inf) and a row far in one expert's tail.
+    args = list(_sge_args(_rng(101), _MULTI, 3, 2, 4, np.float64))
+    args[3][::7] = 0.0
+    args[2][300] = np.inf
+    args[2][301] = 40.0
+    return tuple(np.asarray(a).astype(dt) for a in args)
+
+
+def _sge_one_row(dt):
+    return _sge_args(_rng(102), 1, 2, 2, 3, dt, same_x=True)
+
+
+def _sge_one_expert(dt):
+    return _sge_args(_rng(103), 30, 1, 3, 1, dt)
+
+
 def _exp_args(x):
     return lambda dt: (dt(x),)
 
@@ -985,6 +1029,12 @@ _NEW_CASES = {
     "fast_log": [(f"x={x}", _exp_args(x)) for x in (1.0, 2.0, 3.0, 0.75, 1e-30, 1e30, 1.4142135)],
     "tile_dot": [("random", _dot_random), ("short", _dot_short)],
     "tile_sum": [("random", _sum_random)],
+    "softmax_gaussian_estep": [
+        ("random", _sge_random),
+        ("multi_tile_zero_weights_extreme", _sge_multi_tile),
+        ("one_row", _sge_one_row),
+        ("one_expert", _sge_one_expert),
+    ],
 }
 CASES.update(_NEW_CASES)
 ALL_CASES.extend(

@@ -30,6 +30,8 @@ _KERNEL_MODULES = {
     "posterior_from_logs": "_estep",
     "_posterior_into": "_estep",
     "softmax_cross_entropy": "_softmax",
+    "softmax_gaussian_estep": "_fused",
+    "_softmax_gaussian_estep_into": "_fused",
     "softmax_regression_loss_grad": "_softmax",
     "student_t_log_density": "_families",
     "student_t_weights": "_families",

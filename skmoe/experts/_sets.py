@@ -265,6 +265,19 @@ class _LinearGaussianSet:
             X, y, self.coef, self.intercept_c, self.variance, self.shift
         )
 
+    def _linear_gaussian(self):
+        """``(coef, intercept, variance, shift)`` as :meth:`log_prob` uses them.
+
+        The fused E-step's hook (``skmoe._fused``): expert ``k`` is
+        ``N(y; (x - shift) . coef[:, k] + intercept[k], variance[k])``.
+        """
+        return (
+            np.ascontiguousarray(self.coef, dtype=np.float64),
+            np.asarray(self.intercept_c, dtype=np.float64),
+            np.asarray(self.variance, dtype=np.float64),
+            None if self.shift is None else np.asarray(self.shift, dtype=np.float64),
+        )
+
     def n_parameters(self):
         return self.n_experts * (self.n_features + 2)
 

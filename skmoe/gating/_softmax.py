@@ -147,10 +147,21 @@ class SoftmaxGate(BaseGate):
     def _sync(self):
         self.coef_, self.intercept_ = raw_coefficients(self._V, self._c, self._mean, self._scale)
 
-    def _m_step(self, X, resp, sample_weight):
-        self.m_step_from_rows(ThreadRows(gx=X, resp=resp, sw=sample_weight))
+    def _m_step(self, X, resp, sample_weight, evaluation=None):
+        self.m_step_from_rows(ThreadRows(gx=X, resp=resp, sw=sample_weight), evaluation)
 
-    def m_step_from_rows(self, rows):
+    def _linear_logits(self):
+        """``(W, b, shift)``: the logits ``(x - shift) W + b`` that :meth:`_log_proba` uses.
+
+        The fused E-step's hook (``skmoe._fused``); None for a subclass that
+        computes its probabilities otherwise.
+        """
+        if type(self)._log_proba is not SoftmaxGate._log_proba:
+            return None
+        coef, intercept = centred_coefficients(self._V, self._c, self._scale)
+        return coef, intercept, np.asarray(self._mean, dtype=np.float64)
+
+    def m_step_from_rows(self, rows, evaluation=None):
         """The M-step on any row engine: every loss and gradient is ``rows.sum(...)``.
 
         The component protocol of an iterative problem (see ``skmoe._rows``):
@@ -161,15 +172,24 @@ class SoftmaxGate(BaseGate):
         ----------
         rows : row engine
             Rows with ``gx`` (gate inputs), ``resp`` and ``sw``.
+        evaluation : tuple or None, default=None
+            ``(W, b, shift, loss, grad_W, grad_b)``: the summed loss and
+            gradient on these rows at logits ``(x - shift) W + b``, already
+            computed (the fused E-step's, ``skmoe._fused``).  The solver uses
+            it for an evaluation at exactly those arguments instead of a pass
+            over the rows.
 
         Returns
         -------
         self : SoftmaxGate
             The gate, with its parameters updated.
         """
-        self._fit_problem(
-            RowsMultinomialProblem(rows, select_gate, (), self.n_features_in_, self.n_experts_)
+        problem = RowsMultinomialProblem(
+            rows, select_gate, (), self.n_features_in_, self.n_experts_
         )
+        if evaluation is not None:
+            problem.give(*evaluation)
+        self._fit_problem(problem)
         return self
 
     def expansion_from_rows(self, rows):

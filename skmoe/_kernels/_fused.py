@@ -1,0 +1,246 @@
+"""The fused E-step of a softmax gate with linear-Gaussian experts (issue 16).
+
+One pass over a block of rows computes what the EM loop of the default model
+(``MixtureOfExpertsRegressor(gate="softmax")`` with the built-in linear
+experts) needs from its E-step, and what the gate's M-step evaluates first:
+
+* the responsibilities and the per-row log-likelihood (what
+  :func:`~skmoe._kernels._estep._posterior_tiles` gives from the gate's
+  log-softmax and the experts' log-densities);
+* the gate's soft-target loss and its gradient at the very coefficients the
+  E-step used, with the new responsibilities as targets (what
+  :func:`~skmoe._kernels._softmax._softmax_regression_loss_grad` gives): the
+  gate's probabilities at the current parameters are computed here anyway,
+  so the M-step's first evaluation costs no pass of its own;
+* the responsibility mass of each expert (the re-seed check).
+
+Every quantity is formed by the same operations, in the same order, as in the
+separate kernels, so its value is bit for bit theirs (the tests compare them
+with the separate kernels and with NumPy twins): the gate's logits and
+log-normaliser by :func:`~skmoe._kernels._estep._tile_linear` and
+:func:`~skmoe._kernels._estep._tile_logsumexp`, the experts' log-densities by
+the arithmetic of :func:`~skmoe._kernels._gaussian._linear_gaussian_log_density_tiles`,
+the tile sums by ``_tile_sum`` / ``_tile_dot``.  What is saved is four passes
+over the rows (three E-step passes with two (n, K) intermediates written and
+read back, the gate's first loss/gradient pass and the mass pass) and three
+computations of the gate's logits and exponentials.
+"""
+
+import numpy as np
+from numba import njit
+
+from ._config import ROW_TILE
+from ._estep import _tile_linear, _tile_logsumexp, as_f64, readonly, tile_buffers
+from ._vector import VECTOR_JIT_KWARGS, OneCompile, array
+from ._vector import _tile_dot as tile_dot
+from ._vector import _tile_sum as tile_sum
+from ._vector import log_inline as fast_log
+
+_LOG_2PI = np.log(2.0 * np.pi)
+# The smallest normal double; responsibilities below it are set to zero (as in
+# skmoe._kernels._estep._posterior_tiles).
+_TINY = float(np.finfo(np.float64).tiny)
+
+
+def softmax_gaussian_estep(Xg, Xe, y, sw, Wg, bg, shift_g, coef, intercept, var, shift_e):
+    """The fused E-step of a block of rows (see the module docstring).
+
+    A Python wrapper that allocates the outputs; the engine's blocks call
+    :func:`_softmax_gaussian_estep_into`, which writes into row slices.
+
+    Parameters
+    ----------
+    Xg : ndarray of shape (n_samples, n_gate_features)
+        The gate's inputs.
+    Xe : ndarray of shape (n_samples, n_expert_features)
+        The experts' inputs (may be ``Xg`` itself).
+    y : ndarray of shape (n_samples,)
+    sw : ndarray of shape (n_samples,)
+        Sample weights: the weights of the gate's loss and of the masses.
+    Wg, bg, shift_g : ndarrays of shape (n_gate_features, K), (K,), (n_gate_features,)
+        The gate's logits are ``(x - shift_g) Wg + bg``.
+    coef, intercept, var, shift_e : ndarrays of shape (n_expert_features, K), (K,), (K,),
+        (n_expert_features,)
+        Expert ``k`` is ``N(y; (x - shift_e) coef[:, k] + intercept[k], var[k])``.
+
+    Returns
+    -------
+    resp : ndarray of shape (n_samples, K)
+        Responsibilities (as :func:`~skmoe._kernels.posterior_from_logs`;
+        those below the smallest normal double are 0).
+    log_norm : ndarray of shape (n_samples,)
+        ``log sum_k g_k(x_i) p_k(y_i | x_i)``.
+    loss : float
+        The gate's weighted soft-target cross-entropy at ``(Wg, bg)`` with
+        targets ``resp`` (as :func:`~skmoe._kernels.softmax_regression_loss_grad`).
+    grad_W : ndarray of shape (n_gate_features, K)
+    grad_b : ndarray of shape (K,)
+        Its gradient.
+    mass : ndarray of shape (K,)
+        ``sum_i sw_i resp_ik`` (summed tile by tile, in a fixed order).
+    """
+    n, K = Xg.shape[0], np.shape(Wg)[1]
+    resp = np.empty((n, K))
+    log_norm = np.empty(n)
+    loss, gW, gb, mass = _softmax_gaussian_estep_into(
+        Xg, Xe, y, sw, Wg, bg, shift_g, coef, intercept, var, shift_e, resp, log_norm
+    )
+    return resp, log_norm, loss, gW, gb, mass
+
+
+def _softmax_gaussian_estep_into(
+    Xg, Xe, y, sw, Wg, bg, shift_g, coef, intercept, var, shift_e, resp, log_norm
+):
+    """:func:`softmax_gaussian_estep` writing ``resp`` and ``log_norm`` into the given
+    arrays (row slices of the engine's); returns ``(loss, grad_W, grad_b, mass)``."""
+    d, K = Xg.shape[1], np.shape(Wg)[1]
+    de = Xe.shape[1]
+    gW = np.zeros((d, K))
+    gb = np.zeros(K)
+    mass = np.zeros(K)
+    out = np.zeros(1)
+    buffers = [np.empty(K), np.empty(K), *tile_buffers(d, K, K, de, K, K, None, None)]
+    buffers += tile_buffers(None, None, None, None)
+    Wg, bg, shift_g = as_f64(Wg), as_f64(bg), as_f64(shift_g)
+    coef, intercept, var, shift_e = as_f64(coef), as_f64(intercept), as_f64(var), as_f64(shift_e)
+    _softmax_gaussian_estep_one(
+        *map(readonly, (Xg, Xe, y, sw, Wg, bg, shift_g, coef, intercept, var, shift_e)),
+        resp,
+        log_norm,
+        gW,
+        gb,
+        mass,
+        out,
+        *buffers,
+    )
+    return float(out[0]), gW, gb, mass
+
+
+@njit(**VECTOR_JIT_KWARGS)
+def _softmax_gaussian_estep_tiles(
+    Xg,
+    Xe,
+    y,
+    sw,
+    Wg,
+    bg,
+    shg,
+    coef,
+    intercept,
+    var,
+    she,
+    resp,
+    log_norm,
+    gW,
+    gb,
+    mass,
+    out,
+    const,
+    inv_var,
+    xg,
+    z,
+    e,
+    xe,
+    ze,
+    v,
+    m,
+    s,
+    wt,
+    tsum,
+    row_loss,
+    lse,
+):
+    """:func:`_softmax_gaussian_estep_into` with its outputs and scratch given (the
+    compiled kernel); ``gW``, ``gb``, ``mass`` and ``out`` (the loss) are zeros to add to."""
+    n = Xg.shape[0]
+    d = Xg.shape[1]
+    K = Wg.shape[1]
+    for k in range(K):
+        const[k] = -0.5 * (_LOG_2PI + np.log(var[k]))
+        inv_var[k] = -0.5 / var[k]
+    loss = 0.0
+    for a in range(0, n, ROW_TILE):
+        nb = min(ROW_TILE, n - a)
+        # The gate: logits z, exponentials e = exp(z - m), lse = m + log(sum e)
+        # (as _linear_log_softmax_tiles and _softmax_regression_loss_grad).
+        _tile_linear(Xg, a, nb, Wg, bg, xg, z, shg)
+        for k in range(K):
+            for j in range(nb):
+                e[k, j] = z[k, j]
+        _tile_logsumexp(e, nb, m, s)
+        for j in range(nb):
+            lse[j] = m[j] + fast_log(s[j])
+        # The experts' log-densities, added to the gate's log-probabilities
+        # (as _linear_gaussian_log_density_tiles, then _posterior_tiles).
+        _tile_linear(Xe, a, nb, coef, intercept, xe, ze, she)
+        # (Loops over rows innermost, so that they vectorise; every entry is
+        # the same expression as in the separate kernels.)
+        for j in range(nb):
+            wt[j] = y[a + j]
+        for k in range(K):
+            ck = const[k]
+            ik = inv_var[k]
+            for j in range(nb):
+                r = wt[j] - ze[k, j]
+                v[k, j] = (z[k, j] - lse[j]) + (ck + r * r * ik)
+        # The posterior; the gate's sums reuse m (free again) and keep s.
+        _tile_logsumexp(v, nb, m, row_loss)
+        for j in range(nb):
+            log_norm[a + j] = m[j] + fast_log(row_loss[j])
+            row_loss[j] = 1.0 / row_loss[j]
+        for k in range(K):
+            for j in range(nb):
+                r = v[k, j] * row_loss[j]
+                v[k, j] = r if r >= _TINY else 0.0
+        for j in range(nb):
+            if not m[j] > -np.inf:
+                log_norm[a + j] = -np.inf
+                for k in range(K):
+                    v[k, j] = 1.0 / K
+        for k in range(K):
+            for j in range(nb):
+                resp[a + j, k] = v[k, j]
+        # The gate's loss and gradient with targets v (as
+        # _softmax_regression_loss_grad), and the masses.
+        for j in range(nb):
+            wt[j] = sw[a + j]
+            tsum[j] = 0.0
+            row_loss[j] = 0.0
+        for k in range(K):
+            for j in range(nb):
+                tsum[j] += v[k, j]
+                row_loss[j] -= v[k, j] * z[k, j]
+        for k in range(K):
+            mass[k] += tile_dot(wt, v[k], nb)
+        for j in range(nb):
+            keep = wt[j] != 0.0
+            row_loss[j] = wt[j] * (tsum[j] * lse[j] + row_loss[j]) if keep else 0.0
+            s[j] = wt[j] * tsum[j] / s[j]
+        for k in range(K):
+            for j in range(nb):
+                g = s[j] * e[k, j] - wt[j] * v[k, j]
+                e[k, j] = g if wt[j] != 0.0 else 0.0
+        for t_ in range(d):
+            for j in range(nb):
+                xg[t_, j] = xg[t_, j] if wt[j] != 0.0 else 0.0
+        loss += tile_sum(row_loss, nb)
+        for k in range(K):
+            gb[k] += tile_sum(e[k], nb)
+            for t_ in range(d):
+                gW[t_, k] += tile_dot(xg[t_], e[k], nb)
+    out[0] += loss
+
+
+# One compile for any layout of the row inputs and of the outputs (see
+# OneCompile): inputs read-only 'A', parameters read-only C, outputs 'A',
+# accumulators and scratch C.
+_softmax_gaussian_estep_one = OneCompile(
+    _softmax_gaussian_estep_tiles,
+    [array(2, "A", True), array(2, "A", True), array(1, "A", True), array(1, "A", True)]
+    + [array(2, "C", True), array(1, "C", True), array(1, "C", True)]
+    + [array(2, "C", True), array(1, "C", True), array(1, "C", True), array(1, "C", True)]
+    + [array(2, "A"), array(1, "A"), array(2), array(1), array(1), array(1)]
+    + [array(1), array(1)]
+    + [array(2), array(2), array(2), array(2), array(2), array(2)]
+    + [array(1), array(1), array(1), array(1), array(1), array(1)],
+)

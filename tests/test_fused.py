@@ -1,0 +1,143 @@
+"""The fused E-step (skmoe._fused): the separate passes' numbers, bit for bit.
+
+The kernel itself is compared with its NumPy twin in ``test_kernels.py``;
+here the engine's driver is compared with the passes it replaces (gate
+log-probabilities, expert log-densities, posterior, the gate's first
+loss/gradient evaluation, the re-seed masses) on row counts of one row,
+fewer than a tile, and several thread blocks with a partial last one, with
+one and two threads; and whole fits with and without it.
+"""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+import skmoe._base as skbase
+import skmoe._threading as skthreading
+from skmoe import MixtureOfExpertsRegressor
+from skmoe._fused import fused_e_step
+from skmoe._kernels import weighted_column_sums
+from skmoe._kernels._config import THREAD_BLOCK_ROWS
+from skmoe._multinomial import RowsMultinomialProblem, select_gate
+from skmoe._rows import ThreadRows
+from skmoe.datasets import make_moe_regression
+from skmoe.experts._sets import _LinearGaussianSet
+from skmoe.gating import SoftmaxGate
+
+
+def _components(n, d, K, seed, sw=None, gate_cols=None):
+    r = np.random.RandomState(seed)
+    X = r.randn(n, d) * [1.0, 1e3, 1e-2][:d] + [0.0, 5e4, 1.0][:d]
+    y = r.randn(n)
+    sw = np.ones(n) if sw is None else sw
+    gx = X if gate_cols is None else np.ascontiguousarray(X[:, gate_cols])
+    gate = SoftmaxGate()
+    gate._initialize(gx, K, sample_weight=sw)
+    gate._V = r.randn(gx.shape[1], K)
+    gate._c = r.randn(K)
+    gate._sync()
+    experts = _LinearGaussianSet(K, 1e-6, 1e-6)
+    experts.coef = r.randn(d, K)
+    experts.intercept_c = r.randn(K)
+    experts.variance = r.uniform(0.3, 2.0, K)
+    experts.shift = X.mean(axis=0)
+    return gate, experts, gx, X, y, sw
+
+
+def _separate(gate, experts, gx, X, y, sw):
+    log_gate = gate._log_proba(gx)
+    log_lik = experts.log_prob(X, y)
+    resp, log_norm = skthreading.blockwise_posterior(log_gate, log_lik)
+    W, b, shift = gate._linear_logits()
+    problem = RowsMultinomialProblem(
+        ThreadRows(gx=gx, resp=resp, sw=sw), select_gate, (), gx.shape[1], W.shape[1]
+    )
+    loss, gW, gb = problem.loss_grad(W, b, shift=shift)
+    return resp, log_norm, loss, gW, gb, weighted_column_sums(sw, resp)
+
+
+@pytest.mark.parametrize(
+    "n",
+    [1, 37, 256, 2 * THREAD_BLOCK_ROWS + 37],
+    ids=["one_row", "under_a_tile", "one_tile", "blocks"],
+)
+@pytest.mark.parametrize("weights", ["unit", "zeros_and_reals"])
+def test_fused_e_step_is_the_separate_passes_bit_for_bit(n, weights):
+    sw = None
+    if weights != "unit":
+        sw = np.random.RandomState(1).uniform(0.0, 3.0, n)
+        sw[1::5] = 0.0
+    gate, experts, gx, X, y, sw = _components(n, 3, 4, 0, sw)
+    resp, log_norm, (W, b, shift, loss, gW, gb), mass = fused_e_step(gate, experts, gx, X, y, sw)
+    ref = _separate(gate, experts, gx, X, y, sw)
+    assert_array_equal(resp, ref[0])
+    assert_array_equal(log_norm, ref[1])
+    assert loss == ref[2]
+    assert_array_equal(gW, ref[3])
+    assert_array_equal(gb, ref[4])
+    # The masses are summed tile by tile (the reference: row by row).
+    assert_allclose(mass, ref[5], rtol=1e-12)
+    for a, e in zip((W, b, shift), gate._linear_logits(), strict=True):
+        assert_array_equal(a, e)
+
+
+def test_fused_e_step_with_other_gate_columns():
+    gate, experts, gx, X, y, sw = _components(THREAD_BLOCK_ROWS + 99, 3, 3, 2, gate_cols=[2, 0])
+    fused = fused_e_step(gate, experts, gx, X, y, sw)
+    ref = _separate(gate, experts, gx, X, y, sw)
+    assert_array_equal(fused[0], ref[0])
+    assert_array_equal(fused[1], ref[1])
+    assert fused[2][3] == ref[2]
+    assert_array_equal(fused[2][4], ref[3])
+
+
+def test_fused_e_step_does_not_depend_on_the_number_of_threads(monkeypatch):
+    args = _components(3 * THREAD_BLOCK_ROWS + 5, 2, 3, 3)
+    parallel = fused_e_step(*args)
+    monkeypatch.setattr(skthreading, "available_cpus", lambda: 1)
+    serial = fused_e_step(*args)
+    for a, s in zip(
+        parallel[:2] + parallel[2][3:] + (parallel[3],),
+        serial[:2] + serial[2][3:] + (serial[3],),
+        strict=True,
+    ):
+        assert_array_equal(a, s)
+
+
+def test_no_fused_e_step_for_other_components():
+    gate, experts, gx, X, y, sw = _components(50, 2, 3, 4)
+
+    class OtherGate(SoftmaxGate):
+        def _log_proba(self, X):
+            return super()._log_proba(X)
+
+    other = OtherGate()
+    other.__dict__.update(gate.__dict__)
+    assert fused_e_step(other, experts, gx, X, y, sw) is None
+    assert fused_e_step(gate, object(), gx, X, y, sw) is None
+
+
+def test_given_evaluation_is_used_only_at_its_own_arguments():
+    gate, experts, gx, X, y, sw = _components(500, 2, 3, 5)
+    resp, _, (W, b, shift, loss, gW, gb), _ = fused_e_step(gate, experts, gx, X, y, sw)
+    problem = RowsMultinomialProblem(ThreadRows(gx=gx, resp=resp, sw=sw), select_gate, (), 2, 3)
+    problem.give(W, b, shift, 123.0, gW, gb)
+    # Other coefficients: a real evaluation.
+    assert problem.loss_grad(W + 1e-9, b, shift=shift)[0] != 123.0
+    # Its own: the given one, once.
+    assert problem.loss_grad(W.copy(), b.copy(), shift=shift.copy())[0] == 123.0
+    assert problem.loss_grad(W, b, shift=shift)[0] == loss
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_fits_with_and_without_the_fused_e_step_are_the_same(monkeypatch, weighted):
+    X, y, _ = make_moe_regression(2 * THREAD_BLOCK_ROWS + 300, 2, 3, random_state=3)
+    sw = np.random.RandomState(0).uniform(0.2, 2.0, len(y)) if weighted else None
+    kw = dict(n_experts=3, random_state=0, max_iter=30, tol=1e-8)
+    fused = MixtureOfExpertsRegressor(**kw).fit(X, y, sample_weight=sw)
+    monkeypatch.setattr(skbase, "fused_e_step", lambda *args: None)
+    plain = MixtureOfExpertsRegressor(**kw).fit(X, y, sample_weight=sw)
+    assert_array_equal(fused.lower_bounds_, plain.lower_bounds_)
+    assert_array_equal(fused.gate_.coef_, plain.gate_.coef_)
+    assert_array_equal(fused.noise_variance_, plain.noise_variance_)
+    assert fused.n_iter_ == plain.n_iter_
