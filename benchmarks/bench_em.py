@@ -103,10 +103,21 @@ def main():
 
     def em_iteration():
         it[0] += 1
-        resp, ll = est._e_step(X, y, gate, experts)
+        # The E-step as fit runs it (one fused pass for this gate and these
+        # experts, which also evaluates the gate's first M-step loss), where
+        # the code has it; the older E-step otherwise (A/B against older trees).
+        if hasattr(est, "_em_e_step"):
+            resp, ll, gate_eval, mass = est._em_e_step(X, y, sw, gate, experts)
+        else:
+            (resp, ll), gate_eval, mass = est._e_step(X, y, gate, experts), None, None
         lb = float(sw @ ll - gate._penalty()) / sw.sum()
-        resp, _ = est._reseed(X, resp, ll, sw, rng)
-        est._m_step(X, y, sw, resp, gate, experts, it[0], 0, rng)
+        if gate_eval is None:
+            resp, _ = est._reseed(X, resp, ll, sw, rng)
+            est._m_step(X, y, sw, resp, gate, experts, it[0], 0, rng)
+        else:
+            resp, dead = est._reseed(X, resp, ll, sw, rng, mass=mass)
+            gate_eval = None if dead.size else gate_eval
+            est._m_step(X, y, sw, resp, gate, experts, it[0], 0, rng, gate_eval=gate_eval)
         return lb
 
     for _ in range(args.warmup_iters):

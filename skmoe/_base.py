@@ -1110,6 +1110,28 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         # posterior_from_logs on fixed row blocks in parallel (same result).
         return blockwise_posterior(log_gate, log_lik)
 
+    def _em_e_step(self, X, y, sw, gate, experts):
+        """The E-step of an EM iteration: ``(resp, ll, gate_eval, mass)``.
+
+        ``ll`` is what EM maximises per row: ``log p(y | x)``, plus ``log p(x)``
+        for a generative gate (GaussianGate: EM then increases the joint
+        log-likelihood, and that is what is tracked).  A softmax gate with
+        linear-Gaussian experts takes one pass (skmoe._fused), which also
+        gives ``gate_eval``, the gate's M-step loss and gradient at its
+        current coefficients on these responsibilities (for
+        :meth:`_m_step`), and ``mass``, the experts' responsibility masses
+        (for :meth:`_reseed`); otherwise both are None.
+        """
+        gx = self._gx(X)
+        log_px = gate._log_marginal(gx)
+        fused = None if log_px is not None else fused_e_step(gate, experts, gx, self._ex(X), y, sw)
+        if fused is not None:
+            return fused
+        resp, ll = self._e_step(X, y, gate, experts)
+        if log_px is not None:
+            ll = ll + log_px
+        return resp, ll, None, None
+
     def _m_step(self, X, y, sw, resp, gate, experts, iteration, init, rng, gate_eval=None):
         # Unit sample weights (the default) leave the responsibilities as
         # they are: no (n_samples, n_experts) product per iteration.  Expert
@@ -1237,23 +1259,10 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         def e_step():
             # The EM objective: weighted mean log-likelihood minus the gate's
             # penalty, the quantity EM never decreases.
-            # A generative gate (GaussianGate) adds log p(x): EM then
-            # increases the joint log-likelihood, and that is what is tracked.
-            gx = self._gx(X)
-            log_px = gate._log_marginal(gx)
-            # A softmax gate with linear-Gaussian experts: one pass, which
-            # also evaluates the gate's M-step loss at its current
-            # coefficients and the re-seed masses (skmoe._fused).
-            fused = (
-                None if log_px is not None else fused_e_step(gate, experts, gx, self._ex(X), y, sw)
-            )
-            if fused is not None:
-                resp, ll, state["gate_eval"], state["mass"] = fused
-            else:
-                resp, ll = self._e_step(X, y, gate, experts)
-            if log_px is not None:
-                ll = ll + log_px
+            resp, ll, gate_eval, mass = self._em_e_step(X, y, sw, gate, experts)
             state["resp"], state["ll"] = resp, ll
+            if gate_eval is not None:
+                state["gate_eval"], state["mass"] = gate_eval, mass
             penalty = gate._penalty() + getattr(experts, "penalty", lambda: 0.0)()
             return float((np.einsum("i,i->", sw, ll) - penalty) / sw_sum)
 
