@@ -574,12 +574,14 @@ def test_em_progress_bar_reports_reseeds(fake_tqdm, monkeypatch):
     original = BaseMixtureOfExperts._reseed
     calls = []
 
-    def reseed(self, X, resp, ll, sw, rng):
+    def reseed(self, X, resp, ll, sw, rng, mass=None):
         calls.append(1)
         if len(calls) == 1:
             resp = resp.copy()
             resp[:, 1] = 0.0
             resp[:, 0] = 1.0
+        # (The E-step's masses are dropped: the original recomputes them from
+        # the modified responsibilities.)
         return original(self, X, resp, ll, sw, rng)
 
     monkeypatch.setattr(BaseMixtureOfExperts, "_reseed", reseed)
