@@ -551,3 +551,27 @@ def test_screened_runs_hold_no_per_row_arrays():
         finally:
             tracemalloc.stop()
     assert peaks[5] < 1.25 * peaks[1], peaks
+
+
+def test_prediction_e_step_takes_the_fused_pass_bit_for_bit(monkeypatch):
+    # log_likelihood, responsibilities and the criteria of a softmax gate with
+    # linear-Gaussian experts run the fused E-step (one kernel the fit has
+    # compiled already): the numbers of the three separate passes, bit for
+    # bit, over several thread blocks and on a strided X.
+    import skmoe._base as base
+    from skmoe._threading import blockwise_posterior
+
+    X, y, _ = make_moe_regression(70_000, 3, 4, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = MixtureOfExpertsRegressor(n_experts=4, random_state=0, max_iter=5).fit(X, y)
+    calls = []
+    fused = base.fused_e_step
+    monkeypatch.setattr(base, "fused_e_step", lambda *a: calls.append(1) or fused(*a))
+    for Xp, yp in [(X, y), (np.asfortranarray(X)[::3], y[::3])]:
+        resp, ll = blockwise_posterior(
+            est.gate_._log_proba(Xp), est._expert_set.log_prob(np.ascontiguousarray(Xp), yp)
+        )
+        assert_array_equal(est.log_likelihood(Xp, yp), ll)
+        assert_array_equal(est.responsibilities(Xp, yp), resp)
+    assert len(calls) == 4

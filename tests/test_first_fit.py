@@ -1,0 +1,83 @@
+"""What the first fit in a fresh install compiles (issue 16: first fit in seconds).
+
+In a subprocess with an empty Numba cache, the demo's first fit (``python -m
+skmoe``: 5 experts, softmax gate, n_init=5, then predict, log_likelihood,
+predict_quantiles and predict_gate) is run with a listener on Numba's
+compile events.  Each compiled function costs ~0.1-1.3 s there; the count
+and the list are pinned so that a new kernel or a second specialisation on
+this path is a deliberate choice.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+_CHILD = r"""
+import json, warnings
+from numba.core import event
+
+compiled = []
+
+
+class Listener(event.Listener):
+    def on_start(self, ev):
+        pass
+
+    def on_end(self, ev):
+        f = ev.data["dispatcher"].py_func
+        compiled.append(f"{f.__module__}.{f.__qualname__}")
+
+
+event.register("numba:compile", Listener())
+from sklearn.model_selection import KFold
+from threadpoolctl import threadpool_limits
+
+from skmoe import MixtureOfExpertsRegressor, SoftmaxGate
+from skmoe.datasets import load_mcycle
+
+X, y = load_mcycle(return_X_y=True)
+train, test = next(KFold(5, shuffle=True, random_state=0).split(X))
+model = MixtureOfExpertsRegressor(
+    n_experts=5, gate=SoftmaxGate(alpha=1e-2), n_init=5, max_iter=300, random_state=0
+)
+with warnings.catch_warnings(), threadpool_limits(1):
+    warnings.simplefilter("ignore")
+    model.fit(X[train], y[train])
+    model.predict(X[test])
+    model.log_likelihood(X[test], y[test])
+    model.predict_quantiles(X[test], [0.05, 0.95])
+    model.predict_gate(X)
+print(json.dumps(compiled))
+"""
+
+# What the demo's first fit compiles: the fit's kernels (fused E-step, the
+# gate's loss/gradient, the experts' statistics, the frame's sums) and the
+# gate's log-softmax for the predictions; log_likelihood takes the fused
+# E-step.  _tile_linear twice: for the read-only 'A' X of the E-step kernels
+# and for the C-contiguous X of the gate's loss/gradient.
+_MAX_SKMOE_COMPILES = 10
+_NOT_COMPILED = (
+    "skmoe._kernels._gaussian._linear_gaussian_log_density_tiles",
+    "skmoe._kernels._estep._posterior_tiles",
+)
+
+
+def test_demo_first_fit_compiles_few_functions(tmp_path):
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba_cache"))
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    compiled = json.loads(out.stdout.strip().splitlines()[-1])
+    ours = [name for name in compiled if name.startswith("skmoe.")]
+    assert ours, "nothing compiled: the cache was not empty"
+    assert len(ours) <= _MAX_SKMOE_COMPILES, sorted(ours)
+    assert not set(_NOT_COMPILED) & set(ours), sorted(ours)
+    # No kernel twice, but for the one helper named above.
+    twice = {name for name in ours if ours.count(name) > 1}
+    assert twice <= {"skmoe._kernels._estep._tile_linear"}, sorted(ours)
