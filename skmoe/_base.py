@@ -31,7 +31,7 @@ from ._em import (
     screen_keep,
 )
 from ._frame import frame_scale, weighted_moments
-from ._fused import fused_e_step
+from ._fused import Lookahead, fused_e_step
 from ._init import (
     INIT_OPTIONS,
     LINES_MAX_ROWS,
@@ -1146,17 +1146,32 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         return resp, ll, None, None
 
     def _m_step(self, X, y, sw, resp, gate, experts, iteration, init, rng, gate_eval=None):
+        """The M-step.  Returns the next E-step when the gate's M-step ran it.
+
+        ``gate_eval``: the fused E-step's evaluation of the gate's loss at its
+        current coefficients on ``resp`` (:meth:`_em_e_step`), given only when
+        ``resp`` is that E-step's, unmodified.  The gate's solver then also
+        evaluates its last trial point as the next E-step, writing the new
+        responsibilities over ``resp`` (``skmoe._fused.Lookahead``); when the
+        gate ends there, that E-step ``(resp, ll, gate_eval, mass)`` is
+        returned for the next iteration, else None.
+        """
         # Unit sample weights (the default) leave the responsibilities as
         # they are: no (n_samples, n_experts) product per iteration.  Expert
         # sets only read W.
         W = resp if np.all(sw == 1.0) else resp * sw[:, None]
+        lookahead = None
+        if gate_eval is not None:
+            # The previous gate and experts, before their M-steps.
+            gx = self._gx(X)
+            lookahead = Lookahead(gx, self._ex(X), y, sw, resp, gate, experts)
         experts.fit(self._ex(X), y, W, iteration=iteration, init=init, rng=rng)
         if gate_eval is None:
             gate._m_step(self._gx(X), resp, sw)
-        else:
-            # The fused E-step evaluated the gate's loss at its current
-            # coefficients on these responsibilities (skmoe._fused).
-            gate._m_step(self._gx(X), resp, sw, evaluation=gate_eval)
+            return None
+        del W  # (resp itself, or a product the experts no longer need)
+        gate._m_step(gx, resp, sw, evaluation=gate_eval, lookahead=lookahead)
+        return lookahead.next_e_step(gate)
 
     def _reseed(self, X, resp, ll, sw, rng, mass=None):
         """Give experts whose responsibility mass collapsed the worst-explained rows.
@@ -1272,7 +1287,11 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         def e_step():
             # The EM objective: weighted mean log-likelihood minus the gate's
             # penalty, the quantity EM never decreases.
-            resp, ll, gate_eval, mass = self._em_e_step(X, y, sw, gate, experts)
+            ahead = state.pop("ahead", None)  # the E-step the M-step already ran
+            if ahead is not None:
+                resp, ll, gate_eval, mass = ahead
+            else:
+                resp, ll, gate_eval, mass = self._em_e_step(X, y, sw, gate, experts)
             state["resp"], state["ll"] = resp, ll
             if gate_eval is not None:
                 state["gate_eval"], state["mass"] = gate_eval, mass
@@ -1289,7 +1308,7 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
             return dead
 
         def m_step(n_iter, dead):
-            self._m_step(
+            ahead = self._m_step(
                 X,
                 y,
                 sw,
@@ -1302,8 +1321,11 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
                 gate_eval=state.get("gate_eval"),
             )
             # The next E-step recomputes them: a run paused here (screening
-            # holds 2 * n_init of them) keeps no (n, K) arrays.
+            # holds 2 * n_init of them) keeps no (n, K) arrays (EMRun calls
+            # state.clear when it pauses or stops, the next E-step included).
             state.clear()
+            if ahead is not None:
+                state["ahead"] = ahead
 
         return EMRun(self, init, gate, experts, e_step, reseed, m_step, release=state.clear)
 

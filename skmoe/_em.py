@@ -169,8 +169,8 @@ class EMRun:
         release=None,
     ):
         self.est, self.init = est, init
-        # Frees what the steps keep between them (the responsibilities) once
-        # the run has stopped: screening holds 2 * n_init runs.
+        # Frees what the steps keep between them (the responsibilities) when
+        # the run stops or pauses: screening holds 2 * n_init runs.
         self.release = release
         self.gate, self.experts = gate, experts
         self.e_step, self.reseed, self.m_step = e_step, reseed, m_step
@@ -238,7 +238,9 @@ class EMRun:
                 # state into an unused one): the objective jumps as after a re-seed.
                 self.n_reseeds += 1
                 self.lb_prev = -np.inf
-        if self.stopped and self.release is not None:
+        if self.release is not None:
+            # Stopped or paused: the next advance starts with an E-step, so
+            # nothing the steps keep between them is needed meanwhile.
             self.release()
         self._report_end()
         return self

@@ -81,13 +81,127 @@ def fused_e_step(gate, experts, gx, ex, y, sw):
             log_norm[a:z],
         )
 
-    parts = map_blocks(block, bounds)
     # Added in block order, as ThreadRows.sum (skmoe._rows.ordered_sum) adds
     # the gate's per-block evaluations.
-    loss, gW, gb, mass = parts[0]
-    for part in parts[1:]:
-        loss += part[0]
-        gW += part[1]
-        gb += part[2]
-        mass += part[3]
+    loss, gW, gb, mass = _add_in_order(map_blocks(block, bounds))
     return resp, log_norm, (W, b, shift_g, float(loss), gW, gb), mass
+
+
+class Lookahead:
+    """The next E-step, run by the gate M-step's last trial evaluation.
+
+    The gate's M-step (a warm-started L-BFGS of ``max_iter`` iterations)
+    evaluates its loss at a trial point in its last iteration; when the step
+    is accepted -- almost always -- that point is the gate of the next
+    E-step, and the experts' M-step has already run.  This object lets the
+    solver evaluate that trial as the next E-step's fused pass
+    (:func:`~skmoe._kernels._fused._softmax_gaussian_estep_into` with
+    ``ahead=True``): the pass returns the old targets' loss and gradient the
+    solver asked for, and writes the new responsibilities over the old ones
+    in place (no second (n, K) array).  When the gate ends at exactly the
+    evaluated coefficients (compared bit for bit), :meth:`next_e_step` hands
+    the EM loop that E-step; otherwise it is recomputed as usual.  When the
+    solver needs the old targets again (the trial was refused and the line
+    search goes on), :meth:`restore` recomputes them in place from the
+    previous gate and experts: the same kernel on the same inputs, so the
+    same responsibilities, bit for bit.
+
+    Parameters
+    ----------
+    gx, ex, y, sw : ndarray
+        The rows, as for :func:`fused_e_step`.
+    resp : ndarray of shape (n_samples, K)
+        The responsibilities of the fused E-step at the current gate and
+        experts (not modified since: no re-seed), the gate's targets.
+    gate, experts : components
+        Their current parameters are kept (for :meth:`restore`); the
+        experts' are read again, after their M-step, by :meth:`evaluate`.
+    """
+
+    def __init__(self, gx, ex, y, sw, resp, gate, experts):
+        self.gx, self.ex, self.y, self.sw, self.resp = gx, ex, y, sw, resp
+        self.experts = experts
+        self._previous = (gate._linear_logits(), _expert_params(experts))
+        self.used = False
+        self.clobbered = False
+        self.key = None
+        self.result = None
+
+    def _pass(self, gate_params, expert_params, ahead, log_norm):
+        W, b, shift_g = gate_params
+        coef, intercept, var, shift_e = expert_params
+        gx, ex, y, sw, resp = self.gx, self.ex, self.y, self.sw, self.resp
+
+        def block(a, z):
+            return _softmax_gaussian_estep_into(
+                gx[a:z],
+                ex[a:z],
+                y[a:z],
+                sw[a:z],
+                W,
+                b,
+                shift_g,
+                coef,
+                intercept,
+                var,
+                shift_e,
+                resp[a:z],
+                log_norm[a:z],
+                ahead,
+            )
+
+        return _add_in_order(map_blocks(block, block_bounds(gx.shape[0], THREAD_BLOCK_ROWS)))
+
+    def evaluate(self, W, b, shift):
+        """The old targets' ``(loss, grad_W, grad_b)`` at logits ``(x - shift) W + b``.
+
+        Runs the next E-step at this gate (once per M-step; None after that:
+        the caller then evaluates as usual).
+        """
+        if self.used:
+            return None
+        self.used = True
+        log_norm = np.empty(self.gx.shape[0])
+        sums = self._pass((W, b, shift), _expert_params(self.experts), True, log_norm)
+        loss, gW, gb, mass, old_loss, old_gW, old_gb = sums
+        self.clobbered = True
+        self.key = (W.copy(), b.copy(), shift.copy())
+        self.result = (
+            self.resp,
+            log_norm,
+            (self.key[0], self.key[1], self.key[2], loss, gW, gb),
+            mass,
+        )
+        return old_loss, old_gW, old_gb
+
+    def restore(self):
+        """Put the old targets back into ``resp`` (recomputed, bit for bit)."""
+        if self.clobbered:
+            self._pass(*self._previous, False, np.empty(self.gx.shape[0]))
+            self.clobbered = False
+            self.result = None
+
+    def next_e_step(self, gate):
+        """``fused_e_step``'s result at the gate's coefficients now, when this is it."""
+        if self.result is None:
+            return None
+        now = gate._linear_logits()
+        if now is None or not all(np.array_equal(a, k) for a, k in zip(now, self.key, strict=True)):
+            return None
+        return self.result
+
+
+def _expert_params(experts):
+    coef, intercept, var, shift_e = experts._linear_gaussian()
+    if shift_e is None:
+        shift_e = np.zeros(coef.shape[0])
+    return coef, intercept, var, shift_e
+
+
+def _add_in_order(parts):
+    """Add the blocks' sums in block order (as ``skmoe._rows.ordered_sum``)."""
+    total = list(parts[0])
+    for part in parts[1:]:
+        for i, value in enumerate(part):
+            total[i] = total[i] + value
+    return tuple(total)

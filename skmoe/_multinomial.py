@@ -310,6 +310,7 @@ class RowsMultinomialProblem:
         self.n_classes = n_classes
         self._wsum = None
         self._given = None
+        self._lookahead = None
         # One in-memory block (small n): select it once, call the kernel
         # directly (the per-evaluation overhead matters at a few ms a fit).
         single = getattr(rows, "single_block", lambda: None)()
@@ -323,6 +324,24 @@ class RowsMultinomialProblem:
         over the rows.
         """
         self._given = (W, b, shift, float(loss), grad_W, grad_b)
+
+    def look_ahead(self, lookahead):
+        """Evaluate the last iteration's trial point as the next E-step (``skmoe._fused``).
+
+        ``lookahead`` (a :class:`skmoe._fused.Lookahead` on these rows'
+        targets) is asked for :meth:`loss_grad_ahead`; it overwrites the
+        targets, and puts them back before any other evaluation.
+        """
+        self._lookahead = lookahead
+
+    def loss_grad_ahead(self, W, b, shift=None):
+        """:meth:`loss_grad` at a point that may end the solve (the same numbers)."""
+        ahead = self._lookahead
+        if ahead is not None and shift is not None:
+            out = ahead.evaluate(W, b, shift)
+            if out is not None:
+                return out
+        return self.loss_grad(W, b, shift)
 
     def weight_sum(self):
         """``sum_i weights_i`` (one pass, then kept)."""
@@ -345,6 +364,8 @@ class RowsMultinomialProblem:
         ):
             self._given = None
             return given[3], given[4], given[5]
+        if self._lookahead is not None:
+            self._lookahead.restore()  # the targets, if a look-ahead overwrote them
         if self._arrays is not None:
             X, targets, weights = self._arrays
             return softmax_regression_loss_grad(X, W, b, targets, weights, shift)
@@ -591,13 +612,26 @@ def _fit_multinomial(problem, alpha, mean, scale, V0, c0, max_iter, tol, state):
     # whose penalty is negligible next to huge sample weights) can overflow;
     # the point is refused (infinite objective), silently, and the line
     # search steps back.
-    def fun(theta):
+    loss_grad_ahead = getattr(problem, "loss_grad_ahead", loss_grad)
+
+    def fun(theta, ahead=False):
         # theta is (p, K): standardised slopes V on top, intercepts c last.
+        # ``ahead``: the first trial of the last iteration, the point the
+        # solve ends at when it is accepted.  It is evaluated with its
+        # intercepts centred exactly as the solution's are (below; softmax
+        # is invariant to a common shift of the intercepts, so this is the
+        # same objective and gradient), so that a problem can evaluate it as
+        # the next E-step at the gate the M-step returns (skmoe._fused).
         V = theta[:n_features]
         c = theta[n_features]
         W = V / scale_col
         grad = np.empty((p, K))
-        if centred:
+        if centred and ahead:
+            c = c.copy()
+            c -= c.mean()
+            loss, gW, gb = loss_grad_ahead(W, c, shift=mean)
+            grad[:n_features] = gW * inv_col + alpha * V
+        elif centred:
             loss, gW, gb = loss_grad(W, c, shift=mean)
             grad[:n_features] = gW * inv_col + alpha * V
         else:
@@ -669,6 +703,8 @@ def _lbfgs(fun, apply_h0, state, V0, c0, n_features, p, K, max_iter, tol, wsum, 
                 break
         step = 1.0
         accepted = False
+        # The last iteration's first trial ends the solve when accepted.
+        last = n_iter == max_iter - 1
         if -slope <= 16.0 * _EPS * max(abs(f), 1.0):
             # Rounding regime: the predicted decrease is below the
             # resolution of f, so Armijo's test is noise.  Take the
@@ -677,16 +713,16 @@ def _lbfgs(fun, apply_h0, state, V0, c0, n_features, p, K, max_iter, tol, wsum, 
             # to a few ulps) and clearly reduces the gradient; otherwise no
             # further progress can be measured.
             theta_new = theta + direction
-            f_new, g_new = fun(theta_new)
+            f_new, g_new = fun(theta_new, last)
             noise = 16.0 * _EPS * max(abs(f), 1.0)
             if not (f_new <= f + noise and float(abs(g_new).max()) <= 0.9 * gmax):
                 break
             rounding = accepted = True
         else:
             rounding = False
-            for _ in range(40):
+            for attempt in range(40):
                 theta_new = theta + step * direction
-                f_new, g_new = fun(theta_new)
+                f_new, g_new = fun(theta_new, last and attempt == 0)
                 if f_new <= f + 1e-4 * step * slope:
                     accepted = True
                     break

@@ -141,3 +141,76 @@ def test_fits_with_and_without_the_fused_e_step_are_the_same(monkeypatch, weight
     assert_array_equal(fused.gate_.coef_, plain.gate_.coef_)
     assert_array_equal(fused.noise_variance_, plain.noise_variance_)
     assert fused.n_iter_ == plain.n_iter_
+
+
+@pytest.mark.parametrize(
+    "n", [1, 300, 2 * THREAD_BLOCK_ROWS + 37], ids=["one_row", "tiles", "blocks"]
+)
+def test_ahead_pass_is_old_targets_loss_and_next_e_step_bit_for_bit(n):
+    # The kernel with ahead=True: the old targets' loss and gradient (as the
+    # loss kernel gives them) and the new E-step written over the targets.
+    from skmoe._kernels import softmax_regression_loss_grad
+    from skmoe._kernels._fused import _softmax_gaussian_estep_into
+
+    sw = np.random.RandomState(2).uniform(0.0, 2.0, n)
+    sw[1::4] = 0.0
+    gate, experts, gx, X, y, sw = _components(n, 2, 3, 6, sw)
+    old = np.random.RandomState(3).dirichlet(np.ones(3), n)
+    W, b, shift = gate._linear_logits()
+    e_params = experts._linear_gaussian()
+    plain = np.empty((n, 3)), np.empty(n)
+    ref = _softmax_gaussian_estep_into(gx, X, y, sw, W, b, shift, *e_params, *plain)
+    resp, log_norm = old.copy(), np.empty(n)
+    out = _softmax_gaussian_estep_into(gx, X, y, sw, W, b, shift, *e_params, resp, log_norm, True)
+    assert_array_equal(resp, plain[0])
+    assert_array_equal(log_norm, plain[1])
+    for a, e in zip(out[:4], ref, strict=True):
+        assert_array_equal(a, e)
+    loss, gW, gb = softmax_regression_loss_grad(gx, W, b, old, sw, shift)
+    assert out[4] == loss
+    assert_array_equal(out[5], gW)
+    assert_array_equal(out[6], gb)
+
+
+def test_lookahead_restores_the_targets_and_knows_its_gate():
+    from skmoe._fused import Lookahead
+
+    gate, experts, gx, X, y, sw = _components(2 * THREAD_BLOCK_ROWS + 11, 2, 3, 7)
+    resp = fused_e_step(gate, experts, gx, X, y, sw)[0]
+    before = resp.copy()
+    look = Lookahead(gx, X, y, sw, resp, gate, experts)
+    W, b, shift = gate._linear_logits()
+    problem = RowsMultinomialProblem(ThreadRows(gx=gx, resp=resp, sw=sw), select_gate, (), 2, 3)
+    expected = problem.loss_grad(W + 0.1, b, shift=shift)
+    problem.look_ahead(look)
+    # The trial's old-target evaluation is the plain one, bit for bit ...
+    got = problem.loss_grad_ahead(W + 0.1, b, shift=shift)
+    assert got[0] == expected[0]
+    assert_array_equal(got[1], expected[1])
+    assert not np.array_equal(resp, before)  # (the next E-step is in resp now)
+    # ... the next E-step is offered only at the evaluated gate ...
+    assert look.next_e_step(gate) is None
+    # ... and any other evaluation first puts the old targets back.
+    again = problem.loss_grad(W, b, shift=shift)
+    assert_array_equal(resp, before)
+    assert again[0] == problem.loss_grad(W, b, shift=shift)[0]
+    assert look.next_e_step(gate) is None
+    # A second look-ahead in one M-step is an ordinary evaluation.
+    assert problem.loss_grad_ahead(W, b, shift=shift)[0] == again[0]
+    assert_array_equal(resp, before)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_the_m_step_hands_over_the_next_e_step():
+    X, y, _ = make_moe_regression(3000, 2, 3, random_state=5)
+    est = MixtureOfExpertsRegressor(n_experts=3, random_state=0, max_iter=5).fit(X, y)
+    gate, experts = est.gate_, est._expert_set
+    sw = np.ones(len(y))
+    resp, ll, gate_eval, mass = est._em_e_step(X, y, sw, gate, experts)
+    ahead = est._m_step(X, y, sw, resp, gate, experts, 6, 0, None, gate_eval=gate_eval)
+    assert ahead is not None
+    fresh = est._em_e_step(X, y, sw, gate, experts)
+    for a, e in zip(
+        ahead[:2] + ahead[2][3:] + (ahead[3],), fresh[:2] + fresh[2][3:] + (fresh[3],), strict=True
+    ):
+        assert_array_equal(a, e)

@@ -27,7 +27,7 @@ computations of the gate's logits and exponentials.
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, types
 
 from ._config import ROW_TILE
 from ._estep import _tile_linear, _tile_logsumexp, as_f64, readonly, tile_buffers
@@ -89,30 +89,47 @@ def softmax_gaussian_estep(Xg, Xe, y, sw, Wg, bg, shift_g, coef, intercept, var,
 
 
 def _softmax_gaussian_estep_into(
-    Xg, Xe, y, sw, Wg, bg, shift_g, coef, intercept, var, shift_e, resp, log_norm
+    Xg, Xe, y, sw, Wg, bg, shift_g, coef, intercept, var, shift_e, resp, log_norm, ahead=False
 ):
     """:func:`softmax_gaussian_estep` writing ``resp`` and ``log_norm`` into the given
-    arrays (row slices of the engine's); returns ``(loss, grad_W, grad_b, mass)``."""
+    arrays (row slices of the engine's); returns ``(loss, grad_W, grad_b, mass)``.
+
+    With ``ahead=True``, ``resp`` holds targets on entry (the previous
+    responsibilities): each tile's targets are read before its new
+    responsibilities are written over them, and the gate's loss and gradient
+    at ``(Wg, bg)`` with those old targets (as
+    :func:`~skmoe._kernels.softmax_regression_loss_grad` gives them) are
+    returned too: ``(loss, grad_W, grad_b, mass, old_loss, old_grad_W,
+    old_grad_b)``.  (The gate's last trial evaluation of an M-step, run as
+    the next E-step: ``skmoe._fused.Lookahead``.)
+    """
     d, K = Xg.shape[1], np.shape(Wg)[1]
     de = Xe.shape[1]
     gW = np.zeros((d, K))
     gb = np.zeros(K)
     mass = np.zeros(K)
-    out = np.zeros(1)
-    buffers = [np.empty(K), np.empty(K), *tile_buffers(d, K, K, de, K, K, None, None)]
-    buffers += tile_buffers(None, None, None, None)
+    out = np.zeros(2)
+    oW = np.zeros((d, K))
+    ob = np.zeros(K)
+    buffers = [np.empty(K), np.empty(K), *tile_buffers(d, K, K, de, K, K, K, K, None, None)]
+    buffers += tile_buffers(None, None, None, None, None, None, None)
     Wg, bg, shift_g = as_f64(Wg), as_f64(bg), as_f64(shift_g)
     coef, intercept, var, shift_e = as_f64(coef), as_f64(intercept), as_f64(var), as_f64(shift_e)
     _softmax_gaussian_estep_one(
         *map(readonly, (Xg, Xe, y, sw, Wg, bg, shift_g, coef, intercept, var, shift_e)),
+        bool(ahead),
         resp,
         log_norm,
         gW,
         gb,
         mass,
+        oW,
+        ob,
         out,
         *buffers,
     )
+    if ahead:
+        return float(out[0]), gW, gb, mass, float(out[1]), oW, ob
     return float(out[0]), gW, gb, mass
 
 
@@ -129,11 +146,14 @@ def _softmax_gaussian_estep_tiles(
     intercept,
     var,
     she,
+    ahead,
     resp,
     log_norm,
     gW,
     gb,
     mass,
+    oW,
+    ob,
     out,
     const,
     inv_var,
@@ -143,15 +163,21 @@ def _softmax_gaussian_estep_tiles(
     xe,
     ze,
     v,
+    to,
+    go,
     m,
     s,
     wt,
+    yt,
     tsum,
     row_loss,
     lse,
+    tso,
+    rlo,
 ):
     """:func:`_softmax_gaussian_estep_into` with its outputs and scratch given (the
-    compiled kernel); ``gW``, ``gb``, ``mass`` and ``out`` (the loss) are zeros to add to."""
+    compiled kernel); ``gW``, ``gb``, ``mass``, ``oW``, ``ob`` and ``out`` (the
+    losses: new targets, old targets) are zeros to add to."""
     n = Xg.shape[0]
     d = Xg.shape[1]
     K = Wg.shape[1]
@@ -159,6 +185,7 @@ def _softmax_gaussian_estep_tiles(
         const[k] = -0.5 * (_LOG_2PI + np.log(var[k]))
         inv_var[k] = -0.5 / var[k]
     loss = 0.0
+    old_loss = 0.0
     for a in range(0, n, ROW_TILE):
         nb = min(ROW_TILE, n - a)
         # The gate: logits z, exponentials e = exp(z - m), lse = m + log(sum e)
@@ -170,18 +197,41 @@ def _softmax_gaussian_estep_tiles(
         _tile_logsumexp(e, nb, m, s)
         for j in range(nb):
             lse[j] = m[j] + fast_log(s[j])
+            wt[j] = sw[a + j]
+        if ahead:
+            # The old targets' loss and gradient terms (as
+            # _softmax_regression_loss_grad), before the tile's targets are
+            # overwritten by its new responsibilities.
+            for k in range(K):
+                for j in range(nb):
+                    to[k, j] = resp[a + j, k]
+            for j in range(nb):
+                tso[j] = 0.0
+                rlo[j] = 0.0
+            for k in range(K):
+                for j in range(nb):
+                    tso[j] += to[k, j]
+                    rlo[j] -= to[k, j] * z[k, j]
+            for j in range(nb):
+                keep = wt[j] != 0.0
+                rlo[j] = wt[j] * (tso[j] * lse[j] + rlo[j]) if keep else 0.0
+                tso[j] = wt[j] * tso[j] / s[j]
+            for k in range(K):
+                for j in range(nb):
+                    g = tso[j] * e[k, j] - wt[j] * to[k, j]
+                    go[k, j] = g if wt[j] != 0.0 else 0.0
         # The experts' log-densities, added to the gate's log-probabilities
         # (as _linear_gaussian_log_density_tiles, then _posterior_tiles).
         _tile_linear(Xe, a, nb, coef, intercept, xe, ze, she)
         # (Loops over rows innermost, so that they vectorise; every entry is
         # the same expression as in the separate kernels.)
         for j in range(nb):
-            wt[j] = y[a + j]
+            yt[j] = y[a + j]
         for k in range(K):
             ck = const[k]
             ik = inv_var[k]
             for j in range(nb):
-                r = wt[j] - ze[k, j]
+                r = yt[j] - ze[k, j]
                 v[k, j] = (z[k, j] - lse[j]) + (ck + r * r * ik)
         # The posterior; the gate's sums reuse m (free again) and keep s.
         _tile_logsumexp(v, nb, m, row_loss)
@@ -203,7 +253,6 @@ def _softmax_gaussian_estep_tiles(
         # The gate's loss and gradient with targets v (as
         # _softmax_regression_loss_grad), and the masses.
         for j in range(nb):
-            wt[j] = sw[a + j]
             tsum[j] = 0.0
             row_loss[j] = 0.0
         for k in range(K):
@@ -228,7 +277,14 @@ def _softmax_gaussian_estep_tiles(
             gb[k] += tile_sum(e[k], nb)
             for t_ in range(d):
                 gW[t_, k] += tile_dot(xg[t_], e[k], nb)
+        if ahead:
+            old_loss += tile_sum(rlo, nb)
+            for k in range(K):
+                ob[k] += tile_sum(go[k], nb)
+                for t_ in range(d):
+                    oW[t_, k] += tile_dot(xg[t_], go[k], nb)
     out[0] += loss
+    out[1] += old_loss
 
 
 # One compile for any layout of the row inputs and of the outputs (see
@@ -239,8 +295,9 @@ _softmax_gaussian_estep_one = OneCompile(
     [array(2, "A", True), array(2, "A", True), array(1, "A", True), array(1, "A", True)]
     + [array(2, "C", True), array(1, "C", True), array(1, "C", True)]
     + [array(2, "C", True), array(1, "C", True), array(1, "C", True), array(1, "C", True)]
-    + [array(2, "A"), array(1, "A"), array(2), array(1), array(1), array(1)]
+    + [types.boolean]
+    + [array(2, "A"), array(1, "A"), array(2), array(1), array(1), array(2), array(1), array(1)]
     + [array(1), array(1)]
-    + [array(2), array(2), array(2), array(2), array(2), array(2)]
-    + [array(1), array(1), array(1), array(1), array(1), array(1)],
+    + [array(2)] * 8
+    + [array(1)] * 9,
 )

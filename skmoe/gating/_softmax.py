@@ -147,8 +147,9 @@ class SoftmaxGate(BaseGate):
     def _sync(self):
         self.coef_, self.intercept_ = raw_coefficients(self._V, self._c, self._mean, self._scale)
 
-    def _m_step(self, X, resp, sample_weight, evaluation=None):
-        self.m_step_from_rows(ThreadRows(gx=X, resp=resp, sw=sample_weight), evaluation)
+    def _m_step(self, X, resp, sample_weight, evaluation=None, lookahead=None):
+        rows = ThreadRows(gx=X, resp=resp, sw=sample_weight)
+        self.m_step_from_rows(rows, evaluation, lookahead)
 
     def _linear_logits(self):
         """``(W, b, shift)``: the logits ``(x - shift) W + b`` that :meth:`_log_proba` uses.
@@ -161,7 +162,7 @@ class SoftmaxGate(BaseGate):
         coef, intercept = centred_coefficients(self._V, self._c, self._scale)
         return coef, intercept, np.asarray(self._mean, dtype=np.float64)
 
-    def m_step_from_rows(self, rows, evaluation=None):
+    def m_step_from_rows(self, rows, evaluation=None, lookahead=None):
         """The M-step on any row engine: every loss and gradient is ``rows.sum(...)``.
 
         The component protocol of an iterative problem (see ``skmoe._rows``):
@@ -178,6 +179,9 @@ class SoftmaxGate(BaseGate):
             computed (the fused E-step's, ``skmoe._fused``).  The solver uses
             it for an evaluation at exactly those arguments instead of a pass
             over the rows.
+        lookahead : skmoe._fused.Lookahead or None, default=None
+            Evaluates the solver's last trial point as the next E-step
+            (overwriting ``resp`` in place; see ``skmoe._fused``).
 
         Returns
         -------
@@ -189,6 +193,8 @@ class SoftmaxGate(BaseGate):
         )
         if evaluation is not None:
             problem.give(*evaluation)
+        if lookahead is not None:
+            problem.look_ahead(lookahead)
         self._fit_problem(problem)
         return self
 
