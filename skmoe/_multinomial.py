@@ -612,24 +612,26 @@ def _fit_multinomial(problem, alpha, mean, scale, V0, c0, max_iter, tol, state):
     # whose penalty is negligible next to huge sample weights) can overflow;
     # the point is refused (infinite objective), silently, and the line
     # search steps back.
-    loss_grad_ahead = getattr(problem, "loss_grad_ahead", loss_grad)
+    # A problem that evaluates the last iteration's first trial as the next
+    # E-step (skmoe._fused.Lookahead).
+    looks_ahead = centred and getattr(problem, "_lookahead", None) is not None
 
     def fun(theta, ahead=False):
         # theta is (p, K): standardised slopes V on top, intercepts c last.
         # ``ahead``: the first trial of the last iteration, the point the
-        # solve ends at when it is accepted.  It is evaluated with its
-        # intercepts centred exactly as the solution's are (below; softmax
-        # is invariant to a common shift of the intercepts, so this is the
-        # same objective and gradient), so that a problem can evaluate it as
-        # the next E-step at the gate the M-step returns (skmoe._fused).
+        # solve ends at when it is accepted.  With a look-ahead it is
+        # evaluated with its intercepts centred exactly as the solution's are
+        # (below; softmax is invariant to a common shift of the intercepts:
+        # the same objective and gradient, to rounding), so that its pass
+        # is the next E-step at the very gate the M-step returns.
         V = theta[:n_features]
         c = theta[n_features]
         W = V / scale_col
         grad = np.empty((p, K))
-        if centred and ahead:
+        if ahead and looks_ahead:
             c = c.copy()
             c -= c.mean()
-            loss, gW, gb = loss_grad_ahead(W, c, shift=mean)
+            loss, gW, gb = problem.loss_grad_ahead(W, c, shift=mean)
             grad[:n_features] = gW * inv_col + alpha * V
         elif centred:
             loss, gW, gb = loss_grad(W, c, shift=mean)
