@@ -100,13 +100,18 @@ def main():
     del resp0
 
     it = [0]
+    ahead = [None]
 
     def em_iteration():
         it[0] += 1
         # The E-step as fit runs it (one fused pass for this gate and these
-        # experts, which also evaluates the gate's first M-step loss), where
-        # the code has it; the older E-step otherwise (A/B against older trees).
-        if hasattr(est, "_em_e_step"):
+        # experts, which also evaluates the gate's first M-step loss; after
+        # the first iteration usually already run by the previous M-step's
+        # look-ahead), where the code has it; the older E-step otherwise (A/B
+        # against older trees).
+        if ahead[0] is not None:
+            (resp, ll, gate_eval, mass), ahead[0] = ahead[0], None
+        elif hasattr(est, "_em_e_step"):
             resp, ll, gate_eval, mass = est._em_e_step(X, y, sw, gate, experts)
         else:
             (resp, ll), gate_eval, mass = est._e_step(X, y, gate, experts), None, None
@@ -117,7 +122,9 @@ def main():
         else:
             resp, dead = est._reseed(X, resp, ll, sw, rng, mass=mass)
             gate_eval = None if dead.size else gate_eval
-            est._m_step(X, y, sw, resp, gate, experts, it[0], 0, rng, gate_eval=gate_eval)
+            ahead[0] = est._m_step(
+                X, y, sw, resp, gate, experts, it[0], 0, rng, gate_eval=gate_eval
+            )
         return lb
 
     for _ in range(args.warmup_iters):
