@@ -112,7 +112,7 @@ def _softmax_gaussian_estep_into(
     oW = np.zeros((d, K))
     ob = np.zeros(K)
     buffers = [np.empty(K), np.empty(K), *tile_buffers(d, K, K, de, K, K, K, K, None, None)]
-    buffers += tile_buffers(None, None, None, None, None, None, None)
+    buffers += tile_buffers(None, None, None, None, None)
     Wg, bg, shift_g = as_f64(Wg), as_f64(bg), as_f64(shift_g)
     coef, intercept, var, shift_e = as_f64(coef), as_f64(intercept), as_f64(var), as_f64(shift_e)
     _softmax_gaussian_estep_one(
@@ -172,8 +172,6 @@ def _softmax_gaussian_estep_tiles(
     tsum,
     row_loss,
     lse,
-    tso,
-    rlo,
 ):
     """:func:`_softmax_gaussian_estep_into` with its outputs and scratch given (the
     compiled kernel); ``gW``, ``gb``, ``mass``, ``oW``, ``ob`` and ``out`` (the
@@ -199,27 +197,11 @@ def _softmax_gaussian_estep_tiles(
             lse[j] = m[j] + fast_log(s[j])
             wt[j] = sw[a + j]
         if ahead:
-            # The old targets' loss and gradient terms (as
-            # _softmax_regression_loss_grad), before the tile's targets are
-            # overwritten by its new responsibilities.
+            # The old targets, read before the tile's new responsibilities
+            # are written over them.
             for k in range(K):
                 for j in range(nb):
                     to[k, j] = resp[a + j, k]
-            for j in range(nb):
-                tso[j] = 0.0
-                rlo[j] = 0.0
-            for k in range(K):
-                for j in range(nb):
-                    tso[j] += to[k, j]
-                    rlo[j] -= to[k, j] * z[k, j]
-            for j in range(nb):
-                keep = wt[j] != 0.0
-                rlo[j] = wt[j] * (tso[j] * lse[j] + rlo[j]) if keep else 0.0
-                tso[j] = wt[j] * tso[j] / s[j]
-            for k in range(K):
-                for j in range(nb):
-                    g = tso[j] * e[k, j] - wt[j] * to[k, j]
-                    go[k, j] = g if wt[j] != 0.0 else 0.0
         # The experts' log-densities, added to the gate's log-probabilities
         # (as _linear_gaussian_log_density_tiles, then _posterior_tiles).
         _tile_linear(Xe, a, nb, coef, intercept, xe, ze, she)
@@ -250,39 +232,45 @@ def _softmax_gaussian_estep_tiles(
         for k in range(K):
             for j in range(nb):
                 resp[a + j, k] = v[k, j]
-        # The gate's loss and gradient with targets v (as
-        # _softmax_regression_loss_grad), and the masses.
-        for j in range(nb):
-            tsum[j] = 0.0
-            row_loss[j] = 0.0
-        for k in range(K):
-            for j in range(nb):
-                tsum[j] += v[k, j]
-                row_loss[j] -= v[k, j] * z[k, j]
         for k in range(K):
             mass[k] += tile_dot(wt, v[k], nb)
-        for j in range(nb):
-            keep = wt[j] != 0.0
-            row_loss[j] = wt[j] * (tsum[j] * lse[j] + row_loss[j]) if keep else 0.0
-            s[j] = wt[j] * tsum[j] / s[j]
-        for k in range(K):
-            for j in range(nb):
-                g = s[j] * e[k, j] - wt[j] * v[k, j]
-                e[k, j] = g if wt[j] != 0.0 else 0.0
         for t_ in range(d):
             for j in range(nb):
                 xg[t_, j] = xg[t_, j] if wt[j] != 0.0 else 0.0
-        loss += tile_sum(row_loss, nb)
-        for k in range(K):
-            gb[k] += tile_sum(e[k], nb)
-            for t_ in range(d):
-                gW[t_, k] += tile_dot(xg[t_], e[k], nb)
-        if ahead:
-            old_loss += tile_sum(rlo, nb)
+        # The gate's loss and gradient (as _softmax_regression_loss_grad) with
+        # the new targets v, and first, with ``ahead``, with the old ones:
+        # one copy of the code for both (half the kernel's compile time),
+        # the same operations as the loss kernel's.
+        for which in range(2):
+            if which == 0 and not ahead:
+                continue
+            tt = to if which == 0 else v
+            accW = oW if which == 0 else gW
+            accb = ob if which == 0 else gb
+            for j in range(nb):
+                tsum[j] = 0.0
+                row_loss[j] = 0.0
             for k in range(K):
-                ob[k] += tile_sum(go[k], nb)
+                for j in range(nb):
+                    tsum[j] += tt[k, j]
+                    row_loss[j] -= tt[k, j] * z[k, j]
+            for j in range(nb):
+                keep = wt[j] != 0.0
+                row_loss[j] = wt[j] * (tsum[j] * lse[j] + row_loss[j]) if keep else 0.0
+                tsum[j] = wt[j] * tsum[j] / s[j]
+            for k in range(K):
+                for j in range(nb):
+                    g = tsum[j] * e[k, j] - wt[j] * tt[k, j]
+                    go[k, j] = g if wt[j] != 0.0 else 0.0
+            tile_loss = tile_sum(row_loss, nb)
+            if which == 0:
+                old_loss += tile_loss
+            else:
+                loss += tile_loss
+            for k in range(K):
+                accb[k] += tile_sum(go[k], nb)
                 for t_ in range(d):
-                    oW[t_, k] += tile_dot(xg[t_], go[k], nb)
+                    accW[t_, k] += tile_dot(xg[t_], go[k], nb)
     out[0] += loss
     out[1] += old_loss
 
@@ -299,5 +287,5 @@ _softmax_gaussian_estep_one = OneCompile(
     + [array(2, "A"), array(1, "A"), array(2), array(1), array(1), array(2), array(1), array(1)]
     + [array(1), array(1)]
     + [array(2)] * 8
-    + [array(1)] * 9,
+    + [array(1)] * 7,
 )
