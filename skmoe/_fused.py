@@ -24,6 +24,13 @@ from ._kernels import _softmax_gaussian_estep_into
 from ._kernels._config import THREAD_BLOCK_ROWS
 from ._threading import block_bounds, map_blocks
 
+# Fewer rows take the separate passes (gate log-probabilities, expert
+# log-densities, posterior; the gate's loss in its own pass).  The fused
+# kernel costs ~1.6-1.9 s of first compile (the separate ones ~0.5 s), more
+# than it saves on a small fit: the demo's first fit in a fresh install stays
+# within issue 16's 4 s.  The two paths give the same fits to rounding.
+FUSED_MIN_ROWS = 4096
+
 
 def fused_e_step(gate, experts, gx, ex, y, sw):
     """The E-step of ``gate`` and ``experts`` in one pass, or None where there is none.
@@ -39,7 +46,8 @@ def fused_e_step(gate, experts, gx, ex, y, sw):
 
     Returns
     -------
-    None, or a tuple ``(resp, log_norm, gate_eval, mass)``
+    None (no fused pass for these components, or fewer than
+    ``FUSED_MIN_ROWS`` rows), or a tuple ``(resp, log_norm, gate_eval, mass)``
         ``resp`` (n_samples, K) and ``log_norm`` (n_samples,) as
         :func:`~skmoe._threading.blockwise_posterior` gives them;
         ``gate_eval = (W, b, shift, loss, grad_W, grad_b)``, the gate's
@@ -49,7 +57,7 @@ def fused_e_step(gate, experts, gx, ex, y, sw):
     """
     logits = getattr(gate, "_linear_logits", None)
     gaussian = getattr(experts, "_linear_gaussian", None)
-    if logits is None or gaussian is None:
+    if logits is None or gaussian is None or gx.shape[0] < FUSED_MIN_ROWS:
         return None
     gate_params = logits()
     expert_params = gaussian()

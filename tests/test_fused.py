@@ -13,6 +13,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 import skmoe._base as skbase
+import skmoe._fused as skfused
 import skmoe._threading as skthreading
 from skmoe import MixtureOfExpertsRegressor
 from skmoe._fused import fused_e_step
@@ -23,6 +24,29 @@ from skmoe._rows import ThreadRows
 from skmoe.datasets import make_moe_regression
 from skmoe.experts._sets import _LinearGaussianSet
 from skmoe.gating import SoftmaxGate
+
+
+@pytest.fixture(autouse=True)
+def _fused_at_any_size(monkeypatch):
+    """The fused pass on any number of rows: these tests check it on few rows
+    too (fits take it from ``FUSED_MIN_ROWS`` rows on)."""
+    monkeypatch.setattr(skfused, "FUSED_MIN_ROWS", 0)
+
+
+def test_few_rows_take_the_separate_passes(monkeypatch):
+    """Below FUSED_MIN_ROWS rows no fused pass (its first compile would cost more
+    than it saves), and a fit there is the fit of the separate passes."""
+    monkeypatch.setattr(skfused, "FUSED_MIN_ROWS", 1000)
+    gate, experts, gx, X, y, sw = _components(999, 2, 3, 6)
+    assert fused_e_step(gate, experts, gx, X, y, sw) is None
+    assert fused_e_step(*_components(1000, 2, 3, 6)) is not None
+    X, y, _ = make_moe_regression(999, 2, 3, random_state=3)
+    kw = dict(n_experts=3, random_state=0, max_iter=30, tol=1e-8)
+    small = MixtureOfExpertsRegressor(**kw).fit(X, y)
+    monkeypatch.setattr(skbase, "fused_e_step", lambda *args: None)
+    plain = MixtureOfExpertsRegressor(**kw).fit(X, y)
+    assert_array_equal(small.lower_bounds_, plain.lower_bounds_)
+    assert_array_equal(small.gate_.coef_, plain.gate_.coef_)
 
 
 def _components(n, d, K, seed, sw=None, gate_cols=None):
