@@ -70,28 +70,10 @@ def fused_e_step(gate, experts, gx, ex, y, sw):
         shift_e = np.zeros(ex.shape[1])
     resp = np.empty((n, K))
     log_norm = np.empty(n)
-    bounds = block_bounds(n, THREAD_BLOCK_ROWS)
-
-    def block(a, z):
-        return _softmax_gaussian_estep_into(
-            gx[a:z],
-            ex[a:z],
-            y[a:z],
-            sw[a:z],
-            W,
-            b,
-            shift_g,
-            coef,
-            intercept,
-            var,
-            shift_e,
-            resp[a:z],
-            log_norm[a:z],
-        )
-
-    # Added in block order, as ThreadRows.sum (skmoe._rows.ordered_sum) adds
-    # the gate's per-block evaluations.
-    loss, gW, gb, mass = _add_in_order(map_blocks(block, bounds))
+    expert_params = (coef, intercept, var, shift_e)
+    loss, gW, gb, mass = _fused_pass(
+        gx, ex, y, sw, (W, b, shift_g), expert_params, resp, log_norm, False
+    )
     return resp, log_norm, (W, b, shift_g, float(loss), gW, gb), mass
 
 
@@ -136,29 +118,17 @@ class Lookahead:
         self.result = None
 
     def _pass(self, gate_params, expert_params, ahead, log_norm):
-        W, b, shift_g = gate_params
-        coef, intercept, var, shift_e = expert_params
-        gx, ex, y, sw, resp = self.gx, self.ex, self.y, self.sw, self.resp
-
-        def block(a, z):
-            return _softmax_gaussian_estep_into(
-                gx[a:z],
-                ex[a:z],
-                y[a:z],
-                sw[a:z],
-                W,
-                b,
-                shift_g,
-                coef,
-                intercept,
-                var,
-                shift_e,
-                resp[a:z],
-                log_norm[a:z],
-                ahead,
-            )
-
-        return _add_in_order(map_blocks(block, block_bounds(gx.shape[0], THREAD_BLOCK_ROWS)))
+        return _fused_pass(
+            self.gx,
+            self.ex,
+            self.y,
+            self.sw,
+            gate_params,
+            expert_params,
+            self.resp,
+            log_norm,
+            ahead,
+        )
 
     def evaluate(self, W, b, shift):
         """The old targets' ``(loss, grad_W, grad_b)`` at logits ``(x - shift) W + b``.
@@ -197,6 +167,34 @@ class Lookahead:
         if now is None or not all(np.array_equal(a, k) for a, k in zip(now, self.key, strict=True)):
             return None
         return self.result
+
+
+def _fused_pass(gx, ex, y, sw, gate_params, expert_params, resp, log_norm, ahead):
+    """The fused kernel on the engine's fixed row blocks, the blocks' sums added in
+    block order, as ThreadRows.sum (skmoe._rows.ordered_sum) adds the gate's
+    per-block evaluations: the same sums whatever the number of threads."""
+    W, b, shift_g = gate_params
+    coef, intercept, var, shift_e = expert_params
+
+    def block(a, z):
+        return _softmax_gaussian_estep_into(
+            gx[a:z],
+            ex[a:z],
+            y[a:z],
+            sw[a:z],
+            W,
+            b,
+            shift_g,
+            coef,
+            intercept,
+            var,
+            shift_e,
+            resp[a:z],
+            log_norm[a:z],
+            ahead,
+        )
+
+    return _add_in_order(map_blocks(block, block_bounds(gx.shape[0], THREAD_BLOCK_ROWS)))
 
 
 def _expert_params(experts):

@@ -5,7 +5,7 @@ from numba import njit
 
 from ._config import ROW_TILE
 from ._estep import as_f64, tile_buffers
-from ._vector import _REDUCE_JIT_KWARGS, VECTOR_JIT_KWARGS
+from ._vector import _REDUCE_JIT_KWARGS, HELPER_JIT_KWARGS, VECTOR_JIT_KWARGS
 from ._vector import _tile_dot as tile_dot
 
 
@@ -88,6 +88,19 @@ _PAD = 8
 GRAM_MIN_ROWS = 2 * GRAM_TILE
 
 
+@njit(inline="always", **HELPER_JIT_KWARGS)
+def _frame_tile(X, y, sh, sc, y_shift, y_inv_scale, a0, nb, v):
+    """Rows ``a0 .. a0 + nb`` of ``[(X - sh) * sc, 1, (y - y_shift) * y_inv_scale]``
+    into the first ``nb`` columns of the tile ``v``, one variable per row of
+    ``v`` (inlined into both kernels: no compile of its own)."""
+    d = X.shape[1]
+    for j in range(nb):
+        for t in range(d):
+            v[t, j] = (X[a0 + j, t] - sh[t]) * sc[t]
+        v[d, j] = 1.0
+        v[d + 1, j] = (y[a0 + j] - y_shift) * y_inv_scale
+
+
 # Reassociation to vectorise the loop over rows, contraction for fused
 # multiply-adds (one instruction, one rounding, per term).
 _GRAM_JIT_KWARGS = dict(_REDUCE_JIT_KWARGS, fastmath={"reassoc", "contract"})
@@ -161,11 +174,8 @@ def _linear_sufficient_stats_blocks(X, y, W, sh, sc, y_shift, y_inv_scale, G, v,
     tile = v.shape[1] - _PAD
     for a0 in range(0, n, tile):
         nb = min(tile, n - a0)
+        _frame_tile(X, y, sh, sc, y_shift, y_inv_scale, a0, nb, v)
         for j in range(nb):
-            for t in range(d):
-                v[t, j] = (X[a0 + j, t] - sh[t]) * sc[t]
-            v[d, j] = 1.0
-            v[d + 1, j] = (y[a0 + j] - y_shift) * y_inv_scale
             for k in range(K):
                 w[k, j] = W[a0 + j, k]
         for k in range(K):
@@ -200,11 +210,7 @@ def _linear_sufficient_stats_dots(X, y, W, sh, sc, y_shift, y_inv_scale, S, v, w
     p = d + 2
     for a0 in range(0, n, ROW_TILE):
         nb = min(ROW_TILE, n - a0)
-        for j in range(nb):
-            for t in range(d):
-                v[t, j] = (X[a0 + j, t] - sh[t]) * sc[t]
-            v[d, j] = 1.0
-            v[d + 1, j] = (y[a0 + j] - y_shift) * y_inv_scale
+        _frame_tile(X, y, sh, sc, y_shift, y_inv_scale, a0, nb, v)
         for k in range(K):
             for a in range(p):
                 for j in range(nb):
