@@ -193,8 +193,33 @@ def _tile_linear(X, a, nb, W, b, xt, z, shift):
         bk = b[k]
         for j in range(nb):
             z[k, j] = bk
-    for t in range(d):
-        for k in range(K):
+    # Four classes by four features at a time: each loaded entry of the
+    # tile feeds four products, where one class at a time read and wrote
+    # z[k] once per feature (bound by those loads and stores: ~1.3x slower
+    # at 20 features, 8 classes).  Every z[k, j] still adds its terms one
+    # by one in feature order: the same bits as the plain loop, which does
+    # the edges.
+    K4 = K - K % 4
+    d4 = d - d % 4
+    for k in range(0, K4, 4):
+        for t in range(0, d4, 4):
+            w00, w01, w02, w03 = W[t, k], W[t, k + 1], W[t, k + 2], W[t, k + 3]
+            w10, w11, w12, w13 = W[t + 1, k], W[t + 1, k + 1], W[t + 1, k + 2], W[t + 1, k + 3]
+            w20, w21, w22, w23 = W[t + 2, k], W[t + 2, k + 1], W[t + 2, k + 2], W[t + 2, k + 3]
+            w30, w31, w32, w33 = W[t + 3, k], W[t + 3, k + 1], W[t + 3, k + 2], W[t + 3, k + 3]
+            for j in range(nb):
+                x0, x1, x2, x3 = xt[t, j], xt[t + 1, j], xt[t + 2, j], xt[t + 3, j]
+                z[k, j] = (((z[k, j] + x0 * w00) + x1 * w10) + x2 * w20) + x3 * w30
+                z[k + 1, j] = (((z[k + 1, j] + x0 * w01) + x1 * w11) + x2 * w21) + x3 * w31
+                z[k + 2, j] = (((z[k + 2, j] + x0 * w02) + x1 * w12) + x2 * w22) + x3 * w32
+                z[k + 3, j] = (((z[k + 3, j] + x0 * w03) + x1 * w13) + x2 * w23) + x3 * w33
+        for t in range(d4, d):
+            for q in range(k, k + 4):
+                w = W[t, q]
+                for j in range(nb):
+                    z[q, j] += xt[t, j] * w
+    for k in range(K4, K):
+        for t in range(d):
             w = W[t, k]
             for j in range(nb):
                 z[k, j] += xt[t, j] * w

@@ -32,6 +32,7 @@ from numba import njit, types
 from ._config import ROW_TILE
 from ._estep import _tile_linear, _tile_logsumexp, as_f64, readonly, tile_buffers
 from ._vector import VECTOR_JIT_KWARGS, OneCompile, array
+from ._vector import _tile_cross as tile_cross
 from ._vector import _tile_dot as tile_dot
 from ._vector import _tile_sum as tile_sum
 from ._vector import log_inline as fast_log
@@ -269,8 +270,7 @@ def _softmax_gaussian_estep_tiles(
                 loss += tile_loss
             for k in range(K):
                 accb[k] += tile_sum(go[k], nb)
-                for t_ in range(d):
-                    accW[t_, k] += tile_dot(xg[t_], go[k], nb)
+            tile_cross(xg, go, d, K, nb, accW)
     out[0] += loss
     out[1] += old_loss
 

@@ -5,7 +5,7 @@ from numba import njit
 
 from ._config import ROW_TILE
 from ._estep import as_f64, tile_buffers
-from ._vector import _REDUCE_JIT_KWARGS, HELPER_JIT_KWARGS, VECTOR_JIT_KWARGS
+from ._vector import HELPER_JIT_KWARGS, VECTOR_JIT_KWARGS, _gram_block
 from ._vector import _tile_dot as tile_dot
 
 
@@ -99,68 +99,6 @@ def _frame_tile(X, y, sh, sc, y_shift, y_inv_scale, a0, nb, v):
             v[t, j] = (X[a0 + j, t] - sh[t]) * sc[t]
         v[d, j] = 1.0
         v[d + 1, j] = (y[a0 + j] - y_shift) * y_inv_scale
-
-
-# Reassociation to vectorise the loop over rows, contraction for fused
-# multiply-adds (one instruction, one rounding, per term).
-_GRAM_JIT_KWARGS = dict(_REDUCE_JIT_KWARGS, fastmath={"reassoc", "contract"})
-
-
-@njit(**_GRAM_JIT_KWARGS)
-def _gram_block(a0, a1, a2, a3, b0, b1, b2, b3, n, G, k, r, c):
-    """``G[k, r:r+4, c:c+4] += sum_j w[j] a_i[j] b_q[j]`` over the first ``n`` rows.
-
-    Sixteen running sums in one loop over the rows, so that each load of a
-    column feeds four multiply-adds.  Reassociation (as in
-    :func:`~skmoe._kernels._vector.tile_dot`) lets LLVM vectorise the loop over
-    rows; the order is fixed by the compiled code and the tile, never by
-    the number of threads.
-    """
-    s00 = s01 = s02 = s03 = 0.0
-    s10 = s11 = s12 = s13 = 0.0
-    s20 = s21 = s22 = s23 = 0.0
-    s30 = s31 = s32 = s33 = 0.0
-    for j in range(n):
-        x0 = a0[j]
-        x1 = a1[j]
-        x2 = a2[j]
-        x3 = a3[j]
-        y0 = b0[j]
-        y1 = b1[j]
-        y2 = b2[j]
-        y3 = b3[j]
-        s00 += x0 * y0
-        s01 += x0 * y1
-        s02 += x0 * y2
-        s03 += x0 * y3
-        s10 += x1 * y0
-        s11 += x1 * y1
-        s12 += x1 * y2
-        s13 += x1 * y3
-        s20 += x2 * y0
-        s21 += x2 * y1
-        s22 += x2 * y2
-        s23 += x2 * y3
-        s30 += x3 * y0
-        s31 += x3 * y1
-        s32 += x3 * y2
-        s33 += x3 * y3
-    G[k, r, c] += s00
-    G[k, r, c + 1] += s01
-    G[k, r, c + 2] += s02
-    G[k, r, c + 3] += s03
-    G[k, r + 1, c] += s10
-    G[k, r + 1, c + 1] += s11
-    G[k, r + 1, c + 2] += s12
-    G[k, r + 1, c + 3] += s13
-    G[k, r + 2, c] += s20
-    G[k, r + 2, c + 1] += s21
-    G[k, r + 2, c + 2] += s22
-    G[k, r + 2, c + 3] += s23
-    G[k, r + 3, c] += s30
-    G[k, r + 3, c + 1] += s31
-    G[k, r + 3, c + 2] += s32
-    G[k, r + 3, c + 3] += s33
 
 
 @njit(**VECTOR_JIT_KWARGS)

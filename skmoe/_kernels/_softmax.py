@@ -6,7 +6,7 @@ from numba import njit
 from ._config import JIT_KWARGS, ROW_TILE
 from ._estep import _tile_linear, _tile_logsumexp, as_f64, as_shift, readonly, tile_buffers
 from ._vector import VECTOR_JIT_KWARGS, OneCompile, array
-from ._vector import _tile_dot as tile_dot
+from ._vector import _tile_cross as tile_cross
 from ._vector import _tile_sum as tile_sum
 from ._vector import log_inline as fast_log
 
@@ -150,8 +150,7 @@ def _softmax_regression_loss_grad(
         loss += tile_sum(row_loss, nb)
         for k in range(K):
             gb[k] += tile_sum(e[k], nb)
-            for t_ in range(d):
-                gW[t_, k] += tile_dot(xt[t_], e[k], nb)
+        tile_cross(xt, e, d, K, nb, gW)
     return loss
 
 
