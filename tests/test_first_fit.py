@@ -58,10 +58,16 @@ print(json.dumps(compiled))
 # FUSED_MIN_ROWS rows the separate passes run, and the fused kernel's ~1.8 s
 # compile is not paid.  Every kernel once: the gate's loss/gradient takes X
 # with the E-step kernels' type (read-only 'A'), so their helper _tile_linear
-# is compiled once.
-_MAX_SKMOE_COMPILES = 10
+# is compiled once.  Not the wide variants of the gate's kernels either
+# (skmoe._kernels._estep.use_wide: four by four blocks, ~0.5 s more each) but
+# their plain gradient helper (_tile_dots, ~0.06 s: the 11th).
+_MAX_SKMOE_COMPILES = 11
 _NOT_COMPILED = (
     "skmoe._kernels._fused._softmax_gaussian_estep_tiles",
+    "skmoe._kernels._fused._softmax_gaussian_estep_wide",
+    "skmoe._kernels._softmax._softmax_regression_loss_grad_wide",
+    "skmoe._kernels._estep._tile_linear_wide",
+    "skmoe._kernels._vector._tile_cross",
     "skmoe._kernels._linear._linear_sufficient_stats_blocks",
 )
 

@@ -51,7 +51,7 @@ def test_few_rows_take_the_separate_passes(monkeypatch):
 
 def _components(n, d, K, seed, sw=None, gate_cols=None):
     r = np.random.RandomState(seed)
-    X = r.randn(n, d) * [1.0, 1e3, 1e-2][:d] + [0.0, 5e4, 1.0][:d]
+    X = r.randn(n, d) * np.resize([1.0, 1e3, 1e-2], d) + np.resize([0.0, 5e4, 1.0], d)
     y = r.randn(n)
     sw = np.ones(n) if sw is None else sw
     gx = X if gate_cols is None else np.ascontiguousarray(X[:, gate_cols])
@@ -86,12 +86,15 @@ def _separate(gate, experts, gx, X, y, sw):
     ids=["one_row", "under_a_tile", "one_tile", "blocks"],
 )
 @pytest.mark.parametrize("weights", ["unit", "zeros_and_reals"])
-def test_fused_e_step_is_the_separate_passes_bit_for_bit(n, weights):
+@pytest.mark.parametrize("d, K", [(3, 4), (6, 5)], ids=["narrow", "wide"])
+def test_fused_e_step_is_the_separate_passes_bit_for_bit(n, weights, d, K):
+    # (6, 5): blocks of WIDE_MIN_ROWS rows or more take the wide kernels (four
+    # by four, with edges), the last block of 37 rows the plain ones.
     sw = None
     if weights != "unit":
         sw = np.random.RandomState(1).uniform(0.0, 3.0, n)
         sw[1::5] = 0.0
-    gate, experts, gx, X, y, sw = _components(n, 3, 4, 0, sw)
+    gate, experts, gx, X, y, sw = _components(n, d, K, 0, sw)
     resp, log_norm, (W, b, shift, loss, gW, gb), mass = fused_e_step(gate, experts, gx, X, y, sw)
     ref = _separate(gate, experts, gx, X, y, sw)
     assert_array_equal(resp, ref[0])
@@ -183,7 +186,8 @@ def test_fits_with_and_without_the_fused_e_step_are_the_same(monkeypatch, weight
 @pytest.mark.parametrize(
     "n", [1, 300, 2 * THREAD_BLOCK_ROWS + 37], ids=["one_row", "tiles", "blocks"]
 )
-def test_ahead_pass_is_old_targets_loss_and_next_e_step_bit_for_bit(n):
+@pytest.mark.parametrize("d, K", [(2, 3), (5, 6)], ids=["narrow", "wide"])
+def test_ahead_pass_is_old_targets_loss_and_next_e_step_bit_for_bit(n, d, K):
     # The kernel with ahead=True: the old targets' loss and gradient (as the
     # loss kernel gives them) and the new E-step written over the targets.
     from skmoe._kernels import softmax_regression_loss_grad
@@ -191,11 +195,11 @@ def test_ahead_pass_is_old_targets_loss_and_next_e_step_bit_for_bit(n):
 
     sw = np.random.RandomState(2).uniform(0.0, 2.0, n)
     sw[1::4] = 0.0
-    gate, experts, gx, X, y, sw = _components(n, 2, 3, 6, sw)
-    old = np.random.RandomState(3).dirichlet(np.ones(3), n)
+    gate, experts, gx, X, y, sw = _components(n, d, K, 6, sw)
+    old = np.random.RandomState(3).dirichlet(np.ones(K), n)
     W, b, shift = gate._linear_logits()
     e_params = experts._linear_gaussian()
-    plain = np.empty((n, 3)), np.empty(n)
+    plain = np.empty((n, K)), np.empty(n)
     ref = _softmax_gaussian_estep_into(gx, X, y, sw, W, b, shift, *e_params, *plain)
     resp, log_norm = old.copy(), np.empty(n)
     out = _softmax_gaussian_estep_into(gx, X, y, sw, W, b, shift, *e_params, resp, log_norm, True)

@@ -869,6 +869,7 @@ def test_linear_sufficient_stats_any_row_count_and_blocks_add_up(n):
 # partial last tile, so that the tile loops and their remainders are run.
 # --------------------------------------------------------------------------- #
 _MULTI = 2 * 256 + 37  # two full tiles and a partial one (ROW_TILE = 256)
+_WIDE = 4096 + 2 * 256 + 37  # WIDE_MIN_ROWS and more, a partial tile
 
 
 def _posterior_multi_tile(dt):
@@ -987,6 +988,29 @@ def _sge_multi_tile(dt):
     return tuple(np.asarray(a).astype(dt) for a in args)
 
 
+def _sge_wide(dt):
+    # The wide variant (skmoe._kernels._estep.use_wide): enough rows, features
+    # and experts, none a multiple of four (edges), tiles that do not divide n.
+    args = list(_sge_args(_rng(104), _WIDE, 6, 5, 5, np.float64))
+    args[3][::7] = 0.0
+    return tuple(np.asarray(a).astype(dt) for a in args)
+
+
+def _srl_wide(dt):
+    r = _rng(94)
+    w = r.uniform(0, 2, _WIDE)
+    w[::7] = 0.0
+    X = r.randn(_WIDE, 7)
+    X[::7] = np.nan  # zero-weight rows may hold anything
+    return (
+        X.astype(dt),
+        r.randn(7, 9).astype(dt),
+        r.randn(9).astype(dt),
+        _soft_targets(r, _WIDE, 9).astype(dt),
+        w.astype(dt),
+    )
+
+
 def _sge_one_row(dt):
     return _sge_args(_rng(102), 1, 2, 2, 3, dt, same_x=True)
 
@@ -1017,6 +1041,7 @@ CASES["log_softmax"].append(("multi_tile", _log_softmax_multi_tile))
 CASES["softmax_regression_loss_grad"].append(
     ("multi_tile_nan_in_zero_weight_rows", _srl_multi_tile)
 )
+CASES["softmax_regression_loss_grad"].append(("wide_nan_in_zero_weight_rows", _srl_wide))
 CASES["linear_sufficient_stats"].append(("multi_tile", _lss_multi_tile))
 _NEW_CASES = {
     "linear_log_softmax": [("random", _lls_random), ("multi_tile_huge", _lls_multi_tile_huge)],
@@ -1034,6 +1059,7 @@ _NEW_CASES = {
         ("multi_tile_zero_weights_extreme", _sge_multi_tile),
         ("one_row", _sge_one_row),
         ("one_expert", _sge_one_expert),
+        ("wide", _sge_wide),
     ],
 }
 CASES.update(_NEW_CASES)
@@ -1042,7 +1068,7 @@ ALL_CASES.extend(
     for name, builder_list in [
         ("posterior_from_logs", [CASES["posterior_from_logs"][-1]]),
         ("log_softmax", [CASES["log_softmax"][-1]]),
-        ("softmax_regression_loss_grad", [CASES["softmax_regression_loss_grad"][-1]]),
+        ("softmax_regression_loss_grad", CASES["softmax_regression_loss_grad"][-2:]),
         ("linear_sufficient_stats", [CASES["linear_sufficient_stats"][-1]]),
         *_NEW_CASES.items(),
     ]

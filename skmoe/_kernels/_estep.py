@@ -7,6 +7,8 @@ is computed independently of the others, so the results do not depend on
 how the rows are split into blocks or threads.
 """
 
+import types
+
 import numpy as np
 from numba import njit
 
@@ -193,15 +195,35 @@ def _tile_linear(X, a, nb, W, b, xt, z, shift):
         bk = b[k]
         for j in range(nb):
             z[k, j] = bk
-    # Four classes by four features at a time: each loaded entry of the
-    # tile feeds four products, where one class at a time read and wrote
-    # z[k] once per feature (bound by those loads and stores: ~1.3x slower
-    # at 20 features, 8 classes).  Every z[k, j] still adds its terms one
-    # by one in feature order: the same bits as the plain loop, which does
-    # the edges.
+    for t in range(d):
+        for k in range(K):
+            w = W[t, k]
+            for j in range(nb):
+                z[k, j] += xt[t, j] * w
+
+
+@njit(**HELPER_JIT_KWARGS)
+def _tile_linear_wide(X, a, nb, W, b, xt, z, shift):
+    """:func:`_tile_linear` four classes by four features at a time, the same bits.
+
+    Each loaded entry of the tile feeds four products, where one class at a
+    time reads and writes ``z[k]`` once per feature (bound by those loads
+    and stores: ~1.3x slower at 20 features, 8 classes).  Every ``z[k, j]``
+    still adds its terms one by one in feature order, as the plain loop
+    does.  The kernels' wide variants use it (:func:`use_wide`): ~0.5 s of
+    first compile, which a small fit does not pay.
+    """
+    d = X.shape[1]
+    K = W.shape[1]
     K4 = K - K % 4
     d4 = d - d % 4
+    # The copy of the tile, and the classes past the last block of four.
+    _tile_linear(X, a, nb, W[:, K4:], b[K4:], xt, z[K4:], shift)
     for k in range(0, K4, 4):
+        for q in range(k, k + 4):
+            bq = b[q]
+            for j in range(nb):
+                z[q, j] = bq
         for t in range(0, d4, 4):
             w00, w01, w02, w03 = W[t, k], W[t, k + 1], W[t, k + 2], W[t, k + 3]
             w10, w11, w12, w13 = W[t + 1, k], W[t + 1, k + 1], W[t + 1, k + 2], W[t + 1, k + 3]
@@ -218,11 +240,33 @@ def _tile_linear(X, a, nb, W, b, xt, z, shift):
                 w = W[t, q]
                 for j in range(nb):
                     z[q, j] += xt[t, j] * w
-    for k in range(K4, K):
-        for t in range(d):
-            w = W[t, k]
-            for j in range(nb):
-                z[k, j] += xt[t, j] * w
+
+
+# Calls of at least this many rows, features and classes take the kernels'
+# wide variants (four by four blocks): they pay their extra compile only in
+# fits large enough to gain from them.
+WIDE_MIN_ROWS = 4096
+WIDE_MIN_WIDTH = 4
+
+
+def use_wide(n, d, K):
+    """Whether a call on ``n`` rows, ``d`` features and ``K`` classes takes the wide kernels."""
+    return n >= WIDE_MIN_ROWS and d >= WIDE_MIN_WIDTH and K >= WIDE_MIN_WIDTH
+
+
+def variant(func, name, **helpers):
+    """A copy of the kernel ``func`` (a dispatcher) whose calls of ``helpers`` go elsewhere.
+
+    The copy has its own name, so Numba caches it apart (the cache files are
+    named after the qualified name): one source for a kernel and its wide
+    variant, each compiled only when called.
+    """
+    py = func.py_func
+    copy = types.FunctionType(py.__code__, dict(py.__globals__, **helpers), name, py.__defaults__)
+    copy.__qualname__ = name
+    copy.__module__ = py.__module__
+    copy.__doc__ = py.__doc__
+    return copy
 
 
 def linear_log_softmax(X, W, b, shift=None):

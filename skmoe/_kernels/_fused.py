@@ -30,10 +30,19 @@ import numpy as np
 from numba import njit, types
 
 from ._config import ROW_TILE
-from ._estep import _tile_linear, _tile_logsumexp, as_f64, readonly, tile_buffers
-from ._vector import VECTOR_JIT_KWARGS, OneCompile, array
-from ._vector import _tile_cross as tile_cross
+from ._estep import (
+    _tile_linear,
+    _tile_linear_wide,
+    _tile_logsumexp,
+    as_f64,
+    readonly,
+    tile_buffers,
+    use_wide,
+    variant,
+)
+from ._vector import VECTOR_JIT_KWARGS, OneCompile, _tile_cross, array
 from ._vector import _tile_dot as tile_dot
+from ._vector import _tile_dots as tile_grad
 from ._vector import _tile_sum as tile_sum
 from ._vector import log_inline as fast_log
 
@@ -116,7 +125,9 @@ def _softmax_gaussian_estep_into(
     buffers += tile_buffers(None, None, None, None, None)
     Wg, bg, shift_g = as_f64(Wg), as_f64(bg), as_f64(shift_g)
     coef, intercept, var, shift_e = as_f64(coef), as_f64(intercept), as_f64(var), as_f64(shift_e)
-    _softmax_gaussian_estep_one(
+    wide = use_wide(Xg.shape[0], d, K)
+    kernel = _softmax_gaussian_estep_wide_one if wide else _softmax_gaussian_estep_one
+    kernel(
         *map(readonly, (Xg, Xe, y, sw, Wg, bg, shift_g, coef, intercept, var, shift_e)),
         bool(ahead),
         resp,
@@ -270,7 +281,7 @@ def _softmax_gaussian_estep_tiles(
                 loss += tile_loss
             for k in range(K):
                 accb[k] += tile_sum(go[k], nb)
-            tile_cross(xg, go, d, K, nb, accW)
+            tile_grad(xg, go, d, K, nb, accW)
     out[0] += loss
     out[1] += old_loss
 
@@ -288,4 +299,20 @@ _softmax_gaussian_estep_one = OneCompile(
     + [array(1), array(1)]
     + [array(2)] * 8
     + [array(1)] * 7,
+)
+
+
+# The wide variant (the same source; the gate's logits and gradient and the
+# experts' predictions four by four), chosen by the loss kernel's rule
+# (skmoe._kernels._estep.use_wide), so the two give the same gradient.
+_softmax_gaussian_estep_wide = njit(**VECTOR_JIT_KWARGS)(
+    variant(
+        _softmax_gaussian_estep_tiles,
+        "_softmax_gaussian_estep_wide",
+        _tile_linear=_tile_linear_wide,
+        tile_grad=_tile_cross,
+    )
+)
+_softmax_gaussian_estep_wide_one = OneCompile(
+    _softmax_gaussian_estep_wide, _softmax_gaussian_estep_one._argtypes
 )

@@ -4,9 +4,19 @@ import numpy as np
 from numba import njit
 
 from ._config import JIT_KWARGS, ROW_TILE
-from ._estep import _tile_linear, _tile_logsumexp, as_f64, as_shift, readonly, tile_buffers
-from ._vector import VECTOR_JIT_KWARGS, OneCompile, array
-from ._vector import _tile_cross as tile_cross
+from ._estep import (
+    _tile_linear,
+    _tile_linear_wide,
+    _tile_logsumexp,
+    as_f64,
+    as_shift,
+    readonly,
+    tile_buffers,
+    use_wide,
+    variant,
+)
+from ._vector import VECTOR_JIT_KWARGS, OneCompile, _tile_cross, array
+from ._vector import _tile_dots as tile_grad
 from ._vector import _tile_sum as tile_sum
 from ._vector import log_inline as fast_log
 
@@ -102,9 +112,10 @@ def softmax_regression_loss_grad(X, W, b, targets, weights, shift=None):
     gW = np.zeros((d, K))
     gb = np.zeros(K)
     buffers = tile_buffers(d, K, K, K, None, None, None, None, None)
-    loss = _softmax_regression_loss_grad_one(
-        *map(readonly, (X, as_f64(W), as_f64(b), targets, weights, sh)), gW, gb, *buffers
+    kernel = (
+        _loss_grad_wide_one if use_wide(X.shape[0], d, K) else _softmax_regression_loss_grad_one
     )
+    loss = kernel(*map(readonly, (X, as_f64(W), as_f64(b), targets, weights, sh)), gW, gb, *buffers)
     return loss, gW, gb
 
 
@@ -150,7 +161,7 @@ def _softmax_regression_loss_grad(
         loss += tile_sum(row_loss, nb)
         for k in range(K):
             gb[k] += tile_sum(e[k], nb)
-        tile_cross(xt, e, d, K, nb, gW)
+        tile_grad(xt, e, d, K, nb, gW)
     return loss
 
 
@@ -165,4 +176,19 @@ _softmax_regression_loss_grad_one = OneCompile(
     + [array(2, "A", True), array(1, "A", True), array(1, "C", True), array(2), array(1)]
     + [array(2), array(2), array(2), array(2)]
     + [array(1), array(1), array(1), array(1), array(1)],
+)
+
+
+# The wide variant (the same source; logits and gradient four by four,
+# skmoe._kernels._estep.use_wide): calls of many rows, features and classes.
+_softmax_regression_loss_grad_wide = njit(**VECTOR_JIT_KWARGS)(
+    variant(
+        _softmax_regression_loss_grad,
+        "_softmax_regression_loss_grad_wide",
+        _tile_linear=_tile_linear_wide,
+        tile_grad=_tile_cross,
+    )
+)
+_loss_grad_wide_one = OneCompile(
+    _softmax_regression_loss_grad_wide, _softmax_regression_loss_grad_one._argtypes
 )

@@ -350,6 +350,14 @@ def _gram_block(a0, a1, a2, a3, b0, b1, b2, b3, n, G, k, r, c):
 
 
 @njit(**HELPER_JIT_KWARGS)
+def _tile_dots(A, B, na, nq, n, G):
+    """``G[t, q] += sum_j A[t, j] B[q, j]``, one :func:`_tile_dot` per entry (see :func:`_tile_cross`)."""
+    for q in range(nq):
+        for t in range(na):
+            G[t, q] += _tile_dot(A[t], B[q], n)
+
+
+@njit(**HELPER_JIT_KWARGS)
 def _tile_cross(A, B, na, nq, n, G):
     """``G[t, q] += sum_j A[t, j] B[q, j]`` over the first ``n`` rows, ``t < na``, ``q < nq``.
 
@@ -359,7 +367,9 @@ def _tile_cross(A, B, na, nq, n, G):
     loads per term: 2.5-3x slower at 20 features and 8 classes), the edges
     by :func:`_tile_dot`.  Each entry is one sum whose order is fixed by
     the compiled code and ``n``: the loss kernel and the fused E-step call
-    this one helper, so their gradients agree bit for bit.
+    one variant or the other by the same rule
+    (:func:`~skmoe._kernels._estep.use_wide`), so their gradients agree bit
+    for bit; small calls take :func:`_tile_dots`, which compiles faster.
     """
     na4 = na - na % 4
     nq4 = nq - nq % 4
