@@ -56,6 +56,7 @@ wrap(experts, "fit", "experts M-step")
 wrap(gate, "_m_step", "gate M-step (incl. lookahead pass)")
 wrap(est, "_reseed", "reseed")
 wrap(_softmax, "_softmax_regression_loss_grad_one", "gate loss/grad kernel")
+wrap(_softmax, "_loss_grad_wide_one", "gate loss/grad kernel (wide)")
 ahead = [None]
 it = [0]
 

@@ -67,6 +67,8 @@ _NOT_COMPILED = (
     "skmoe._kernels._fused._softmax_gaussian_estep_wide",
     "skmoe._kernels._softmax._softmax_regression_loss_grad_wide",
     "skmoe._kernels._estep._tile_linear_wide",
+    "skmoe._kernels._estep._linear_log_softmax_wide",
+    "skmoe._kernels._gaussian._linear_gaussian_log_density_wide",
     "skmoe._kernels._vector._tile_cross",
     "skmoe._kernels._linear._linear_sufficient_stats_blocks",
 )

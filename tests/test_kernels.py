@@ -919,6 +919,23 @@ def _lls_multi_tile_huge(dt):
     return (r.randn(_MULTI, 2).astype(dt), W.astype(dt), r.randn(5).astype(dt))
 
 
+def _lls_wide(dt):
+    # The wide variant (four by four logits, the same bits): edges both ways.
+    r = _rng(98)
+    return (r.randn(_WIDE, 9).astype(dt), r.randn(9, 6).astype(dt), r.randn(6).astype(dt))
+
+
+def _lgd_wide(dt):
+    r = _rng(99)
+    return (
+        r.randn(_WIDE, 5).astype(dt),
+        r.randn(_WIDE).astype(dt),
+        r.randn(5, 7).astype(dt),
+        r.randn(7).astype(dt),
+        r.uniform(0.1, 3.0, 7).astype(dt),
+    )
+
+
 def _lgd_random(dt):
     r = _rng(96)
     return (
@@ -1044,10 +1061,15 @@ CASES["softmax_regression_loss_grad"].append(
 CASES["softmax_regression_loss_grad"].append(("wide_nan_in_zero_weight_rows", _srl_wide))
 CASES["linear_sufficient_stats"].append(("multi_tile", _lss_multi_tile))
 _NEW_CASES = {
-    "linear_log_softmax": [("random", _lls_random), ("multi_tile_huge", _lls_multi_tile_huge)],
+    "linear_log_softmax": [
+        ("random", _lls_random),
+        ("multi_tile_huge", _lls_multi_tile_huge),
+        ("wide", _lls_wide),
+    ],
     "linear_gaussian_log_density": [
         ("random", _lgd_random),
         ("multi_tile_extreme", _lgd_multi_tile_extreme),
+        ("wide", _lgd_wide),
     ],
     "weighted_mean": [("random", _wm_random), ("zero_weights", _wm_zero_weights)],
     "fast_exp": [(f"x={x}", _exp_args(x)) for x in (0.0, 1.0, -1.0, 0.5, -20.0, -700.0, 88.0)],
@@ -1214,3 +1236,31 @@ def test_shifted_logit_kernels_against_twins(n):
         strict=True,
     ):
         assert_allclose(a, e, rtol=1e-9, atol=1e-9 * np.abs(e).max())
+
+
+@pytest.mark.parametrize("d, K", [(4, 4), (6, 5), (9, 12)])
+def test_wide_logits_are_the_plain_logits_bit_for_bit(d, K):
+    # The wide kernels' logits (four by four) add the same terms in the same
+    # order as the plain ones: the log-softmax and the Gaussian log-densities
+    # of a large call equal those of its rows taken in small calls.
+    from skmoe._kernels._estep import WIDE_MIN_ROWS, use_wide
+
+    r = _rng(7 + d)
+    n = WIDE_MIN_ROWS + 300
+    X = r.randn(n, d) * 10.0 ** r.uniform(-3, 3, d)
+    W, b, shift = r.randn(d, K), r.randn(K), X.mean(axis=0)
+    y, var = r.randn(n), r.uniform(0.1, 3.0, K)
+    assert use_wide(n, d, K) and not use_wide(300, d, K)
+    wide = kernels.linear_log_softmax(X, W, b, shift)
+    plain = np.vstack(
+        [kernels.linear_log_softmax(X[a : a + 300], W, b, shift) for a in range(0, n, 300)]
+    )
+    assert_array_equal(wide, plain)
+    wide = kernels.linear_gaussian_log_density(X, y, W, b, var, shift)
+    plain = np.vstack(
+        [
+            kernels.linear_gaussian_log_density(X[a : a + 300], y[a : a + 300], W, b, var, shift)
+            for a in range(0, n, 300)
+        ]
+    )
+    assert_array_equal(wide, plain)

@@ -269,6 +269,16 @@ def variant(func, name, **helpers):
     return copy
 
 
+def wide_of(one, name, **helpers):
+    """The wide variant of the :class:`OneCompile` kernel ``one``: the same source with
+    ``_tile_linear`` four by four (and the ``helpers`` given), the same argument types;
+    compiled on its first call."""
+    kernel = njit(**VECTOR_JIT_KWARGS)(
+        variant(one._fallback, name, _tile_linear=_tile_linear_wide, **helpers)
+    )
+    return OneCompile(kernel, one._argtypes)
+
+
 def linear_log_softmax(X, W, b, shift=None):
     """``log_softmax((X - shift) @ W + b)`` in one pass, without forming the logits.
 
@@ -295,7 +305,8 @@ def _linear_log_softmax_into(X, W, b, out, shift):
     """:func:`linear_log_softmax` writing into ``out`` (e.g. a row slice)."""
     d, K = X.shape[1], W.shape[1]
     W, b, shift = as_f64(W), as_f64(b), as_f64(shift)
-    _linear_log_softmax_one(X, W, b, out, shift, *tile_buffers(d, K, K, None, None))
+    kernel = _linear_log_softmax_wide if use_wide(X.shape[0], d, K) else _linear_log_softmax_one
+    kernel(X, W, b, out, shift, *tile_buffers(d, K, K, None, None))
 
 
 @njit(**VECTOR_JIT_KWARGS)
@@ -326,3 +337,6 @@ _linear_log_softmax_one = OneCompile(
     [array(2, "A", True), array(2, "C", True), array(1, "C", True), array(2, "A")]
     + [array(1, "C", True), array(2), array(2), array(2), array(1), array(1)],
 )
+
+# The same kernel with the logits four by four (the same bits): large calls.
+_linear_log_softmax_wide = wide_of(_linear_log_softmax_one, "_linear_log_softmax_wide")

@@ -32,13 +32,12 @@ from numba import njit, types
 from ._config import ROW_TILE
 from ._estep import (
     _tile_linear,
-    _tile_linear_wide,
     _tile_logsumexp,
     as_f64,
     readonly,
     tile_buffers,
     use_wide,
-    variant,
+    wide_of,
 )
 from ._vector import VECTOR_JIT_KWARGS, OneCompile, _tile_cross, array
 from ._vector import _tile_dot as tile_dot
@@ -305,14 +304,6 @@ _softmax_gaussian_estep_one = OneCompile(
 # The wide variant (the same source; the gate's logits and gradient and the
 # experts' predictions four by four), chosen by the loss kernel's rule
 # (skmoe._kernels._estep.use_wide), so the two give the same gradient.
-_softmax_gaussian_estep_wide = njit(**VECTOR_JIT_KWARGS)(
-    variant(
-        _softmax_gaussian_estep_tiles,
-        "_softmax_gaussian_estep_wide",
-        _tile_linear=_tile_linear_wide,
-        tile_grad=_tile_cross,
-    )
-)
-_softmax_gaussian_estep_wide_one = OneCompile(
-    _softmax_gaussian_estep_wide, _softmax_gaussian_estep_one._argtypes
+_softmax_gaussian_estep_wide_one = wide_of(
+    _softmax_gaussian_estep_one, "_softmax_gaussian_estep_wide", tile_grad=_tile_cross
 )

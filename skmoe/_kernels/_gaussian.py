@@ -4,7 +4,7 @@ import numpy as np
 from numba import njit
 
 from ._config import JIT_KWARGS, ROW_TILE
-from ._estep import _tile_linear, as_f64, as_shift, tile_buffers
+from ._estep import _tile_linear, as_f64, as_shift, tile_buffers, use_wide, wide_of
 from ._vector import VECTOR_JIT_KWARGS, OneCompile, array
 
 _LOG_2PI = np.log(2.0 * np.pi)
@@ -69,7 +69,9 @@ def _linear_gaussian_log_density_into(X, y, coef, intercept, var, out, shift):
     d, K = X.shape[1], coef.shape[1]
     coef, intercept, var, shift = as_f64(coef), as_f64(intercept), as_f64(var), as_f64(shift)
     buffers = [np.empty(K), np.empty(K), *tile_buffers(d, K)]
-    _linear_gaussian_log_density_one(X, y, coef, intercept, var, out, shift, *buffers)
+    wide = use_wide(X.shape[0], d, K)
+    kernel = _linear_gaussian_log_density_wide if wide else _linear_gaussian_log_density_one
+    kernel(X, y, coef, intercept, var, out, shift, *buffers)
 
 
 @njit(**VECTOR_JIT_KWARGS)
@@ -98,4 +100,9 @@ _linear_gaussian_log_density_one = OneCompile(
     [array(2, "A", True), array(1, "A", True), array(2, "C", True), array(1, "C", True)]
     + [array(1, "C", True), array(2, "A"), array(1, "C", True)]
     + [array(1), array(1), array(2), array(2)],
+)
+
+# The same kernel with the predictions four by four (the same bits): large calls.
+_linear_gaussian_log_density_wide = wide_of(
+    _linear_gaussian_log_density_one, "_linear_gaussian_log_density_wide"
 )

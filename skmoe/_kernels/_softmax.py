@@ -6,14 +6,13 @@ from numba import njit
 from ._config import JIT_KWARGS, ROW_TILE
 from ._estep import (
     _tile_linear,
-    _tile_linear_wide,
     _tile_logsumexp,
     as_f64,
     as_shift,
     readonly,
     tile_buffers,
     use_wide,
-    variant,
+    wide_of,
 )
 from ._vector import VECTOR_JIT_KWARGS, OneCompile, _tile_cross, array
 from ._vector import _tile_dots as tile_grad
@@ -181,14 +180,6 @@ _softmax_regression_loss_grad_one = OneCompile(
 
 # The wide variant (the same source; logits and gradient four by four,
 # skmoe._kernels._estep.use_wide): calls of many rows, features and classes.
-_softmax_regression_loss_grad_wide = njit(**VECTOR_JIT_KWARGS)(
-    variant(
-        _softmax_regression_loss_grad,
-        "_softmax_regression_loss_grad_wide",
-        _tile_linear=_tile_linear_wide,
-        tile_grad=_tile_cross,
-    )
-)
-_loss_grad_wide_one = OneCompile(
-    _softmax_regression_loss_grad_wide, _softmax_regression_loss_grad_one._argtypes
+_loss_grad_wide_one = wide_of(
+    _softmax_regression_loss_grad_one, "_softmax_regression_loss_grad_wide", tile_grad=_tile_cross
 )
