@@ -255,3 +255,30 @@ def test_the_m_step_hands_over_the_next_e_step():
         ahead[:2] + ahead[2][3:] + (ahead[3],), fresh[:2] + fresh[2][3:] + (fresh[3],), strict=True
     ):
         assert_array_equal(a, e)
+
+
+def test_fused_kernel_outputs_of_any_layout():
+    # The kernel is typed for C-contiguous rows: strided inputs are copied,
+    # strided outputs written through a buffer (with ahead=True the old
+    # targets are read from it first).
+    from skmoe._kernels._fused import _softmax_gaussian_estep_into
+
+    n, d, K = 700, 2, 3
+    gate, experts, gx, X, y, sw = _components(n, d, K, 4)
+    W, b, shift = gate._linear_logits()
+    e_params = experts._linear_gaussian()
+    old = np.random.RandomState(5).dirichlet(np.ones(K), n)
+    resp, log_norm = old.copy(), np.empty(n)
+    ref = _softmax_gaussian_estep_into(gx, X, y, sw, W, b, shift, *e_params, resp, log_norm, True)
+    wide_resp = np.zeros((n, 2 * K))
+    wide_resp[:, ::2] = old
+    wide_norm = np.zeros(2 * n)
+    Xf = np.asfortranarray(X)
+    got = _softmax_gaussian_estep_into(
+        Xf, Xf, y, sw, W, b, shift, *e_params, wide_resp[:, ::2], wide_norm[::2], True
+    )
+    assert_array_equal(wide_resp[:, ::2], resp)
+    assert_array_equal(wide_resp[:, 1::2], 0.0)
+    assert_array_equal(wide_norm[::2], log_norm)
+    for a, e in zip(got, ref, strict=True):
+        assert_array_equal(a, e)
