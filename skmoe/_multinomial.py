@@ -664,18 +664,7 @@ def _fit_multinomial(problem, alpha, mean, scale, V0, c0, max_iter, tol, state):
 
 
 def _lbfgs(fun, apply_h0, state, V0, c0, n_features, p, K, max_iter, tol, wsum, vdot):
-    """The L-BFGS iterations of :func:`_fit_multinomial` (see there).
-
-    When the last iteration's first trial is refused after at least one
-    accepted step, the solve ends at the last accepted point (the objective
-    already lower than at the start: a generalised EM step still) instead
-    of searching on.  With the fused E-step that trial runs the next E-step
-    (``skmoe._fused.Lookahead``); a search would first recompute the targets
-    it overwrote, then evaluate again, and its end point would need an
-    E-step of its own: three passes over the rows, against the one fresh
-    E-step this costs.  The rule holds on every path, so a fit does not
-    depend on whether the look-ahead ran.
-    """
+    """The L-BFGS iterations of :func:`_fit_multinomial` (see there)."""
     theta = np.empty((p, K))
     theta[:n_features] = V0
     theta[n_features] = c0
@@ -738,8 +727,6 @@ def _lbfgs(fun, apply_h0, state, V0, c0, n_features, p, K, max_iter, tol, wsum, 
                 f_new, g_new = fun(theta_new, last and attempt == 0)
                 if f_new <= f + 1e-4 * step * slope:
                     accepted = True
-                    break
-                if last and attempt == 0 and n_iter > 0:
                     break
                 # Safeguarded quadratic interpolation of the step.
                 denom = 2.0 * (f_new - f - step * slope)
