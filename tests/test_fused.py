@@ -282,3 +282,28 @@ def test_fused_kernel_outputs_of_any_layout():
     assert_array_equal(wide_norm[::2], log_norm)
     for a, e in zip(got, ref, strict=True):
         assert_array_equal(a, e)
+
+
+@pytest.mark.parametrize("d, K", [(2, 3), (6, 5)], ids=["narrow", "wide"])
+@pytest.mark.parametrize("n", [300, 4096 + 37], ids=["plain", "wide_rows"])
+def test_shared_tile_of_gate_and_experts_is_bit_for_bit(n, d, K):
+    # Gate and experts on the same rows about the same centres (the default
+    # model) share one copy of each tile; on a copy of X, or about other
+    # centres, each forms its own: the same numbers either way.
+    from skmoe._kernels._fused import _same_view, _softmax_gaussian_estep_into
+
+    gate, experts, gx, X, y, sw = _components(n, d, K, 8)
+    W, b, shift = gate._linear_logits()
+    coef, intercept, var, _ = experts._linear_gaussian()
+    old = np.random.RandomState(9).dirichlet(np.ones(K), n)
+    results = []
+    for Xe in (X, X.copy()):
+        assert _same_view(X, Xe) == (Xe is X)
+        resp, log_norm = old.copy(), np.empty(n)
+        out = _softmax_gaussian_estep_into(
+            X, Xe, y, sw, W, b, shift, coef, intercept, var, shift.copy(), resp, log_norm, True
+        )
+        results.append((resp, log_norm, *out))
+    for a, e in zip(*results, strict=True):
+        assert_array_equal(a, e)
+    assert not _same_view(X, X[1:]) and not _same_view(X[:, :1], X[:, 1:])

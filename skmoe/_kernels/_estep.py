@@ -203,8 +203,25 @@ def _tile_linear(X, a, nb, W, b, xt, z, shift):
 
 
 @njit(**HELPER_JIT_KWARGS)
-def _tile_linear_wide(X, a, nb, W, b, xt, z, shift):
-    """:func:`_tile_linear` four classes by four features at a time, the same bits.
+def _tile_affine(xt, nb, W, b, z):
+    """``z[k, j] = b[k] + sum_t xt[t, j] W[t, k]`` from a tile already copied (the
+    products of :func:`_tile_linear`, the same bits)."""
+    d = W.shape[0]
+    K = W.shape[1]
+    for k in range(K):
+        bk = b[k]
+        for j in range(nb):
+            z[k, j] = bk
+    for t in range(d):
+        for k in range(K):
+            w = W[t, k]
+            for j in range(nb):
+                z[k, j] += xt[t, j] * w
+
+
+@njit(**HELPER_JIT_KWARGS)
+def _tile_affine_wide(xt, nb, W, b, z):
+    """:func:`_tile_affine` four classes by four features at a time, the same bits.
 
     Each loaded entry of the tile feeds four products, where one class at a
     time reads and writes ``z[k]`` once per feature (bound by those loads
@@ -213,17 +230,15 @@ def _tile_linear_wide(X, a, nb, W, b, xt, z, shift):
     does.  The kernels' wide variants use it (:func:`use_wide`): ~0.5 s of
     first compile, which a small fit does not pay.
     """
-    d = X.shape[1]
+    d = W.shape[0]
     K = W.shape[1]
     K4 = K - K % 4
     d4 = d - d % 4
-    # The copy of the tile, and the classes past the last block of four.
-    _tile_linear(X, a, nb, W[:, K4:], b[K4:], xt, z[K4:], shift)
+    for k in range(K):
+        bk = b[k]
+        for j in range(nb):
+            z[k, j] = bk
     for k in range(0, K4, 4):
-        for q in range(k, k + 4):
-            bq = b[q]
-            for j in range(nb):
-                z[q, j] = bq
         for t in range(0, d4, 4):
             w00, w01, w02, w03 = W[t, k], W[t, k + 1], W[t, k + 2], W[t, k + 3]
             w10, w11, w12, w13 = W[t + 1, k], W[t + 1, k + 1], W[t + 1, k + 2], W[t + 1, k + 3]
@@ -240,6 +255,19 @@ def _tile_linear_wide(X, a, nb, W, b, xt, z, shift):
                 w = W[t, q]
                 for j in range(nb):
                     z[q, j] += xt[t, j] * w
+    for t in range(d):
+        for k in range(K4, K):
+            w = W[t, k]
+            for j in range(nb):
+                z[k, j] += xt[t, j] * w
+
+
+@njit(**HELPER_JIT_KWARGS)
+def _tile_linear_wide(X, a, nb, W, b, xt, z, shift):
+    """:func:`_tile_linear` with the products of :func:`_tile_affine_wide` (the same bits)."""
+    # The copy of the tile (no classes), then the products.
+    _tile_linear(X, a, nb, W[:, :0], b[:0], xt, z[:0], shift)
+    _tile_affine_wide(xt, nb, W, b, z)
 
 
 # Calls of at least this many rows, features and classes take the kernels'
@@ -271,11 +299,10 @@ def variant(func, name, **helpers):
 
 def wide_of(one, name, **helpers):
     """The wide variant of the :class:`OneCompile` kernel ``one``: the same source with
-    ``_tile_linear`` four by four (and the ``helpers`` given), the same argument types;
-    compiled on its first call."""
-    kernel = njit(**VECTOR_JIT_KWARGS)(
-        variant(one._fallback, name, _tile_linear=_tile_linear_wide, **helpers)
-    )
+    ``_tile_linear`` and ``_tile_affine`` four by four (and the ``helpers`` given), the
+    same argument types; compiled on its first call."""
+    helpers = dict(_tile_linear=_tile_linear_wide, _tile_affine=_tile_affine_wide, **helpers)
+    kernel = njit(**VECTOR_JIT_KWARGS)(variant(one._fallback, name, **helpers))
     return OneCompile(kernel, one._argtypes)
 
 

@@ -31,6 +31,7 @@ from numba import njit, types
 
 from ._config import ROW_TILE
 from ._estep import (
+    _tile_affine,
     _tile_linear,
     _tile_logsumexp,
     as_f64,
@@ -130,12 +131,17 @@ def _softmax_gaussian_estep_into(
     # typed so, its loads and stores vectorise (~15% faster than any layout
     # at 2 to 5 features).  Another layout is copied; outputs go through a
     # C-contiguous buffer.
-    rows = map(np.ascontiguousarray, (Xg, Xe, y, sw))
+    # The same rows and centres for the gate and the experts (the default
+    # model): one copy of each tile serves both.
+    same_x = _same_view(Xg, Xe) and np.array_equal(shift_g, shift_e)
+    Xg = np.ascontiguousarray(Xg)
+    rows = (Xg, Xg if same_x else np.ascontiguousarray(Xe), *map(np.ascontiguousarray, (y, sw)))
     out_resp = resp if resp.flags.c_contiguous else np.ascontiguousarray(resp)
     out_norm = log_norm if log_norm.flags.c_contiguous else np.empty(log_norm.shape)
     kernel(
         *map(readonly, (*rows, Wg, bg, shift_g, coef, intercept, var, shift_e)),
         bool(ahead),
+        bool(same_x),
         out_resp,
         out_norm,
         gW,
@@ -155,6 +161,19 @@ def _softmax_gaussian_estep_into(
     return float(out[0]), gW, gb, mass
 
 
+def _same_view(A, B):
+    """Whether ``A`` and ``B`` are the same view of the same memory."""
+    if A is B:
+        return True
+    a, b = A.__array_interface__, B.__array_interface__
+    return (
+        a["data"] == b["data"]
+        and A.shape == B.shape
+        and A.strides == B.strides
+        and A.dtype == B.dtype
+    )
+
+
 @njit(**VECTOR_JIT_KWARGS)
 def _softmax_gaussian_estep_tiles(
     Xg,
@@ -169,6 +188,7 @@ def _softmax_gaussian_estep_tiles(
     var,
     she,
     ahead,
+    same_x,
     resp,
     log_norm,
     gW,
@@ -226,7 +246,12 @@ def _softmax_gaussian_estep_tiles(
                     to[k, j] = resp[a + j, k]
         # The experts' log-densities, added to the gate's log-probabilities
         # (as _linear_gaussian_log_density_tiles, then _posterior_tiles).
-        _tile_linear(Xe, a, nb, coef, intercept, xe, ze, she)
+        if same_x:
+            # The experts see the gate's columns about the same centres: their
+            # tile is the gate's (not yet masked), copied once.
+            _tile_affine(xg, nb, coef, intercept, ze)
+        else:
+            _tile_linear(Xe, a, nb, coef, intercept, xe, ze, she)
         # (Loops over rows innermost, so that they vectorise; every entry is
         # the same expression as in the separate kernels.)
         for j in range(nb):
@@ -304,7 +329,7 @@ _softmax_gaussian_estep_one = OneCompile(
     [array(2, "C", True), array(2, "C", True), array(1, "C", True), array(1, "C", True)]
     + [array(2, "C", True), array(1, "C", True), array(1, "C", True)]
     + [array(2, "C", True), array(1, "C", True), array(1, "C", True), array(1, "C", True)]
-    + [types.boolean]
+    + [types.boolean, types.boolean]
     + [array(2), array(1), array(2), array(1), array(1), array(2), array(1), array(1)]
     + [array(1), array(1)]
     + [array(2)] * 8
