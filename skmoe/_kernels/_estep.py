@@ -185,27 +185,18 @@ def _tile_linear(X, a, nb, W, b, xt, z, shift):
     folded into ``b`` cancels catastrophically at a 1e9 offset.
     """
     d = X.shape[1]
-    K = W.shape[1]
     # Columns outer, rows inner: the copy vectorises (the same entries).
     for t in range(d):
         st = shift[t]
         for j in range(nb):
             xt[t, j] = X[a + j, t] - st
-    for k in range(K):
-        bk = b[k]
-        for j in range(nb):
-            z[k, j] = bk
-    for t in range(d):
-        for k in range(K):
-            w = W[t, k]
-            for j in range(nb):
-                z[k, j] += xt[t, j] * w
+    _tile_affine(xt, nb, W, b, z)
 
 
-@njit(**HELPER_JIT_KWARGS)
+@njit(inline="always", **HELPER_JIT_KWARGS)
 def _tile_affine(xt, nb, W, b, z):
-    """``z[k, j] = b[k] + sum_t xt[t, j] W[t, k]`` from a tile already copied (the
-    products of :func:`_tile_linear`, the same bits)."""
+    """``z[k, j] = b[k] + sum_t xt[t, j] W[t, k]``: the products of :func:`_tile_linear`
+    from a tile already copied (inlined where it is called: no compile of its own)."""
     d = W.shape[0]
     K = W.shape[1]
     for k in range(K):
@@ -234,7 +225,10 @@ def _tile_affine_wide(xt, nb, W, b, z):
     K = W.shape[1]
     K4 = K - K % 4
     d4 = d - d % 4
-    for k in range(K):
+    # The classes past the last block of four (and their intercepts) as the
+    # plain loop does them; then the blocks.
+    _tile_affine(xt, nb, W[:, K4:], b[K4:], z[K4:])
+    for k in range(K4):
         bk = b[k]
         for j in range(nb):
             z[k, j] = bk
@@ -255,11 +249,6 @@ def _tile_affine_wide(xt, nb, W, b, z):
                 w = W[t, q]
                 for j in range(nb):
                     z[q, j] += xt[t, j] * w
-    for t in range(d):
-        for k in range(K4, K):
-            w = W[t, k]
-            for j in range(nb):
-                z[k, j] += xt[t, j] * w
 
 
 @njit(**HELPER_JIT_KWARGS)
