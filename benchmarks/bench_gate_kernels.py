@@ -22,11 +22,7 @@ Usage::
     python benchmarks/bench_gate_kernels.py --against /tmp/skmoe-before
 """
 
-import argparse
-import json
-import os
-import subprocess
-import sys
+from _ab_shapes import run_shapes
 
 CHILD = r"""
 import json, sys, time
@@ -74,52 +70,16 @@ print(json.dumps(out))
 """
 
 
-def run(path, n, d, K, repeats):
-    env = dict(os.environ, PYTHONPATH=path, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    out = subprocess.run(
-        [sys.executable, "-c", CHILD, str(n), str(d), str(K), str(repeats)],
-        env=env,
-        cwd=os.path.dirname(path.rstrip(os.sep)) or os.sep,  # not a checkout: `-c` imports from cwd
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    res = json.loads(out.stdout.strip().splitlines()[-1])
-    if not res["file"].startswith(os.path.abspath(path)):
-        raise RuntimeError(f"{path}: the child imported {res['file']}")
-    return res
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--against", default=None, help="the baseline checkout")
-    parser.add_argument("--n", type=int, default=1_000_000)
-    parser.add_argument("--shapes", default="20x8,50x16,5x4,2x3", help="d x K pairs")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    sides = [("this", here)] + ([("against", args.against)] if args.against else [])
-    print(f"load average at start: {os.getloadavg()}")
-    parts = ("loss", "fused", "fused+ahead")
-    for shape in args.shapes.split(","):
-        d, K = (int(v) for v in shape.split("x"))
-        res = {name: [] for name, _ in sides}
-        for _ in range(args.rounds):
-            for name, path in sides:
-                res[name].append(run(path, args.n, d, K, args.repeats))
-        line = [f"n={args.n} d={d} K={K}:"]
-        for part in parts:
-            med = {
-                name: sorted(r[part] for r in rows)[len(rows) // 2] for name, rows in res.items()
-            }
-            text = f"{part} {med['this']:.1f} ns/row"
-            if "against" in med:
-                text += f" (against {med['against']:.1f}, {med['against'] / med['this']:.2f}x)"
-            line.append(text)
-        print(" ".join(line), "; check", [r[0]["check"] for r in res.values()])
-    print(f"load average at end: {os.getloadavg()}")
+def report(n, d, K, res):
+    line = [f"n={n} d={d} K={K}:"]
+    for part in ("loss", "fused", "fused+ahead"):
+        med = {name: sorted(r[part] for r in rows)[len(rows) // 2] for name, rows in res.items()}
+        text = f"{part} {med['this']:.1f} ns/row"
+        if "against" in med:
+            text += f" (against {med['against']:.1f}, {med['against'] / med['this']:.2f}x)"
+        line.append(text)
+    print(" ".join(line), "; check", [rows[0]["check"] for rows in res.values()])
 
 
 if __name__ == "__main__":
-    main()
+    run_shapes(__doc__.splitlines()[0], CHILD, "20x8,50x16,5x4,2x3", report)

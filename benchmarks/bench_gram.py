@@ -17,11 +17,7 @@ Usage::
     python benchmarks/bench_gram.py --against /tmp/skmoe-before
 """
 
-import argparse
-import json
-import os
-import subprocess
-import sys
+from _ab_shapes import run_shapes
 
 CHILD = r"""
 import json, sys, time
@@ -48,52 +44,19 @@ print(json.dumps({"file": skmoe.__file__, "cpu_s": best, "gflops": K * n * (d + 
 """
 
 
-def run(path, n, d, K, repeats):
-    env = dict(os.environ, PYTHONPATH=path, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    out = subprocess.run(
-        [sys.executable, "-c", CHILD, str(n), str(d), str(K), str(repeats)],
-        env=env,
-        cwd=os.path.dirname(path.rstrip(os.sep)) or os.sep,  # not a checkout: `-c` imports from cwd
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    res = json.loads(out.stdout.strip().splitlines()[-1])
-    if not res["file"].startswith(os.path.abspath(path)):
-        raise RuntimeError(f"{path}: the child imported {res['file']}")
-    return res
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--against", default=None, help="the baseline checkout")
-    parser.add_argument("--n", type=int, default=1_000_000)
-    parser.add_argument("--shapes", default="20x8,50x16,5x4", help="d x K pairs")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    sides = [("this", here)] + ([("against", args.against)] if args.against else [])
-    print(f"load average at start: {os.getloadavg()}")
-    for shape in args.shapes.split(","):
-        d, K = (int(v) for v in shape.split("x"))
-        res = {name: [] for name, _ in sides}
-        for _ in range(args.rounds):
-            for name, path in sides:
-                res[name].append(run(path, args.n, d, K, args.repeats))
-        line = [f"n={args.n} d={d} K={K}:"]
-        med = {}
-        for name, _ in sides:
-            cpu = sorted(r["cpu_s"] for r in res[name])[len(res[name]) // 2]
-            med[name] = cpu
-            gf = args.n * K * (d + 2) * (d + 3) / cpu / 1e9
-            err = max(r["err"] for r in res[name])
-            line.append(f"{name} {1e3 * cpu:.1f} ms CPU ({gf:.1f} GFLOP/s, rel. err {err:.1e});")
-        if args.against:
-            line.append(f"against / this = {med['against'] / med['this']:.2f}x")
-        print(" ".join(line))
-    print(f"load average at end: {os.getloadavg()}")
+def report(n, d, K, res):
+    line = [f"n={n} d={d} K={K}:"]
+    med = {}
+    for name, rows in res.items():
+        cpu = sorted(r["cpu_s"] for r in rows)[len(rows) // 2]
+        med[name] = cpu
+        gf = n * K * (d + 2) * (d + 3) / cpu / 1e9
+        err = max(r["err"] for r in rows)
+        line.append(f"{name} {1e3 * cpu:.1f} ms CPU ({gf:.1f} GFLOP/s, rel. err {err:.1e});")
+    if "against" in med:
+        line.append(f"against / this = {med['against'] / med['this']:.2f}x")
+    print(" ".join(line))
 
 
 if __name__ == "__main__":
-    main()
+    run_shapes(__doc__.splitlines()[0], CHILD, "20x8,50x16,5x4", report)

@@ -884,19 +884,23 @@ def _log_softmax_multi_tile(dt):
     return ((5.0 * _rng(91).randn(_MULTI, 3)).astype(dt),)
 
 
-def _srl_multi_tile(dt):
-    r = _rng(92)
-    w = r.uniform(0, 2, _MULTI)
+def _srl_nan_in_zero_weight_rows(seed, n, d, K, dt):
+    r = _rng(seed)
+    w = r.uniform(0, 2, n)
     w[::7] = 0.0
-    X = r.randn(_MULTI, 5)
+    X = r.randn(n, d)
     X[::7] = np.nan  # zero-weight rows may hold anything
     return (
         X.astype(dt),
-        r.randn(5, 3).astype(dt),
-        r.randn(3).astype(dt),
-        _soft_targets(r, _MULTI, 3).astype(dt),
+        r.randn(d, K).astype(dt),
+        r.randn(K).astype(dt),
+        _soft_targets(r, n, K).astype(dt),
         w.astype(dt),
     )
+
+
+def _srl_multi_tile(dt):
+    return _srl_nan_in_zero_weight_rows(92, _MULTI, 5, 3, dt)
 
 
 def _lss_multi_tile(dt):
@@ -1014,18 +1018,8 @@ def _sge_wide(dt):
 
 
 def _srl_wide(dt):
-    r = _rng(94)
-    w = r.uniform(0, 2, _WIDE)
-    w[::7] = 0.0
-    X = r.randn(_WIDE, 7)
-    X[::7] = np.nan  # zero-weight rows may hold anything
-    return (
-        X.astype(dt),
-        r.randn(7, 9).astype(dt),
-        r.randn(9).astype(dt),
-        _soft_targets(r, _WIDE, 9).astype(dt),
-        w.astype(dt),
-    )
+    # The wide variant: enough rows, features and classes, edges both ways.
+    return _srl_nan_in_zero_weight_rows(94, _WIDE, 7, 9, dt)
 
 
 def _sge_one_row(dt):
