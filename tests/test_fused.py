@@ -258,9 +258,10 @@ def test_the_m_step_hands_over_the_next_e_step():
 
 
 def test_fused_kernel_outputs_of_any_layout():
-    # The kernel is typed for C-contiguous rows: strided inputs are copied,
-    # strided outputs written through a buffer (with ahead=True the old
-    # targets are read from it first).
+    # The compiled kernel is typed for C-contiguous rows; inputs and outputs
+    # of other layouts (an F-ordered X, strided outputs; with ahead=True the
+    # old targets are read from them) go to the plain dispatcher: the same
+    # numbers.
     from skmoe._kernels._fused import _softmax_gaussian_estep_into
 
     n, d, K = 700, 2, 3
