@@ -127,11 +127,6 @@ def _softmax_gaussian_estep_into(
     coef, intercept, var, shift_e = as_f64(coef), as_f64(intercept), as_f64(var), as_f64(shift_e)
     wide = use_wide(Xg.shape[0], d, K)
     kernel = _softmax_gaussian_estep_wide_one if wide else _softmax_gaussian_estep_one
-    # The kernel is typed for C-contiguous rows (a row slice of a C array is
-    # one): its loads and stores then vectorise (~15% faster than any layout
-    # at 2 to 5 features).  Other layouts (an F-ordered X from a DataFrame)
-    # go to the plain dispatcher, which compiles once for them
-    # (OneCompile's fallback): no copy of the rows.
     # The same rows and centres for the gate and the experts (the default
     # model): one copy of each tile serves both.
     same_x = _same_view(Xg, Xe) and np.array_equal(shift_g, shift_e)
@@ -159,13 +154,8 @@ def _same_view(A, B):
     """Whether ``A`` and ``B`` are the same view of the same memory."""
     if A is B:
         return True
-    a, b = A.__array_interface__, B.__array_interface__
-    return (
-        a["data"] == b["data"]
-        and A.shape == B.shape
-        and A.strides == B.strides
-        and A.dtype == B.dtype
-    )
+    # Address, shape, strides and dtype.
+    return A.__array_interface__ == B.__array_interface__
 
 
 @njit(**VECTOR_JIT_KWARGS)
@@ -315,8 +305,11 @@ def _softmax_gaussian_estep_tiles(
     out[1] += old_loss
 
 
-# One compile (see OneCompile): rows read-only C (the wrapper makes them so:
-# unit strides let the loads and stores vectorise), parameters read-only C,
+# One compile (see OneCompile) for C-contiguous rows (a row slice of a C array
+# is one): unit strides let the loads and stores vectorise (~15% faster than
+# any layout at 2 to 5 features).  Rows of another layout (an F-ordered X
+# from a DataFrame) go to OneCompile's fallback, the plain dispatcher, which
+# compiles once for them: no copy of the rows.  Parameters read-only C;
 # outputs, accumulators and scratch C.
 _softmax_gaussian_estep_one = OneCompile(
     _softmax_gaussian_estep_tiles,

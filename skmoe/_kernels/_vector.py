@@ -365,7 +365,7 @@ def _tile_cross(A, B, na, nq, n, G):
     tile), four by four in :func:`_gram_block` where each loaded column
     feeds four multiply-adds (one dot product per entry is bound by its two
     loads per term: 2.5-3x slower at 20 features and 8 classes), the edges
-    by :func:`_tile_dot`.  Each entry is one sum whose order is fixed by
+    by :func:`_tile_dots`.  Each entry is one sum whose order is fixed by
     the compiled code and ``n``: the loss kernel and the fused E-step call
     one variant or the other by the same rule
     (:func:`~skmoe._kernels._estep.use_wide`), so their gradients agree bit
@@ -379,12 +379,8 @@ def _tile_cross(A, B, na, nq, n, G):
             _gram_block(
                 A[t], A[t + 1], A[t + 2], A[t + 3], B[q], B[q + 1], B[q + 2], B[q + 3], n, G3, 0, t, q
             )  # fmt: skip
-        for q in range(nq4, nq):
-            for i in range(t, t + 4):
-                G[i, q] += _tile_dot(A[i], B[q], n)
-    for t in range(na4, na):
-        for q in range(nq):
-            G[t, q] += _tile_dot(A[t], B[q], n)
+        _tile_dots(A[t : t + 4], B[nq4:], 4, nq - nq4, n, G[t : t + 4, nq4:])
+    _tile_dots(A[na4:], B, na - na4, nq, n, G[na4:])
 
 
 @njit(**VECTOR_JIT_KWARGS)
