@@ -5,6 +5,7 @@ import warnings
 from abc import ABCMeta, abstractmethod
 from contextlib import contextmanager
 from numbers import Integral, Real
+from types import SimpleNamespace
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -56,6 +57,7 @@ from ._lazy import KMeans
 from ._online import OnlineMethod, online_partial_fit
 from ._progress import PROGRESS
 from ._rows import ThreadRows
+from ._subsample import MemoRows, subsample_rows, subsample_size
 from ._threading import (
     blas_single_threaded,
     blockwise_posterior,
@@ -238,6 +240,7 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         "init_params": [StrOptions(set(INIT_OPTIONS))],
         "n_screen": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "screen_iter": [Interval(Integral, 1, None, closed="left")],
+        "subsample": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
         "split_merge": ["boolean"],
         "m_step": [StrOptions({"weighted", "stochastic"})],
         "random_state": ["random_state"],
@@ -264,6 +267,7 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         init_params="portfolio",
         n_screen="auto",
         screen_iter=10,
+        subsample="auto",
         split_merge=False,
         m_step="weighted",
         random_state=None,
@@ -285,6 +289,7 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         self.init_params = init_params
         self.n_screen = n_screen
         self.screen_iter = screen_iter
+        self.subsample = subsample
         self.split_merge = split_merge
         self.m_step = m_step
         self.random_state = random_state
@@ -632,7 +637,36 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
                 perturb=repeats_strategy(strategies, i),
             )
 
-        self._run_restarts(make_run, strategies, n_experts, parallel=inner_jobs is None)
+        sample = None if warm else self._screening_sample(X, y_enc, sw, n_experts, seeds)
+        subsample = None
+        if sample is not None:
+            Xs, ys, sws, frames = sample
+
+            def make_sub_run(i):
+                return self._run_em(
+                    Xs,
+                    ys,
+                    sws,
+                    named,
+                    seeds[i],
+                    i,
+                    inner_jobs,
+                    warm=False,
+                    strategy=strategies[i],
+                    perturb=repeats_strategy(strategies, i),
+                    frames=frames,
+                )
+
+            def resume(i, run):
+                return self._run_em(
+                    X, y_enc, sw, named, seeds[i], i, inner_jobs, warm=False, start=run
+                )
+
+            subsample = (make_sub_run, resume)
+        self._run_restarts(
+            make_run, strategies, n_experts, parallel=inner_jobs is None, subsample=subsample
+        )
+        self.n_subsample_ = 0 if sample is None else sample[0].shape[0]
         if self.split_merge and n_experts > 1 and not warm:
             self._split_merge(X, y_enc, sw, named, seeds[0], inner_jobs)
         return self
@@ -820,7 +854,7 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
             for i in range(n_starts)
         ]
 
-    def _run_restarts(self, make_run, strategies, n_experts, parallel):
+    def _run_restarts(self, make_run, strategies, n_experts, parallel, subsample=None):
         """Run the starts (short-run screening when there are more than ``n_init``).
 
         ``make_run(i)`` returns start ``i``'s :class:`~skmoe._em.EMRun`.  With
@@ -829,16 +863,21 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         convergence (emEM, Biernacki, Celeux & Govaert 2003) and the best of
         those is kept.  The ranking is by objective, ties by start index, so
         it does not depend on the order in which threads finish.
+
+        ``subsample``: ``(make_sub_run, resume)`` when the starts run on a
+        subsample of the rows first (``skmoe._subsample``).  Every start then
+        runs to convergence on the subsample (``make_sub_run(i)``), the
+        ``n_init`` best continue on all rows (``resume(i, run)``, an
+        :class:`~skmoe._em.EMRun` from that run's gate and experts), and the
+        best of those is kept.
         """
         n_starts = len(strategies)
         screening = n_starts > self.n_init
-
-        def each(func, items):
-            # Restarts in joblib threads keep this fit's thread budget.
-            jobs = [delayed(with_thread_limit(func))(i) for i in items]
-            if parallel and len(jobs) > 1:
-                return Parallel(n_jobs=self.n_jobs, prefer="threads")(jobs)
-            return [f(*a, **kw) for f, a, kw in jobs]
+        if subsample is not None:
+            self._run_subsampled(subsample, n_starts, n_experts, parallel)
+            self.init_strategies_ = list(strategies)
+            return
+        each = self._each(parallel)
 
         first = self.screen_iter if screening else self.max_iter
         runs = each(lambda i: make_run(i).advance(first), range(n_starts))
@@ -861,6 +900,64 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         # Every start's history (the screened-out ones stop early) and strategy.
         self.lower_bounds_all_ = [np.asarray(run.history) for run in runs]
         self.init_strategies_ = list(strategies)
+
+    def _run_subsampled(self, subsample, n_starts, n_experts, parallel):
+        """:meth:`_run_restarts` with every start run on the subsample first."""
+        make_sub_run, resume = subsample
+        each = self._each(parallel)
+        runs = each(lambda i: make_sub_run(i).advance(self.max_iter), range(n_starts))
+        # Ranked as screened starts are: a run on a likelihood spike last.
+        kept = screen_keep(
+            [run.objective for run in runs],
+            self.n_init,
+            demote=[_n_floored(run.experts) for run in runs],
+        )
+        for run in runs:
+            run.report.close()
+        resumed = each(lambda i: resume(i, runs[i]).advance(self.max_iter), kept)
+        for i, run in zip(kept, resumed, strict=True):
+            runs[i] = run
+        self._keep_best_run([runs[i].result() for i in kept], n_experts)
+        # The kept starts' histories on all rows, the others' on the subsample.
+        self.lower_bounds_all_ = [np.asarray(run.history) for run in runs]
+
+    def _each(self, parallel):
+        """``each(func, items)``: ``[func(i) for i in items]``, in joblib threads if ``parallel``."""
+
+        def each(func, items):
+            # Restarts in joblib threads keep this fit's thread budget.
+            jobs = [delayed(with_thread_limit(func))(i) for i in items]
+            if parallel and len(jobs) > 1:
+                return Parallel(n_jobs=self.n_jobs, prefer="threads")(jobs)
+            return [f(*a, **kw) for f, a, kw in jobs]
+
+        return each
+
+    def _screening_sample(self, X, y, sw, n_experts, seeds):
+        """The subsample the starts run on first, or None (``subsample``, ``skmoe._subsample``).
+
+        Returns ``(X, y, sample_weight, frames)`` of the subsample, with
+        ``frames`` the row engines of all rows on which each start fixes its
+        gate's and experts' frames: a run resumed on all rows then works in
+        the frame of a fit on all rows (the penalties on the same
+        standardised coefficients).
+        """
+        if hasattr(X, "expert_input"):  # sequences: the rows are not exchangeable
+            return None
+        n_outputs = max(len(self.classes_) - 1, 1) if self._is_classifier else 1
+        m = subsample_size(
+            self.subsample, int(np.count_nonzero(sw > 0)), X.shape[1], n_experts, n_outputs
+        )
+        if not m:
+            return None
+        # Its own stream, drawn from the starts' seeds (so from random_state).
+        rng = np.random.RandomState(np.append(seeds, 0x5EED).astype(np.uint32))
+        rows, weights = subsample_rows(rng, sw, m, y if self._is_classifier else None)
+        frames = SimpleNamespace(
+            gate=MemoRows(gx=self._gx(X), sw=sw),
+            experts=MemoRows(ex=self._ex(X), y=y, W=sw[:, None]),
+        )
+        return np.ascontiguousarray(X[rows]), y[rows], weights, frames
 
     def _keep_best_run(self, runs, n_experts):
         """Set the fitted state from the best EM run and warn about the fit."""
@@ -1254,9 +1351,21 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         strategy="kmeans",
         resp0=None,
         perturb=False,
+        frames=None,
+        start=None,
     ):
+        """One start's :class:`~skmoe._em.EMRun`.
+
+        ``frames``: the row engines on which the gate and the experts fix
+        their frames (a run on a subsample fixes them on all rows), else
+        ``X``'s rows.  ``start``: an EMRun (on a subsample) whose gate and
+        experts this run continues from, on these rows: no initialisation.
+        """
         rng = np.random.RandomState(seed)
-        if warm:
+        if start is not None:
+            # Their frames are already these rows' (``frames`` above).
+            gate, experts = start.gate, start.experts
+        elif warm:
             gate = copy.deepcopy(self.gate_)
             experts = copy.deepcopy(self._expert_set)
             self._prepare_experts(X, y, sw, experts)
@@ -1264,7 +1373,15 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
             gate = self._make_gate()
             gate._initialize(self._gx(X), len(named), sample_weight=sw)
             experts = self._make_expert_set(named, rng, n_jobs)
-            self._prepare_experts(X, y, sw, experts)
+            if frames is None:
+                self._prepare_experts(X, y, sw, experts)
+            else:
+                # Fixed before the first M-step, which re-estimates whatever
+                # _initialize estimated in the subsample's frame.
+                if hasattr(gate, "prepare"):
+                    gate.prepare(frames.gate)
+                if hasattr(experts, "prepare"):
+                    experts.prepare(frames.experts)
             if resp0 is not None:
                 resp = resp0
             else:

@@ -60,6 +60,25 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         value up to ``n_init``) runs ``n_init`` starts without screening.
     screen_iter : int, default=10
         EM iterations of each screening run.
+    subsample : int, "auto" or None, default="auto"
+        At large n, run every start on a random subsample of this many rows
+        first: its initialisation and its EM iterations to convergence (or
+        ``max_iter``); the ``n_init`` best on the subsample then continue on
+        all rows from where they ended, and the best of those is kept (as
+        mclust's initialisation subset, extended to the screening).  The fit
+        is still EM on all rows to convergence; the subsample only chooses
+        and places the starts, at a small fraction of an iteration's cost.
+        The subsample is uniform over the rows with positive weight
+        (stratified by class for a classifier, every class keeping at least
+        16 rows or all of its own), with the weights scaled so that it
+        carries the total weight of all rows (the penalties act as on all
+        rows), and each start fixes its frames (standardisations) on all
+        rows.  An integer uses a subsample when there are more rows than
+        that; ``"auto"`` uses ``max(2**14, 64 * n_experts * (n_features + 2)
+        * n_outputs)`` rows (``n_outputs``: 1, or the number of classes
+        minus 1) when there are at least four times as many; None runs every
+        start on all rows.  Not used with ``warm_start``, sequences
+        (HMM experts) or Dask input.  ``n_subsample_`` tells which applied.
     split_merge : bool, default=False
         After the fit, try pair moves (after Ueda et al.'s split-and-merge
         EM): pool the rows of two experts, re-split them (regressors: two
@@ -142,6 +161,12 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         value.  Plot them with :class:`~skmoe.inspection.ConvergenceDisplay`.
     init_strategies_ : list of str or None
         The initialisation strategy of every start (None after a warm start).
+    n_subsample_ : int
+        Rows of the subsample the starts ran on first (``subsample``); 0
+        when they ran on all rows.  ``n_iter_`` and ``lower_bounds_`` then
+        count the iterations on all rows only, and ``lower_bounds_all_``
+        holds the histories on all rows of the starts that continued there
+        and the subsample histories of the others.
     n_reseeds_ : int
         Times an expert whose responsibility collapsed was re-seeded.
     n_split_merge_ : int
@@ -181,6 +206,7 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
         init_params="portfolio",
         n_screen="auto",
         screen_iter=10,
+        subsample="auto",
         split_merge=False,
         m_step="weighted",
         random_state=None,
@@ -203,6 +229,7 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
             init_params=init_params,
             n_screen=n_screen,
             screen_iter=screen_iter,
+            subsample=subsample,
             split_merge=split_merge,
             m_step=m_step,
             random_state=random_state,

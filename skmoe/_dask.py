@@ -540,6 +540,7 @@ def fit_dask(est, X, y, sample_weight=None):
         n_experts,
         parallel=False,
     )
+    est.n_subsample_ = 0  # every start on all the blocks
     return est
 
 

@@ -530,6 +530,7 @@ def online_partial_fit(est, X, y, sample_weight=None, classes=None):
     # Every chain's scores while they ran side by side (one chain: its own).
     est.lower_bounds_all_ = getattr(state, "screen_histories", None) or [est.lower_bounds_]
     est.init_strategies_ = state.strategies
+    est.n_subsample_ = 0  # the chains run on the stream itself
     est.n_reseeds_ = 0
     est._after_fit()
     return est

@@ -540,7 +540,9 @@ def test_screened_runs_hold_no_per_row_arrays():
     from skmoe.datasets import make_moe_regression
 
     X, y, _ = make_moe_regression(100000, 4, 8, random_state=0)
-    kw = dict(n_experts=8, max_iter=8, random_state=0)
+    # On all rows (subsample=None): the screened runs are then paused on all
+    # rows (a subsampled fit pauses runs on its subsample only).
+    kw = dict(n_experts=8, max_iter=8, random_state=0, subsample=None)
     MixtureOfExpertsRegressor(**kw).fit(X[:500], y[:500])  # compile outside the trace
     peaks = {}
     for n_init in (1, 5):
