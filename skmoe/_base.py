@@ -57,7 +57,7 @@ from ._lazy import KMeans
 from ._online import OnlineMethod, online_partial_fit
 from ._progress import PROGRESS
 from ._rows import ThreadRows
-from ._subsample import MemoRows, subsample_rows, subsample_size
+from ._subsample import MemoRows, draw_subsample
 from ._threading import (
     blas_single_threaded,
     blockwise_posterior,
@@ -944,18 +944,13 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         """
         if hasattr(X, "expert_input"):  # sequences: the rows are not exchangeable
             return None
-        n_outputs = max(len(self.classes_) - 1, 1) if self._is_classifier else 1
-        m = subsample_size(
-            self.subsample, int(np.count_nonzero(sw > 0)), X.shape[1], n_experts, n_outputs
-        )
-        if not m:
+        drawn = draw_subsample(self, sw, y, X.shape[1], n_experts, seeds)
+        if drawn is None:
             return None
-        # Its own stream, drawn from the starts' seeds (so from random_state).
-        rng = np.random.RandomState(np.append(seeds, 0x5EED).astype(np.uint32))
-        rows, weights = subsample_rows(rng, sw, m, y if self._is_classifier else None)
+        rows, weights = drawn
         frames = SimpleNamespace(
-            gate=MemoRows(gx=self._gx(X), sw=sw),
-            experts=MemoRows(ex=self._ex(X), y=y, W=sw[:, None]),
+            gate=MemoRows(ThreadRows(gx=self._gx(X), sw=sw)),
+            experts=MemoRows(ThreadRows(ex=self._ex(X), y=y, W=sw[:, None])),
         )
         return np.ascontiguousarray(X[rows]), y[rows], weights, frames
 

@@ -44,6 +44,7 @@ log-likelihoods and sample weights to the client to rank the rows.
 
 import copy
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 from sklearn.cluster import KMeans
@@ -70,6 +71,7 @@ from ._init import (
     segment_weights,
 )
 from ._rows import RowBlock, ordered_sum
+from ._subsample import MemoRows, draw_subsample
 from ._threading import blas_single_threaded, blockwise_posterior
 from ._validation import check_magnitude, encode_labels, fit_labels
 
@@ -192,6 +194,10 @@ def _z_std(xb, yb, view, mean, std):
 
 def _positive_rows(swb):
     return np.flatnonzero(swb > 0)
+
+
+def _raw_rows(xb, yb, local):
+    return np.asarray(xb)[local], np.asarray(yb)[local]
 
 
 def _take_rows(xb, yb, swb, local, view, mean, std):
@@ -530,6 +536,8 @@ def fit_dask(est, X, y, sample_weight=None):
     em = _DaskEM(est, data)
     warm, seeds = est._start_seeds(n_experts)
     strategies = est._init_strategies(len(seeds))
+    # The in-memory fit's subsample, its starts run in memory on the client.
+    subsample = None if warm else em.subsample(named, seeds, strategies)
     # The in-memory restarts and screening; the starts run one after the
     # other, each spread over the cluster.
     est._run_restarts(
@@ -539,8 +547,9 @@ def fit_dask(est, X, y, sample_weight=None):
         strategies,
         n_experts,
         parallel=False,
+        subsample=subsample,
     )
-    est.n_subsample_ = 0  # every start on all the blocks
+    est.n_subsample_ = em.n_subsample
     return est
 
 
@@ -589,6 +598,7 @@ class _DaskEM:
     def __init__(self, est, data):
         self.est = est
         self.data = data
+        self.n_subsample = 0
         self.gcols = est._gate_cols
         self.ecols = est._expert_cols
         self.d_gate = data.d if self.gcols is None else len(self.gcols)
@@ -815,11 +825,64 @@ class _DaskEM:
         run.report.close()
         return self._e_step(run.gate, run.experts)[0]
 
-    def run(self, named, seed, init, warm, strategy="kmeans", resp0=None, perturb=False):
+    def subsample(self, named, seeds, strategies):
+        """The in-memory fit's subsample (``skmoe._subsample``): ``(make_sub_run, resume)``.
+
+        The same rows and weights as in memory (drawn from all the sample
+        weights, and the labels of a classifier, gathered on the client);
+        the starts run in memory on them, with their frames fixed on the
+        blocks, and the kept ones continue on the blocks.  None when the
+        starts run on all rows.
+        """
+        est, data = self.est, self.data
+        sw = np.concatenate(data.gather(data.sw))
+        y = np.concatenate(data.gather(data.y)) if est._is_classifier else None
+        drawn = draw_subsample(est, sw, y, data.d, len(named), seeds)
+        if drawn is None:
+            return None
+        rows, weights = drawn
+        block = np.searchsorted(data.bounds, rows, side="right") - 1
+        local = [rows[block == i] - data.bounds[i] for i in range(data.n_blocks)]
+        parts = data.map(_raw_rows, data.x, data.y, local)
+        Xs = np.concatenate([p[0] for p in parts])
+        ys = np.concatenate([p[1] for p in parts])
+        frames = SimpleNamespace(
+            gate=MemoRows(_DaskRows(self, None)),
+            experts=MemoRows(_DaskRows(self, self._uniform(1))),
+        )
+        self.n_subsample = rows.size
+
+        def make_sub_run(i):
+            return est._run_em(
+                Xs,
+                ys,
+                weights,
+                named,
+                seeds[i],
+                i,
+                None,
+                warm=False,
+                strategy=strategies[i],
+                perturb=repeats_strategy(strategies, i),
+                frames=frames,
+            )
+
+        def resume(i, run):
+            return self.run(named, seeds[i], i, False, start=run)
+
+        return make_sub_run, resume
+
+    def run(
+        self, named, seed, init, warm, strategy="kmeans", resp0=None, perturb=False, start=None
+    ):
+        """One start's EMRun on the blocks (``start``: continue a subsample run's gate
+        and experts, whose frames are the blocks' already)."""
         est = self.est
         rng = np.random.RandomState(seed)
         K = len(named)
-        if warm:
+        if start is not None:
+            gate, experts = start.gate, start.experts
+        elif warm:
             gate = copy.deepcopy(est.gate_)
             experts = copy.deepcopy(est._expert_set)
             self._prepare_experts(experts)

@@ -108,8 +108,9 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         that; ``"auto"`` uses ``max(2**14, 64 * n_experts * (n_features + 2)
         * n_outputs)`` rows (``n_outputs``: 1, or the number of classes
         minus 1) when there are at least four times as many; None runs every
-        start on all rows.  Not used with ``warm_start``, sequences
-        (HMM experts) or Dask input.  ``n_subsample_`` tells which applied.
+        start on all rows.  Not used with ``warm_start`` or sequences (HMM
+        experts); a Dask fit draws the same subsample and runs its starts in
+        memory.  ``n_subsample_`` tells which applied.
     split_merge : bool, default=False
         After the fit, try pair moves (after Ueda et al.'s split-and-merge
         EM): pool the rows of two experts, re-split them (regressors: two

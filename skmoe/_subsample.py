@@ -17,8 +17,6 @@ subsample as on all rows.
 
 import numpy as np
 
-from ._rows import ThreadRows
-
 # "auto": at least this many rows, and 64 rows per parameter-ish unit
 # (expert x (feature + 2) x output) for wide models.
 AUTO_MIN_ROWS = 2**14
@@ -28,6 +26,30 @@ AUTO_ROWS_PER_UNIT = 64
 # all rows.
 AUTO_MIN_RATIO = 4
 MIN_PER_STRATUM = 16
+
+
+def draw_subsample(est, sw, y, n_features, n_experts, seeds):
+    """The rows and weights ``est``'s starts run on first, or None (every engine).
+
+    Parameters
+    ----------
+    est : mixture estimator
+        Supplies ``subsample`` (and ``classes_`` for a classifier).
+    sw, y : ndarray of shape (n_samples,)
+        All the sample weights and (encoded) targets.
+    n_features, n_experts : int
+    seeds : ndarray
+        The starts' seeds (drawn from ``random_state``): the draw has its
+        own stream seeded by them, so it is the same on every engine.
+    """
+    classifier = est._is_classifier
+    n_outputs = max(len(est.classes_) - 1, 1) if classifier else 1
+    n_rows = int(np.count_nonzero(sw > 0))
+    m = subsample_size(est.subsample, n_rows, n_features, n_experts, n_outputs)
+    if not m:
+        return None
+    rng = np.random.RandomState(np.append(seeds, 0x5EED).astype(np.uint32))
+    return subsample_rows(rng, sw, m, y if classifier else None)
 
 
 def subsample_size(setting, n_rows, n_features, n_experts, n_outputs=1):
@@ -95,11 +117,16 @@ class MemoRows:
 
     Every start of a subsampled fit fixes its gate's and experts' frames on
     all rows (``prepare(rows)``): the same sums each time, so they are kept.
+
+    Parameters
+    ----------
+    rows : row engine
+        Any engine with ``sum(func, *shared)`` and ``n`` (threads, Dask).
     """
 
-    def __init__(self, **arrays):
-        self._rows = ThreadRows(**arrays)
-        self.n = self._rows.n
+    def __init__(self, rows):
+        self._rows = rows
+        self.n = rows.n
         self._memo = {}
 
     def sum(self, func, *shared):

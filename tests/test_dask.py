@@ -131,6 +131,35 @@ def test_linear_experts_equal_in_memory_fit(client, gate, init_params):
     _assert_same_fit(ref, got, X)
 
 
+@pytest.mark.parametrize("gate", ["softmax", "gaussian"])
+def test_subsampled_starts_equal_in_memory_fit(client, gate):
+    # subsample: the same rows and weights drawn from the gathered sample
+    # weights, the starts run in memory with their frames fixed on the
+    # blocks, the kept one continued on the blocks.
+    X, y = _switching_data(n=1500)
+    sw = np.random.RandomState(1).uniform(0.2, 3.0, size=y.shape[0])
+    est = MixtureOfExpertsRegressor(
+        n_experts=3, gate=gate, subsample=400, n_init=2, random_state=0, max_iter=30
+    )
+    ref, got = _fit_both(est, X, y, sample_weight=sw)
+    assert ref.n_subsample_ == got.n_subsample_ == 400
+    _assert_same_fit(ref, got, X)
+    for h_ref, h_got in zip(ref.lower_bounds_all_, got.lower_bounds_all_, strict=True):
+        assert_allclose(h_got, h_ref, rtol=RTOL, atol=RTOL)
+
+
+def test_subsampled_classifier_equals_in_memory_fit(client):
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-2, 2, size=(1200, 2))
+    labels = np.where(X[:, 0] > 0, X[:, 1] > 0.3, (X[:, 1] < -0.5) + 2 * (X[:, 1] > 1))
+    est = MixtureOfExpertsClassifier(
+        LogisticExpert(max_iter=3), n_experts=2, subsample=300, random_state=0, max_iter=6
+    )
+    ref, got = _fit_both(est, X, labels.astype(int), chunks=250)
+    assert ref.n_subsample_ == got.n_subsample_ > 0
+    _assert_same_fit(ref, got, X)
+
+
 def test_hierarchical_gate_equals_in_memory_fit(client):
     # The HME gate runs on Dask through the component protocol alone: its
     # nodes' problems and the initial leaf arrangement are sums over rows.

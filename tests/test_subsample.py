@@ -9,6 +9,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skmoe import MixtureOfExpertsClassifier, MixtureOfExpertsRegressor
+from skmoe._rows import ThreadRows
 from skmoe._subsample import (
     AUTO_MIN_ROWS,
     MIN_PER_STRATUM,
@@ -78,7 +79,7 @@ def test_memo_rows_sums_once_and_hands_out_copies():
         calls.append(1)
         return (block.x.sum(axis=0) + c,)
 
-    rows = MemoRows(x=np.arange(10.0)[:, None])
+    rows = MemoRows(ThreadRows(x=np.arange(10.0)[:, None]))
     (a,) = rows.sum(total, np.array(1.0))
     a += 100.0  # a caller adding to its result changes nothing kept
     (b,) = rows.sum(total, np.array(1.0))
