@@ -902,19 +902,32 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         self.init_strategies_ = list(strategies)
 
     def _run_subsampled(self, subsample, n_starts, n_experts, parallel):
-        """:meth:`_run_restarts` with every start run on the subsample first."""
+        """:meth:`_run_restarts` with the starts on the subsample first.
+
+        The screening on the subsample (``screen_iter`` iterations a start
+        when there are more starts than ``n_init``), the kept starts to
+        convergence on it, then on all rows from there.
+        """
         make_sub_run, resume = subsample
         each = self._each(parallel)
-        runs = each(lambda i: make_sub_run(i).advance(self.max_iter), range(n_starts))
+        screening = n_starts > self.n_init
+        first = self.screen_iter if screening else self.max_iter
+        runs = each(lambda i: make_sub_run(i).advance(first), range(n_starts))
         # Ranked as screened starts are: a run on a likelihood spike last.
         kept = screen_keep(
             [run.objective for run in runs],
             self.n_init,
             demote=[_n_floored(run.experts) for run in runs],
         )
-        for run in runs:
-            run.report.close()
-        resumed = each(lambda i: resume(i, runs[i]).advance(self.max_iter), kept)
+        for i in set(range(n_starts)) - set(kept):
+            runs[i].report.close()
+
+        def finish(i):
+            sub = runs[i].advance(self.max_iter)  # (nothing to do when it stopped)
+            sub.report.close()
+            return resume(i, sub).advance(self.max_iter)
+
+        resumed = each(finish, kept)
         for i, run in zip(kept, resumed, strict=True):
             runs[i] = run
         self._keep_best_run([runs[i].result() for i in kept], n_experts)

@@ -61,13 +61,14 @@ class MixtureOfExpertsClassifier(ClassifierMixin, BaseMixtureOfExperts):
     screen_iter : int, default=10
         EM iterations of each screening run.
     subsample : int, "auto" or None, default="auto"
-        At large n, run every start on a random subsample of this many rows
-        first: its initialisation and its EM iterations to convergence (or
-        ``max_iter``); the ``n_init`` best on the subsample then continue on
-        all rows from where they ended, and the best of those is kept (as
-        mclust's initialisation subset, extended to the screening).  The fit
-        is still EM on all rows to convergence; the subsample only chooses
-        and places the starts, at a small fraction of an iteration's cost.
+        At large n, run the starts on a random subsample of this many rows
+        first: their initialisation, the screening (``n_screen``,
+        ``screen_iter``) and the ``n_init`` best to convergence (or
+        ``max_iter``); these then continue on all rows from where they
+        ended, and the best of them is kept (as mclust's initialisation
+        subset, extended to the screening).  The fit is still EM on all rows
+        to convergence; the subsample only chooses and places the starts, at
+        a small fraction of the cost of iterations on all rows.
         The subsample is uniform over the rows with positive weight
         (stratified by class for a classifier, every class keeping at least
         16 rows or all of its own), with the weights scaled so that it

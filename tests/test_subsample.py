@@ -126,9 +126,13 @@ def test_subsampled_histories(data):
     est = MixtureOfExpertsRegressor(n_experts=3, subsample=800, n_init=2, random_state=0)
     est.fit(X, y)
     assert len(est.lower_bounds_all_) == len(est.init_strategies_) == 4
-    # The kept start's history is the one on all rows.
-    assert any(np.array_equal(h, est.lower_bounds_) for h in est.lower_bounds_all_)
+    # The kept start's history is the one on all rows; the screening ran on
+    # the subsample: the two screened-out starts stopped after screen_iter.
+    kept = [np.array_equal(h, est.lower_bounds_) for h in est.lower_bounds_all_]
+    assert sum(kept) == 1
     assert len(est.lower_bounds_) == est.n_iter_
+    dropped = [len(h) for h, k in zip(est.lower_bounds_all_, kept, strict=True) if not k]
+    assert len(dropped) == 3 and dropped.count(est.screen_iter) >= 2
 
 
 def test_subsampled_fit_is_reproducible_with_any_n_jobs(data):
