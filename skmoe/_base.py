@@ -62,6 +62,7 @@ from ._threading import (
     blas_single_threaded,
     blockwise_posterior,
     effective_n_threads,
+    map_blocks,
     thread_limit,
     with_thread_limit,
 )
@@ -912,7 +913,11 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         each = self._each(parallel)
         screening = n_starts > self.n_init
         first = self.screen_iter if screening else self.max_iter
-        runs = each(lambda i: make_sub_run(i).advance(first), range(n_starts))
+        # Side by side on the fit's threads, as row blocks are (a subsample
+        # is one or a few blocks, so its passes alone would leave threads
+        # idle); their own passes then run inline.  Each start is a function
+        # of its seed alone: the same runs on any number of threads.
+        runs = map_blocks(lambda i, _: make_sub_run(i).advance(first), list(range(n_starts + 1)))
         # Ranked as screened starts are: a run on a likelihood spike last.
         kept = screen_keep(
             [run.objective for run in runs],

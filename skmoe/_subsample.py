@@ -15,6 +15,8 @@ weight: the penalties (the gate's ``alpha``, a ridge) then act on the
 subsample as on all rows.
 """
 
+import threading
+
 import numpy as np
 
 # "auto": at least this many rows, and 64 rows per parameter-ish unit
@@ -128,12 +130,15 @@ class MemoRows:
         self._rows = rows
         self.n = rows.n
         self._memo = {}
+        # The starts run side by side: one computes a sum, the others wait.
+        self._lock = threading.Lock()
 
     def sum(self, func, *shared):
         key = (func, tuple(np.asarray(a).tobytes() for a in shared))
-        if key not in self._memo:
-            self._memo[key] = self._rows.sum(func, *shared)
-        value = self._memo[key]
+        with self._lock:
+            if key not in self._memo:
+                self._memo[key] = self._rows.sum(func, *shared)
+            value = self._memo[key]
         # Callers may add to what they get: hand out copies.
         if isinstance(value, tuple):
             return tuple(np.array(v, copy=True) for v in value)
