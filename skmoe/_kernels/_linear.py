@@ -55,6 +55,10 @@ def linear_sufficient_stats(X, y, W, x_shift=None, x_inv_scale=None, y_shift=0.0
     A, b, syy = np.empty((K, d + 1, d + 1)), np.empty((K, d + 1)), np.empty(K)
     frame = (sh, sc, float(y_shift), float(y_inv_scale))
     if X.shape[0] < GRAM_MIN_ROWS:
+        # Few rows: a C-contiguous copy costs nothing, and the kernel is
+        # compiled for that layout only (a column view of a table, say,
+        # would compile it a second time).
+        X, y, W = np.ascontiguousarray(X), np.ascontiguousarray(y), np.ascontiguousarray(W)
         S = np.zeros((K, p * (p + 1) // 2))
         v, wv = tile_buffers(p, p)
         _linear_sufficient_stats_dots(X, y, W, *frame, S, v, wv, A, b, syy)

@@ -44,7 +44,9 @@ def load_mcycle(*, return_X_y=False, as_frame=False):
     ((133, 1), (133,))
     """
     header, data = _read_csv("mcycle.csv")
-    X, y = data[:, :1], data[:, 1]
+    # Contiguous copies, not column views of the table: a strided X would
+    # cost every kernel a second compilation for its layout.
+    X, y = np.ascontiguousarray(data[:, :1]), np.ascontiguousarray(data[:, 1])
     frame = None
     if as_frame:
         import pandas as pd
