@@ -57,7 +57,7 @@ from ._lazy import KMeans
 from ._online import OnlineMethod, online_partial_fit
 from ._progress import PROGRESS
 from ._rows import ThreadRows
-from ._subsample import MemoRows, draw_subsample
+from ._subsample import MemoRows, subsample_rows
 from ._threading import (
     blas_single_threaded,
     blockwise_posterior,
@@ -962,7 +962,7 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         """
         if hasattr(X, "expert_input"):  # sequences: the rows are not exchangeable
             return None
-        drawn = draw_subsample(self, sw, y, X.shape[1], n_experts, seeds)
+        drawn = subsample_rows(self, sw, y, X.shape[1], n_experts, seeds)
         if drawn is None:
             return None
         rows, weights = drawn

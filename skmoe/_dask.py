@@ -71,7 +71,7 @@ from ._init import (
     segment_weights,
 )
 from ._rows import RowBlock, ordered_sum
-from ._subsample import MemoRows, draw_subsample
+from ._subsample import MemoRows, draw_ranks, gather_weights
 from ._threading import blas_single_threaded, blockwise_posterior
 from ._validation import check_magnitude, encode_labels, fit_labels
 
@@ -196,8 +196,30 @@ def _positive_rows(swb):
     return np.flatnonzero(swb > 0)
 
 
-def _raw_rows(xb, yb, local):
-    return np.asarray(xb)[local], np.asarray(yb)[local]
+def _stratum_masks(swb, yb, n_strata):
+    """Per stratum, the block's rows with positive weight (one stratum when 0)."""
+    positive = np.asarray(swb) > 0
+    if n_strata == 0:
+        return [positive]
+    yb = np.asarray(yb)
+    return [positive & (yb == c) for c in range(n_strata)]
+
+
+def _stratum_counts(swb, yb, n_strata):
+    masks = _stratum_masks(swb, yb, n_strata)
+    swb = np.asarray(swb)
+    return [int(m.sum()) for m in masks], np.array([swb[m].sum() for m in masks])
+
+
+def _stratum_rows(xb, yb, swb, local, n_strata):
+    """``(stratum, rows, x, y, sw)`` of the block's drawn rows: ``local`` gives
+    each stratum's ranks among the block's rows of that stratum."""
+    masks = _stratum_masks(swb, yb, n_strata)
+    out = []
+    for c, ranks in local:
+        rows = np.flatnonzero(masks[c])[ranks]
+        out.append((c, rows, np.asarray(xb)[rows], np.asarray(yb)[rows], np.asarray(swb)[rows]))
+    return out
 
 
 def _take_rows(xb, yb, swb, local, view, mean, std):
@@ -835,17 +857,55 @@ class _DaskEM:
         starts run on all rows.
         """
         est, data = self.est, self.data
-        sw = np.concatenate(data.gather(data.sw))
-        y = np.concatenate(data.gather(data.y)) if est._is_classifier else None
-        drawn = draw_subsample(est, sw, y, data.d, len(named), seeds)
-        if drawn is None:
+        # Per block and stratum, the rows with positive weight and their
+        # weight: counts, not rows, reach the client.
+        n_strata = len(est.classes_) if est._is_classifier else 1
+        per_block = data.map(
+            _stratum_counts, data.sw, data.y, shared=(n_strata if est._is_classifier else 0,)
+        )
+        counts = np.array([c for c, _ in per_block], dtype=np.int64).reshape(-1, n_strata)
+        totals = _ordered_sum([t for _, t in per_block])
+        present = np.flatnonzero(counts.sum(axis=0) > 0)  # the strata of strata_of
+        ranks = draw_ranks(
+            est, [int(counts[:, c].sum()) for c in present], data.d, len(named), seeds
+        )
+        if ranks is None:
             return None
-        rows, weights = drawn
-        block = np.searchsorted(data.bounds, rows, side="right") - 1
-        local = [rows[block == i] - data.bounds[i] for i in range(data.n_blocks)]
-        parts = data.map(_raw_rows, data.x, data.y, local)
-        Xs = np.concatenate([p[0] for p in parts])
-        ys = np.concatenate([p[1] for p in parts])
+        # Each stratum's ranks, cut at the blocks' cumulative counts.
+        local = [[] for _ in range(data.n_blocks)]
+        for c, r in zip(present, ranks, strict=True):
+            edges = np.concatenate([[0], np.cumsum(counts[:, c])])
+            block = np.searchsorted(edges, r, side="right") - 1
+            for i in np.unique(block):
+                local[i].append((int(c), r[block == i] - edges[i]))
+        parts = data.map(
+            _stratum_rows,
+            data.x,
+            data.y,
+            data.sw,
+            local,
+            shared=(n_strata if est._is_classifier else 0,),
+        )
+        offsets = [int(b) for b in data.bounds[:-1]]
+        rows = [[] for _ in present]
+        xs, ys, sws = [[] for _ in present], [[] for _ in present], [[] for _ in present]
+        position = {int(c): j for j, c in enumerate(present)}
+        for i, block_parts in enumerate(parts):
+            for c, local_rows, xb, yb, swb in block_parts:
+                j = position[c]
+                rows[j].append(local_rows + offsets[i])
+                xs[j].append(xb)
+                ys[j].append(yb)
+                sws[j].append(swb)
+        rows_by = [np.concatenate(r) for r in rows]
+        sw_by = [np.concatenate(w) for w in sws]
+        chosen, weights = gather_weights(rows_by, sw_by, [totals[c] for c in present])
+        # The rows' inputs and targets in the same (row) order.
+        all_rows = np.concatenate(rows_by)
+        order = np.argsort(all_rows, kind="stable")
+        Xs = np.concatenate([np.concatenate(x) for x in xs])[order]
+        ys = np.concatenate([np.concatenate(v) for v in ys])[order]
+        rows = chosen
         frames = SimpleNamespace(
             gate=MemoRows(_DaskRows(self, None)),
             experts=MemoRows(_DaskRows(self, self._uniform(1))),

@@ -30,28 +30,45 @@ AUTO_MIN_RATIO = 4
 MIN_PER_STRATUM = 16
 
 
-def draw_subsample(est, sw, y, n_features, n_experts, seeds):
-    """The rows and weights ``est``'s starts run on first, or None (every engine).
+def draw_ranks(est, counts, n_features, n_experts, seeds):
+    """Which rows of each stratum the starts run on first, or None (every engine).
 
     Parameters
     ----------
     est : mixture estimator
         Supplies ``subsample`` (and ``classes_`` for a classifier).
-    sw, y : ndarray of shape (n_samples,)
-        All the sample weights and (encoded) targets.
+    counts : list of int
+        Rows with positive weight in each stratum (the classes present, in
+        order, for a classifier; one entry for a regressor).
     n_features, n_experts : int
     seeds : ndarray
         The starts' seeds (drawn from ``random_state``): the draw has its
         own stream seeded by them, so it is the same on every engine.
+
+    Returns
+    -------
+    None (all rows), or a list of sorted int arrays
+        Per stratum, the ranks of the drawn rows among its rows with
+        positive weight, in row order.  Each stratum gets its share of the
+        rows, rounded, and at least ``MIN_PER_STRATUM`` (or all of its
+        own).  Drawn without replacement in ``O(m)`` memory (NumPy's
+        Generator.choice), whatever the number of rows: a Dask fit draws
+        them on the client from counts alone.
     """
-    classifier = est._is_classifier
-    n_outputs = max(len(est.classes_) - 1, 1) if classifier else 1
-    n_rows = int(np.count_nonzero(sw > 0))
+    n_outputs = max(len(est.classes_) - 1, 1) if est._is_classifier else 1
+    n_rows = int(sum(counts))
     m = subsample_size(est.subsample, n_rows, n_features, n_experts, n_outputs)
     if not m:
         return None
-    rng = np.random.RandomState(np.append(seeds, 0x5EED).astype(np.uint32))
-    return subsample_rows(rng, sw, m, y if classifier else None)
+    rng = np.random.default_rng(np.append(np.asarray(seeds, dtype=np.int64), 0x5EED))
+    ranks = []
+    for count in counts:
+        take = min(count, max(round(m * count / n_rows), MIN_PER_STRATUM))
+        if take == count:
+            ranks.append(np.arange(count))
+        else:
+            ranks.append(np.sort(rng.choice(count, size=take, replace=False, shuffle=False)))
+    return ranks
 
 
 def subsample_size(setting, n_rows, n_features, n_experts, n_outputs=1):
@@ -74,41 +91,36 @@ def subsample_size(setting, n_rows, n_features, n_experts, n_outputs=1):
     return int(setting) if n_rows > setting else 0
 
 
-def subsample_rows(rng, sw, m, strata=None):
-    """A stratified uniform sample of about ``m`` rows with positive weight.
+def strata_of(sw, y=None):
+    """The rows with positive weight of each stratum, in row order (in memory).
 
-    Parameters
-    ----------
-    rng : numpy.random.RandomState
-    sw : ndarray of shape (n_samples,)
-        Sample weights; rows of weight 0 are never drawn.
-    m : int
-        Rows to draw in all (strata round their shares, and keep at least
-        ``MIN_PER_STRATUM`` rows each, or all of theirs).
-    strata : ndarray of shape (n_samples,) or None
-        A label per row (the classes of a classifier); None: one stratum.
-
-    Returns
-    -------
-    rows : ndarray of int
-        Sorted row indices.
-    weights : ndarray
-        Their weights, ``sw`` scaled so that every stratum keeps its total
-        weight.
+    ``y``: the encoded classes of a classifier (a stratum per class present
+    among those rows), or None (one stratum).
     """
-    positive = np.flatnonzero(sw > 0)
-    if strata is None:
-        groups = [positive]
-    else:
-        labels = strata[positive]
-        groups = [positive[labels == c] for c in np.unique(labels)]
-    n = positive.size
-    rows, weights = [], []
-    for group in groups:
-        take = min(group.size, max(round(m * group.size / n), MIN_PER_STRATUM))
-        chosen = group if take == group.size else np.sort(rng.choice(group, take, replace=False))
-        rows.append(chosen)
-        weights.append(sw[chosen] * (sw[group].sum() / sw[chosen].sum()))
+    positive = sw > 0
+    if y is None:
+        return [np.flatnonzero(positive)]
+    return [np.flatnonzero(positive & (y == c)) for c in np.unique(y[positive])]
+
+
+def subsample_rows(est, sw, y, n_features, n_experts, seeds):
+    """The in-memory draw: sorted rows and their weights, or None (all rows).
+
+    The weights are ``sw`` scaled so that every stratum keeps its total
+    weight (the penalties then act on the subsample as on all rows).
+    """
+    groups = strata_of(sw, y if est._is_classifier else None)
+    ranks = draw_ranks(est, [g.size for g in groups], n_features, n_experts, seeds)
+    if ranks is None:
+        return None
+    chosen = [g[r] for g, r in zip(groups, ranks, strict=True)]
+    totals = [sw[g].sum() for g in groups]
+    return gather_weights(chosen, [sw[c] for c in chosen], totals)
+
+
+def gather_weights(rows, sws, totals):
+    """Rows of all strata in row order, with the weights scaled to each stratum's total."""
+    weights = [w * (total / w.sum()) for w, total in zip(sws, totals, strict=True)]
     rows, weights = np.concatenate(rows), np.concatenate(weights)
     order = np.argsort(rows, kind="stable")
     return rows[order], weights[order]

@@ -148,6 +148,22 @@ def test_subsampled_starts_equal_in_memory_fit(client, gate):
         assert_allclose(h_got, h_ref, rtol=RTOL, atol=RTOL)
 
 
+def test_subsample_draw_brings_no_rows_to_the_client(client, monkeypatch):
+    # The draw needs per-block counts and weight totals only: gathering a
+    # per-row array (the sample weights, the labels) on the client would
+    # make its memory grow with n.
+    import skmoe._dask as skdask
+
+    def refuse(self, handles):
+        raise AssertionError("a per-row array was gathered on the client")
+
+    monkeypatch.setattr(skdask._BlockData, "gather", refuse)
+    X, y = _switching_data(n=1500)
+    est = MixtureOfExpertsRegressor(n_experts=2, subsample=400, random_state=0, max_iter=20)
+    got = est.fit(da.from_array(X, chunks=(250, 3)), da.from_array(y, chunks=250))
+    assert got.n_subsample_ == 400 and got.n_reseeds_ == 0
+
+
 def test_subsampled_classifier_equals_in_memory_fit(client):
     rng = np.random.RandomState(0)
     X = rng.uniform(-2, 2, size=(1200, 2))

@@ -1,6 +1,7 @@
 """Starts screened on a subsample of the rows (``subsample``, skmoe._subsample)."""
 
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -58,20 +59,28 @@ def test_subsample_rows_keeps_each_stratums_weight(n, frac_zero, n_strata, m, se
     sw[0] = 1.0  # at least one row with weight
     # Strata of very unequal sizes: the last one rare.
     strata = rng.choice(n_strata, size=n, p=np.r_[np.ones(n_strata - 1), 0.05] / (n_strata - 0.95))
-    rows, w = subsample_rows(np.random.RandomState(seed), sw, m, strata if n_strata > 1 else None)
+    est = SimpleNamespace(subsample=m, _is_classifier=n_strata > 1, classes_=np.arange(n_strata))
+    drawn = subsample_rows(est, sw, strata, 2, 3, np.array([seed, 7]))
+    if np.count_nonzero(sw) <= m:  # no more rows than the subsample: all rows
+        assert drawn is None
+        return
+    rows, w = drawn
     assert np.all(np.diff(rows) > 0)  # sorted, no row twice
     assert np.all(sw[rows] > 0)  # rows without weight are never drawn
     assert np.all(w > 0)
     labels = strata if n_strata > 1 else np.zeros(n, dtype=int)
     for c in np.unique(labels[sw > 0]):
         mine = (labels == c) & (sw > 0)
-        drawn = labels[rows] == c
+        drawn_c = labels[rows] == c
         # Every stratum is there, with at least its minimum or all of its rows...
-        assert drawn.sum() >= min(MIN_PER_STRATUM, mine.sum())
+        assert drawn_c.sum() >= min(MIN_PER_STRATUM, mine.sum())
         # ...and its total weight.
-        assert_allclose(w[drawn].sum(), sw[mine].sum(), rtol=1e-12)
+        assert_allclose(w[drawn_c].sum(), sw[mine].sum(), rtol=1e-12)
         # The drawn rows keep their relative weights.
-        assert_allclose(w[drawn] / sw[rows][drawn], w[drawn][0] / sw[rows][drawn][0])
+        assert_allclose(w[drawn_c] / sw[rows][drawn_c], w[drawn_c][0] / sw[rows][drawn_c][0])
+    # The same seeds, the same draw.
+    again = subsample_rows(est, sw, strata, 2, 3, np.array([seed, 7]))
+    assert_array_equal(again[0], rows)
 
 
 def test_memo_rows_sums_once_and_hands_out_copies():
