@@ -25,6 +25,7 @@ Usage::
 
     python benchmarks/bench_subsample.py                    # all problems, seeds 0..4
     python benchmarks/bench_subsample.py --problems flights --seeds 0 1 2
+    python benchmarks/bench_subsample.py --problems fertility --tol 1e-6 --max-iter 300
 """
 
 import argparse
@@ -86,6 +87,8 @@ def main(argv=None):
     parser.add_argument("--n", nargs="+", type=int, default=[100_000, 1_000_000])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--n-init", type=int, default=1)
+    parser.add_argument("--tol", type=float, default=None, help="override every problem's tol")
+    parser.add_argument("--max-iter", type=int, default=None, help="override max_iter")
     args = parser.parse_args(argv)
     print(f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"machine: {platform.processor() or platform.machine()}, python {sys.version.split()[0]}")
@@ -104,6 +107,10 @@ def main(argv=None):
     print("|---|---|---|---|---|---|---|---|---|---|")
     for label, make in problems:
         X, y, kw, cls = make()
+        if args.tol is not None:
+            kw["tol"] = args.tol
+        if args.max_iter is not None:
+            kw["max_iter"] = args.max_iter
         cls(**kw, random_state=0).fit(X[:5000], y[:5000])  # compile outside the timing
         res = {"auto": [], None: []}
         for seed in args.seeds:
@@ -129,6 +136,11 @@ def main(argv=None):
             f"| {np.median(a[:, 2]):.0f}, {np.median(b[:, 2]):.0f} |",
             flush=True,
         )
+        per_seed = ", ".join(
+            f"{seed}: {x:.7f} / {z:.7f}"
+            for seed, x, z in zip(args.seeds, a[:, 1], b[:, 1], strict=True)
+        )
+        print(f"|   | per seed, auto / None: {per_seed} |", flush=True)
 
 
 if __name__ == "__main__":

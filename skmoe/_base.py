@@ -624,39 +624,14 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         strategies = self._init_strategies(len(seeds), X)
         inner_jobs = self.n_jobs if len(seeds) == 1 or self.n_jobs in (None, 1) else None
 
-        def make_run(i):
-            return self._run_em(
-                X,
-                y_enc,
-                sw,
-                named,
-                seeds[i],
-                i,
-                inner_jobs,
-                warm=warm,
-                strategy=strategies[i],
-                perturb=repeats_strategy(strategies, i),
-            )
-
+        make_run = self._run_maker(X, y_enc, sw, named, seeds, strategies, inner_jobs, warm=warm)
         sample = None if warm else self._screening_sample(X, y_enc, sw, n_experts, seeds)
         subsample = None
         if sample is not None:
             Xs, ys, sws, frames = sample
-
-            def make_sub_run(i):
-                return self._run_em(
-                    Xs,
-                    ys,
-                    sws,
-                    named,
-                    seeds[i],
-                    i,
-                    inner_jobs,
-                    warm=False,
-                    strategy=strategies[i],
-                    perturb=repeats_strategy(strategies, i),
-                    frames=frames,
-                )
+            make_sub_run = self._run_maker(
+                Xs, ys, sws, named, seeds, strategies, inner_jobs, frames=frames
+            )
 
             def resume(i, run):
                 return self._run_em(
@@ -671,6 +646,27 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         if self.split_merge and n_experts > 1 and not warm:
             self._split_merge(X, y_enc, sw, named, seeds[0], inner_jobs)
         return self
+
+    def _run_maker(self, X, y, sw, named, seeds, strategies, n_jobs, warm=False, frames=None):
+        """``make_run(i)``: start ``i``'s :class:`~skmoe._em.EMRun` on these rows
+        (:meth:`_run_em` with its seed and strategy; ``frames`` for a subsample)."""
+
+        def make_run(i):
+            return self._run_em(
+                X,
+                y,
+                sw,
+                named,
+                seeds[i],
+                i,
+                n_jobs,
+                warm=warm,
+                strategy=strategies[i],
+                perturb=repeats_strategy(strategies, i),
+                frames=frames,
+            )
+
+        return make_run
 
     def _split_merge(self, X, y, sw, named, seed, n_jobs):
         """Pair moves after the fit (after Ueda et al. 2000's split-and-merge EM).

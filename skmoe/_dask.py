@@ -912,20 +912,9 @@ class _DaskEM:
         )
         self.n_subsample = rows.size
 
-        def make_sub_run(i):
-            return est._run_em(
-                Xs,
-                ys,
-                weights,
-                named,
-                seeds[i],
-                i,
-                None,
-                warm=False,
-                strategy=strategies[i],
-                perturb=repeats_strategy(strategies, i),
-                frames=frames,
-            )
+        make_sub_run = est._run_maker(
+            Xs, ys, weights, named, seeds, strategies, None, frames=frames
+        )
 
         def resume(i, run):
             return self.run(named, seeds[i], i, False, start=run)
