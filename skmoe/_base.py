@@ -652,7 +652,7 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         (:meth:`_run_em` with its seed and strategy; ``frames`` for a subsample)."""
 
         def make_run(i):
-            return self._run_em(
+            run = self._run_em(
                 X,
                 y,
                 sw,
@@ -665,6 +665,11 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
                 perturb=repeats_strategy(strategies, i),
                 frames=frames,
             )
+            if frames is not None:
+                # Its progress lines say where it runs (the run on all rows
+                # that may follow reports under the plain name).
+                run.name = f"{run.name}, subsample of {X.shape[0]} rows"
+            return run
 
         return make_run
 

@@ -227,3 +227,15 @@ def test_every_model_family_continues_on_all_rows(data, kind, kw):
     # stopping at its tol, leaves: ~2e-7 for LogisticRegression here).
     assert_allclose(est.lower_bounds_[0], lower_bound, rtol=1e-10, atol=1e-10)
     assert est.lower_bounds_[-1] >= lower_bound - 1e-6
+
+
+def test_progress_lines_name_the_subsample(data, capsys):
+    X, y = data
+    MixtureOfExpertsRegressor(n_experts=3, subsample=500, verbose=1, random_state=0).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    on_sub = [line for line in lines if "subsample of 500 rows" in line]
+    on_all = [line for line in lines if line.startswith("[MixtureOfExpertsRegressor] ")]
+    # Both starts on the subsample (one screened out, one converged there),
+    # then the kept one on all rows.
+    assert len(on_sub) == 2 and any("screened out" in line for line in on_sub)
+    assert len(on_all) == 1 and "converged" in on_all[0]
