@@ -88,7 +88,19 @@ def subsample_size(setting, n_rows, n_features, n_experts, n_outputs=1):
     if setting == "auto":
         m = max(AUTO_MIN_ROWS, AUTO_ROWS_PER_UNIT * n_experts * (n_features + 2) * n_outputs)
         return m if n_rows >= AUTO_MIN_RATIO * m else 0
-    return int(setting) if n_rows > setting else 0
+    if n_rows <= setting:
+        return 0
+    # Each start fits every expert (coefficients and a scale) and the gate on
+    # the subsample: fewer rows than that leaves its runs unidentified, and
+    # the run that continues on all rows starts from a degenerate fit.
+    needed = n_experts * (n_features + 2) * n_outputs
+    if setting < needed:
+        raise ValueError(
+            f"subsample={setting} is too small for {n_experts} experts on {n_features} "
+            f"features: each start would fit about {needed} parameters on {setting} rows. "
+            f"Use at least {needed} rows, 'auto', or None (every start on all rows)."
+        )
+    return int(setting)
 
 
 def strata_of(sw, y=None):

@@ -34,6 +34,10 @@ def test_subsample_size_rules():
     assert subsample_size(None, 10**7, 5, 3) == 0
     assert subsample_size(1000, 1000, 5, 3) == 0
     assert subsample_size(1000, 1001, 5, 3) == 1000
+    # Too few rows for the model, when it would be used: a clear error.
+    with pytest.raises(ValueError, match=r"subsample=20 is too small for 8 experts on 3"):
+        subsample_size(20, 1000, 3, 8)
+    assert subsample_size(20, 20, 3, 8) == 0  # not used: no error
     # "auto": at least AUTO_MIN_ROWS, more for wide models, and only when
     # there are four times as many rows.
     assert subsample_size("auto", 4 * AUTO_MIN_ROWS - 1, 2, 3) == 0
@@ -60,7 +64,7 @@ def test_subsample_rows_keeps_each_stratums_weight(n, frac_zero, n_strata, m, se
     # Strata of very unequal sizes: the last one rare.
     strata = rng.choice(n_strata, size=n, p=np.r_[np.ones(n_strata - 1), 0.05] / (n_strata - 0.95))
     est = SimpleNamespace(subsample=m, _is_classifier=n_strata > 1, classes_=np.arange(n_strata))
-    drawn = subsample_rows(est, sw, strata, 2, 3, np.array([seed, 7]))
+    drawn = subsample_rows(est, sw, strata, 1, 1, np.array([seed, 7]))
     if np.count_nonzero(sw) <= m:  # no more rows than the subsample: all rows
         assert drawn is None
         return
@@ -79,7 +83,7 @@ def test_subsample_rows_keeps_each_stratums_weight(n, frac_zero, n_strata, m, se
         # The drawn rows keep their relative weights.
         assert_allclose(w[drawn_c] / sw[rows][drawn_c], w[drawn_c][0] / sw[rows][drawn_c][0])
     # The same seeds, the same draw.
-    again = subsample_rows(est, sw, strata, 2, 3, np.array([seed, 7]))
+    again = subsample_rows(est, sw, strata, 1, 1, np.array([seed, 7]))
     assert_array_equal(again[0], rows)
 
 
@@ -239,3 +243,11 @@ def test_progress_lines_name_the_subsample(data, capsys):
     # then the kept one on all rows.
     assert len(on_sub) == 2 and any("screened out" in line for line in on_sub)
     assert len(on_all) == 1 and "converged" in on_all[0]
+
+
+def test_too_small_a_subsample_is_refused_before_any_work(data):
+    X, y = data
+    est = MixtureOfExpertsRegressor(n_experts=8, subsample=20, random_state=0)
+    with pytest.raises(ValueError, match="subsample=20 is too small"):
+        est.fit(X, y)
+    assert not hasattr(est, "gate_")  # nothing fitted
