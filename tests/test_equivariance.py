@@ -112,6 +112,9 @@ REGRESSORS = {
         4,
     ),
     "student_t": (dict(experts=StudentTExpert(df=5.0), gate="softmax"), 2),
+    # The starts on a subsample (its rows depend on the weights alone, its
+    # frames are all the rows'), then all rows: the same equivariance.
+    "softmax_subsample": (dict(gate=EXACT_SOFTMAX, subsample=100), 2),
 }
 CLASSIFIER_GATES = ["softmax", "constant", "gaussian"]
 
