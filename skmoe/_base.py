@@ -867,11 +867,11 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         it does not depend on the order in which threads finish.
 
         ``subsample``: ``(make_sub_run, resume)`` when the starts run on a
-        subsample of the rows first (``skmoe._subsample``).  Every start then
-        runs to convergence on the subsample (``make_sub_run(i)``), the
-        ``n_init`` best continue on all rows (``resume(i, run)``, an
-        :class:`~skmoe._em.EMRun` from that run's gate and experts), and the
-        best of those is kept.
+        subsample of the rows first (``skmoe._subsample``, :meth:`_run_subsampled`):
+        the screening and the ``n_init`` kept starts to convergence on the
+        subsample (``make_sub_run(i)``), then those on all rows
+        (``resume(i, run)``, an :class:`~skmoe._em.EMRun` from that run's gate
+        and experts), and the best of them is kept.
         """
         n_starts = len(strategies)
         screening = n_starts > self.n_init

@@ -71,7 +71,7 @@ from ._init import (
     segment_weights,
 )
 from ._rows import RowBlock, ordered_sum
-from ._subsample import MemoRows, draw_ranks, gather_weights
+from ._subsample import MemoRows, draw_ranks, scaled_weights
 from ._threading import blas_single_threaded, blockwise_posterior
 from ._validation import check_magnitude, encode_labels, fit_labels
 
@@ -212,14 +212,15 @@ def _stratum_counts(swb, yb, n_strata):
 
 
 def _stratum_rows(xb, yb, swb, local, n_strata):
-    """``(stratum, rows, x, y, sw)`` of the block's drawn rows: ``local`` gives
-    each stratum's ranks among the block's rows of that stratum."""
+    """``(rows, strata, x, y, sw)`` of the block's drawn rows, in row order: ``local``
+    gives ``(class, stratum, ranks)``, the ranks among the block's rows of that class."""
     masks = _stratum_masks(swb, yb, n_strata)
-    out = []
-    for c, ranks in local:
-        rows = np.flatnonzero(masks[c])[ranks]
-        out.append((c, rows, np.asarray(xb)[rows], np.asarray(yb)[rows], np.asarray(swb)[rows]))
-    return out
+    rows = [np.flatnonzero(masks[c])[ranks] for c, _, ranks in local]
+    strata = np.repeat(np.array([j for _, j, _ in local], dtype=np.intp), [r.size for r in rows])
+    rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.intp)
+    order = np.argsort(rows, kind="stable")
+    rows, strata = rows[order], strata[order]
+    return rows, strata, np.asarray(xb)[rows], np.asarray(yb)[rows], np.asarray(swb)[rows]
 
 
 def _take_rows(xb, yb, swb, local, view, mean, std):
@@ -850,20 +851,18 @@ class _DaskEM:
     def subsample(self, named, seeds, strategies):
         """The in-memory fit's subsample (``skmoe._subsample``): ``(make_sub_run, resume)``.
 
-        The same rows and weights as in memory (drawn from all the sample
-        weights, and the labels of a classifier, gathered on the client);
-        the starts run in memory on them, with their frames fixed on the
-        blocks, and the kept ones continue on the blocks.  None when the
-        starts run on all rows.
+        The same rows and weights as in memory, drawn from per-block counts
+        and weight totals (no per-row array reaches the client); the starts
+        run in memory on them, with their frames fixed on the blocks, and
+        the kept ones continue on the blocks.  None when the starts run on
+        all rows.
         """
         est, data = self.est, self.data
-        # Per block and stratum, the rows with positive weight and their
-        # weight: counts, not rows, reach the client.
-        n_strata = len(est.classes_) if est._is_classifier else 1
-        per_block = data.map(
-            _stratum_counts, data.sw, data.y, shared=(n_strata if est._is_classifier else 0,)
-        )
-        counts = np.array([c for c, _ in per_block], dtype=np.int64).reshape(-1, n_strata)
+        # Per block and class (0: one stratum, a regressor), the rows with
+        # positive weight and their weight.
+        by_class = len(est.classes_) if est._is_classifier else 0
+        per_block = data.map(_stratum_counts, data.sw, data.y, shared=(by_class,))
+        counts = np.array([c for c, _ in per_block], dtype=np.int64).reshape(data.n_blocks, -1)
         totals = _ordered_sum([t for _, t in per_block])
         present = np.flatnonzero(counts.sum(axis=0) > 0)  # the strata of strata_of
         ranks = draw_ranks(
@@ -873,39 +872,16 @@ class _DaskEM:
             return None
         # Each stratum's ranks, cut at the blocks' cumulative counts.
         local = [[] for _ in range(data.n_blocks)]
-        for c, r in zip(present, ranks, strict=True):
+        for j, (c, r) in enumerate(zip(present, ranks, strict=True)):
             edges = np.concatenate([[0], np.cumsum(counts[:, c])])
             block = np.searchsorted(edges, r, side="right") - 1
             for i in np.unique(block):
-                local[i].append((int(c), r[block == i] - edges[i]))
-        parts = data.map(
-            _stratum_rows,
-            data.x,
-            data.y,
-            data.sw,
-            local,
-            shared=(n_strata if est._is_classifier else 0,),
-        )
-        offsets = [int(b) for b in data.bounds[:-1]]
-        rows = [[] for _ in present]
-        xs, ys, sws = [[] for _ in present], [[] for _ in present], [[] for _ in present]
-        position = {int(c): j for j, c in enumerate(present)}
-        for i, block_parts in enumerate(parts):
-            for c, local_rows, xb, yb, swb in block_parts:
-                j = position[c]
-                rows[j].append(local_rows + offsets[i])
-                xs[j].append(xb)
-                ys[j].append(yb)
-                sws[j].append(swb)
-        rows_by = [np.concatenate(r) for r in rows]
-        sw_by = [np.concatenate(w) for w in sws]
-        chosen, weights = gather_weights(rows_by, sw_by, [totals[c] for c in present])
-        # The rows' inputs and targets in the same (row) order.
-        all_rows = np.concatenate(rows_by)
-        order = np.argsort(all_rows, kind="stable")
-        Xs = np.concatenate([np.concatenate(x) for x in xs])[order]
-        ys = np.concatenate([np.concatenate(v) for v in ys])[order]
-        rows = chosen
+                local[i].append((int(c), j, r[block == i] - edges[i]))
+        parts = data.map(_stratum_rows, data.x, data.y, data.sw, local, shared=(by_class,))
+        # Blocks in order, rows in order within each: the rows in row order.
+        rows = np.concatenate([p[0] + b for p, b in zip(parts, data.bounds, strict=False)])
+        strata, Xs, ys, sws = (np.concatenate([p[k] for p in parts]) for k in range(1, 5))
+        weights = scaled_weights(sws, strata, totals[present])
         frames = SimpleNamespace(
             gate=MemoRows(_DaskRows(self, None)),
             experts=MemoRows(_DaskRows(self, self._uniform(1))),

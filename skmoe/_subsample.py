@@ -1,11 +1,11 @@
 """Starts screened on a subsample of the rows (large n): how many rows, which, weighted how.
 
-At large n every start of a fit (its initialisation and its EM iterations)
-runs on a random subsample of the rows, to convergence; the ``n_init`` best
-then continue on all rows from where they ended (as mclust's initialisation
-subset, extended to the whole screening).  A start's basin is visible on a
-few thousand rows per expert, and its run to convergence on them costs a
-small fraction of one EM iteration on all rows; what is left on all rows is
+At large n the starts of a fit run first on a random subsample of the rows:
+their initialisation, the screening, and the ``n_init`` kept ones to
+convergence; those then continue on all rows from where they ended (as
+mclust's initialisation subset, extended to the whole screening).  A start's
+basin is visible on a few thousand rows per expert, and its runs there cost a
+small fraction of the iterations on all rows; what is left on all rows is
 the last few iterations, from a point already near the optimum.
 
 The subsample is stratified by class for a classifier (every class keeps its
@@ -125,17 +125,20 @@ def subsample_rows(est, sw, y, n_features, n_experts, seeds):
     ranks = draw_ranks(est, [g.size for g in groups], n_features, n_experts, seeds)
     if ranks is None:
         return None
-    chosen = [g[r] for g, r in zip(groups, ranks, strict=True)]
-    totals = [sw[g].sum() for g in groups]
-    return gather_weights(chosen, [sw[c] for c in chosen], totals)
-
-
-def gather_weights(rows, sws, totals):
-    """Rows of all strata in row order, with the weights scaled to each stratum's total."""
-    weights = [w * (total / w.sum()) for w, total in zip(sws, totals, strict=True)]
-    rows, weights = np.concatenate(rows), np.concatenate(weights)
+    rows = np.concatenate([g[r] for g, r in zip(groups, ranks, strict=True)])
+    strata = np.repeat(np.arange(len(groups)), [r.size for r in ranks])
     order = np.argsort(rows, kind="stable")
-    return rows[order], weights[order]
+    rows, strata = rows[order], strata[order]
+    return rows, scaled_weights(sw[rows], strata, [sw[g].sum() for g in groups])
+
+
+def scaled_weights(sw, strata, totals):
+    """``sw`` of the drawn rows scaled so that those of stratum ``j`` weigh ``totals[j]``."""
+    weights = np.empty_like(sw)
+    for j, total in enumerate(totals):
+        mine = strata == j
+        weights[mine] = sw[mine] * (total / sw[mine].sum())
+    return weights
 
 
 class MemoRows:
