@@ -1150,7 +1150,7 @@ def _far_from_zero(n=300, d=3, seed=7):
     return r, r.randn(n, d) * spread + centre, spread, centre
 
 
-@pytest.mark.parametrize("n", [1, 7, 300, 1000])
+@pytest.mark.parametrize("n", [1, 7, 300, 1000, 1027, 1538])
 def test_framed_linear_sufficient_stats_against_twin(n):
     r, X, spread, centre = _far_from_zero(n)
     y = 1e-7 * r.randn(n) + 3e5

@@ -123,6 +123,45 @@ def _frame_tile(X, y, sh, sc, y_shift, y_inv_scale, a0, nb, v):
         v[d + 1, j] = (y[a0 + j] - y_shift) * y_inv_scale
 
 
+@njit(inline="always", **HELPER_JIT_KWARGS)
+def _frame_tile_rows4(X, y, W, sh, sc, y_shift, y_inv_scale, a0, nb, v, w):
+    """:func:`_frame_tile` and the weights' tile ``w[k, j] = W[a0 + j, k]``, four
+    rows at a time (the same values).
+
+    Four rows per pass over the columns give each row of the tile four
+    neighbouring stores where one row at a time gave one: the transposing
+    copy then runs at about the memory's speed (1.5x faster at 20 features
+    and 8 experts, ~6% of the blocked kernel).  Only the blocked kernel
+    inlines it; the dot-product kernel of small calls keeps the shorter
+    loop, which compiles faster.
+    """
+    d = X.shape[1]
+    K = W.shape[1]
+    nb4 = nb - nb % 4
+    for j in range(0, nb4, 4):
+        r = a0 + j
+        for t in range(d):
+            st = sh[t]
+            ct = sc[t]
+            v[t, j] = (X[r, t] - st) * ct
+            v[t, j + 1] = (X[r + 1, t] - st) * ct
+            v[t, j + 2] = (X[r + 2, t] - st) * ct
+            v[t, j + 3] = (X[r + 3, t] - st) * ct
+        for k in range(K):
+            w[k, j] = W[r, k]
+            w[k, j + 1] = W[r + 1, k]
+            w[k, j + 2] = W[r + 2, k]
+            w[k, j + 3] = W[r + 3, k]
+    for j in range(nb4, nb):
+        for t in range(d):
+            v[t, j] = (X[a0 + j, t] - sh[t]) * sc[t]
+        for k in range(K):
+            w[k, j] = W[a0 + j, k]
+    for j in range(nb):
+        v[d, j] = 1.0
+        v[d + 1, j] = (y[a0 + j] - y_shift) * y_inv_scale
+
+
 @njit(**VECTOR_JIT_KWARGS)
 def _linear_sufficient_stats_blocks(X, y, W, sh, sc, y_shift, y_inv_scale, G, v, w, wv, A, b, syy):
     """:func:`linear_sufficient_stats` in 4 x 4 blocks: ``G`` zeros (the padded
@@ -134,10 +173,7 @@ def _linear_sufficient_stats_blocks(X, y, W, sh, sc, y_shift, y_inv_scale, G, v,
     tile = v.shape[1] - _PAD
     for a0 in range(0, n, tile):
         nb = min(tile, n - a0)
-        _frame_tile(X, y, sh, sc, y_shift, y_inv_scale, a0, nb, v)
-        for j in range(nb):
-            for k in range(K):
-                w[k, j] = W[a0 + j, k]
+        _frame_tile_rows4(X, y, W, sh, sc, y_shift, y_inv_scale, a0, nb, v, w)
         for k in range(K):
             # Blocks on and above the diagonal; the lower triangle is the mirror.
             for r in range(0, P, 4):
