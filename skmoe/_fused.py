@@ -78,7 +78,7 @@ def fused_e_step(gate, experts, gx, ex, y, sw):
 
 
 class Lookahead:
-    """The next E-step, run by the gate M-step's last trial evaluation.
+    """The next E-step, run by the gate M-step's trial evaluations in its last iteration.
 
     The gate's M-step (a warm-started L-BFGS of ``max_iter`` iterations)
     evaluates its loss at a trial point in its last iteration; when the step
@@ -86,15 +86,18 @@ class Lookahead:
     E-step, and the experts' M-step has already run.  This object lets the
     solver evaluate that trial as the next E-step's fused pass
     (:func:`~skmoe._kernels._fused._softmax_gaussian_estep_into` with
-    ``ahead=True``): the pass returns the old targets' loss and gradient the
-    solver asked for, and writes the new responsibilities over the old ones
-    in place (no second (n, K) array).  When the gate ends at exactly the
+    ``ahead=True``): the pass returns the loss and gradient with the old
+    targets that the solver asked for, and writes the new responsibilities
+    into a second ``(n, K)`` array.  When the gate ends at exactly the
     evaluated coefficients (compared bit for bit), :meth:`next_e_step` hands
-    the EM loop that E-step; otherwise it is recomputed as usual.  When the
-    solver needs the old targets again (the trial was refused and the line
-    search goes on), :meth:`restore` recomputes them in place from the
-    previous gate and experts: the same kernel on the same inputs, so the
-    same responsibilities, bit for bit.
+    the EM loop that E-step; otherwise it is recomputed as usual.
+
+    The old targets are never overwritten: a refused trial costs only its
+    own pass, and the line search's next trial is a look-ahead too (the
+    step it accepts ends the solve as well).  An earlier version wrote the
+    new responsibilities over the old ones and, on a refusal, recomputed the
+    targets in a pass of their own, then evaluated the next trial in a plain
+    pass and the E-step in a third one (issue 16).
 
     Parameters
     ----------
@@ -104,60 +107,48 @@ class Lookahead:
         The responsibilities of the fused E-step at the current gate and
         experts (not modified since: no re-seed), the gate's targets.
     gate, experts : components
-        Their current parameters are kept (for :meth:`restore`); the
-        experts' are read again, after their M-step, by :meth:`evaluate`.
+        The experts' parameters are read, after their M-step, by
+        :meth:`evaluate`.
     """
 
     def __init__(self, gx, ex, y, sw, resp, gate, experts):
         self.gx, self.ex, self.y, self.sw, self.resp = gx, ex, y, sw, resp
         self.experts = experts
-        self._previous = (gate._linear_logits(), _expert_params(experts))
-        self.used = False
-        self.clobbered = False
         self.key = None
         self.result = None
-
-    def _pass(self, gate_params, expert_params, ahead, log_norm):
-        return _fused_pass(
-            self.gx,
-            self.ex,
-            self.y,
-            self.sw,
-            gate_params,
-            expert_params,
-            self.resp,
-            log_norm,
-            ahead,
-        )
+        self._out = None
 
     def evaluate(self, W, b, shift):
         """The old targets' ``(loss, grad_W, grad_b)`` at logits ``(x - shift) W + b``.
 
-        Runs the next E-step at this gate (once per M-step; None after that:
-        the caller then evaluates as usual).
+        Runs the next E-step at this gate, into an array of its own (the
+        same one for every trial of the M-step: only the last is kept).
         """
-        if self.used:
-            return None
-        self.used = True
+        if self._out is None:
+            self._out = np.empty_like(self.resp)
+        self.result = None
         log_norm = np.empty(self.gx.shape[0])
-        sums = self._pass((W, b, shift), _expert_params(self.experts), True, log_norm)
+        sums = _fused_pass(
+            self.gx,
+            self.ex,
+            self.y,
+            self.sw,
+            (W, b, shift),
+            _expert_params(self.experts),
+            self._out,
+            log_norm,
+            True,
+            targets=self.resp,
+        )
         loss, gW, gb, mass, old_loss, old_gW, old_gb = sums
-        self.clobbered = True
         self.key = (W.copy(), b.copy(), shift.copy())
         self.result = (
-            self.resp,
+            self._out,
             log_norm,
             (self.key[0], self.key[1], self.key[2], loss, gW, gb),
             mass,
         )
         return old_loss, old_gW, old_gb
-
-    def restore(self):
-        """Put the old targets back into ``resp`` (recomputed, bit for bit)."""
-        if self.clobbered:
-            self._pass(*self._previous, False, np.empty(self.gx.shape[0]))
-            self.clobbered = False
-            self.result = None
 
     def next_e_step(self, gate):
         """``fused_e_step``'s result at the gate's coefficients now, when this is it."""
@@ -169,10 +160,12 @@ class Lookahead:
         return self.result
 
 
-def _fused_pass(gx, ex, y, sw, gate_params, expert_params, resp, log_norm, ahead):
+def _fused_pass(gx, ex, y, sw, gate_params, expert_params, resp, log_norm, ahead, targets=None):
     """The fused kernel on the engine's fixed row blocks, the blocks' sums added in
     block order, as ThreadRows.sum (skmoe._rows.ordered_sum) adds the gate's
-    per-block evaluations: the same sums whatever the number of threads."""
+    per-block evaluations: the same sums whatever the number of threads.
+    ``targets``: the gate's targets of an ``ahead`` pass (None: ``resp``)."""
+    targets = resp if targets is None else targets
     W, b, shift_g = gate_params
     coef, intercept, var, shift_e = expert_params
 
@@ -192,6 +185,7 @@ def _fused_pass(gx, ex, y, sw, gate_params, expert_params, resp, log_norm, ahead
             resp[a:z],
             log_norm[a:z],
             ahead,
+            targets[a:z],
         )
 
     return _add_in_order(map_blocks(block, block_bounds(gx.shape[0], THREAD_BLOCK_ROWS)))

@@ -329,8 +329,8 @@ class RowsMultinomialProblem:
         """Evaluate the last iteration's trial point as the next E-step (``skmoe._fused``).
 
         ``lookahead`` (a :class:`skmoe._fused.Lookahead` on these rows'
-        targets) is asked for :meth:`loss_grad_ahead`; it overwrites the
-        targets, and puts them back before any other evaluation.
+        targets) is asked for :meth:`loss_grad_ahead`; the targets stay as
+        they are.
         """
         self._lookahead = lookahead
 
@@ -364,8 +364,6 @@ class RowsMultinomialProblem:
         ):
             self._given = None
             return given[3], given[4], given[5]
-        if self._lookahead is not None:
-            self._lookahead.restore()  # the targets, if a look-ahead overwrote them
         if self._arrays is not None:
             X, targets, weights = self._arrays
             return softmax_regression_loss_grad(X, W, b, targets, weights, shift)
@@ -612,14 +610,14 @@ def _fit_multinomial(problem, alpha, mean, scale, V0, c0, max_iter, tol, state):
     # whose penalty is negligible next to huge sample weights) can overflow;
     # the point is refused (infinite objective), silently, and the line
     # search steps back.
-    # A problem that evaluates the last iteration's first trial as the next
+    # A problem that evaluates the last iteration's trials as the next
     # E-step (skmoe._fused.Lookahead).
     looks_ahead = centred and getattr(problem, "_lookahead", None) is not None
 
     def fun(theta, ahead=False):
         # theta is (p, K): standardised slopes V on top, intercepts c last.
-        # ``ahead``: the first trial of the last iteration, the point the
-        # solve ends at when it is accepted.  With a look-ahead it is
+        # ``ahead``: a trial of the last iteration, the point the solve ends
+        # at when it is accepted.  With a look-ahead it is
         # evaluated with its intercepts centred exactly as the solution's are
         # (below; softmax is invariant to a common shift of the intercepts:
         # the same objective and gradient, to rounding), so that its pass
@@ -705,7 +703,8 @@ def _lbfgs(fun, apply_h0, state, V0, c0, n_features, p, K, max_iter, tol, wsum, 
                 break
         step = 1.0
         accepted = False
-        # The last iteration's first trial ends the solve when accepted.
+        # The trial the last iteration accepts ends the solve: each of them
+        # (the line search's too) may be the next E-step.
         last = n_iter == max_iter - 1
         if -slope <= 16.0 * _EPS * max(abs(f), 1.0):
             # Rounding regime: the predicted decrease is below the
@@ -722,9 +721,9 @@ def _lbfgs(fun, apply_h0, state, V0, c0, n_features, p, K, max_iter, tol, wsum, 
             rounding = accepted = True
         else:
             rounding = False
-            for attempt in range(40):
+            for _ in range(40):
                 theta_new = theta + step * direction
-                f_new, g_new = fun(theta_new, last and attempt == 0)
+                f_new, g_new = fun(theta_new, last)
                 if f_new <= f + 1e-4 * step * slope:
                     accepted = True
                     break

@@ -213,7 +213,7 @@ def test_ahead_pass_is_old_targets_loss_and_next_e_step_bit_for_bit(n, d, K):
     assert_array_equal(out[6], gb)
 
 
-def test_lookahead_restores_the_targets_and_knows_its_gate():
+def test_lookahead_keeps_the_targets_and_knows_its_gate():
     from skmoe._fused import Lookahead
 
     gate, experts, gx, X, y, sw = _components(2 * THREAD_BLOCK_ROWS + 11, 2, 3, 7)
@@ -228,17 +228,45 @@ def test_lookahead_restores_the_targets_and_knows_its_gate():
     got = problem.loss_grad_ahead(W + 0.1, b, shift=shift)
     assert got[0] == expected[0]
     assert_array_equal(got[1], expected[1])
-    assert not np.array_equal(resp, before)  # (the next E-step is in resp now)
+    assert_array_equal(resp, before)  # the targets are not touched
     # ... the next E-step is offered only at the evaluated gate ...
     assert look.next_e_step(gate) is None
-    # ... and any other evaluation first puts the old targets back.
+    # ... a plain evaluation in between reads the same targets ...
     again = problem.loss_grad(W, b, shift=shift)
-    assert_array_equal(resp, before)
     assert again[0] == problem.loss_grad(W, b, shift=shift)[0]
-    assert look.next_e_step(gate) is None
-    # A second look-ahead in one M-step is an ordinary evaluation.
-    assert problem.loss_grad_ahead(W, b, shift=shift)[0] == again[0]
+    # ... and a second trial (the line search's) is a look-ahead too, whose
+    # E-step is the one kept: at the gate's own coefficients, the fresh one.
+    second = problem.loss_grad_ahead(W, b, shift=shift)
+    assert second[0] == again[0]
+    assert_array_equal(second[1], again[1])
     assert_array_equal(resp, before)
+    ahead = look.next_e_step(gate)
+    assert ahead is not None and ahead[0] is not resp
+    fresh = fused_e_step(gate, experts, gx, X, y, sw)
+    for a, e in zip(
+        ahead[:2] + ahead[2][3:] + (ahead[3],), fresh[:2] + fresh[2][3:] + (fresh[3],), strict=True
+    ):
+        assert_array_equal(a, e)
+
+
+def test_ahead_pass_with_separate_targets_is_the_in_place_one():
+    # targets= (the look-ahead's): the same sums and E-step as the pass that
+    # reads its targets from resp and writes over them; the targets untouched.
+    from skmoe._kernels._fused import _softmax_gaussian_estep_into
+
+    n, K = 2 * THREAD_BLOCK_ROWS + 37, 5
+    gate, experts, gx, X, y, sw = _components(n, 6, K, 9)
+    old = np.random.RandomState(4).dirichlet(np.ones(K), n)
+    args = (gx, X, y, sw, *gate._linear_logits(), *experts._linear_gaussian())
+    in_place, ln1 = old.copy(), np.empty(n)
+    a = _softmax_gaussian_estep_into(*args, in_place, ln1, True)
+    targets, out, ln2 = old.copy(), np.empty((n, K)), np.empty(n)
+    b = _softmax_gaussian_estep_into(*args, out, ln2, True, targets)
+    assert_array_equal(targets, old)
+    assert_array_equal(out, in_place)
+    assert_array_equal(ln2, ln1)
+    for u, v in zip(a, b, strict=True):
+        assert_array_equal(u, v)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -99,19 +99,33 @@ def softmax_gaussian_estep(Xg, Xe, y, sw, Wg, bg, shift_g, coef, intercept, var,
 
 
 def _softmax_gaussian_estep_into(
-    Xg, Xe, y, sw, Wg, bg, shift_g, coef, intercept, var, shift_e, resp, log_norm, ahead=False
+    Xg,
+    Xe,
+    y,
+    sw,
+    Wg,
+    bg,
+    shift_g,
+    coef,
+    intercept,
+    var,
+    shift_e,
+    resp,
+    log_norm,
+    ahead=False,
+    targets=None,
 ):
     """:func:`softmax_gaussian_estep` writing ``resp`` and ``log_norm`` into the given
     arrays (row slices of the engine's); returns ``(loss, grad_W, grad_b, mass)``.
 
-    With ``ahead=True``, ``resp`` holds targets on entry (the previous
-    responsibilities): each tile's targets are read before its new
-    responsibilities are written over them, and the gate's loss and gradient
-    at ``(Wg, bg)`` with those old targets (as
+    With ``ahead=True``, ``targets`` (the previous responsibilities; None:
+    ``resp`` itself, read tile by tile before the new responsibilities are
+    written over them) are the gate's targets, and its loss and gradient at
+    ``(Wg, bg)`` with them (as
     :func:`~skmoe._kernels.softmax_regression_loss_grad` gives them) are
     returned too: ``(loss, grad_W, grad_b, mass, old_loss, old_grad_W,
-    old_grad_b)``.  (The gate's last trial evaluation of an M-step, run as
-    the next E-step: ``skmoe._fused.Lookahead``.)
+    old_grad_b)``.  (The gate's trial evaluations in the last iteration of
+    an M-step, run as the next E-step: ``skmoe._fused.Lookahead``.)
     """
     d, K = Xg.shape[1], np.shape(Wg)[1]
     de = Xe.shape[1]
@@ -136,6 +150,7 @@ def _softmax_gaussian_estep_into(
         bool(ahead),
         bool(same_x),
         resp,
+        resp if targets is None else targets,
         log_norm,
         gW,
         gb,
@@ -174,6 +189,7 @@ def _softmax_gaussian_estep_tiles(
     ahead,
     same_x,
     resp,
+    targets,
     log_norm,
     gW,
     gb,
@@ -224,10 +240,10 @@ def _softmax_gaussian_estep_tiles(
             wt[j] = sw[a + j]
         if ahead:
             # The old targets, read before the tile's new responsibilities
-            # are written over them.
+            # are written (over them, when targets is resp).
             for k in range(K):
                 for j in range(nb):
-                    to[k, j] = resp[a + j, k]
+                    to[k, j] = targets[a + j, k]
         # The experts' log-densities, added to the gate's log-probabilities
         # (as _linear_gaussian_log_density_tiles, then _posterior_tiles).
         if same_x:
@@ -317,7 +333,7 @@ _softmax_gaussian_estep_one = OneCompile(
     + [array(2, "C", True), array(1, "C", True), array(1, "C", True)]
     + [array(2, "C", True), array(1, "C", True), array(1, "C", True), array(1, "C", True)]
     + [types.boolean, types.boolean]
-    + [array(2), array(1), array(2), array(1), array(1), array(2), array(1), array(1)]
+    + [array(2), array(2), array(1), array(2), array(1), array(1), array(2), array(1), array(1)]
     + [array(1), array(1)]
     + [array(2)] * 8
     + [array(1)] * 7,
