@@ -79,17 +79,20 @@ def linear_sufficient_stats(X, y, W, x_shift=None, x_inv_scale=None, y_shift=0.0
 
 
 # Tile of rows and block of the Gram kernel.  The tile is larger than the
-# other kernels' ROW_TILE: a 4 x 4 block reads 9 of its columns
-# (9 * 512 * 8 bytes = 36 KiB, within a 48 KiB L1 cache) and a longer
-# inner loop amortises the block's 16 horizontal sums.
-GRAM_TILE = 512
+# other kernels' ROW_TILE: a longer inner loop amortises each block's 16
+# horizontal sums and its setup.  The blocks' columns then stream from the
+# L2 cache (the tile is (d + 2) * 1024 * 8 bytes: 180 KiB at 20 features,
+# 400 KiB at 50), which keeps up with the multiply-adds.  1024 rows against
+# 512: 1.10x at d=20, K=8 and 1.13x at d=50, K=16 (bench_gram.py); 2048 and
+# 4096 gained little more (at most 1.03x) and need a larger L2 cache.
+GRAM_TILE = 1024
 _BLOCK = 4
 _PAD = 8
 # Calls on fewer rows take the dot-product kernel: the blocked kernel's
 # first compile (~0.3 s) would cost more than it saves there.  The choice
 # depends on the rows of the call (a function of n_samples and the thread
 # blocks), never on the number of threads.
-GRAM_MIN_ROWS = 2 * GRAM_TILE
+GRAM_MIN_ROWS = 1024
 
 
 def _aligned_zeros(shape):
