@@ -1256,7 +1256,9 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
             ll = ll + log_px
         return resp, ll, None, None
 
-    def _m_step(self, X, y, sw, resp, gate, experts, iteration, init, rng, gate_eval=None):
+    def _m_step(
+        self, X, y, sw, resp, gate, experts, iteration, init, rng, gate_eval=None, spare=None
+    ):
         """The M-step.  Returns the next E-step when the gate's M-step ran it.
 
         ``gate_eval``: the fused E-step's evaluation of the gate's loss at its
@@ -1265,7 +1267,10 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         evaluates its last trial point as the next E-step, writing the new
         responsibilities over ``resp`` (``skmoe._fused.Lookahead``); when the
         gate ends there, that E-step ``(resp, ll, gate_eval, mass)`` is
-        returned for the next iteration, else None.
+        returned for the next iteration, else None.  ``spare``: an array of
+        ``resp``'s shape that nothing else holds any more (the targets of the
+        previous M-step), for the look-ahead to write into instead of a new
+        one (no fresh pages to fault in each iteration).
         """
         # Unit sample weights (the default) leave the responsibilities as
         # they are: no (n_samples, n_experts) product per iteration.  Expert
@@ -1275,7 +1280,7 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         if gate_eval is not None:
             # The previous gate and experts, before their M-steps.
             gx = self._gx(X)
-            lookahead = Lookahead(gx, self._ex(X), y, sw, resp, gate, experts)
+            lookahead = Lookahead(gx, self._ex(X), y, sw, resp, gate, experts, out=spare)
         experts.fit(self._ex(X), y, W, iteration=iteration, init=init, rng=rng)
         if gate_eval is None:
             gate._m_step(self._gx(X), resp, sw)
@@ -1439,17 +1444,19 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
             return dead
 
         def m_step(n_iter, dead):
+            targets = state["resp"]
             ahead = self._m_step(
                 X,
                 y,
                 sw,
-                state["resp"],
+                targets,
                 gate,
                 experts,
                 n_iter,
                 init,
                 rng,
                 gate_eval=state.get("gate_eval"),
+                spare=state.get("spare"),
             )
             # The next E-step recomputes them: a run paused here (screening
             # holds 2 * n_init of them) keeps no (n, K) arrays (EMRun calls
@@ -1457,6 +1464,11 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
             state.clear()
             if ahead is not None:
                 state["ahead"] = ahead
+                # The look-ahead wrote the next E-step into an array of its
+                # own: the targets are free, and the next look-ahead writes
+                # into them (two arrays in turn for the whole run).
+                if ahead[0] is not targets:
+                    state["spare"] = targets
 
         return EMRun(self, init, gate, experts, e_step, reseed, m_step, release=state.clear)
 

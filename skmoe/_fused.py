@@ -109,14 +109,26 @@ class Lookahead:
     gate, experts : components
         The experts' parameters are read, after their M-step, by
         :meth:`evaluate`.
+    out : ndarray of shape (n_samples, K) or None, default=None
+        An array to write the next E-step into, which nothing else reads
+        (the EM run passes the previous M-step's targets); None: a new one.
     """
 
-    def __init__(self, gx, ex, y, sw, resp, gate, experts):
+    def __init__(self, gx, ex, y, sw, resp, gate, experts, out=None):
         self.gx, self.ex, self.y, self.sw, self.resp = gx, ex, y, sw, resp
         self.experts = experts
         self.key = None
         self.result = None
-        self._out = None
+        usable = (
+            out is not None
+            and out is not resp
+            and out.shape == resp.shape
+            and out.dtype == np.float64
+            and out.flags.c_contiguous
+            and out.flags.writeable
+            and not np.may_share_memory(out, resp)
+        )
+        self._out = out if usable else None
 
     def evaluate(self, W, b, shift):
         """The old targets' ``(loss, grad_W, grad_b)`` at logits ``(x - shift) W + b``.

@@ -336,3 +336,38 @@ def test_shared_tile_of_gate_and_experts_is_bit_for_bit(n, d, K):
     for a, e in zip(*results, strict=True):
         assert_array_equal(a, e)
     assert not _same_view(X, X[1:]) and not _same_view(X[:, :1], X[:, 1:])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_em_run_alternates_two_arrays_and_fits_the_same(monkeypatch):
+    # The EM run hands each look-ahead the previous M-step's targets to write
+    # into: the fit is bit for bit the one with a new array per look-ahead,
+    # and from the second look-ahead on no new (n, K) array is taken.
+    from skmoe._fused import Lookahead
+
+    X, y, _ = make_moe_regression(2 * THREAD_BLOCK_ROWS + 300, 2, 3, random_state=4)
+    kw = dict(n_experts=3, random_state=0, max_iter=12, tol=1e-10, subsample=None)
+    given = []
+    init = Lookahead.__init__
+
+    def spy(self, *args, out=None):
+        init(self, *args, out=out)
+        given.append(self._out is not None)
+
+    with monkeypatch.context() as m:
+        m.setattr(Lookahead, "__init__", spy)
+        reused = MixtureOfExpertsRegressor(**kw).fit(X, y)
+    assert sum(given) >= 5  # spares were handed over and taken
+    with monkeypatch.context() as m:
+        m.setattr(Lookahead, "__init__", lambda self, *a, out=None: init(self, *a))
+        fresh = MixtureOfExpertsRegressor(**kw).fit(X, y)
+    assert_array_equal(reused.lower_bounds_, fresh.lower_bounds_)
+    assert_array_equal(reused.gate_.coef_, fresh.gate_.coef_)
+    assert_array_equal(reused.noise_variance_, fresh.noise_variance_)
+    # A spare that is the targets themselves, or of another shape, is not used.
+    gate, experts, gx, X2, y2, sw = _components(THREAD_BLOCK_ROWS + 5, 2, 3, 8)
+    resp = fused_e_step(gate, experts, gx, X2, y2, sw)[0]
+    assert Lookahead(gx, X2, y2, sw, resp, gate, experts, out=resp)._out is None
+    assert Lookahead(gx, X2, y2, sw, resp, gate, experts, out=resp[:-1].copy())._out is None
+    spare = np.empty_like(resp)
+    assert Lookahead(gx, X2, y2, sw, resp, gate, experts, out=spare)._out is spare
