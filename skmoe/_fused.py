@@ -119,16 +119,9 @@ class Lookahead:
         self.experts = experts
         self.key = None
         self.result = None
-        usable = (
-            out is not None
-            and out is not resp
-            and out.shape == resp.shape
-            and out.dtype == np.float64
-            and out.flags.c_contiguous
-            and out.flags.writeable
-            and not np.may_share_memory(out, resp)
-        )
-        self._out = out if usable else None
+        # (The EM run's spares are arrays of its own E-steps: float64, C.)
+        usable = out is not None and out.shape == resp.shape
+        self._out = out if usable and not np.may_share_memory(out, resp) else None
 
     def evaluate(self, W, b, shift):
         """The old targets' ``(loss, grad_W, grad_b)`` at logits ``(x - shift) W + b``.

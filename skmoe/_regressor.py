@@ -107,7 +107,8 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         rows), and each start fixes its frames (standardisations) on all
         rows.  An integer uses a subsample when there are more rows than
         that (and refuses one with fewer rows than ``n_experts *
-        (n_features + 2) * n_outputs``, the parameters a start fits); ``"auto"`` uses ``max(2**14, 64 * n_experts * (n_features + 2)
+        (n_features + 2) * n_outputs``, the parameters a start fits);
+        ``"auto"`` uses ``max(2**14, 64 * n_experts * (n_features + 2)
         * n_outputs)`` rows (``n_outputs``: 1, or the number of classes
         minus 1) when there are at least four times as many; None runs every
         start on all rows.  Not used with ``warm_start`` or sequences (HMM

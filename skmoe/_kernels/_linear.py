@@ -102,7 +102,7 @@ def _aligned_zeros(shape):
     The blocked kernel's loops load 32 bytes of four tile rows at a time;
     from a 16-byte offset every other load straddles two cache lines.  The
     tiles' rows are a multiple of 64 bytes long, so every row starts
-    aligned: 1.06-1.07x on the kernel at the three shapes of issue 16
+    aligned: 1.01-1.09x on the kernel at the three shapes of issue 16
     (``benchmarks/bench_gram.py``).  The compiled loops are the same, so the
     sums are too, bit for bit.  (The other kernels' tiles gained nothing
     from it, or lost a little: their many small tiles then alias.)
