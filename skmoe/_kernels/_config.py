@@ -31,4 +31,6 @@ THREAD_BLOCK_ROWS = 32768
 # The vectorised kernels work on tiles of this many rows held column by
 # column (see ``_vector.py``): small enough that a tile of a few columns
 # stays in the L1 cache, large enough for the vector loops to amortise.
+# Read by the Python wrappers that allocate the scratch tiles; the kernels
+# take the length from the tiles they are given.
 ROW_TILE = 256

@@ -12,6 +12,7 @@ import types
 import numpy as np
 from numba import njit
 
+from . import _cache  # noqa: F401  (before any kernel: keys their cache to the package)
 from ._config import ROW_TILE
 from ._vector import HELPER_JIT_KWARGS, VECTOR_JIT_KWARGS, OneCompile, array
 from ._vector import exp_inline as fast_exp
@@ -83,7 +84,9 @@ def tile_buffers(*rows):
 
     Allocated in Python and passed in, so that no kernel allocates: Numba
     then compiles none of its ``np.empty`` implementations (one per call
-    signature) in a fresh install, and the kernels' code is smaller.
+    signature) in a fresh install, and the kernels' code is smaller.  The
+    kernels take the tile's length from these buffers, never from
+    ``ROW_TILE`` itself, so a compiled kernel can never step past them.
     """
     return [np.empty(ROW_TILE if r is None else (r, ROW_TILE)) for r in rows]
 
@@ -99,8 +102,9 @@ def _posterior_into(log_gate, log_lik, resp, log_norm):
 def _posterior_tiles(log_gate, log_lik, resp, log_norm, v, m, s):
     """:func:`_posterior_into` with its scratch tiles given (the compiled kernel)."""
     n, K = log_gate.shape
-    for a in range(0, n, ROW_TILE):
-        nb = min(ROW_TILE, n - a)
+    tile = m.shape[0]
+    for a in range(0, n, tile):
+        nb = min(tile, n - a)
         for j in range(nb):
             for k in range(K):
                 v[k, j] = log_gate[a + j, k] + log_lik[a + j, k]
@@ -330,8 +334,9 @@ def _linear_log_softmax_tiles(X, W, b, out, shift, xt, z, v, m, s):
     """:func:`_linear_log_softmax_into` with its scratch tiles given (the compiled kernel)."""
     n = X.shape[0]
     K = W.shape[1]
-    for a in range(0, n, ROW_TILE):
-        nb = min(ROW_TILE, n - a)
+    tile = m.shape[0]
+    for a in range(0, n, tile):
+        nb = min(tile, n - a)
         _tile_linear(X, a, nb, W, b, xt, z, shift)
         # out[a + j, k] = z[k, j] - logsumexp_k z[k, j], written out here
         # rather than called: one compiled function fewer in a fresh install.

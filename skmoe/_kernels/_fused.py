@@ -29,7 +29,7 @@ computations of the gate's logits and exponentials.
 import numpy as np
 from numba import njit, types
 
-from ._config import ROW_TILE
+from . import _cache  # noqa: F401  (before any kernel: keys their cache to the package)
 from ._estep import (
     _tile_affine,
     _tile_linear,
@@ -226,8 +226,9 @@ def _softmax_gaussian_estep_tiles(
         inv_var[k] = -0.5 / var[k]
     loss = 0.0
     old_loss = 0.0
-    for a in range(0, n, ROW_TILE):
-        nb = min(ROW_TILE, n - a)
+    tile = m.shape[0]
+    for a in range(0, n, tile):
+        nb = min(tile, n - a)
         # The gate: logits z, exponentials e = exp(z - m), lse = m + log(sum e)
         # (as _linear_log_softmax_tiles and _softmax_regression_loss_grad).
         _tile_linear(Xg, a, nb, Wg, bg, xg, z, shg)

@@ -3,7 +3,8 @@
 import numpy as np
 from numba import njit
 
-from ._config import JIT_KWARGS, ROW_TILE
+from . import _cache  # noqa: F401  (before any kernel: keys their cache to the package)
+from ._config import JIT_KWARGS
 from ._estep import _tile_linear, as_f64, as_shift, tile_buffers, use_wide, wide_of
 from ._vector import VECTOR_JIT_KWARGS, OneCompile, array
 
@@ -84,8 +85,9 @@ def _linear_gaussian_log_density_tiles(
     for k in range(K):
         const[k] = -0.5 * (_LOG_2PI + np.log(var[k]))
         inv_var[k] = -0.5 / var[k]
-    for a in range(0, n, ROW_TILE):
-        nb = min(ROW_TILE, n - a)
+    tile = z.shape[1]
+    for a in range(0, n, tile):
+        nb = min(tile, n - a)
         _tile_linear(X, a, nb, coef, intercept, xt, z, shift)
         for j in range(nb):
             yj = y[a + j]

@@ -23,6 +23,7 @@ instead, so the result is the log-space one to rounding.
 import numpy as np
 from numba import njit
 
+from . import _cache  # noqa: F401  (before any kernel: keys their cache to the package)
 from ._config import JIT_KWARGS
 
 # Below this the scaled sum may have lost relative precision to underflow

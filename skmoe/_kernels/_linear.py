@@ -3,7 +3,7 @@
 import numpy as np
 from numba import njit
 
-from ._config import ROW_TILE
+from . import _cache  # noqa: F401  (before any kernel: keys their cache to the package)
 from ._estep import as_f64, tile_buffers
 from ._vector import HELPER_JIT_KWARGS, VECTOR_JIT_KWARGS, _gram_block
 from ._vector import _tile_dot as tile_dot
@@ -201,14 +201,15 @@ def _linear_sufficient_stats_blocks(X, y, W, sh, sc, y_shift, y_inv_scale, G, v,
 def _linear_sufficient_stats_dots(X, y, W, sh, sc, y_shift, y_inv_scale, S, v, wv, A, b, syy):
     """:func:`linear_sufficient_stats` on few rows: one vectorised dot product
     per entry of the packed upper triangles ``S`` (zeros), ``v`` and ``wv``
-    scratch tiles of ROW_TILE rows, the outputs given.  Compiles in a
+    scratch tiles (their length is the tile), the outputs given.  Compiles in a
     fraction of the time of the blocked kernel, which a small fit (the demo's
     first fit in a fresh install, say) then never compiles."""
     n, d = X.shape
     K = W.shape[1]
     p = d + 2
-    for a0 in range(0, n, ROW_TILE):
-        nb = min(ROW_TILE, n - a0)
+    tile = v.shape[1]
+    for a0 in range(0, n, tile):
+        nb = min(tile, n - a0)
         _frame_tile(X, y, sh, sc, y_shift, y_inv_scale, a0, nb, v)
         for k in range(K):
             for a in range(p):

@@ -3,6 +3,7 @@
 import numpy as np
 from numba import njit
 
+from . import _cache  # noqa: F401  (before any kernel: keys their cache to the package)
 from ._config import JIT_KWARGS
 
 

@@ -3,7 +3,8 @@
 import numpy as np
 from numba import njit
 
-from ._config import JIT_KWARGS, ROW_TILE
+from . import _cache  # noqa: F401  (before any kernel: keys their cache to the package)
+from ._config import JIT_KWARGS
 from ._estep import (
     _tile_linear,
     _tile_logsumexp,
@@ -128,8 +129,9 @@ def _softmax_regression_loss_grad(
     n, d = X.shape
     K = W.shape[1]
     loss = 0.0
-    for a in range(0, n, ROW_TILE):
-        nb = min(ROW_TILE, n - a)
+    tile = m.shape[0]
+    for a in range(0, n, tile):
+        nb = min(tile, n - a)
         _tile_linear(X, a, nb, W, b, xt, z, sh)
         for j in range(nb):
             wt[j] = weights[a + j]

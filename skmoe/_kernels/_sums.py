@@ -12,6 +12,7 @@ at memory speed.
 import numpy as np
 from numba import njit
 
+from . import _cache  # noqa: F401  (before any kernel: keys their cache to the package)
 from ._vector import VECTOR_JIT_KWARGS
 
 

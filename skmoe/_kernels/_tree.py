@@ -8,6 +8,7 @@ level ``l + 1``; the ``B**D`` leaves are the experts.
 import numpy as np
 from numba import njit
 
+from . import _cache  # noqa: F401  (before any kernel: keys their cache to the package)
 from ._config import JIT_KWARGS
 
 

@@ -40,6 +40,7 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
+from . import _cache  # noqa: F401  (before any kernel: keys their cache to the package)
 from ._config import JIT_KWARGS
 
 VECTOR_JIT_KWARGS = dict(JIT_KWARGS, error_model="numpy")
