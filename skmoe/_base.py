@@ -32,7 +32,7 @@ from ._em import (
     screen_keep,
 )
 from ._frame import frame_scale, weighted_moments
-from ._fused import Lookahead, fused_e_step
+from ._fused import Lookahead, can_look_ahead, fused_e_step
 from ._init import (
     INIT_OPTIONS,
     LINES_MAX_ROWS,
@@ -1257,7 +1257,19 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         return resp, ll, None, None
 
     def _m_step(
-        self, X, y, sw, resp, gate, experts, iteration, init, rng, gate_eval=None, spare=None
+        self,
+        X,
+        y,
+        sw,
+        resp,
+        gate,
+        experts,
+        iteration,
+        init,
+        rng,
+        gate_eval=None,
+        spare=None,
+        first=False,
     ):
         """The M-step.  Returns the next E-step when the gate's M-step ran it.
 
@@ -1270,19 +1282,23 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         returned for the next iteration, else None.  ``spare``: an array of
         ``resp``'s shape that nothing else holds any more (the targets of the
         previous M-step), for the look-ahead to write into instead of a new
-        one (no fresh pages to fault in each iteration).
+        one (no fresh pages to fault in each iteration).  ``first``: a start's
+        first M-step, on an initialisation's ``resp``: its gate's last trial
+        is the first E-step too, where the fused pass applies (one pass fewer
+        per start).
         """
         # Unit sample weights (the default) leave the responsibilities as
         # they are: no (n_samples, n_experts) product per iteration.  Expert
         # sets only read W.
         W = resp if np.all(sw == 1.0) else resp * sw[:, None]
         lookahead = None
-        if gate_eval is not None:
+        if gate_eval is not None or first:
             # The previous gate and experts, before their M-steps.
             gx = self._gx(X)
-            lookahead = Lookahead(gx, self._ex(X), y, sw, resp, gate, experts, out=spare)
+            if gate_eval is not None or can_look_ahead(gate, experts, gx, resp):
+                lookahead = Lookahead(gx, self._ex(X), y, sw, resp, gate, experts, out=spare)
         experts.fit(self._ex(X), y, W, iteration=iteration, init=init, rng=rng)
-        if gate_eval is None:
+        if lookahead is None:
             gate._m_step(self._gx(X), resp, sw)
             return None
         del W  # (resp itself, or a product the experts no longer need)
@@ -1381,6 +1397,7 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         experts this run continues from, on these rows: no initialisation.
         """
         rng = np.random.RandomState(seed)
+        ahead = None
         if start is not None:
             # Their frames are already these rows' (``frames`` above).
             gate, experts = start.gate, start.experts
@@ -1416,9 +1433,10 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
             # k-means' arbitrary numbering, whose diversity restarts need.
             if init == 0 and hasattr(gate, "_arrange_responsibilities"):
                 resp = gate._arrange_responsibilities(self._gx(X), resp, sw)
-            self._m_step(X, y, sw, resp, gate, experts, 0, init, rng)
+            ahead = self._m_step(X, y, sw, resp, gate, experts, 0, init, rng, first=True)
         sw_sum = sw.sum()
-        state = {}
+        # The first E-step, when the first M-step's gate ran it.
+        state = {} if ahead is None else {"ahead": ahead}
 
         def e_step():
             # The EM objective: weighted mean log-likelihood minus the gate's

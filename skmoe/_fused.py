@@ -77,6 +77,29 @@ def fused_e_step(gate, experts, gx, ex, y, sw):
     return resp, log_norm, (W, b, shift_g, float(loss), gW, gb), mass
 
 
+def can_look_ahead(gate, experts, gx, resp):
+    """Whether a gate M-step on targets ``resp`` can evaluate its last trial as the
+    next fused E-step (:class:`Lookahead`): the fused pass applies to these
+    components and rows, and ``resp`` is what the kernel reads (float64, C order).
+
+    For a start's first M-step, whose targets are an initialisation's, not a
+    fused E-step's (later M-steps know it from the E-step that ran).
+    """
+    if gx.shape[0] < FUSED_MIN_ROWS or gate._log_marginal(gx) is not None:
+        return False
+    logits = getattr(gate, "_linear_logits", None)
+    gaussian = getattr(experts, "_linear_gaussian", None)
+    if logits is None or gaussian is None or logits() is None:
+        return False
+    return (
+        isinstance(resp, np.ndarray)
+        and resp.dtype == np.float64
+        and resp.flags.c_contiguous
+        and resp.ndim == 2
+        and resp.shape[0] == gx.shape[0]
+    )
+
+
 class Lookahead:
     """The next E-step, run by the gate M-step's trial evaluations in its last iteration.
 

@@ -8,9 +8,12 @@ fewer than a tile, and several thread blocks with a partial last one, with
 one and two threads; and whole fits with and without it.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
 
 import skmoe._base as skbase
 import skmoe._fused as skfused
@@ -371,3 +374,59 @@ def test_em_run_alternates_two_arrays_and_fits_the_same(monkeypatch):
     assert Lookahead(gx, X2, y2, sw, resp, gate, experts, out=resp[:-1].copy())._out is None
     spare = np.empty_like(resp)
     assert Lookahead(gx, X2, y2, sw, resp, gate, experts, out=spare)._out is spare
+
+
+def test_a_starts_first_m_step_runs_its_first_e_step(monkeypatch):
+    # A start's first M-step (on k-means' responsibilities) evaluates its
+    # gate's last trial as the first E-step: no E-step of its own, fewer of
+    # the gate's loss passes, and the same fit to rounding.
+    import skmoe._multinomial as skmultinomial
+
+    X, y, _ = make_moe_regression(THREAD_BLOCK_ROWS + 300, 2, 3, random_state=5)
+    kw = dict(n_experts=3, random_state=0, tol=0.0, subsample=None, n_init=1)
+
+    def count(looks_ahead, max_iter):
+        calls = {"e_step": 0, "loss": 0}
+        e_step, loss = skbase.BaseMixtureOfExperts._em_e_step, skmultinomial._rows_loss_grad
+
+        def spy_e_step(*a, **k):
+            calls["e_step"] += 1
+            return e_step(*a, **k)
+
+        def spy_loss(*a, **k):
+            calls["loss"] += 1
+            return loss(*a, **k)
+
+        with monkeypatch.context() as m:
+            m.setattr(skbase.BaseMixtureOfExperts, "_em_e_step", spy_e_step)
+            m.setattr(skmultinomial, "_rows_loss_grad", spy_loss)
+            if not looks_ahead:
+                m.setattr(skbase, "can_look_ahead", lambda *a: False)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                fit = MixtureOfExpertsRegressor(max_iter=max_iter, **kw).fit(X, y)
+        return calls, fit
+
+    ahead, _ = count(True, 1)
+    plain, _ = count(False, 1)
+    # (Every start of the portfolio: each would run one E-step of its own.)
+    assert ahead["e_step"] == 0 < plain["e_step"]
+    assert ahead["loss"] < plain["loss"]
+    ahead_fit, plain_fit = count(True, 15)[1], count(False, 15)[1]
+    assert_allclose(ahead_fit.lower_bounds_, plain_fit.lower_bounds_, rtol=1e-10)
+    assert_allclose(ahead_fit.gate_.coef_, plain_fit.gate_.coef_, rtol=1e-6, atol=1e-9)
+    assert_allclose(ahead_fit.noise_variance_, plain_fit.noise_variance_, rtol=1e-8)
+
+
+def test_the_first_look_ahead_needs_fused_rows_and_kernel_targets(monkeypatch):
+    monkeypatch.setattr(skfused, "FUSED_MIN_ROWS", 1000)
+    gate, experts, gx, X, y, sw = _components(1005, 2, 3, 9)
+    resp = np.ascontiguousarray(fused_e_step(gate, experts, gx, X, y, sw)[0])
+    assert skfused.can_look_ahead(gate, experts, gx, resp)
+    assert not skfused.can_look_ahead(gate, experts, gx, np.asfortranarray(resp))
+    assert not skfused.can_look_ahead(gate, experts, gx, resp.astype(np.float32))
+    assert not skfused.can_look_ahead(gate, experts, gx, resp[:-1])
+    small = _components(999, 2, 3, 9)
+    small_resp = np.full((small[2].shape[0], 3), 1.0 / 3.0)
+    assert not skfused.can_look_ahead(small[0], small[1], small[2], small_resp)
+    assert not skfused.can_look_ahead(gate, object(), gx, resp)
