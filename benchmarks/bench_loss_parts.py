@@ -13,19 +13,23 @@ Usage::
     python benchmarks/bench_loss_parts.py
 """
 
-import numpy as np, time
+import time
+
+import numpy as np
 from numba import njit
-from skmoe._kernels._estep import _tile_linear, _tile_logsumexp, tile_buffers, _tile_linear_wide
+
+from skmoe._kernels._estep import _tile_linear, _tile_linear_wide, _tile_logsumexp, tile_buffers
 from skmoe._kernels._vector import (
     VECTOR_JIT_KWARGS,
     _tile_cross,
     _tile_dots,
     _tile_sum,
+)
+from skmoe._kernels._vector import (
     log_inline as fast_log,
 )
 
-kw = dict(VECTOR_JIT_KWARGS)
-kw["cache"] = False
+kw = dict(VECTOR_JIT_KWARGS, cache=False)
 
 
 def make(tile_linear, tile_grad):
