@@ -114,3 +114,16 @@ def test_an_edit_anywhere_in_the_package_invalidates_the_cached_kernels(tmp_path
         f.write("\n# an edit of a constant the kernels read\n")
     assert run() == {"hits": 0, "misses": 1}
     assert run() == {"hits": 1, "misses": 0}
+
+
+def test_an_unreadable_package_falls_back_to_numbas_stamp(monkeypatch):
+    from skmoe._kernels import _cache
+    from skmoe._kernels._vector import fast_exp
+
+    def unreadable(directory=None):
+        raise FileNotFoundError("gone")
+
+    monkeypatch.setattr(_cache, "package_stamp", unreadable)
+    own, package = fast_exp._cache._impl.locator.get_source_stamp()
+    assert package is None
+    assert own == fast_exp._cache._impl.locator._base.get_source_stamp()

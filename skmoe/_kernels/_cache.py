@@ -69,7 +69,13 @@ def _make_locator_class(base_locator):
             return self._base.get_cache_path()
 
         def get_source_stamp(self):
-            return (self._base.get_source_stamp(), package_stamp())
+            try:
+                package = package_stamp()
+            except OSError:
+                # A package that cannot be listed or read (a file removed
+                # meanwhile): Numba's own stamp, never an import error.
+                package = None
+            return (self._base.get_source_stamp(), package)
 
         def get_disambiguator(self):
             return self._base.get_disambiguator()
