@@ -54,16 +54,13 @@ def _digest(directory, stats):
     return h.hexdigest()
 
 
-def _make_locator_class(base_locator):
+def _make_locator_class(base_locator, numba_locators):
     class PackageLocator(base_locator):
         """Numba's cache locator for this package's files, with the package's
         stamp added to the file's own (see the module notes)."""
 
         def __init__(self, base):
             self._base = base
-
-        def ensure_cache_path(self):
-            self._base.ensure_cache_path()
 
         def get_cache_path(self):
             return self._base.get_cache_path()
@@ -85,7 +82,7 @@ def _make_locator_class(base_locator):
             if os.path.dirname(os.path.abspath(py_file)) != _HERE:
                 return None
             # The locator Numba would have chosen (the ones after this one).
-            for other in _locator_classes():
+            for other in numba_locators:
                 if other is cls:
                     continue
                 base = other.from_function(py_func, py_file)
@@ -94,12 +91,6 @@ def _make_locator_class(base_locator):
             return None
 
     return PackageLocator
-
-
-def _locator_classes():
-    from numba.core import caching
-
-    return caching.CacheImpl._locator_classes
 
 
 @functools.cache
@@ -118,7 +109,7 @@ def install():
         return None
     if not isinstance(classes, list):
         return None
-    cls = _make_locator_class(base)
+    cls = _make_locator_class(base, classes)
     classes.insert(0, cls)
     return cls
 
