@@ -3,7 +3,6 @@
 import copy
 import warnings
 from abc import ABCMeta, abstractmethod
-from contextlib import contextmanager
 from numbers import Integral, Real
 from types import SimpleNamespace
 
@@ -13,11 +12,7 @@ from sklearn.base import BaseEstimator, _fit_context, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted
 
 from ._docs import DocLinkMixin
 from ._em import (
@@ -66,7 +61,8 @@ from ._threading import (
     thread_limit,
     with_thread_limit,
 )
-from ._validation import check_magnitude, named_experts
+from ._unchanged import unchanged_on_error
+from ._validation import check_magnitude, check_sample_weight, named_experts, validate_numeric_data
 from ._warn import warn_user
 from .exceptions import DegenerateExpertWarning
 from .gating import BaseGate, ConstantGate, GaussianGate, HierarchicalGate, SoftmaxGate
@@ -93,28 +89,6 @@ _MOVE_PAIRS = 6
 _MOVE_ROUNDS = 3
 # Re-splits of each pair per kind (regressors: consensus lines, random lines).
 _MOVE_SPLITS = 2
-
-
-@contextmanager
-def unchanged_on_error(est, deep=False):
-    """Restore ``est``'s attributes if the block raises: a failed fit changes nothing.
-
-    Fitting validates X, y and the parameters step by step and sets fitted
-    attributes (``n_features_in_``, ``classes_``...) on the way; a later
-    failure would leave a half-updated estimator (the old model with the new
-    ``classes_``).  The attributes are restored as they were, fitted or not.
-    A fit replaces fitted attributes rather than changing them in place
-    (a warm start works on copies), so a shallow copy is a snapshot;
-    ``partial_fit`` updates the model and its running statistics in place,
-    so it takes a deep one (``deep=True``: the model is O(K d^2) numbers).
-    """
-    saved = copy.deepcopy(est.__dict__) if deep else dict(est.__dict__)
-    try:
-        yield
-    except BaseException:
-        est.__dict__.clear()
-        est.__dict__.update(saved)
-        raise
 
 
 def _check_float32_experts(named, X):
@@ -554,12 +528,14 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
             X, y = sequence_fit_input(self, X, y)
         else:
             self._seq_features = None
-            X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=not self._is_classifier)
+            X, y = validate_numeric_data(
+                self, X, y, dtype=np.float64, y_numeric=not self._is_classifier
+            )
             check_magnitude(X, "X")
             if not self._is_classifier:
                 check_magnitude(np.asarray(y, dtype=np.float64), "y")
         self._check_n_samples(len(y))
-        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        sw = check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         y_enc = self._check_y(X, y, sw)
         return X, y_enc, sw
 
@@ -1499,7 +1475,7 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
             from .sequence._features import sequence_input
 
             return sequence_input(self, X)
-        return validate_data(self, X, reset=False, dtype=np.float64)
+        return validate_numeric_data(self, X, reset=False, dtype=np.float64)
 
     def _check_Xy(self, X, y):
         X = self._check_X(X)

@@ -10,8 +10,9 @@ from joblib import Parallel, delayed
 from scipy.optimize import linear_sum_assignment
 from sklearn.base import clone
 from sklearn.utils import _safe_indexing
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
+from ._validation import check_sample_weight
 from ._warn import warn_user
 from .gating import GaussianGate, HierarchicalGate
 
@@ -464,7 +465,7 @@ def bootstrap_params(
         raise ValueError(f"y must have shape ({Xv.shape[0]},) to match X; got shape {y.shape}.")
     sw = None
     if sample_weight is not None:
-        sw = _check_sample_weight(sample_weight, Xv, dtype=np.float64, ensure_non_negative=True)
+        sw = check_sample_weight(sample_weight, Xv, dtype=np.float64, ensure_non_negative=True)
     names, params, layout = _flat(estimator, X, y)
     # Distances between experts in units of each parameter's spread across
     # the original experts (a slope in any unit weighs the same).

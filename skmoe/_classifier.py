@@ -3,8 +3,9 @@
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 
-from ._base import BaseMixtureOfExperts, unchanged_on_error
+from ._base import BaseMixtureOfExperts
 from ._online import OnlineMethod, online_partial_fit
+from ._unchanged import unchanged_on_error
 from ._validation import encode_labels, fit_labels
 from .experts import LogisticExpert
 from .experts._sets import _ClassifierSet, _LogisticSet

@@ -47,10 +47,9 @@ in row chunks at a cost of about ``n K^2 (d + 2)^2`` flops.
 import numpy as np
 from scipy import linalg
 from scipy.special import log_softmax, logsumexp, ndtr
-from sklearn.utils.validation import _check_sample_weight
 
 from ._results import ResultTable
-from ._validation import feature_names
+from ._validation import check_sample_weight, feature_names
 from ._warn import warn_user
 from .experts._sets import _LinearGaussianSet
 from .gating import ConstantGate, GaussianGate, HierarchicalGate, SoftmaxGate
@@ -379,7 +378,7 @@ def _observed_covariance(moe, X, y, sample_weight, names=None):
     alpha``.
     """
     check_supported(moe)
-    sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+    sw = check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
     Zg, Ze, theta, flat_names, alpha, scale = flat_parameters(moe, X)
     names = flat_names if names is None else names
     K = moe._expert_set.n_experts
@@ -435,7 +434,7 @@ def summary_weights(moe, X, sample_weight):
             "likelihood; pass the same sample_weight to summary (the covariance treats them "
             "as frequency weights). Got sample_weight=None."
         )
-    return _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+    return check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
 
 
 def _analytic_linear(moe):

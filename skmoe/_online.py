@@ -42,11 +42,11 @@ import inspect
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import _check_sample_weight
 
 from ._rows import ThreadRows
 from ._threading import blas_single_threaded
-from ._validation import encode_labels, fit_labels
+from ._validation import check_sample_weight, encode_labels, fit_labels, validate_numeric_data
 from .experts._glm import BinomialExpert, PoissonExpert
 from .experts._linear import LinearExpert
 from .experts._logistic import LogisticExpert
@@ -442,7 +442,9 @@ def online_partial_fit(est, X, y, sample_weight=None, classes=None):
     if state is not None and (not fitted or state.gate is not est.gate_):
         state = None
     fresh = not fitted
-    X, y = validate_data(est, X, y, reset=fresh, dtype=np.float64, y_numeric=not est._is_classifier)
+    X, y = validate_numeric_data(
+        est, X, y, reset=fresh, dtype=np.float64, y_numeric=not est._is_classifier
+    )
     # Sizes first: n_experts=10**9 must fail before any expert is built.
     if fresh and X.shape[0] < est._n_experts_requested():
         raise ValueError(
@@ -450,7 +452,7 @@ def online_partial_fit(est, X, y, sample_weight=None, classes=None):
             f"n_samples={X.shape[0]} and n_experts={est._n_experts_requested()}."
         )
     # An all-zero chunk is a no-op for the stream, not an error.
-    sw = _check_sample_weight(
+    sw = check_sample_weight(
         sample_weight, X, dtype=np.float64, ensure_non_negative=True, **_ZERO_OK
     )
     wsum = float(sw.sum())

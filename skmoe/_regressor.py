@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval
 
 from ._base import BaseMixtureOfExperts
 from ._frame import variance_floor
+from ._validation import check_numeric
 from .experts import LinearExpert
 from .experts._families import expert_family
 from .experts._sets import _LinearGaussianSet, _RegressorSet, is_builtin_linear
@@ -315,6 +316,7 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         return y
 
     def _encode_y(self, y):
+        check_numeric(y, "y", f"{type(self).__name__} needs a numeric target")
         try:
             y = np.asarray(y, dtype=np.float64)
         except (TypeError, ValueError):

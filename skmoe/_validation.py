@@ -5,8 +5,11 @@ mixtures, the Markov-switching models and the engines import it, never the
 other way round.
 """
 
+import datetime
+
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
 
 def resolve_features(spec, param, n_features, feature_names=None):
@@ -322,3 +325,157 @@ def feature_names(est, cols=None):
         names = [f"x{j}" for j in range(est.n_features_in_)]
     names = [str(v) for v in names]
     return names if cols is None else [names[j] for j in cols]
+
+
+# Kinds of dtype (NumPy's letters, which pandas' extension dtypes share) that
+# are not numbers.  A cast to float64 turns timestamps into counts of their
+# unit since 1970 (nanoseconds for pandas, seconds or days for a NumPy
+# datetime64 of that unit): a model fitted on one unit would predict
+# silently wrong from another, so they are refused, never cast.
+_NOT_NUMBERS = {"M": "timestamps", "m": "durations", "c": "complex numbers", "V": "raw records"}
+
+_HINTS = {
+    "timestamps": (
+        "convert timestamps and durations to numbers in the unit you mean, e.g. seconds "
+        "since the first one: (t - t.min()).dt.total_seconds() for a pandas column, "
+        "(t - t.min()) / np.timedelta64(1, 's') for a NumPy array"
+    ),
+    "text": (
+        "encode text and categories as numbers, e.g. with "
+        "sklearn.preprocessing.OneHotEncoder in a sklearn.compose.ColumnTransformer"
+    ),
+    "complex numbers": "split complex numbers into their real and imaginary parts",
+    "raw records": "give the fields of structured records as separate columns",
+}
+_HINTS["durations"] = _HINTS["timestamps"]
+_HINTS["categories"] = _HINTS["text"]
+
+
+def _not_a_number(values):
+    """The first entry of an object array that ``float`` refuses, or None."""
+    for v in values.ravel():
+        try:
+            float(v)
+        except (TypeError, ValueError):
+            return v
+    return None
+
+
+def _kind_of(example, dtype):
+    """What an entry that ``float`` refuses is, for the message and its hint."""
+    if isinstance(example, (datetime.date, datetime.time)) or hasattr(example, "to_timestamp"):
+        return "timestamps"  # datetime objects, pandas Timestamps and Periods
+    if isinstance(example, datetime.timedelta):
+        return "durations"
+    if str(dtype) == "category":
+        return "categories"
+    return "text" if isinstance(example, (str, bytes, np.str_, np.bytes_)) else "objects"
+
+
+def _problem(values, dtype):
+    """What the values of one column (or array) are if not numbers, and the
+    first entry that shows it; None when they are numbers.
+
+    ``values`` is only read for text and object columns (kinds O, U, S):
+    those are numbers when every entry converts, as scikit-learn's own
+    validation allows (``"1.5"``, a categorical of numbers).  Arrays that are
+    not in memory (Dask, sparse) are judged by their dtype alone.
+    """
+    kind = getattr(dtype, "kind", None)
+    if kind in _NOT_NUMBERS:
+        return _NOT_NUMBERS[kind], None
+    if kind in ("O", "U", "S"):
+        try:
+            arr = np.asarray(values) if hasattr(values, "iloc") else values
+        except (TypeError, ValueError):
+            return None
+        if not isinstance(arr, np.ndarray):
+            return None
+        try:
+            arr.astype(np.float64)
+        except (TypeError, ValueError):
+            example = _not_a_number(arr)
+            kind = _kind_of(example, dtype)
+            # Other objects (a dict, say) are left to scikit-learn's own
+            # TypeError, whose words its common checks look for.
+            return None if kind == "objects" else (kind, example)
+    return None
+
+
+def check_numeric(a, name, need):
+    """Raise a ValueError naming the columns of ``a`` that are not numbers.
+
+    Timestamps (datetime64, datetime objects, pandas Periods), durations,
+    complex numbers, structured records, and text or categories of text that
+    do not all convert to float (other objects, a dict say, are left to the
+    TypeError of scikit-learn's cast).  Checked
+    before scikit-learn's validation, which casts timestamps to counts of
+    their unit without a word, and whose other failures are NumPy's own
+    messages (a promotion error for a DataFrame that mixes timestamps and
+    numbers, say) that name neither the argument nor the column.
+
+    Parameters
+    ----------
+    a : array-like
+        The argument as given: a pandas DataFrame or Series, an array, a
+        list.
+    name : str
+        The argument (``"X"``, ``"y"``, ``"sample_weight"``).
+    need : str
+        What is needed instead, the message's second sentence
+        (``"LinearExpert needs a numeric target"``).
+    """
+    found = []  # (column label or None, dtype, kind of problem, example)
+    dtypes = getattr(a, "dtypes", None)
+    if dtypes is not None and hasattr(dtypes, "items") and hasattr(type(a), "iloc"):
+        for j, (label, dtype) in enumerate(dtypes.items()):
+            if getattr(dtype, "kind", None) in ("b", "i", "u", "f"):
+                continue  # numbers: no column is taken out
+            problem = _problem(a.iloc[:, j], dtype)
+            if problem is not None:
+                found.append((label, dtype, *problem))
+    else:
+        dtype = getattr(a, "dtype", None)
+        values = a
+        if dtype is None and isinstance(a, (list, tuple)):
+            try:
+                values = np.asarray(a)
+            except (TypeError, ValueError):  # ragged: scikit-learn says so
+                return
+            dtype = values.dtype
+        problem = _problem(values, dtype) if dtype is not None else None
+        if problem is not None:
+            found.append((None, dtype, *problem))
+    if not found:
+        return
+    parts = []
+    for label, dtype, problem, example in found:
+        detail = f"{dtype}: {problem}"
+        if example is not None:
+            detail += f" such as {example!r}"
+        parts.append(detail if label is None else f"{label!r} ({detail})")
+    if found[0][0] is None:
+        head = f"{name} holds values that are not numbers ({parts[0]})"
+    else:
+        head = f"{name} has columns that are not numbers: {', '.join(parts)}"
+    hints = list(dict.fromkeys(_HINTS[problem] for _, _, problem, _ in found))
+    # scikit-learn's words for complex input first (its common checks look for them).
+    lead = "Complex data not supported. " if any(f[2] == "complex numbers" for f in found) else ""
+    raise ValueError(f"{lead}{head}. {need}: {'; '.join(hints)}.")
+
+
+def validate_numeric_data(estimator, X, *args, **kwargs):
+    """scikit-learn's ``validate_data`` after :func:`check_numeric` on X (and
+    on y when ``y_numeric=True``): the one entry of every estimator's inputs."""
+    owner = type(estimator).__name__
+    check_numeric(X, "X", f"{owner} needs numeric features")
+    if args and kwargs.get("y_numeric", False):
+        check_numeric(args[0], "y", f"{owner} needs a numeric target")
+    return validate_data(estimator, X, *args, **kwargs)
+
+
+def check_sample_weight(sample_weight, X, **kwargs):
+    """scikit-learn's ``_check_sample_weight`` after :func:`check_numeric` on the weights."""
+    if sample_weight is not None:
+        check_numeric(sample_weight, "sample_weight", "Sample weights must be non-negative numbers")
+    return _check_sample_weight(sample_weight, X, **kwargs)

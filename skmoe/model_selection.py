@@ -11,10 +11,11 @@ from sklearn.base import clone, is_classifier
 from sklearn.model_selection import KFold, StratifiedKFold, check_cv
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_random_state, indexable
-from sklearn.utils.validation import _check_sample_weight, check_consistent_length
+from sklearn.utils.validation import check_consistent_length
 
 from ._base import BaseMixtureOfExperts
 from ._results import ResultTable
+from ._validation import check_sample_weight
 from .gating import BaseGate
 
 __all__ = ["log_likelihood_scorer", "select_n_experts"]
@@ -377,7 +378,7 @@ def select_n_experts(
     X, y = indexable(X, y)
     check_consistent_length(X, y)
     weighted = sample_weight is not None
-    sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+    sw = check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
     templates = [clone(estimator).set_params(**{n_experts_param: int(k)}) for k in candidates]
     parallel = Parallel(n_jobs=n_jobs)
 

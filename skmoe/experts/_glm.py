@@ -30,11 +30,13 @@ from scipy.special import bdtr, expit, pdtr
 from scipy.stats import binom, poisson
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .._docs import DocLinkMixin
 from .._kernels import binomial_log_density, poisson_log_density
 from .._rows import ThreadRows
+from .._unchanged import fit_unchanged_on_error
+from .._validation import check_sample_weight, validate_numeric_data
 from ._families import PredictiveLaw, check_counts, check_proportions
 from ._linear import weighted_linear_stats
 
@@ -583,6 +585,7 @@ class _GLMExpert(DocLinkMixin, RegressorMixin, BaseEstimator):
     def _make_family_set(cls, estimators, var_floor=None):
         return cls._set_class(estimators)
 
+    @fit_unchanged_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit by penalised weighted maximum likelihood (Newton / IRLS).
@@ -618,9 +621,9 @@ class _GLMExpert(DocLinkMixin, RegressorMixin, BaseEstimator):
             fractional count, a proportion outside [0, 1] or not a whole
             number of successes).
         """
-        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
+        X, y = validate_numeric_data(self, X, y, dtype=np.float64, y_numeric=True)
         y = self._check_targets(y, [self])
-        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        sw = check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         fitted = self._make_family_set([self]).fit(X, y, np.ascontiguousarray(sw[:, None]))
         est = fitted.estimators()[0]
         self.coef_, self.intercept_, self.n_iter_ = est.coef_, est.intercept_, est.n_iter_
@@ -629,7 +632,7 @@ class _GLMExpert(DocLinkMixin, RegressorMixin, BaseEstimator):
 
     def _linear_predictor(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = validate_numeric_data(self, X, reset=False, dtype=np.float64)
         f = getattr(self, "_frame", None)
         if f is not None and f["coef"] is self.coef_ and f["intercept"] == self.intercept_:
             # About the fitted column centres: exact for features far from zero.

@@ -7,7 +7,7 @@ import numpy as np
 from scipy import linalg
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .._docs import DocLinkMixin
 from .._frame import frame_inverse_scale
@@ -18,6 +18,8 @@ from .._kernels import (
 )
 from .._kernels._config import THREAD_BLOCK_ROWS
 from .._threading import blas_single_threaded, block_bounds, map_blocks
+from .._unchanged import fit_unchanged_on_error
+from .._validation import check_sample_weight, validate_numeric_data
 
 try:  # the gufuncs behind np.linalg.cholesky / solve (without their wrappers)
     from numpy.linalg import _umath_linalg
@@ -399,6 +401,7 @@ class LinearExpert(DocLinkMixin, RegressorMixin, BaseEstimator):
     def __init__(self, alpha=1e-10):
         self.alpha = alpha
 
+    @fit_unchanged_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit by weighted least squares.
@@ -423,8 +426,8 @@ class LinearExpert(DocLinkMixin, RegressorMixin, BaseEstimator):
         self : LinearExpert
             Fitted estimator.
         """
-        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
-        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        X, y = validate_numeric_data(self, X, y, dtype=np.float64, y_numeric=True)
+        sw = check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         # Alone, one problem: a QR-type solve is as cheap as forming the Gram
         # matrix and much more accurate (see solve_weighted_lstsq).
         beta = solve_weighted_lstsq(X, y, sw, self.alpha)
@@ -446,5 +449,5 @@ class LinearExpert(DocLinkMixin, RegressorMixin, BaseEstimator):
             Predicted targets.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = validate_numeric_data(self, X, reset=False, dtype=np.float64)
         return X @ self.coef_ + self.intercept_

@@ -5,7 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .._docs import DocLinkMixin
 from .._kernels import log_softmax
@@ -16,7 +16,8 @@ from .._multinomial import (
     raw_coefficients,
     softmax_log_proba,
 )
-from .._validation import fit_labels
+from .._unchanged import fit_unchanged_on_error
+from .._validation import check_sample_weight, fit_labels, validate_numeric_data
 
 
 class LogisticExpert(DocLinkMixin, ClassifierMixin, BaseEstimator):
@@ -96,6 +97,7 @@ class LogisticExpert(DocLinkMixin, ClassifierMixin, BaseEstimator):
         self.tol = tol
         self.warm_start = warm_start
 
+    @fit_unchanged_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the weighted multinomial model by L-BFGS.
@@ -130,9 +132,9 @@ class LogisticExpert(DocLinkMixin, ClassifierMixin, BaseEstimator):
         ValueError
             If y holds a single class.
         """
-        X, y = validate_data(self, X, y, dtype=np.float64)
+        X, y = validate_numeric_data(self, X, y, dtype=np.float64)
         classes, y_idx = fit_labels(y, estimator="LogisticExpert")
-        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        sw = check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         targets = np.zeros((X.shape[0], len(classes)))
         targets[np.arange(X.shape[0]), y_idx] = 1.0
         warm = (
@@ -214,7 +216,7 @@ class LogisticExpert(DocLinkMixin, ClassifierMixin, BaseEstimator):
             Log-probability of each class for each row.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = validate_numeric_data(self, X, reset=False, dtype=np.float64)
         if hasattr(self, "_V"):
             # In the fitted standardisation, ((X - mean) / scale) @ V + c:
             # exact for features far from zero (X @ coef_ + intercept_ loses

@@ -42,7 +42,7 @@ from scipy.optimize import brentq
 from scipy.special import digamma, gammaln, stdtr, stdtrit
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .._docs import DocLinkMixin
 from .._frame import one_pass_variance_floor, variance_floor
@@ -50,6 +50,8 @@ from .._kernels import linear_sufficient_stats, student_t_log_density, student_t
 from .._kernels._config import THREAD_BLOCK_ROWS
 from .._multinomial import feature_moments
 from .._threading import blas_single_threaded, block_bounds, map_blocks
+from .._unchanged import fit_unchanged_on_error
+from .._validation import check_sample_weight, validate_numeric_data
 from .._warn import warn_user
 from ._families import PredictiveLaw
 from ._linear import linear_predict
@@ -519,6 +521,7 @@ class StudentTExpert(DocLinkMixin, RegressorMixin, BaseEstimator):
     def _check_targets(y, estimators):
         return np.asarray(y, dtype=np.float64)
 
+    @fit_unchanged_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit by ECM.
@@ -543,8 +546,8 @@ class StudentTExpert(DocLinkMixin, RegressorMixin, BaseEstimator):
         self : StudentTExpert
             Fitted estimator.
         """
-        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
-        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        X, y = validate_numeric_data(self, X, y, dtype=np.float64, y_numeric=True)
+        sw = check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         total = sw.sum()
         mean = float(sw @ y) / total
         var_y = float(sw @ (y - mean) ** 2) / total
@@ -584,7 +587,7 @@ class StudentTExpert(DocLinkMixin, RegressorMixin, BaseEstimator):
             Predicted location of y for each row.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = validate_numeric_data(self, X, reset=False, dtype=np.float64)
         f = getattr(self, "_frame", None)
         if f is not None and f["coef"] is self.coef_ and f["intercept"] == self.intercept_:
             # The fitted frame (standardised X, centred y): exact at any offset.

@@ -5,10 +5,10 @@ from abc import ABCMeta, abstractmethod
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
-from sklearn.utils.validation import validate_data
 
 from .._docs import DocLinkMixin
 from .._frame import frame_scale, moments_first, moments_second
+from .._validation import validate_numeric_data
 
 
 def _frame_first(block):
@@ -141,5 +141,5 @@ class BaseGate(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
                 f"This {type(self).__name__} instance is not fitted yet. Gates are fitted "
                 "by a mixture: use the fitted mixture's gate_ attribute."
             )
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = validate_numeric_data(self, X, reset=False, dtype=np.float64)
         return np.exp(self._log_proba(X))

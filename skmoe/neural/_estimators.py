@@ -15,15 +15,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_is_fitted,
     column_or_1d,
-    validate_data,
 )
 
 from .._docs import DocLinkMixin
 from .._progress import PROGRESS
-from .._validation import fit_labels
+from .._unchanged import fit_unchanged_on_error
+from .._validation import check_sample_weight, fit_labels, validate_numeric_data
 from .._warn import warn_user
 from ._torch import import_torch, scoped_threads
 
@@ -250,7 +249,7 @@ class _BaseSparseMoE(DocLinkMixin, BaseEstimator):
 
     def _validate_fit(self, X, y, sample_weight):
         if self._task == "classification":
-            X, y = validate_data(self, X, y, dtype=np.float64)
+            X, y = validate_numeric_data(self, X, y, dtype=np.float64)
             y = column_or_1d(y, warn=True)
             check_classification_targets(y)
         else:
@@ -267,8 +266,10 @@ class _BaseSparseMoE(DocLinkMixin, BaseEstimator):
                         f"{y_arr.dtype} with values such as {example!r}. For class labels "
                         "use SparseMoEClassifier."
                     ) from None
-            X, y = validate_data(self, X, y, dtype=np.float64, multi_output=True, y_numeric=True)
-        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+            X, y = validate_numeric_data(
+                self, X, y, dtype=np.float64, multi_output=True, y_numeric=True
+            )
+        sw = check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         if not np.any(sw > 0):
             raise ValueError("sample_weight is zero for every row; at least one must be positive.")
         # Rows of weight zero are dropped before anything else, so they have
@@ -283,7 +284,7 @@ class _BaseSparseMoE(DocLinkMixin, BaseEstimator):
         from ._training import predict_raw, resolve_device
 
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = validate_numeric_data(self, X, dtype=np.float64, reset=False)
         Xs = (X - self._x_mean) / self._x_scale
         n_outputs = getattr(self, "n_outputs_", None) or len(self.classes_)
         device = resolve_device(self.device, predicting=True)
@@ -306,7 +307,7 @@ class _BaseSparseMoE(DocLinkMixin, BaseEstimator):
         import torch
 
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = validate_numeric_data(self, X, dtype=np.float64, reset=False)
         Xs = (X - self._x_mean) / self._x_scale
         router = self.module_.router
         with torch.no_grad():
@@ -452,6 +453,7 @@ class SparseMoERegressor(RegressorMixin, _BaseSparseMoE):
 
     _task = "regression"
 
+    @fit_unchanged_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Train on (X, y).
@@ -590,6 +592,7 @@ class SparseMoEClassifier(ClassifierMixin, _BaseSparseMoE):
 
     _task = "classification"
 
+    @fit_unchanged_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Train on (X, y).

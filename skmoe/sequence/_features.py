@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from .._docs import DocLinkMixin
+from .._validation import check_numeric
 
 __all__ = ["SequenceFeatures", "check_sequences"]
 
@@ -116,13 +117,12 @@ def check_sequences(
     d_ref = None
     for i, s in enumerate(raw):
         a = np.asarray(s)
+        if a.dtype.kind not in "biuf":
+            # Names what the values are; timestamps and durations would
+            # otherwise cast to counts of their unit.
+            check_numeric(a, f"{who}sequence {i}", "The sequences must hold numbers")
         if a.dtype == object:
-            try:
-                a = a.astype(np.float64)
-            except (TypeError, ValueError):
-                raise ValueError(
-                    f"{who}sequence {i} is not a numeric array (dtype object, shape {a.shape})."
-                ) from None
+            a = a.astype(np.float64)
         if a.ndim == 1:
             a = a[:, None]
         if a.ndim != 2:
@@ -369,6 +369,7 @@ def _expert_estimators(moe):
 
 
 def _check_gate_features(moe, F, n):
+    check_numeric(F, "gate_features' output", "The gate needs numeric features")
     F = check_array(F, dtype=np.float64, input_name="gate features")
     if F.shape[0] != n:
         raise ValueError(
@@ -403,6 +404,7 @@ def sequence_fit_input(moe, X, y):
     if y.shape[0] != len(seqs):
         raise ValueError(f"Found {len(seqs)} sequences in X but {y.shape[0]} targets in y.")
     if not moe._is_classifier:
+        check_numeric(y, "y", f"{type(moe).__name__} needs a numeric target")
         y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
     gf = moe.gate_features
     moe._seq_features = SequenceFeatures() if gf is None else clone(gf)

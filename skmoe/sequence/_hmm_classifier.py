@@ -9,12 +9,13 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._docs import DocLinkMixin
 from .._em import finite_objective, screen_keep
 from .._threading import blas_single_threaded
-from .._validation import fit_labels
+from .._unchanged import fit_unchanged_on_error
+from .._validation import check_sample_weight, fit_labels
 from .._warn import warn_user
 from ._features import check_sequences
 from ._hmm_baum_welch import (
@@ -73,6 +74,7 @@ class _BaseHMMClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator, metaclass
             estimator=self,
         )
 
+    @fit_unchanged_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, lengths=None):
         """Fit one hidden Markov model per class by weighted Baum-Welch.
@@ -102,7 +104,7 @@ class _BaseHMMClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator, metaclass
         if y.shape[0] != n:
             raise ValueError(f"Found {n} sequences in X but {y.shape[0]} labels in y.")
         classes, y_idx = fit_labels(y, estimator=type(self).__name__)
-        sw = _check_sample_weight(
+        sw = check_sample_weight(
             sample_weight, np.empty((n, 0)), dtype=np.float64, ensure_non_negative=True
         )
         n_features = seqs[0].shape[1]

@@ -18,7 +18,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_co
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from .._docs import DocLinkMixin
 from .._em import PREFIT_ITER, EMRun, screen_keep
@@ -27,7 +27,15 @@ from .._init import nearest_centre
 from .._lazy import KMeans
 from .._progress import PROGRESS
 from .._threading import blas_single_threaded
-from .._validation import encode_labels, fit_labels, named_experts, resolve_features
+from .._unchanged import fit_unchanged_on_error
+from .._validation import (
+    check_numeric,
+    encode_labels,
+    fit_labels,
+    named_experts,
+    resolve_features,
+    validate_numeric_data,
+)
 from .._warn import warn_user
 from ..exceptions import DegenerateExpertWarning
 from ..experts import LinearExpert, LogisticExpert
@@ -293,7 +301,7 @@ class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
                 f"X is None, but this {type(self).__name__} was fitted on "
                 f"{self.n_features_in_} feature(s); pass the same columns."
             )
-        return validate_data(self, X, reset=False, dtype=np.float64)
+        return validate_numeric_data(self, X, reset=False, dtype=np.float64)
 
     def _check_Xy(self, X, y, lengths):
         check_is_fitted(self)
@@ -323,7 +331,9 @@ class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
             )
         if X is not None:
             self._no_X = False
-            return validate_data(self, X, y, dtype=np.float64, y_numeric=not self._is_classifier)
+            return validate_numeric_data(
+                self, X, y, dtype=np.float64, y_numeric=not self._is_classifier
+            )
         # No regressors: statsmodels' MarkovRegression(y, k_regimes) (switching
         # mean and variance), or regimes of class frequencies for the
         # classifier.  Nothing can select columns that do not exist.
@@ -342,6 +352,7 @@ class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
         if self._is_classifier:
             y = column_or_1d(y, warn=True)
         else:
+            check_numeric(y, "y", f"{type(self).__name__} needs a numeric target")
             y = column_or_1d(check_array(y, ensure_2d=False, dtype=np.float64), warn=True)
         if y.shape[0] == 0:
             raise ValueError("y is empty: fit needs at least one observation per regime.")
@@ -354,6 +365,7 @@ class _BaseMarkovSwitching(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
     # ------------------------------------------------------------------ #
     # Fit
     # ------------------------------------------------------------------ #
+    @fit_unchanged_on_error
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X=None, y=None, lengths=None):
         """Fit the Markov-switching model by EM (and a quasi-Newton polish).
@@ -1215,6 +1227,7 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
         return y
 
     def _encode_y(self, y):
+        check_numeric(y, "y", f"{type(self).__name__} needs a numeric target")
         try:
             y = np.asarray(y, dtype=np.float64)
         except (TypeError, ValueError):
