@@ -9,7 +9,13 @@ messages).
 
 Usage::
 
-    python benchmarks/hostile_campaign.py --minutes 10 [--seed 0]
+    python benchmarks/hostile_campaign.py --minutes 10 [--seed 0] [--only NAME ...]
+                                          [--save DIR]
+
+``--save DIR`` writes each data set that broke the contract to
+``DIR/<estimator>-<turn>-<k>.npz`` (X, y and the weights, when given), to
+reproduce it; ``--only`` runs the named estimators alone (with the same
+seed, an estimator draws the same data sets turn by turn either way).
 
 Exit status 1 when any case broke the contract.
 """
@@ -19,6 +25,8 @@ import collections
 import os
 import sys
 import time
+
+import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -33,18 +41,22 @@ def main():
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch", type=int, default=20, help="data sets per estimator per turn")
+    parser.add_argument("--only", nargs="+", choices=sorted(ESTIMATORS), help="these estimators")
+    parser.add_argument("--save", help="directory for the data sets that broke the contract")
     args = parser.parse_args()
     deadline = time.monotonic() + 60.0 * args.minutes
     counts = collections.defaultdict(collections.Counter)
     failures = collections.defaultdict(list)
-    names = sorted(ESTIMATORS)
+    names = sorted(args.only or ESTIMATORS)
+    if args.save:
+        os.makedirs(args.save, exist_ok=True)
     turn = 0
     while time.monotonic() < deadline:
         for name in names:
             if time.monotonic() >= deadline:
                 break
             make, classifier = ESTIMATORS[name]
-            run = _campaign_run(name, make, classifier, args, deadline, counts, failures)
+            run = _campaign_run(name, make, classifier, args, deadline, counts, failures, turn)
             try:
                 run._hypothesis_internal_use_seed = args.seed * 1_000_003 + turn
                 run()
@@ -54,7 +66,7 @@ def main():
     return _report(names, counts, failures)
 
 
-def _campaign_run(name, make, classifier, args, deadline, counts, failures):
+def _campaign_run(name, make, classifier, args, deadline, counts, failures, turn):
     """One turn of one estimator: ``args.batch`` random data sets."""
 
     # Random examples, no shrinking or database: a campaign counts
@@ -77,6 +89,11 @@ def _campaign_run(name, make, classifier, args, deadline, counts, failures):
             counts[name]["broken"] += 1
             if len(failures[name]) < 3:
                 failures[name].append(str(exc).splitlines()[0][:300])
+            if args.save:
+                X, y, sw = data
+                path = os.path.join(args.save, f"{name}-{turn}-{counts[name]['broken']}.npz")
+                np.savez(path, X=X, y=y, **({} if sw is None else {"sample_weight": sw}))
+                failures[name].append(f"saved {path}")
 
     return run
 

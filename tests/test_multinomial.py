@@ -299,3 +299,28 @@ def test_solver_far_out_is_silent():
         far = fit_multinomial(X, Y, np.ones(40), V0=np.full((2, 2), 1e160), **kw)
     assert np.all(np.isfinite(far[0])) and np.all(np.isfinite(far[1]))
     np.testing.assert_allclose(far[0], ref[0], rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize(
+    "x, labels",
+    [(-1e10, ["c2", "c1", "c0"]), (20567605.88424101, [2, 1, 0])],
+    ids=["-1e10", "2e7"],
+)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_gradient_change_that_underflows_is_no_curvature(x, labels, seed):
+    """Three rows of one constant feature far from zero, three classes (found
+    by the hostile-input campaign, seed 20261208): a logistic expert's
+    gradient changed by ~1e-175, whose squared norm underflows to 0, and the
+    L-BFGS scaling ``s.y / y.H0.y`` divided by zero (ZeroDivisionError inside
+    EM). Such a pair carries no curvature and is skipped; the fit is the
+    exact optimum, a third for each class."""
+    import warnings
+
+    from skmoe import MixtureOfExpertsClassifier
+
+    X = np.full((3, 1), x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = MixtureOfExpertsClassifier(n_experts=3, max_iter=15, n_init=1, random_state=seed)
+        est.fit(X, np.array(labels))
+    assert_allclose(est.predict_proba(X), 1.0 / 3.0, rtol=1e-5)
