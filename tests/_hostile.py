@@ -20,9 +20,12 @@ import numpy as np
 from hypothesis import strategies as st
 from sklearn.exceptions import NotFittedError
 from sklearn.tree import DecisionTreeRegressor
+from sklearn.utils import _safe_indexing
+from sklearn.utils.validation import _num_samples
 
 from skmoe import (
     ConstantGate,
+    HierarchicalGate,
     MarkovSwitchingClassifier,
     MarkovSwitchingRegressor,
     MixtureOfExpertsClassifier,
@@ -110,6 +113,72 @@ ESTIMATORS["categorical-hmm-classifier"] = (
 )
 ESTIMATORS["hmm-classifier"] = (
     lambda: _RowSequences(GaussianHMMClassifier(n_states=2, max_iter=10, random_state=0)),
+    True,
+)
+
+
+class _PartialFit:
+    """A mixture trained by ``partial_fit`` on the two halves of the rows
+    (the online engine: running statistics, restored on a failed chunk)."""
+
+    def __init__(self, est):
+        self.est = est
+
+    def fit(self, X, y, sample_weight=None):
+        n = _num_samples(X)
+        h = max(1, n // 2)
+        for a, b in ((0, h), (h, n)):
+            if a == b:
+                continue
+            rows = np.arange(a, b)
+            kw = {} if sample_weight is None else {"sample_weight": sample_weight[a:b]}
+            if self.est._is_classifier and a == 0:
+                kw["classes"] = np.unique(y)
+            self.est.partial_fit(_safe_indexing(X, rows), _safe_indexing(y, rows), **kw)
+        return self
+
+    def __getattr__(self, name):
+        return getattr(self.est, name)
+
+
+# Gates, experts and options beyond the defaults (a hierarchical gate, Student-t
+# experts, sparse gating, feature subsets, pair moves, the online engine).
+ESTIMATORS["moe-regressor-hme"] = (
+    lambda: MixtureOfExpertsRegressor(gate=HierarchicalGate(depth=2), **_FAST),
+    False,
+)
+ESTIMATORS["moe-regressor-student-t"] = (
+    lambda: MixtureOfExpertsRegressor(StudentTExpert(), n_experts=2, **_FAST),
+    False,
+)
+ESTIMATORS["moe-regressor-top-k"] = (
+    lambda: MixtureOfExpertsRegressor(n_experts=3, top_k=1, **_FAST),
+    False,
+)
+ESTIMATORS["moe-regressor-feature-subsets"] = (
+    lambda: MixtureOfExpertsRegressor(
+        n_experts=2, gate_features=[0], expert_features=[-1], **_FAST
+    ),
+    False,
+)
+ESTIMATORS["moe-regressor-split-merge"] = (
+    lambda: MixtureOfExpertsRegressor(n_experts=3, split_merge=True, **_FAST),
+    False,
+)
+ESTIMATORS["moe-classifier-hme"] = (
+    lambda: MixtureOfExpertsClassifier(gate=HierarchicalGate(depth=1, branching=3), **_FAST),
+    True,
+)
+ESTIMATORS["moe-classifier-top-k"] = (
+    lambda: MixtureOfExpertsClassifier(n_experts=3, top_k=2, **_FAST),
+    True,
+)
+ESTIMATORS["moe-regressor-partial-fit"] = (
+    lambda: _PartialFit(MixtureOfExpertsRegressor(n_experts=2, random_state=0)),
+    False,
+)
+ESTIMATORS["moe-classifier-partial-fit"] = (
+    lambda: _PartialFit(MixtureOfExpertsClassifier(n_experts=2, random_state=0)),
     True,
 )
 if HAS_TORCH:
