@@ -12,7 +12,7 @@ from ._base import BaseMixtureOfExperts
 from ._frame import variance_floor
 from ._validation import check_numeric
 from .experts import LinearExpert
-from .experts._families import expert_family
+from .experts._families import bisection_tolerance, expert_family
 from .experts._sets import _LinearGaussianSet, _RegressorSet, is_builtin_linear
 
 
@@ -411,11 +411,30 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
             Its standard deviation; only when ``return_std=True``.
         """
         gate, means, var, _ = self._mixture(X)
+        overflow = not np.isfinite(means).all()
+        if overflow:
+            # A mean that overflowed (a Poisson expert far outside the data:
+            # inf) counts only where the gate gives it weight; 0 * inf would
+            # be NaN.  The mixture's mean and spread are then inf.
+            means = np.where(gate > 0, means, 0.0)
+            var = np.where(gate > 0, var, 0.0)
         mu = np.einsum("nk,nk->n", gate, means)
         if not return_std:
             return mu
-        second = np.einsum("nk,nk->n", gate, means * means + var)
-        return mu, np.sqrt(np.maximum(second - mu * mu, 0.0))
+        # The law of total variance about the mixture's mean,
+        # sum_k g_k var_k + sum_k (sqrt(g_k) (m_k - mu))^2: E[y^2] - mu^2
+        # would cancel every digit of a small spread about a large mean (a
+        # target offset by 1e9, or a Poisson mean of 1e30), and the square
+        # root of the weight keeps a tiny weight times a huge squared
+        # deviation finite.  Terms of zero weight count for nothing (an
+        # infinite variance, a t expert with df <= 2, included).
+        with np.errstate(over="ignore", invalid="ignore"):
+            dev = np.where(gate > 0, np.sqrt(gate) * (means - mu[:, None]), 0.0)
+            spread = np.where(gate > 0, gate * var, 0.0).sum(axis=1)
+            spread += np.einsum("nk,nk->n", dev, dev)
+        if overflow:
+            spread = np.where(np.isfinite(mu), spread, np.inf)
+        return mu, np.sqrt(spread)
 
     def sample_y(self, X, n_samples=1, random_state=None):
         """Draw targets from the predictive mixture ``p(y | x)``.
@@ -454,8 +473,9 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
     def predict_quantiles(self, X, quantiles=(0.05, 0.5, 0.95)):
         """Compute quantiles of the predictive mixture, which may be multimodal.
 
-        Found by bisection on the mixture CDF, to about 1e-10 of the
-        predictive scale.  Unlike ``predict(X, return_std=True)``, they
+        Found by bisection on the mixture CDF, to 1e-12 of the predictive
+        law's range (or to the resolution of the floats about a large
+        offset), in any unit of y.  Unlike ``predict(X, return_std=True)``, they
         describe a skewed or multimodal law faithfully (a 90% interval from
         the 0.05 and 0.95 quantiles, say).
 
@@ -482,13 +502,14 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         sd = np.sqrt(var)
         lo = np.min(means - 40 * sd, axis=1)[:, None] * np.ones((1, q.size))
         hi = np.max(means + 40 * sd, axis=1)[:, None] * np.ones((1, q.size))
+        done = bisection_tolerance(lo, hi)
         for _ in range(200):
             mid = 0.5 * (lo + hi)
             cdf = np.einsum("nk,nqk->nq", gate, ndtr((mid[:, :, None] - means[:, None, :]) / sd))
             below = cdf < q[None, :]
             lo = np.where(below, mid, lo)
             hi = np.where(below, hi, mid)
-            if np.all(hi - lo <= 1e-10 * (1.0 + np.abs(mid))):
+            if np.all(hi - lo <= done(mid)):
                 break
         return 0.5 * (lo + hi)
 

@@ -86,20 +86,26 @@ ESTIMATORS["markov-classifier"] = (
 
 class _RowSequences:
     """An HMM classifier seen through the 2-D contract: each row of X is a
-    sequence of length one (its frames are the row's features)."""
+    sequence of two steps, the row twice (an HMM refuses one-step sequences:
+    it learns transitions), so the hostile values reach its fit."""
 
     def __init__(self, est):
         self.est = est
 
+    @staticmethod
+    def _seqs(X):
+        X = np.asarray(X)
+        return np.repeat(X[:, None, :], 2, axis=1) if X.ndim == 2 else X
+
     def fit(self, X, y, sample_weight=None):
-        self.est.fit(X[:, None, :], y, sample_weight=sample_weight)
+        self.est.fit(self._seqs(X), y, sample_weight=sample_weight)
         return self
 
     def predict(self, X):
-        return self.est.predict(X[:, None, :])
+        return self.est.predict(self._seqs(X))
 
     def predict_proba(self, X):
-        return self.est.predict_proba(X[:, None, :])
+        return self.est.predict_proba(self._seqs(X))
 
 
 # The built-in experts on their own (public estimators too).

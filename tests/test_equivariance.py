@@ -158,8 +158,14 @@ def _reference_regressor(name):
             model.predict(X),
             model.log_likelihood(X, y),
             model.score(X, y),
+            _spread_and_quantiles(model, X),
         )
     return _FITTED[key]
+
+
+def _spread_and_quantiles(model, X):
+    """The predictive standard deviation and the 0.1, 0.5, 0.9 quantiles, per row."""
+    return model.predict(X, return_std=True)[1], model.predict_quantiles(X, (0.1, 0.5, 0.9))
 
 
 def _reference_classifier(gate):
@@ -186,18 +192,26 @@ def _lossy(X, a, b):
 
 
 def check_regressor_equivariance(name, a, u_b, c, u_d):
-    X, y, _, pred, loglik, r2 = _reference_regressor(name)
+    X, y, _, pred, loglik, r2, (std, quant) = _reference_regressor(name)
     Xt, b = _affine(X, a, u_b)
     yt, d = _target_affine(y, c, u_d)
     if _lossy(X, a, b) or _lossy(y[:, None], c, d):
         X, y = (Xt - b) / a, (yt - d) / c
         ref = _regressor(name)[0].fit(X, y)
         pred, loglik, r2 = ref.predict(X), ref.log_likelihood(X, y), ref.score(X, y)
+        std, quant = _spread_and_quantiles(ref, X)
     model = _regressor(name)[0].fit(Xt, yt)
     pred_back = (model.predict(Xt) - d) / c
     spread = y.std()
     err = np.max(np.abs(pred_back - pred)) / spread
     assert err <= RTOL, f"{name}: predictions mapped back differ by {err:.3g} x std(y)"
+    # The predictive law maps back too: its spread scales by c (relative to
+    # itself: it is the noise, far below std(y)), its quantiles as y.
+    std_t, quant_t = _spread_and_quantiles(model, Xt)
+    err_sd = np.max(np.abs(std_t / c - std) / std)
+    assert err_sd <= 1e-4, f"{name}: predictive std mapped back is off by {err_sd:.3g} of itself"
+    err_q = np.max(np.abs((quant_t - d) / c - quant)) / spread
+    assert err_q <= 1e-5, f"{name}: quantiles mapped back differ by {err_q:.3g} x std(y)"
     assert_allclose(model.score(Xt, yt), r2, rtol=RTOL, atol=RTOL)
     # log p(c y + d | a x + b) = log p(y | x) - log c, row by row.
     loglik_t = model.log_likelihood(Xt, yt)

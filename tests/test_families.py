@@ -688,6 +688,71 @@ def test_predictive_methods(family):
     assert not hasattr(moe, "noise_variance_")
 
 
+@pytest.mark.parametrize("scale", [1e2, 1e3, 1e8, -1e8])
+def test_poisson_far_outside_the_data(scale, monkeypatch):
+    """Inputs scaled far beyond the data (hostile-input probe): the Poisson
+    means grow like exp(1e2 ... 1e8) and overflow float64 beyond 709.78.
+    Every predictive output is a number or inf, never NaN; an overflowed mean
+    is inf with skmoe's warning, not NumPy's; the quantiles of the discrete
+    mixture end (they looped for ever on a lattice coarser than the floats)
+    and where the mean is finite they are the law's (median within one
+    count; the 5% quantile 1.645 standard deviations below, by the normal
+    limit, where the floats resolve a standard deviation)."""
+    from skmoe.experts._glm import _PoissonLaw
+
+    X, y, _ = _poisson_data()
+    moe = MixtureOfExpertsRegressor(PoissonExpert(), n_experts=2, random_state=0).fit(X, y)
+    expert = PoissonExpert().fit(X, y)
+    calls = []
+    real_cdf = _PoissonLaw.cdf
+
+    def counted(self, v):
+        calls.append(1)
+        assert len(calls) < 5000, "the quantile search does not end"
+        return real_cdf(self, v)
+
+    monkeypatch.setattr(_PoissonLaw, "cdf", counted)
+    Xs = X[:6] * scale
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        mean, std = moe.predict(Xs, return_std=True)
+        q = moe.predict_quantiles(Xs, (0.05, 0.5, 0.95))
+        draws = moe.sample_y(Xs, 3, random_state=0)
+        alone = expert.predict(Xs)
+    for out in (mean, std, q, draws, alone):
+        assert not np.isnan(out).any()
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]
+    overflowed = np.isinf(mean).any() or np.isinf(alone).any()
+    said = [w for w in caught if "overflows float64" in str(w.message)]
+    assert bool(said) == overflowed
+    ok = np.isfinite(mean)
+    # The quantiles are the mixture's: F(q) >= level > F(just below q), the
+    # point below being one count or, beyond 2**53, a few floats.
+    gate, _, _, law = moe._mixture(Xs)
+    levels = np.array([0.05, 0.5, 0.95])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+
+        def mix_cdf(v):
+            return np.einsum("nk,nqk->nq", gate, law.cdf(v))
+
+        below = q - np.maximum(1.0, 4 * np.spacing(q))
+        fin = np.isfinite(q)
+        assert np.all(mix_cdf(np.where(fin, q, 0.0))[fin] >= np.broadcast_to(levels, q.shape)[fin])
+        assert np.all(
+            mix_cdf(np.where(fin, below, 0.0))[fin] < np.broadcast_to(levels, q.shape)[fin]
+        )
+        # An infinite quantile: the experts whose mean overflowed carry more
+        # than 1 - level (the CDF stays below the level at any float).
+        top = mix_cdf(np.full(q.shape, 1e300))
+        assert np.all(top[~fin] < np.broadcast_to(levels, q.shape)[~fin])
+    # One expert carrying the row, a large mean that the floats resolve to a
+    # thousandth of a standard deviation: the normal limit.
+    one = ok & (gate.max(axis=1) > 1 - 1e-12) & (mean > 1e6) & (std > 1e3 * np.spacing(mean))
+    z = (mean[one] - q[one, 0]) / std[one]
+    assert np.all(np.abs(z - 1.645) < 0.01)
+
+
 def test_t_std_is_infinite_when_df_at_most_two():
     rng = np.random.RandomState(9)
     X = rng.randn(300, 1)

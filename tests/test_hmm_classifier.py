@@ -528,3 +528,25 @@ def test_categorical_symbols_are_encoded():
     assert_allclose(big.emissionprob_, small.emissionprob_)
     assert_allclose(big.predict_proba(X), small.predict_proba(codes))
     assert big.score(X, y) == 1.0
+
+
+def test_probabilities_sum_to_one_far_from_the_data():
+    """Found by the hostile-input campaign (each row a two-step sequence):
+    the class log-likelihoods of a sequence far from the fitted states were
+    both -1.93e29, and ``joint - logsumexp(joint)`` lost the log(2) to
+    rounding, so both classes got probability 1. Shifted by the row's
+    largest first, they sum to one."""
+    x = np.array([2.98670957e11, 1.82451750e11, 2.98670957e11, 1.82451750e11, -2.56444363e11])
+    y = np.array(["c1", "c1", "c1", "c0", "c1"])
+    sw = np.array([9.69732301e-06, 2.41598208e-02, 8.07143867e-07, 1.68064627e03, 0.0])
+    seqs = np.repeat(x[:, None, None], 2, axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = GaussianHMMClassifier(n_states=2, max_iter=10, random_state=0)
+        est.fit(seqs, y, sample_weight=sw)
+    far = seqs[4:]
+    ll = est.class_log_likelihood(far)
+    assert ll.max() < -1e20  # the regime of the bug
+    proba = est.predict_proba(far)
+    assert_allclose(proba.sum(axis=1), 1.0)
+    assert_allclose(np.exp(est.predict_log_proba(far)), proba)

@@ -19,6 +19,9 @@ Gaussian sets keep their ``variance`` attribute instead).
 
 import numpy as np
 
+# Bracket tops of the lattice bisection stop doubling here (then: inf).
+_LATTICE_MAX = 1e300
+
 
 def expert_family(estimators, m_step="weighted"):
     """The family expert class shared by ``estimators``, or None for Gaussian experts.
@@ -86,6 +89,19 @@ def check_proportions(y, n_trials, who):
     return y
 
 
+def bisection_tolerance(lo, hi):
+    """When a bisection for quantiles in the bracket ``[lo, hi]`` is done.
+
+    Returns a function of the midpoint giving the width to stop at: 1e-12 of
+    the first bracket (which spans the predictive law, so the quantiles are
+    exact in any unit of y: a fixed 1e-10 was coarser than the whole law of
+    a target in micro-units), or 4 ulps of the midpoint where the floats
+    are coarser than that (a target offset far from zero).
+    """
+    width = 1e-12 * (hi - lo)
+    return lambda mid: np.maximum(width, 4.0 * np.spacing(np.abs(mid)))
+
+
 class PredictiveLaw:
     """Per-expert predictive laws at n inputs: what the regressor's predictive methods need.
 
@@ -112,34 +128,63 @@ class PredictiveLaw:
         """Quantiles of the mixture ``sum_k gate_k F_k``, shape (n, len(q)).
 
         The mixture's q-quantile lies between the smallest and the largest of
-        the experts' q-quantiles (where every ``F_k`` is below, resp. at or
         above, q), so bisection on the mixture CDF starts from that bracket:
-        on the real line to 1e-10 of the scale for a continuous law, and on
+        on the real line to 1e-12 of the bracket for a continuous law, and on
         the support lattice (to the exact smallest support point with
         ``F >= q``) for a discrete one.
         """
         Qk = self.expert_quantiles(q)
         lo, hi = Qk.min(axis=2), Qk.max(axis=2)
         if self.lattice is None:
+            done = bisection_tolerance(lo, hi)
             for _ in range(200):
                 mid = 0.5 * (lo + hi)
                 below = np.einsum("nk,nqk->nq", gate, self.cdf(mid)) < q[None, :]
                 lo = np.where(below, mid, lo)
                 hi = np.where(below, hi, mid)
-                if np.all(hi - lo <= 1e-10 * (1.0 + np.abs(mid))):
+                if np.all(hi - lo <= done(mid)):
                     break
             return 0.5 * (lo + hi)
         h = self.lattice
-        # Integer indices on the lattice; F(lo) < q <= F(hi) (one step of slack
-        # on each side against rounding in the experts' quantile functions).
-        lo = np.rint(lo / h) - 2.0
-        hi = np.rint(hi / h) + 1.0
-        lo = np.maximum(lo, -1.0)
-        while np.any(hi - lo > 1):
+
+        def below(idx):
+            with np.errstate(invalid="ignore"):
+                return np.einsum("nk,nqk->nq", gate, self.cdf(idx * h)) < q[None, :]
+
+        # Integer indices on the lattice with F(lo) < q <= F(hi), from the
+        # smallest and largest finite expert quantiles (one step of slack on
+        # each side against rounding in the experts' quantile functions),
+        # checked: a bracket that misses (an approximate quantile of a huge
+        # Poisson mean) is widened, the bottom to -1 (F = 0 there) and the
+        # top by doubling until the mixture's CDF reaches q.  An expert whose
+        # mean overflowed (inf, far outside the data) has infinite
+        # quantiles; a top that passes the largest float is inf.
+        finite = np.isfinite(Qk)
+        top = np.where(finite, Qk, -np.inf).max(axis=2)
+        bottom = np.where(finite, Qk, np.inf).min(axis=2)
+        some = np.isfinite(top)  # else every expert's mean overflowed: inf
+        lo = np.where(some, np.maximum(np.rint(bottom / h) - 2.0, -1.0), -1.0)
+        hi = np.where(some, np.maximum(np.rint(top / h) + 1.0, lo + 1.0), np.inf)
+        lo = np.where(some & ~below(lo), -1.0, lo)
+        grow = some & below(np.where(some, hi, 0.0))
+        while grow.any():
+            doubled = 2.0 * hi + 1.0
+            hi = np.where(grow, np.where(doubled * h > _LATTICE_MAX, np.inf, doubled), hi)
+            grow &= np.isfinite(hi)
+            if grow.any():
+                grow &= below(np.where(grow, hi, 0.0))
+        # Bisection; on a lattice finer than the floats near the answer (a
+        # count beyond 2**53) it stops at the float resolution.
+        active = np.isfinite(hi) & (hi - lo > 1)
+        while active.any():
             mid = np.floor(0.5 * (lo + hi))
-            below = np.einsum("nk,nqk->nq", gate, self.cdf(mid * h)) < q[None, :]
-            lo = np.where(below, mid, lo)
-            hi = np.where(below, hi, mid)
+            moves = active & (mid > lo) & (mid < hi)
+            if not moves.any():
+                break
+            b = below(np.where(moves, mid, lo))
+            lo = np.where(moves & b, mid, lo)
+            hi = np.where(moves & ~b, mid, hi)
+            active = moves & (hi - lo > 1)
         return hi * h
 
     def mixture_sample(self, gate, n_samples, rng):

@@ -26,7 +26,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy import linalg
-from scipy.special import bdtr, expit, pdtr
+from scipy.special import bdtr, expit, ndtri, pdtr
 from scipy.stats import binom, poisson
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.utils._param_validation import Interval
@@ -37,6 +37,7 @@ from .._kernels import binomial_log_density, poisson_log_density
 from .._rows import ThreadRows
 from .._unchanged import fit_unchanged_on_error
 from .._validation import check_sample_weight, validate_numeric_data
+from .._warn import warn_user
 from ._families import PredictiveLaw, check_counts, check_proportions
 from ._linear import weighted_linear_stats
 
@@ -47,6 +48,34 @@ except ImportError:  # pragma: no cover
 
 # LAPACK's Cholesky solve, fetched once (what scipy.linalg.cho_solve calls).
 _potrs = linalg.get_lapack_funcs(("potrs",), (np.zeros(1),))[0]
+
+
+# Poisson draws above this mean are taken from the normal approximation:
+# NumPy's Poisson sampler refuses means beyond about 9.2e18, where the law's
+# relative spread is below 1e-9 anyway.
+_POISSON_DRAW_MAX = 1e18
+
+
+def poisson_mean(eta):
+    """``exp(eta)``, the Poisson mean of a linear predictor.
+
+    Beyond ``eta = 709.78`` the mean overflows float64: far outside the data
+    a model was fitted on.  Those means are returned as ``inf`` (the model's
+    mean is larger than any float), with a warning that says so, rather
+    than NumPy's overflow warning.
+    """
+    with np.errstate(over="ignore"):
+        mu = np.exp(eta)
+    over = np.isinf(mu)
+    if over.any():
+        rows = int(over.any(axis=1).sum()) if over.ndim == 2 else int(over.sum())
+        warn_user(
+            f"The Poisson mean exp(x . coef + intercept) overflows float64 for {rows} row(s) "
+            f"of X (linear predictor up to {float(np.max(eta)):.4g}, beyond 709.78): X is "
+            "far outside the data the model was fitted on. Those means are inf.",
+            UserWarning,
+        )
+    return mu
 
 
 class GLMProblem:
@@ -496,7 +525,7 @@ class _PoissonSet(_GLMSet):
         return np.log(np.maximum(mean_t, 1e-10))
 
     def predict(self, X):
-        return np.exp(self._linear(X))
+        return poisson_mean(self._linear(X))
 
     def log_prob(self, X, y):
         return poisson_log_density(y, self._linear(X))
@@ -544,10 +573,30 @@ class _PoissonLaw(PredictiveLaw):
             return np.where(y < 0, 0.0, pdtr(np.maximum(y, 0.0), self.mean[:, None, :]))
 
     def expert_quantiles(self, q):
-        return poisson.ppf(q[None, :, None], self.mean[:, None, :])
+        mean = self.mean[:, None, :]
+        qq = q[None, :, None]
+        with np.errstate(invalid="ignore", over="ignore"):
+            out = poisson.ppf(qq, mean)
+            # SciPy's quantiles fail (inf or NaN) for means beyond ~1e16; the
+            # normal approximation there is a bracket the mixture's bisection
+            # on the exact CDF checks.  An overflowed mean (inf) has its whole
+            # mass beyond every float: its quantiles are inf.
+            approx = np.floor(mean + ndtri(qq) * np.sqrt(mean))
+        out = np.where(np.isfinite(out), out, approx)
+        return np.where(np.isinf(mean), np.inf, out)
 
     def sample(self, rows, comp, rng):
-        return rng.poisson(self.mean[rows, comp]).astype(np.float64)
+        lam = self.mean[rows, comp]
+        draws = rng.poisson(np.minimum(lam, _POISSON_DRAW_MAX)).astype(np.float64)
+        big = lam > _POISSON_DRAW_MAX
+        if big.any():
+            # Normal approximation (relative spread below 1e-9); inf stays inf.
+            lb = lam[big]
+            with np.errstate(invalid="ignore"):
+                draws[big] = np.where(
+                    np.isinf(lb), np.inf, np.floor(lb + np.sqrt(lb) * rng.standard_normal(lb.shape))
+                )
+        return draws
 
 
 class _BinomialLaw(PredictiveLaw):
@@ -725,7 +774,7 @@ class PoissonExpert(_GLMExpert):
         y_pred : ndarray of shape (n_samples,)
             Expected count of each row (positive, not rounded).
         """
-        return np.exp(self._linear_predictor(X))
+        return poisson_mean(self._linear_predictor(X))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -308,6 +308,11 @@ class _BaseHMMClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator, metaclass
         joint = ll + log_prior
         none = ~np.isfinite(joint.max(axis=1))
         joint[none] = log_prior
+        # Less the row's largest first: far from the training data the
+        # class log-likelihoods reach -1e29, where adding log(sum) ~ log(2)
+        # to the largest is lost to rounding, and every class of a tie got
+        # probability 1.
+        joint -= joint.max(axis=1, keepdims=True)
         return joint - logsumexp(joint, axis=1, keepdims=True)
 
     def predict_proba(self, X, lengths=None):

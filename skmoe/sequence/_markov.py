@@ -1435,8 +1435,11 @@ class MarkovSwitchingRegressor(RegressorMixin, _BaseMarkovSwitching):
         mean = np.sum(pred * f, axis=1)
         if not return_std:
             return mean
-        second = np.sum(pred * (f * f + np.asarray(self._expert_set.variance)[None, :]), axis=1)
-        return mean, np.sqrt(np.maximum(second - mean * mean, 0.0))
+        # About the mean (the law of total variance): E[y^2] - mean^2 would
+        # cancel every digit of a small spread about a large level.
+        dev = f - mean[:, None]
+        spread = np.sum(pred * (dev * dev + np.asarray(self._expert_set.variance)[None, :]), axis=1)
+        return mean, np.sqrt(spread)
 
 
 class MarkovSwitchingClassifier(ClassifierMixin, _BaseMarkovSwitching):
