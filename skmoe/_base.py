@@ -50,6 +50,7 @@ from ._init import (
 from ._kernels import weighted_column_sums
 from ._lazy import KMeans
 from ._online import OnlineMethod, online_partial_fit
+from ._probabilities import proba_from_log
 from ._progress import PROGRESS
 from ._rows import ThreadRows
 from ._subsample import MemoRows, subsample_rows
@@ -1140,7 +1141,7 @@ class BaseMixtureOfExperts(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
     # ------------------------------------------------------------------ #
     def _gate_proba(self, X, sparse=True):
         """Gate probabilities on full-width X; top_k applied if ``sparse``."""
-        gate = np.exp(self.gate_._log_proba(self._gx(X)))
+        gate = proba_from_log(self.gate_._log_proba(self._gx(X)))
         if not sparse or self.top_k is None or self.top_k >= gate.shape[1]:
             return gate, np.zeros(gate.shape[0])
         drop = np.argpartition(-gate, self.top_k - 1, axis=1)[:, self.top_k :]

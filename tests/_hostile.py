@@ -269,7 +269,36 @@ def check_estimator_on(make, data):
         _no_runtime_warning(caught, est, "fit")
         _check_outputs(est, X, y)
         _no_runtime_warning(caught, est, "predict")
+        _check_far_outputs(est, X, y)
+        _no_runtime_warning(caught, est, "predict far from the data")
     return "fitted"
+
+
+def _check_far_outputs(est, X, y):
+    """Inputs a million spreads away from the data: each output a number or
+    +-inf (a mean can overflow there), never NaN; probabilities sum to one."""
+    name = type(getattr(est, "est", est)).__name__
+    spread = np.ptp(X, axis=0) + np.abs(X).max(axis=0) + 1.0
+    for far in (X + 1e6 * spread, X - 1e6 * spread, X * 1e6):
+        try:
+            pred = est.predict(far)
+        except ValueError as exc:  # symbols a categorical HMM never saw: named
+            assert "symbol" in str(exc), f"{name}.predict far from the data: {exc}"
+            continue
+        if np.asarray(pred).dtype.kind == "f":
+            assert not np.isnan(pred).any(), f"{name}.predict is NaN far from the data"
+        if hasattr(est, "predict_proba"):
+            proba = est.predict_proba(far)
+            assert np.allclose(proba.sum(axis=1), 1.0), f"{name}.predict_proba far from the data"
+        if hasattr(est, "log_likelihood"):
+            ll = est.log_likelihood(far, y)
+            assert not np.isnan(ll).any(), f"{name}.log_likelihood is NaN far from the data"
+        if hasattr(est, "predict_quantiles"):
+            q = est.predict_quantiles(far, (0.1, 0.9))
+            assert not np.isnan(q).any(), f"{name}.predict_quantiles is NaN far from the data"
+        if hasattr(est, "predict_gate"):
+            g = est.predict_gate(far)
+            assert np.allclose(g.sum(axis=1), 1.0), f"{name}.predict_gate far from the data"
 
 
 def _no_runtime_warning(caught, est, where):

@@ -653,3 +653,36 @@ def test_constant_column_fits_without_linalg_warning(gate):
         warnings.simplefilter("ignore", DegenerateExpertWarning)
         moe = MixtureOfExpertsRegressor(gate=gate, max_iter=30, random_state=0).fit(X, y)
     assert np.all(np.isfinite(moe.predict(X)))
+
+
+def test_gate_probabilities_sum_to_one_far_from_the_data():
+    """Found by the hostile-input campaign: two identical rows, a Gaussian
+    gate whose two components coincide; a million spreads away their
+    weighted log-densities tie at about -1e24, the log-normaliser lost its
+    log(2) to rounding, and each component got probability 1. Rows of
+    exponentiated log-probabilities that do not sum to one are renormalised
+    (skmoe._probabilities.proba_from_log)."""
+    row = [-999.0, -999.0, -999.0, -999.0, -999.36397827, -999.0, -1000.38966411, -999.0]
+    X = np.array([row, row])
+    est = MixtureOfExpertsRegressor(n_experts=2, gate="gaussian", max_iter=15, n_init=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, np.array([-1e10, -1e10]), sample_weight=np.ones(2))
+    spread = np.ptp(X, axis=0) + np.abs(X).max(axis=0) + 1.0
+    far = X + 1e6 * spread
+    log_p = est.gate_._log_proba(far)
+    assert np.exp(log_p).sum(axis=1).max() > 1.5  # the regime of the bug
+    assert_allclose(est.predict_gate(far).sum(axis=1), 1.0)
+    assert_allclose(est.gate_.predict_proba(far).sum(axis=1), 1.0)
+    assert np.all(np.isfinite(est.predict(far)))
+
+
+def test_proba_from_log_leaves_normalised_rows_alone():
+    from skmoe._probabilities import proba_from_log
+
+    rng = np.random.RandomState(0)
+    lp = log_softmax(rng.randn(50, 4) * 5, axis=1)
+    np.testing.assert_array_equal(proba_from_log(lp), np.exp(lp))
+    tied = np.array([[0.0, 0.0, -np.inf], [-1e-5, 0.0, -50.0]])
+    assert_allclose(proba_from_log(tied).sum(axis=1), 1.0)
+    assert_allclose(proba_from_log(tied)[0], [0.5, 0.5, 0.0])

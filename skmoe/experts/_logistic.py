@@ -16,6 +16,7 @@ from .._multinomial import (
     raw_coefficients,
     softmax_log_proba,
 )
+from .._probabilities import proba_from_log
 from .._unchanged import fit_unchanged_on_error
 from .._validation import check_sample_weight, fit_labels, validate_numeric_data
 
@@ -240,7 +241,7 @@ class LogisticExpert(DocLinkMixin, ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Probability of each class for each row; the rows sum to one.
         """
-        return np.exp(self.predict_log_proba(X))
+        return proba_from_log(self.predict_log_proba(X))
 
     def predict(self, X):
         """Predict the most probable class.

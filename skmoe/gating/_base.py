@@ -8,6 +8,7 @@ from sklearn.exceptions import NotFittedError
 
 from .._docs import DocLinkMixin
 from .._frame import frame_scale, moments_first, moments_second
+from .._probabilities import proba_from_log
 from .._validation import validate_numeric_data
 
 
@@ -142,4 +143,4 @@ class BaseGate(DocLinkMixin, BaseEstimator, metaclass=ABCMeta):
                 "by a mixture: use the fitted mixture's gate_ attribute."
             )
         X = validate_numeric_data(self, X, reset=False, dtype=np.float64)
-        return np.exp(self._log_proba(X))
+        return proba_from_log(self._log_proba(X))
