@@ -746,12 +746,13 @@ def _lbfgs(fun, apply_h0, state, V0, c0, n_features, p, K, max_iter, tol, wsum, 
         # objective is flat to the last bits, e.g. a constant feature of
         # 1e10 and a few rows) carries no curvature: no pair, and no
         # division by its zero norm.
-        yhy = float(vdot(y, apply_h0(y))) if sy > 0 and norms > 0 else 0.0
-        if sy > 1e-10 * norms and math.isfinite(norms) and yhy > 0 and math.isfinite(sy / yhy):
-            pairs.append((s, y, 1.0 / sy))
-            if len(pairs) > state.memory:
-                pairs.pop(0)
-            state.gamma = sy / yhy
+        if sy > 1e-10 * norms and sy > 0 and norms > 0 and math.isfinite(norms):
+            yhy = float(vdot(y, apply_h0(y)))
+            if yhy > 0 and math.isfinite(sy / yhy):
+                pairs.append((s, y, 1.0 / sy))
+                if len(pairs) > state.memory:
+                    pairs.pop(0)
+                state.gamma = sy / yhy
         decrease = f - f_new
         theta, f, g = theta_new, f_new, g_new
         if not rounding and decrease <= ftol * max(abs(f), abs(f + decrease), 1.0):

@@ -12,7 +12,7 @@ from ._base import BaseMixtureOfExperts
 from ._frame import variance_floor
 from ._validation import check_numeric
 from .experts import LinearExpert
-from .experts._families import bisection_tolerance, expert_family
+from .experts._families import bisect_quantiles, expert_family
 from .experts._sets import _LinearGaussianSet, _RegressorSet, is_builtin_linear
 
 
@@ -417,7 +417,6 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
             # inf) counts only where the gate gives it weight; 0 * inf would
             # be NaN.  The mixture's mean and spread are then inf.
             means = np.where(gate > 0, means, 0.0)
-            var = np.where(gate > 0, var, 0.0)
         mu = np.einsum("nk,nk->n", gate, means)
         if not return_std:
             return mu
@@ -502,16 +501,12 @@ class MixtureOfExpertsRegressor(RegressorMixin, BaseMixtureOfExperts):
         sd = np.sqrt(var)
         lo = np.min(means - 40 * sd, axis=1)[:, None] * np.ones((1, q.size))
         hi = np.max(means + 40 * sd, axis=1)[:, None] * np.ones((1, q.size))
-        done = bisection_tolerance(lo, hi)
-        for _ in range(200):
-            mid = 0.5 * (lo + hi)
-            cdf = np.einsum("nk,nqk->nq", gate, ndtr((mid[:, :, None] - means[:, None, :]) / sd))
-            below = cdf < q[None, :]
-            lo = np.where(below, mid, lo)
-            hi = np.where(below, hi, mid)
-            if np.all(hi - lo <= done(mid)):
-                break
-        return 0.5 * (lo + hi)
+        return bisect_quantiles(
+            lambda v: np.einsum("nk,nqk->nq", gate, ndtr((v[:, :, None] - means[:, None, :]) / sd)),
+            lo,
+            hi,
+            q,
+        )
 
     def standard_errors(self, X, y, sample_weight=None):
         """Standard errors of the fitted parameters from the observed information.

@@ -89,17 +89,25 @@ def check_proportions(y, n_trials, who):
     return y
 
 
-def bisection_tolerance(lo, hi):
-    """When a bisection for quantiles in the bracket ``[lo, hi]`` is done.
+def bisect_quantiles(mixture_cdf, lo, hi, q):
+    """Quantiles of a continuous mixture by bisection in the bracket ``[lo, hi]``.
 
-    Returns a function of the midpoint giving the width to stop at: 1e-12 of
-    the first bracket (which spans the predictive law, so the quantiles are
-    exact in any unit of y: a fixed 1e-10 was coarser than the whole law of
-    a target in micro-units), or 4 ulps of the midpoint where the floats
-    are coarser than that (a target offset far from zero).
+    ``mixture_cdf(v)`` is the mixture's CDF at the points ``v`` (n, len(q));
+    ``lo`` and ``hi`` bracket each quantile.  Stops at 1e-12 of the first
+    bracket (which spans the predictive law, so the quantiles are exact in
+    any unit of y: a fixed 1e-10 was coarser than the whole law of a target
+    in micro-units), or at 4 ulps of the midpoint where the floats are
+    coarser than that (a target offset far from zero).
     """
     width = 1e-12 * (hi - lo)
-    return lambda mid: np.maximum(width, 4.0 * np.spacing(np.abs(mid)))
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        below = mixture_cdf(mid) < q[None, :]
+        lo = np.where(below, mid, lo)
+        hi = np.where(below, hi, mid)
+        if np.all(hi - lo <= np.maximum(width, 4.0 * np.spacing(np.abs(mid)))):
+            break
+    return 0.5 * (lo + hi)
 
 
 class PredictiveLaw:
@@ -128,6 +136,7 @@ class PredictiveLaw:
         """Quantiles of the mixture ``sum_k gate_k F_k``, shape (n, len(q)).
 
         The mixture's q-quantile lies between the smallest and the largest of
+        the experts' q-quantiles (where every ``F_k`` is below, resp. at or
         above, q), so bisection on the mixture CDF starts from that bracket:
         on the real line to 1e-12 of the bracket for a continuous law, and on
         the support lattice (to the exact smallest support point with
@@ -136,15 +145,7 @@ class PredictiveLaw:
         Qk = self.expert_quantiles(q)
         lo, hi = Qk.min(axis=2), Qk.max(axis=2)
         if self.lattice is None:
-            done = bisection_tolerance(lo, hi)
-            for _ in range(200):
-                mid = 0.5 * (lo + hi)
-                below = np.einsum("nk,nqk->nq", gate, self.cdf(mid)) < q[None, :]
-                lo = np.where(below, mid, lo)
-                hi = np.where(below, hi, mid)
-                if np.all(hi - lo <= done(mid)):
-                    break
-            return 0.5 * (lo + hi)
+            return bisect_quantiles(lambda v: np.einsum("nk,nqk->nq", gate, self.cdf(v)), lo, hi, q)
         h = self.lattice
 
         def below(idx):

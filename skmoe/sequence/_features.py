@@ -122,7 +122,12 @@ def check_sequences(
             # otherwise cast to counts of their unit.
             check_numeric(a, f"{who}sequence {i}", "The sequences must hold numbers")
         if a.dtype == object:
-            a = a.astype(np.float64)
+            try:
+                a = a.astype(np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"{who}sequence {i} is not a numeric array (dtype object, shape {a.shape})."
+                ) from None
         if a.ndim == 1:
             a = a[:, None]
         if a.ndim != 2:
